@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# portier: build, test, bench, demo, install.  `make help` lists the targets.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+OUT       := build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS      := libbpf libxdp json-c libmicrohttpd ncursesw
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
+             -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS    ?= -O2 -g
+SAN       ?=
+ifeq ($(SAN),1)
+OUT       := build-san
+CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+LDFLAGS   += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE \
+             -DPORTIER_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUT) \
+             $(PKG_CFLAGS) -MMD -MP
+LIBS       = $(PKG_LIBS) -lelf -lz
+
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
+              -Iinclude -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(USER_SRCS))
+LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+
+# Each tests/<suite>/test_*.c is one binary, linked with the suite's other
+# .c files (helpers, reference models) and the user-space library.
+TEST_SUITES := unit bpf
+TEST_BINS :=
+define suite_rules
+$(1)_HELPERS := $$(patsubst %.c,$(OUT)/%.o,$$(filter-out tests/$(1)/test_%.c,$$(wildcard tests/$(1)/*.c)))
+$(1)_BINS := $$(patsubst tests/$(1)/%.c,$(OUT)/tests/$(1)/%,$$(wildcard tests/$(1)/test_*.c))
+TEST_BINS += $$($(1)_BINS)
+$(OUT)/tests/$(1)/test_%: $(OUT)/tests/$(1)/test_%.o $$($(1)_HELPERS) $(LIB_OBJS)
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) -lcmocka
+endef
+$(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps test tests bench demo fuzz install uninstall clean help
+
+all: deps $(OUT)/portier
+
+help:
+	@echo 'make            build build/portier (installs missing Debian packages first)'
+	@echo 'make test       build and run every suite (unit, bpf, e2e) as root'
+	@echo 'make demo       show portier dispatching a small building of services'
+	@echo 'make bench      run the benchmarks and print the table of ratios'
+	@echo 'make install    install binary, man page, completion, units (PREFIX, DESTDIR)'
+	@echo 'make uninstall  remove what install installed'
+	@echo 'make clean      remove build output'
+	@echo 'V=1 shows full commands; SAN=1 builds with ASan/UBSan into build-san/'
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | deps
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OUT)/%.o: %.c $(SKELS) | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/portier: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(OUT)/portier $(TEST_BINS)
+
+test: tests
+	$(Q)OUT=$(OUT) tests/run.sh
+
+demo: all
+	$(Q)scripts/demo.sh
+
+bench: all
+	$(Q)OUT=$(OUT) bench/run.sh
+
+install: all
+	install -D -m 0755 $(OUT)/portier $(DESTDIR)$(PREFIX)/sbin/portier
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/portier
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d)

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * dispatch: the receptionist. An sk_lookup program that runs once per new
+ * TCP connection and per UDP datagram looking for an unconnected socket in
+ * its network namespace. It finds the binding that covers the packet's
+ * (protocol, destination address, destination port) and hands the packet
+ * to one of the bound service's sockets. Anything not bound is left to the
+ * kernel's own lookup, untouched.
+ *
+ * Cost per lookup: one array lookup (config), two LPM lookups (port class,
+ * then class and address), one array lookup (sock_meta), one sockhash
+ * lookup, whatever the number of bindings.
+ */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "portier.h"
+#include "maps.bpf.h"
+#include "hash.bpf.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+static __always_inline struct pt_counters *slot_counters(__u32 slot)
+{
+	return bpf_map_lookup_elem(&port_stats, &slot);
+}
+
+static __always_inline void count_unbound(void)
+{
+	__u32 zero = 0;
+	struct pt_global *g = bpf_map_lookup_elem(&global_stats, &zero);
+
+	if (g)
+		g->dispatch_other++;
+}
+
+SEC("sk_lookup")
+int portier_dispatch(struct bpf_sk_lookup *ctx)
+{
+	struct pt_class_key ckey = {};
+	struct pt_lpm_key bkey = {};
+	struct pt_bind_val *bind;
+	struct pt_counters *cnt;
+	struct pt_config *cfg;
+	__u32 zero = 0, meta_index, meta, count, bank, hash, i;
+	__u32 *class, *metap;
+	__u16 local_port_host = ctx->local_port;
+	__u8 proto, family;
+
+	if (ctx->protocol == IPPROTO_TCP)
+		proto = PT_TCP;
+	else if (ctx->protocol == IPPROTO_UDP)
+		proto = PT_UDP;
+	else
+		return SK_PASS;
+
+	if (ctx->family == AF_INET)
+		family = PT_INET;
+	else if (ctx->family == AF_INET6)
+		family = PT_INET6;
+	else
+		return SK_PASS;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return SK_PASS;
+
+	ckey.prefixlen = PT_CLASS_KEY_BITS;
+	ckey.gen = cfg->gen & 1;
+	ckey.proto = proto;
+	ckey.port = bpf_htons(local_port_host);
+	class = bpf_map_lookup_elem(&port_class, &ckey);
+	if (!class) {
+		count_unbound();
+		return SK_PASS;
+	}
+
+	bkey.gen = ckey.gen;
+	bkey.proto = proto;
+	bkey.family = family;
+	bkey.class = bpf_htonl(*class);
+	if (family == PT_INET) {
+		bkey.prefixlen = PT_LPM_KEY_BITS + 32;
+		__builtin_memcpy(bkey.addr, &ctx->local_ip4, 4);
+	} else {
+		bkey.prefixlen = PT_LPM_KEY_BITS + 128;
+		__builtin_memcpy(bkey.addr, ctx->local_ip6, 16);
+	}
+	bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
+	if (!bind) {
+		count_unbound();
+		return SK_PASS;
+	}
+
+	cnt = slot_counters(bind->slot);
+	meta_index = PT_META_INDEX(bind->service, proto, family);
+	metap = bpf_map_lookup_elem(&sock_meta, &meta_index);
+	meta = metap ? *metap : 0;
+	count = PT_META_COUNT(meta);
+	bank = PT_META_BANK(meta);
+	if (count > PT_MAX_SOCKETS)
+		count = PT_MAX_SOCKETS;
+
+	/* One flow, one socket: spread by a hash of the 4-tuple. */
+	if (family == PT_INET)
+		hash = pt_hash_3(ctx->remote_ip4, ctx->local_ip4,
+				 ((__u32)bpf_ntohs(ctx->remote_port) << 16) | local_port_host);
+	else
+		hash = pt_hash_3(ctx->remote_ip6[0] ^ ctx->remote_ip6[1] ^
+					 ctx->remote_ip6[2] ^ ctx->remote_ip6[3],
+				 ctx->local_ip6[3],
+				 ((__u32)bpf_ntohs(ctx->remote_port) << 16) | local_port_host);
+
+	/* A socket whose process exited has left the map; try the next one. */
+	for (i = 0; i < PT_MAX_SOCKETS && i < count; i++) {
+		__u32 key = PT_SOCK_KEY(meta_index, bank, (hash + i) % count);
+		struct bpf_sock *sk;
+		long err;
+
+		sk = bpf_map_lookup_elem(&svc_socks, &key);
+		if (!sk)
+			continue;
+		err = bpf_sk_assign(ctx, sk, 0);
+		bpf_sk_release(sk);
+		if (err)
+			continue;
+		if (cnt)
+			cnt->steered++;
+		return SK_PASS;
+	}
+
+	/* Bound, but no live socket of this family: fall through to the
+	 * kernel's own lookup, counted. */
+	if (cnt)
+		cnt->no_socket++;
+	return SK_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The maps of portier, shared by dispatch.bpf.c and guard.bpf.c. Every map
+ * is pinned by name under the per-namespace pin directory, so the two
+ * programs (loaded as separate objects) and the portier command all see
+ * one set. Layouts are in include/portier.h.
+ */
+#ifndef PORTIER_MAPS_BPF_H
+#define PORTIER_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "portier.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PT_MAX_CLASS_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_class_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PT_MAX_BIND_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_lpm_key);
+	__type(value, struct pt_bind_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bind_lpm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PT_MAX_POLICY_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_lpm_key);
+	__type(value, struct pt_policy_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_lpm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_port_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_META_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sock_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, PT_MAX_SOCK_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svc_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PT_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pt_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_global);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} global_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_BUCKETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_bucket_key);
+	__type(value, struct pt_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rate_buckets SEC(".maps");
+
+/* Records: never read per packet; pinned with the rest so the state lives
+ * in the kernel alone. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_svc_key);
+	__type(value, struct pt_svc_rec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svc_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_BINDINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_rule_key);
+	__type(value, struct pt_bind_rec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bind_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_POLICIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_rule_key);
+	__type(value, struct pt_policy_rec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_WATCHES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_range_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} watch_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_range_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} slot_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_SOCK_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct pt_sock_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sock_info SEC(".maps");
+
+#endif /* PORTIER_MAPS_BPF_H */

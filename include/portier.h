@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The ABI shared by the BPF programs and the portier command: map names,
+ * limits, keys and values. Every multi-byte field states its byte order.
+ * Any change to a layout here must bump PT_ABI_VERSION.
+ *
+ * The maps fall in three groups (docs/ARCHITECTURE.md explains each):
+ *   derived tables, read per packet:  port_class, bind_lpm, policy_lpm,
+ *                                     port_slots, sock_meta, svc_socks
+ *   counters, written per packet:     port_stats, global_stats, rate_buckets
+ *   records, read only by portier:    svc_table, bind_table, policy_table,
+ *                                     watch_table, slot_table, sock_info
+ * Everything that a configuration change touches carries a generation bit
+ * in its key; `config.gen` names the live generation, and flipping it is
+ * the single commit point of every change.
+ */
+#ifndef PORTIER_H
+#define PORTIER_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+#define PT_ABI_VERSION 1
+
+/* Map names: the pinned file name of each map under the pin directory. */
+#define PT_MAP_CONFIG "config"
+#define PT_MAP_PORT_CLASS "port_class"
+#define PT_MAP_BIND_LPM "bind_lpm"
+#define PT_MAP_POLICY_LPM "policy_lpm"
+#define PT_MAP_PORT_SLOTS "port_slots"
+#define PT_MAP_SOCK_META "sock_meta"
+#define PT_MAP_SVC_SOCKS "svc_socks"
+#define PT_MAP_PORT_STATS "port_stats"
+#define PT_MAP_GLOBAL_STATS "global_stats"
+#define PT_MAP_RATE_BUCKETS "rate_buckets"
+#define PT_MAP_SVC_TABLE "svc_table"
+#define PT_MAP_BIND_TABLE "bind_table"
+#define PT_MAP_POLICY_TABLE "policy_table"
+#define PT_MAP_WATCH_TABLE "watch_table"
+#define PT_MAP_SLOT_TABLE "slot_table"
+#define PT_MAP_SOCK_INFO "sock_info"
+
+/* Limits. */
+#define PT_NAME_LEN 32		/* service name, NUL included: 1-31 chars */
+#define PT_DESC_LEN 96		/* service description, NUL included */
+#define PT_MAX_SERVICES 1024
+#define PT_MAX_SOCKETS 64	/* per service, protocol and family */
+#define PT_MAX_BINDINGS 131072	/* per generation */
+#define PT_MAX_POLICIES 16384	/* per generation */
+#define PT_MAX_WATCHES 16384	/* per generation */
+#define PT_MAX_SLOTS 10240	/* counter slots, classes included */
+#define PT_MAX_CLASS_ENTRIES 524288 /* port_class trie, both generations */
+#define PT_MAX_BIND_ENTRIES 524288  /* bind_lpm trie, both generations */
+#define PT_MAX_POLICY_ENTRIES 131072
+#define PT_MAX_BUCKETS 16384
+
+/* Protocol index used in keys and array indices (not the IPPROTO number). */
+enum pt_proto {
+	PT_TCP = 0,
+	PT_UDP = 1,
+	PT_NPROTO = 2,
+};
+
+/* Family index used in keys and array indices. */
+enum pt_family {
+	PT_INET = 0,
+	PT_INET6 = 1,
+	PT_NFAMILY = 2,
+};
+
+/* Port classes, for traffic of ports not counted one by one. */
+enum pt_class {
+	PT_CLASS_WELL_KNOWN = 0,	/* 0-1023 */
+	PT_CLASS_REGISTERED = 1,	/* 1024-49151 */
+	PT_CLASS_EPHEMERAL = 2,		/* 49152-65535 */
+	PT_NCLASS = 3,
+};
+
+/* Counter slots 0..5 are the class rows: slot = proto * PT_NCLASS + class. */
+#define PT_CLASS_SLOT(proto, class) ((proto) * PT_NCLASS + (class))
+#define PT_FIRST_FREE_SLOT (PT_NPROTO * PT_NCLASS)
+
+/* Guard actions. */
+enum pt_action {
+	PT_ALLOW = 0,
+	PT_DROP = 1,
+	PT_DROP_NEW = 2,
+	PT_LIMIT = 3,
+};
+
+/* config: ARRAY of one element. Written only by portier. */
+struct pt_config {
+	__u32 abi;		/* PT_ABI_VERSION of the layout */
+	__u32 gen;		/* live generation, 0 or 1 */
+	__u64 build_id;		/* identity of the loaded BPF objects */
+	__u64 serial;		/* bumped on every committed change */
+};
+
+/*
+ * port_class: LPM_TRIE. Maps a destination port to its elementary port
+ * interval ("class") for the live generation: the class ids partition
+ * 0-65535 at every bound of every binding, policy and watch of one
+ * protocol. A range is stored as its minimal cover of aligned blocks.
+ * prefixlen = 16 + block bits.
+ */
+struct pt_class_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 proto;		/* enum pt_proto */
+	__be16 port;		/* network order, so the trie sees the high bits first */
+};
+#define PT_CLASS_KEY_BITS 32
+
+/*
+ * bind_lpm: LPM_TRIE. (class, destination prefix) -> winning binding,
+ * compiled by portier so that the longest-prefix answer for a packet is
+ * exactly the binding the precedence rules pick (narrowest range, then
+ * longest prefix). prefixlen = 64 + address prefix length.
+ * policy_lpm uses the same key with the source address.
+ */
+struct pt_lpm_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 proto;		/* enum pt_proto */
+	__u8 family;		/* enum pt_family */
+	__u8 pad;		/* zero */
+	__be32 class;		/* network order */
+	__u8 addr[16];		/* network order; IPv4 in addr[0..3] */
+};
+#define PT_LPM_KEY_BITS 64
+
+struct pt_bind_val {
+	__u32 service;		/* service id */
+	__u32 slot;		/* counter slot of the binding's port or range */
+};
+
+struct pt_policy_val {
+	__u32 action;		/* enum pt_action */
+	__u32 pps;		/* PT_LIMIT: packets per second per port */
+	__u32 slot;		/* counter slot of the class's ports */
+	__u32 rule;		/* rule id, for the per-port token buckets */
+};
+
+/* port_slots: HASH. (gen, proto, port) of an individually counted port -> slot. */
+struct pt_port_key {
+	__u8 gen;
+	__u8 proto;
+	__u16 port;		/* host order */
+};
+
+/*
+ * sock_meta: ARRAY indexed by PT_META_INDEX(service, proto, family).
+ * Value: bits 0-7 the number of sockets in the live bank, bit 8 the bank.
+ * svc_socks: SOCKHASH keyed by PT_SOCK_KEY(...), value the socket (a
+ * cookie when read from user space).
+ */
+#define PT_META_INDEX(svc, proto, fam) \
+	(((svc) * PT_NPROTO + (proto)) * PT_NFAMILY + (fam))
+#define PT_META_ENTRIES (PT_MAX_SERVICES * PT_NPROTO * PT_NFAMILY)
+#define PT_META_COUNT(m) ((m) & 0xff)
+#define PT_META_BANK(m) (((m) >> 8) & 1)
+#define PT_META(count, bank) (((count) & 0xff) | (((bank) & 1) << 8))
+#define PT_SOCK_KEY(meta_index, bank, slot) \
+	(((meta_index) * 2 + (bank)) * PT_MAX_SOCKETS + (slot))
+#define PT_MAX_SOCK_ENTRIES 65536
+
+/* port_stats: PERCPU_ARRAY of PT_MAX_SLOTS counters. */
+struct pt_counters {
+	__u64 packets;		/* guard: packets seen */
+	__u64 bytes;		/* guard: bytes seen (frame length) */
+	__u64 dropped;		/* guard: dropped by drop or drop-new */
+	__u64 limited;		/* guard: dropped by a rate limit */
+	__u64 steered;		/* dispatch: lookups handed to a service socket */
+	__u64 no_socket;	/* dispatch: bound but no live socket: fell through */
+};
+
+/* global_stats: PERCPU_ARRAY of one. */
+struct pt_global {
+	__u64 malformed;	/* truncated or inconsistent headers, passed */
+	__u64 fragments;	/* non-first fragments, passed */
+	__u64 other;		/* non-IP, passed */
+	__u64 dispatch_other;	/* sk_lookup runs for no binding */
+};
+
+/* rate_buckets: HASH (rule, proto, port) -> token bucket, shared by CPUs. */
+struct pt_bucket_key {
+	__u32 rule;
+	__u16 port;		/* host order */
+	__u16 proto;
+};
+
+struct pt_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tokens;		/* in units of 1/PT_TOKEN_SCALE packet */
+	__u64 last_ns;
+};
+#define PT_TOKEN_SCALE 1000000000ULL
+
+/* ---- records: read and written only by portier ---- */
+
+/* svc_table: HASH (gen, name) -> service record. */
+struct pt_svc_key {
+	__u8 gen;
+	char name[PT_NAME_LEN];
+};
+
+struct pt_svc_rec {
+	__u32 id;
+	char desc[PT_DESC_LEN];
+};
+
+/* bind_table and policy_table: HASH keyed by a rule. */
+struct pt_rule_key {
+	__u8 gen;
+	__u8 proto;		/* enum pt_proto */
+	__u8 family;		/* enum pt_family */
+	__u8 plen;		/* prefix length */
+	__u16 port_lo;		/* host order */
+	__u16 port_hi;		/* host order */
+	__u8 addr[16];		/* network order; destination for bindings,
+				 * source for policies */
+	__u8 any;		/* 1: the prefix is `any` (both families) */
+	__u8 pad[3];
+};
+
+struct pt_bind_rec {
+	__u32 service;
+};
+
+struct pt_policy_rec {
+	__u32 action;
+	__u32 pps;
+	__u32 rule;		/* stable id for token buckets */
+};
+
+/* watch_table and slot_table: HASH keyed by a port range. */
+struct pt_range_key {
+	__u8 gen;
+	__u8 proto;
+	__u16 port_lo;		/* host order */
+	__u16 port_hi;		/* host order */
+	__u16 pad;
+};
+
+/* sock_info: HASH socket cookie -> who registered it. */
+struct pt_sock_info {
+	__u32 pid;		/* owner at register time, 0 for --fd */
+	__u32 service;
+	__u8 proto;
+	__u8 family;
+	__u8 v6only;
+	__u8 pad;
+	__u8 local_addr[16];
+	__u16 local_port;	/* host order */
+	__u16 pad2;
+};
+
+#endif /* PORTIER_H */

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The command handlers and what they share. Each returns an exit status. */
+#ifndef PORTIER_CMD_H
+#define PORTIER_CMD_H
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include "model.h"
+#include "state.h"
+#include "util.h"
+
+extern const char *pt_netns;	/* --netns */
+
+struct pt_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;	/* compact BNF, without "portier " */
+	bool privileged;
+};
+
+/* Open the state of the target namespace under the lock. Prints the error
+ * and returns an exit status (non-zero) when it cannot. */
+int pt_open_locked(struct pt_ctx *ctx);
+
+/* Load, edit, commit. edit() returns an exit status and prints its own
+ * errors; nothing is committed unless it returns 0. */
+typedef int (*pt_edit_fn)(struct pt_ctx *ctx, struct pt_state *next, void *arg);
+int pt_edit_state(pt_edit_fn edit, void *arg);
+
+/* Option parsing: reset getopt and parse argv[1..]; positional arguments
+ * are left in argv[optind..argc). Returns 0, or an exit status. */
+int pt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int pt_check_positional(const char *cmd, int argc, char **argv, int want_min, int want_max);
+const char *pt_cmd_usage(const char *cmd);
+
+void pt_json_print(json_object *o);
+
+int cmd_load(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_service(int argc, char **argv);
+int cmd_register(int argc, char **argv);
+int cmd_unregister(int argc, char **argv);
+int cmd_services(int argc, char **argv);
+int cmd_bind(int argc, char **argv);
+int cmd_unbind(int argc, char **argv);
+int cmd_bindings(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_unpolicy(int argc, char **argv);
+int cmd_policies(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_unwatch(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+#endif

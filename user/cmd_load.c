@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* load, unload, status */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cmd.h"
+#include <bpf/libbpf.h>
+#include "load.h"
+
+int cmd_load(int argc, char **argv)
+{
+	static const struct option opts[] = { {} };
+	struct pt_load_result res;
+	struct pt_ctx ctx;
+	int ret, err;
+
+	opterr = 0;
+	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+		return pt_usage_error("load", "unknown option '%s'", argv[optind - 1]);
+	ret = pt_check_positional("load", argc, argv, 0, 0);
+	if (ret)
+		return ret;
+	err = pt_ctx_init(&ctx, pt_netns);
+	if (err)
+		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
+	err = pt_ctx_lock(&ctx);
+	if (err) {
+		pt_ctx_close(&ctx);
+		return pt_fail("%s: %s", PT_PIN_ROOT, strerror(-err));
+	}
+	err = pt_load(&ctx, &res);
+	if (err == -EPROTO)
+		ret = pt_fail("load: %s holds state of ABI %u, this portier speaks ABI %d: "
+			      "run 'portier unload' first (this drops the configuration), "
+			      "or use the portier that loaded it", ctx.dir, ctx.cfg.abi,
+			      PT_ABI_VERSION);
+	else if (err)
+		ret = pt_fail("load: %s", pt_strerror(err));
+	else if (pt_json) {
+		json_object *o = json_object_new_object();
+		static const char *const what[] = { "loaded", "already loaded", "upgraded" };
+
+		json_object_object_add(o, "result", json_object_new_string(what[res.action]));
+		json_object_object_add(o, "pin_dir", json_object_new_string(ctx.dir));
+		pt_json_print(o);
+		json_object_put(o);
+	} else if (res.action == PT_LOAD_FRESH) {
+		printf("loaded: dispatch attached to network namespace %llu, state in %s\n",
+		       (unsigned long long)ctx.netns_ino, ctx.dir);
+	} else if (res.action == PT_LOAD_ALREADY) {
+		printf("already loaded: %s\n", ctx.dir);
+	} else {
+		printf("upgraded: programs replaced, maps kept, in %s\n", ctx.dir);
+	}
+	pt_ctx_close(&ctx);
+	return ret;
+}
+
+int cmd_unload(int argc, char **argv)
+{
+	static const struct option opts[] = { {} };
+	struct pt_ctx ctx;
+	int ret, err;
+
+	opterr = 0;
+	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+		return pt_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
+	ret = pt_check_positional("unload", argc, argv, 0, 0);
+	if (ret)
+		return ret;
+	err = pt_ctx_init(&ctx, pt_netns);
+	if (err)
+		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
+	err = pt_ctx_lock(&ctx);
+	if (err) {
+		pt_ctx_close(&ctx);
+		return pt_fail("%s: %s", PT_PIN_ROOT, strerror(-err));
+	}
+	err = pt_unload(&ctx);
+	if (err == -ENOENT)
+		ret = pt_fail("unload: not loaded in this network namespace");
+	else if (err)
+		ret = pt_fail("unload: %s", strerror(-err));
+	else if (!pt_json)
+		printf("unloaded: %s removed\n", ctx.dir);
+	else {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "result", json_object_new_string("unloaded"));
+		pt_json_print(o);
+		json_object_put(o);
+	}
+	pt_ctx_close(&ctx);
+	return ret;
+}
+
+static void fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 1024 * 1024)
+		snprintf(buf, len, "%.1f MiB", (double)b / (1024.0 * 1024.0));
+	else
+		snprintf(buf, len, "%.1f KiB", (double)b / 1024.0);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = { {} };
+	struct bpf_prog_info pinfo;
+	struct bpf_link_info linfo;
+	struct pt_state st = {};
+	struct pt_ctx ctx;
+	uint64_t map_bytes = 0;
+	bool have_prog, have_link;
+	char buf[64];
+	int ret, err;
+
+	opterr = 0;
+	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+		return pt_usage_error("status", "unknown option '%s'", argv[optind - 1]);
+	ret = pt_check_positional("status", argc, argv, 0, 0);
+	if (ret)
+		return ret;
+	err = pt_ctx_init(&ctx, pt_netns);
+	if (err)
+		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
+	err = pt_ctx_lock(&ctx);
+	err = err ?: pt_ctx_open(&ctx);
+	if (err == -ENOENT) {
+		if (pt_json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "loaded", json_object_new_boolean(0));
+			json_object_object_add(o, "version", json_object_new_string(PORTIER_VERSION));
+			json_object_object_add(o, "xdp", json_object_new_array());
+			json_object_object_add(o, "services", json_object_new_int(0));
+			json_object_object_add(o, "bindings", json_object_new_int(0));
+			json_object_object_add(o, "policies", json_object_new_int(0));
+			json_object_object_add(o, "map_bytes", json_object_new_int(0));
+			pt_json_print(o);
+			json_object_put(o);
+		} else {
+			printf("loaded:      no (network namespace %llu)\n",
+			       (unsigned long long)ctx.netns_ino);
+		}
+		pt_ctx_close(&ctx);
+		return 0;
+	}
+	if (err) {
+		pt_ctx_close(&ctx);
+		if (err == -EPROTO)
+			return pt_fail("status: %s holds state of ABI %u; this portier speaks ABI %d",
+				       ctx.dir, ctx.cfg.abi, PT_ABI_VERSION);
+		return pt_fail("status: %s", pt_strerror(err));
+	}
+	err = pt_state_load(&ctx, &st);
+	if (err) {
+		pt_ctx_close(&ctx);
+		return pt_fail("status: reading the pinned state: %s", pt_strerror(err));
+	}
+	for (int i = 0; i < PT_NMAPS; i++)
+		map_bytes += pt_map_bytes(ctx.fds[i]);
+	have_prog = !pt_prog_info(ctx.dir, pt_dispatch_prog_pin(), &pinfo);
+	have_link = !pt_link_info(ctx.dir, pt_dispatch_link_pin(), &linfo);
+
+	if (pt_json) {
+		json_object *o = json_object_new_object(), *progs = json_object_new_array();
+
+		json_object_object_add(o, "loaded", json_object_new_boolean(1));
+		json_object_object_add(o, "version", json_object_new_string(PORTIER_VERSION));
+		json_object_object_add(o, "abi", json_object_new_int(PT_ABI_VERSION));
+		snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)ctx.cfg.build_id);
+		json_object_object_add(o, "build", json_object_new_string(buf));
+		json_object_object_add(o, "build_current",
+				       json_object_new_boolean(ctx.cfg.build_id == pt_build_id()));
+		json_object_object_add(o, "netns", json_object_new_int64((int64_t)ctx.netns_ino));
+		json_object_object_add(o, "pin_dir", json_object_new_string(ctx.dir));
+		if (have_prog) {
+			json_object *p = json_object_new_object();
+
+			json_object_object_add(p, "name", json_object_new_string("dispatch"));
+			json_object_object_add(p, "type", json_object_new_string("sk_lookup"));
+			json_object_object_add(p, "id", json_object_new_int64(pinfo.id));
+			json_object_object_add(p, "link_id",
+					       json_object_new_int64(have_link ? linfo.id : 0));
+			json_object_object_add(p, "attached", json_object_new_boolean(
+				have_link && linfo.netns.netns_ino == ctx.netns_ino));
+			json_object_array_add(progs, p);
+		}
+		json_object_object_add(o, "programs", progs);
+		json_object_object_add(o, "xdp", json_object_new_array());
+		json_object_object_add(o, "services", json_object_new_int64((int64_t)st.nservices));
+		json_object_object_add(o, "bindings", json_object_new_int64((int64_t)st.nbindings));
+		json_object_object_add(o, "policies", json_object_new_int64((int64_t)st.npolicies));
+		json_object_object_add(o, "watches", json_object_new_int64((int64_t)st.nwatches));
+		json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)map_bytes));
+		json_object_object_add(o, "generation", json_object_new_int64(ctx.cfg.serial));
+		pt_json_print(o);
+		json_object_put(o);
+	} else {
+		printf("loaded:      yes (network namespace %llu, %s)\n",
+		       (unsigned long long)ctx.netns_ino, ctx.dir);
+		printf("version:     %s, abi %d, build %016llx%s\n", PORTIER_VERSION, PT_ABI_VERSION,
+		       (unsigned long long)ctx.cfg.build_id,
+		       ctx.cfg.build_id == pt_build_id() ? "" : " (another build: 'portier load' upgrades)");
+		if (have_prog)
+			printf("dispatch:    sk_lookup prog %u, link %u, %s\n", pinfo.id,
+			       have_link ? linfo.id : 0,
+			       have_link && linfo.netns.netns_ino == ctx.netns_ino ? "attached"
+										    : "NOT attached");
+		else
+			printf("dispatch:    program missing: run 'portier load' to repair\n");
+		printf("guard:       not attached\n");
+		printf("services:    %zu\n", st.nservices);
+		printf("bindings:    %zu\n", st.nbindings);
+		printf("policies:    %zu\n", st.npolicies);
+		printf("watches:     %zu\n", st.nwatches);
+		fmt_bytes(map_bytes, buf, sizeof(buf));
+		printf("map memory:  %s (%llu bytes, %d CPUs)\n", buf, (unsigned long long)map_bytes,
+		       libbpf_num_possible_cpus());
+	}
+	pt_state_free(&st);
+	pt_ctx_close(&ctx);
+	return 0;
+}

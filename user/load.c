@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * load, unload: the programs, their links and the maps, pinned under the
+ * namespace's pin directory. A first load builds everything in a
+ * directory beside the final one and renames it into place, so a reader
+ * never sees half a state. A load over a different build reuses the pinned
+ * maps (their contents stay) and swaps the program behind the pinned link
+ * atomically.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dispatch.skel.h"
+#include "load.h"
+#include "util.h"
+
+#define PIN_DISPATCH_PROG "dispatch_prog"
+#define PIN_DISPATCH_LINK "dispatch_link"
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t pt_build_id(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t sz = 0;
+	const void *elf = dispatch__elf_bytes(&sz);
+
+	h = fnv1a(h, elf, sz);
+	return h;
+}
+
+static int rm_dir_pins(const char *dir)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+static int pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Open the dispatch object with its maps taken from (or pinned into) dir. */
+static int open_dispatch(const char *dir, struct dispatch **out)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir);
+	struct dispatch *skel;
+	int err;
+
+	skel = dispatch__open_opts(&opts);
+	if (!skel)
+		return -errno;
+	err = dispatch__load(skel);
+	if (err) {
+		dispatch__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
+}
+
+static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
+{
+	char tmp[PATH_MAX + 8], path[PATH_MAX + 64];
+	struct dispatch *skel = NULL;
+	struct bpf_link *link = NULL;
+	struct pt_config cfg = { .abi = PT_ABI_VERSION, .build_id = pt_build_id() };
+	__u32 zero = 0;
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s_new", ctx->dir);
+	/* a previous load that died half way left this; it was never live */
+	err = rm_dir_pins(tmp);
+	if (err)
+		return err;
+	if (mkdir(tmp, 0700))
+		return -errno;
+	err = open_dispatch(tmp, &skel);
+	if (err)
+		goto fail;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		goto fail;
+	}
+	link = bpf_program__attach_netns(skel->progs.portier_dispatch, ctx->netns_fd);
+	if (!link) {
+		err = -errno;
+		goto fail;
+	}
+	err = pin_path(path, sizeof(path), tmp, PIN_DISPATCH_LINK);
+	err = err ?: bpf_link__pin(link, path);
+	err = err ?: pin_path(path, sizeof(path), tmp, PIN_DISPATCH_PROG);
+	err = err ?: bpf_program__pin(skel->progs.portier_dispatch, path);
+	if (err)
+		goto fail;
+	if (rename(tmp, ctx->dir)) {
+		err = -errno;
+		goto fail;
+	}
+	res->action = PT_LOAD_FRESH;
+	bpf_link__destroy(link);	/* the pin keeps it attached */
+	dispatch__destroy(skel);
+	return 0;
+fail:
+	if (link) {
+		bpf_link__unpin(link);
+		bpf_link__destroy(link);
+	}
+	dispatch__destroy(skel);
+	rm_dir_pins(tmp);
+	return err;
+}
+
+static int upgrade(struct pt_ctx *ctx, struct pt_load_result *res)
+{
+	char path[PATH_MAX + 64], tmp[PATH_MAX + 64];
+	struct dispatch *skel = NULL;
+	struct pt_config cfg = ctx->cfg;
+	int link_fd = -1, err;
+	__u32 zero = 0;
+
+	err = open_dispatch(ctx->dir, &skel);
+	if (err)
+		return err;
+	err = pin_path(path, sizeof(path), ctx->dir, PIN_DISPATCH_LINK);
+	if (err)
+		goto cleanup;
+	link_fd = bpf_obj_get(path);
+	if (link_fd < 0) {
+		/* maps survived but the link is gone: attach again */
+		struct bpf_link *link = bpf_program__attach_netns(skel->progs.portier_dispatch,
+								  ctx->netns_fd);
+		if (!link) {
+			err = -errno;
+			goto cleanup;
+		}
+		err = bpf_link__pin(link, path);
+		bpf_link__destroy(link);
+		if (err)
+			goto cleanup;
+	} else if (bpf_link_update(link_fd, bpf_program__fd(skel->progs.portier_dispatch), NULL)) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* replace the program pin: pin the new one beside, rename over */
+	err = pin_path(tmp, sizeof(tmp), ctx->dir, PIN_DISPATCH_PROG "_new");
+	if (err)
+		goto cleanup;
+	unlink(tmp);
+	err = bpf_program__pin(skel->progs.portier_dispatch, tmp);
+	if (err)
+		goto cleanup;
+	err = pin_path(path, sizeof(path), ctx->dir, PIN_DISPATCH_PROG);
+	if (err || rename(tmp, path)) {
+		err = err ?: -errno;
+		unlink(tmp);
+		goto cleanup;
+	}
+	cfg.build_id = pt_build_id();
+	if (bpf_map_update_elem(ctx->fds[M_CONFIG], &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		goto cleanup;
+	}
+	ctx->cfg = cfg;
+	res->action = PT_LOAD_UPGRADED;
+cleanup:
+	if (link_fd >= 0)
+		close(link_fd);
+	dispatch__destroy(skel);
+	return err;
+}
+
+static bool link_alive(const char *dir)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PIN_DISPATCH_LINK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int pt_load(struct pt_ctx *ctx, struct pt_load_result *res)
+{
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	err = pt_ctx_open(ctx);
+	if (err == -ENOENT) {
+		/* a directory without maps is debris of a failed unload */
+		pt_ctx_close_maps(ctx);
+		err = rm_dir_pins(ctx->dir);
+		if (err)
+			return err;
+		err = fresh_load(ctx, res);
+		if (err)
+			return err;
+		return pt_ctx_open(ctx);
+	}
+	if (err)
+		return err;
+	if (ctx->cfg.build_id == pt_build_id() && link_alive(ctx->dir)) {
+		res->action = PT_LOAD_ALREADY;
+		return 0;
+	}
+	return upgrade(ctx, res);
+}
+
+int pt_unload(struct pt_ctx *ctx)
+{
+	char path[PATH_MAX + 64];
+	struct stat stt;
+	int fd;
+
+	if (stat(ctx->dir, &stt))
+		return errno == ENOENT ? -ENOENT : -errno;
+	/* detach first, so the namespace stops using portier even if some
+	 * other process still holds the link open */
+	snprintf(path, sizeof(path), "%s/%s", ctx->dir, PIN_DISPATCH_LINK);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	pt_ctx_close_maps(ctx);
+	return rm_dir_pins(ctx->dir);
+}
+
+int pt_prog_info(const char *dir, const char *pin, struct bpf_prog_info *info)
+{
+	char path[PATH_MAX + 64];
+	__u32 len = sizeof(*info);
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int pt_link_info(const char *dir, const char *pin, struct bpf_link_info *info)
+{
+	char path[PATH_MAX + 64];
+	__u32 len = sizeof(*info);
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+const char *pt_dispatch_prog_pin(void)
+{
+	return PIN_DISPATCH_PROG;
+}
+
+const char *pt_dispatch_link_pin(void)
+{
+	return PIN_DISPATCH_LINK;
+}

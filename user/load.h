@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef PORTIER_LOAD_H
+#define PORTIER_LOAD_H
+
+#include <stdint.h>
+#include <bpf/bpf.h>
+#include "state.h"
+
+enum pt_load_action {
+	PT_LOAD_FRESH,		/* nothing was loaded: attached */
+	PT_LOAD_ALREADY,	/* this build is loaded: nothing to do */
+	PT_LOAD_UPGRADED,	/* another build was loaded: programs replaced */
+};
+
+struct pt_load_result {
+	enum pt_load_action action;
+};
+
+/* Identity of the BPF objects built into this binary. */
+uint64_t pt_build_id(void);
+/* Under the lock: load (idempotent) and leave ctx's maps open. */
+int pt_load(struct pt_ctx *ctx, struct pt_load_result *res);
+/* Under the lock: detach and remove every pin. -ENOENT when not loaded. */
+int pt_unload(struct pt_ctx *ctx);
+
+int pt_prog_info(const char *dir, const char *pin, struct bpf_prog_info *info);
+int pt_link_info(const char *dir, const char *pin, struct bpf_link_info *info);
+const char *pt_dispatch_prog_pin(void);
+const char *pt_dispatch_link_pin(void);
+
+#endif

@@ -1,0 +1,893 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The configuration model and its compiler. See docs/ARCHITECTURE.md,
+ * "How the keys encode precedence", for why the output has this shape.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "model.h"
+
+#define GROW(arr, n, cap)                                                     \
+	({                                                                    \
+		int __err = 0;                                                \
+		if ((n) >= (cap)) {                                           \
+			size_t __nc = (cap) ? (cap) * 2 : 16;                 \
+			void *__p = realloc((arr), __nc * sizeof(*(arr)));    \
+			if (!__p)                                             \
+				__err = -ENOMEM;                              \
+			else {                                                \
+				(arr) = __p;                                  \
+				(cap) = __nc;                                 \
+			}                                                     \
+		}                                                             \
+		__err;                                                        \
+	})
+
+/* Arrays in pt_state are sized exactly; appending reallocates by one. */
+static int append(void **arr, size_t *n, size_t size, const void *elem)
+{
+	void *p = realloc(*arr, (*n + 1) * size);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy((char *)p + *n * size, elem, size);
+	*arr = p;
+	(*n)++;
+	return 0;
+}
+
+static void remove_at(void *arr, size_t *n, size_t size, size_t i)
+{
+	memmove((char *)arr + i * size, (char *)arr + (i + 1) * size, (*n - i - 1) * size);
+	(*n)--;
+}
+
+void pt_state_free(struct pt_state *st)
+{
+	if (!st)
+		return;
+	free(st->services);
+	free(st->bindings);
+	free(st->policies);
+	free(st->watches);
+	free(st->slots);
+	memset(st, 0, sizeof(*st));
+}
+
+static int dup_array(void **dst, const void *src, size_t n, size_t size)
+{
+	*dst = NULL;
+	if (!n)
+		return 0;
+	*dst = malloc(n * size);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, n * size);
+	return 0;
+}
+
+int pt_state_copy(struct pt_state *dst, const struct pt_state *src)
+{
+	struct pt_state c = *src;
+	int err = 0;
+
+	err = err ?: dup_array((void **)&c.services, src->services, src->nservices, sizeof(*c.services));
+	err = err ?: dup_array((void **)&c.bindings, src->bindings, src->nbindings, sizeof(*c.bindings));
+	err = err ?: dup_array((void **)&c.policies, src->policies, src->npolicies, sizeof(*c.policies));
+	err = err ?: dup_array((void **)&c.watches, src->watches, src->nwatches, sizeof(*c.watches));
+	err = err ?: dup_array((void **)&c.slots, src->slots, src->nslots, sizeof(*c.slots));
+	if (err) {
+		/* free only what was duplicated: pointers still equal to src's were not */
+		if (c.services != src->services) free(c.services);
+		if (c.bindings != src->bindings) free(c.bindings);
+		if (c.policies != src->policies) free(c.policies);
+		if (c.watches != src->watches) free(c.watches);
+		return err;
+	}
+	*dst = c;
+	return 0;
+}
+
+/* ---- prefixes and ports ---- */
+
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int bits)
+{
+	unsigned int bytes = bits / 8, rem = bits % 8;
+
+	if (memcmp(a, b, bytes))
+		return false;
+	if (!rem)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rem));
+	return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+bool pt_prefix_match(const struct pt_prefix *p, uint8_t family, const uint8_t addr[16])
+{
+	if (p->family == PT_FAMILY_ANY)
+		return true;
+	return p->family == family && bits_equal(p->addr, addr, p->plen);
+}
+
+bool pt_prefix_contains(const struct pt_prefix *outer, const struct pt_prefix *inner)
+{
+	if (outer->family == PT_FAMILY_ANY)
+		return true;
+	if (inner->family != outer->family)
+		return false;
+	return outer->plen <= inner->plen && bits_equal(outer->addr, inner->addr, outer->plen);
+}
+
+static bool prefix_equal(const struct pt_prefix *a, const struct pt_prefix *b)
+{
+	return a->family == b->family && a->plen == b->plen && !memcmp(a->addr, b->addr, 16);
+}
+
+/* How specific a prefix is: longer wins; at equal length an explicit
+ * family beats `any`. */
+static int prefix_rank(const struct pt_prefix *p)
+{
+	return p->plen * 2 + (p->family != PT_FAMILY_ANY);
+}
+
+enum pt_class pt_port_class(uint16_t port)
+{
+	if (port <= 1023)
+		return PT_CLASS_WELL_KNOWN;
+	if (port <= 49151)
+		return PT_CLASS_REGISTERED;
+	return PT_CLASS_EPHEMERAL;
+}
+
+static bool ranges_partial(uint16_t alo, uint16_t ahi, uint16_t blo, uint16_t bhi)
+{
+	bool disjoint = ahi < blo || bhi < alo;
+	bool nested = (alo <= blo && bhi <= ahi) || (blo <= alo && ahi <= bhi);
+
+	return !disjoint && !nested;
+}
+
+/* ---- lookups ---- */
+
+struct pt_service *pt_service_by_name(const struct pt_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->nservices; i++)
+		if (!strcmp(st->services[i].name, name))
+			return &st->services[i];
+	return NULL;
+}
+
+struct pt_service *pt_service_by_id(const struct pt_state *st, uint32_t id)
+{
+	for (size_t i = 0; i < st->nservices; i++)
+		if (st->services[i].id == id)
+			return &st->services[i];
+	return NULL;
+}
+
+ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
+			const struct pt_prefix *prefix, uint16_t lo, uint16_t hi)
+{
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+
+		if (b->proto == proto && b->lo == lo && b->hi == hi &&
+		    prefix_equal(&b->prefix, prefix))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+ssize_t pt_policy_find(const struct pt_state *st, uint8_t proto, uint16_t lo,
+		       uint16_t hi, const struct pt_prefix *from)
+{
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+
+		if (p->proto == proto && p->lo == lo && p->hi == hi &&
+		    prefix_equal(&p->from, from))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+ssize_t pt_watch_find(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	for (size_t i = 0; i < st->nwatches; i++)
+		if (st->watches[i].proto == proto && st->watches[i].lo == lo &&
+		    st->watches[i].hi == hi)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* ---- edits ---- */
+
+int pt_service_add(struct pt_state *st, const char *name, const char *desc)
+{
+	struct pt_service s = {};
+	struct pt_service *old = pt_service_by_name(st, name);
+	uint32_t id;
+
+	if (strlen(name) >= PT_NAME_LEN || (desc && strlen(desc) >= PT_DESC_LEN))
+		return -EINVAL;
+	if (old) {
+		/* declaring again only updates the description */
+		if (desc)
+			snprintf(old->desc, sizeof(old->desc), "%s", desc);
+		return 0;
+	}
+	if (st->nservices >= PT_MAX_SERVICES)
+		return -ENOSPC;
+	/* the lowest free id, so ids stay below PT_MAX_SERVICES */
+	for (id = 0; id < PT_MAX_SERVICES; id++)
+		if (!pt_service_by_id(st, id))
+			break;
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	snprintf(s.desc, sizeof(s.desc), "%s", desc ? desc : "");
+	s.id = id;
+	return append((void **)&st->services, &st->nservices, sizeof(s), &s);
+}
+
+int pt_service_del(struct pt_state *st, const char *name)
+{
+	struct pt_service *s = pt_service_by_name(st, name);
+
+	if (!s)
+		return -ENOENT;
+	for (size_t i = 0; i < st->nbindings; i++)
+		if (st->bindings[i].service == s->id)
+			return -EBUSY;
+	remove_at(st->services, &st->nservices, sizeof(*s), (size_t)(s - st->services));
+	return 0;
+}
+
+int pt_binding_set(struct pt_state *st, const struct pt_binding *b, size_t *clash)
+{
+	ssize_t same;
+
+	if (b->lo > b->hi || b->proto >= PT_NPROTO)
+		return -EINVAL;
+	if (!pt_service_by_id(st, b->service))
+		return -ENOENT;
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *o = &st->bindings[i];
+
+		if (o->proto == b->proto && prefix_equal(&o->prefix, &b->prefix) &&
+		    ranges_partial(o->lo, o->hi, b->lo, b->hi)) {
+			if (clash)
+				*clash = i;
+			return -ERANGE;
+		}
+	}
+	same = pt_binding_find(st, b->proto, &b->prefix, b->lo, b->hi);
+	if (same >= 0) {
+		st->bindings[same].service = b->service;
+		return 0;
+	}
+	if (st->nbindings >= PT_MAX_BINDINGS)
+		return -ENOSPC;
+	return append((void **)&st->bindings, &st->nbindings, sizeof(*b), b);
+}
+
+int pt_binding_del(struct pt_state *st, uint8_t proto, const struct pt_prefix *prefix,
+		   uint16_t lo, uint16_t hi)
+{
+	ssize_t i = pt_binding_find(st, proto, prefix, lo, hi);
+
+	if (i < 0)
+		return -ENOENT;
+	remove_at(st->bindings, &st->nbindings, sizeof(st->bindings[0]), (size_t)i);
+	return 0;
+}
+
+int pt_policy_set(struct pt_state *st, const struct pt_policy *p, size_t *clash)
+{
+	struct pt_policy np = *p;
+	uint32_t rule = 0;
+	ssize_t same;
+
+	if (p->lo > p->hi || p->proto >= PT_NPROTO || p->action > PT_LIMIT)
+		return -EINVAL;
+	if (p->action == PT_LIMIT && p->pps == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *o = &st->policies[i];
+
+		if (o->proto == p->proto && prefix_equal(&o->from, &p->from) &&
+		    ranges_partial(o->lo, o->hi, p->lo, p->hi)) {
+			if (clash)
+				*clash = i;
+			return -ERANGE;
+		}
+		if (o->rule > rule)
+			rule = o->rule;
+	}
+	same = pt_policy_find(st, p->proto, p->lo, p->hi, &p->from);
+	if (same >= 0) {
+		np.rule = st->policies[same].rule;
+		st->policies[same] = np;
+		return 0;
+	}
+	if (st->npolicies >= PT_MAX_POLICIES)
+		return -ENOSPC;
+	np.rule = rule + 1;
+	return append((void **)&st->policies, &st->npolicies, sizeof(np), &np);
+}
+
+int pt_policy_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi,
+		  const struct pt_prefix *from)
+{
+	ssize_t i = pt_policy_find(st, proto, lo, hi, from);
+
+	if (i < 0)
+		return -ENOENT;
+	remove_at(st->policies, &st->npolicies, sizeof(st->policies[0]), (size_t)i);
+	return 0;
+}
+
+int pt_watch_add(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	struct pt_watch w = { .proto = proto, .lo = lo, .hi = hi };
+
+	if (lo > hi || proto >= PT_NPROTO)
+		return -EINVAL;
+	if (pt_watch_find(st, proto, lo, hi) >= 0)
+		return 0;
+	if (st->nwatches >= PT_MAX_WATCHES)
+		return -ENOSPC;
+	return append((void **)&st->watches, &st->nwatches, sizeof(w), &w);
+}
+
+int pt_watch_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	ssize_t i = pt_watch_find(st, proto, lo, hi);
+
+	if (i < 0)
+		return -ENOENT;
+	remove_at(st->watches, &st->nwatches, sizeof(st->watches[0]), (size_t)i);
+	return 0;
+}
+
+/* ---- counter slots ---- */
+
+struct want {
+	uint8_t proto;
+	uint8_t must;		/* watched: failing to count it is an error */
+	uint16_t lo, hi;
+};
+
+static int cmp_want(const void *a, const void *b)
+{
+	const struct want *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	if (x->lo != y->lo)
+		return x->lo - y->lo;
+	if (x->hi != y->hi)
+		return x->hi - y->hi;
+	return y->must - x->must;	/* the `must` one first */
+}
+
+static int want_range(struct want **w, size_t *n, size_t *cap, uint8_t proto,
+		      uint16_t lo, uint16_t hi, bool individual, bool must)
+{
+	if (individual) {
+		for (uint32_t p = lo; p <= hi; p++) {
+			if (GROW(*w, *n, *cap))
+				return -ENOMEM;
+			(*w)[(*n)++] = (struct want){ proto, must, (uint16_t)p, (uint16_t)p };
+		}
+		return 0;
+	}
+	if (GROW(*w, *n, *cap))
+		return -ENOMEM;
+	(*w)[(*n)++] = (struct want){ proto, must, lo, hi };
+	return 0;
+}
+
+static const struct pt_slot *find_slot(const struct pt_state *st, uint8_t proto,
+				       uint16_t lo, uint16_t hi)
+{
+	if (!st)
+		return NULL;
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].proto == proto && st->slots[i].lo == lo && st->slots[i].hi == hi)
+			return &st->slots[i];
+	return NULL;
+}
+
+int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
+		    uint32_t **fresh, size_t *nfresh)
+{
+	struct want *w = NULL;
+	size_t nw = 0, capw = 0, nslots = 0, nf = 0;
+	struct pt_slot *slots = NULL;
+	uint32_t *newly = NULL, next = PT_FIRST_FREE_SLOT;
+	uint8_t *used = NULL;
+	int err = 0;
+
+	for (size_t i = 0; i < st->nwatches && !err; i++)
+		err = want_range(&w, &nw, &capw, st->watches[i].proto, st->watches[i].lo,
+				 st->watches[i].hi, true, true);
+	for (size_t i = 0; i < st->nbindings && !err; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+
+		err = want_range(&w, &nw, &capw, b->proto, b->lo, b->hi,
+				 b->hi - b->lo < PT_INDIVIDUAL_MAX, false);
+	}
+	for (size_t i = 0; i < st->npolicies && !err; i++) {
+		const struct pt_policy *p = &st->policies[i];
+
+		err = want_range(&w, &nw, &capw, p->proto, p->lo, p->hi,
+				 p->hi - p->lo < PT_INDIVIDUAL_MAX, false);
+	}
+	if (err)
+		goto cleanup;
+	if (nw)
+		qsort(w, nw, sizeof(*w), cmp_want);
+
+	used = calloc(PT_MAX_SLOTS, 1);
+	slots = calloc(nw ? nw : 1, sizeof(*slots));
+	newly = calloc(nw ? nw : 1, sizeof(*newly));
+	if (!used || !slots || !newly) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* Slots the live generation uses stay taken for its keys. */
+	if (prev)
+		for (size_t i = 0; i < prev->nslots; i++)
+			if (prev->slots[i].slot < PT_MAX_SLOTS)
+				used[prev->slots[i].slot] = 1;
+
+	/* First pass keeps existing slots; second gives the rest new ones,
+	 * watched ports first. */
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < nw; i++) {
+			const struct pt_slot *old;
+
+			if (i && w[i].proto == w[i - 1].proto && w[i].lo == w[i - 1].lo &&
+			    w[i].hi == w[i - 1].hi)
+				continue;	/* same range, weaker `must` */
+			old = find_slot(prev, w[i].proto, w[i].lo, w[i].hi);
+			if (pass == 0) {
+				if (!old)
+					continue;
+				slots[nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, old->slot };
+				continue;
+			}
+			if (old || (pass == 1) != (w[i].must != 0))
+				continue;
+			while (next < PT_MAX_SLOTS && used[next])
+				next++;
+			if (next >= PT_MAX_SLOTS) {
+				if (w[i].must) {
+					err = -ENOSPC;
+					goto cleanup;
+				}
+				continue;	/* counted in its range or class row */
+			}
+			used[next] = 1;
+			newly[nf++] = next;
+			slots[nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, next };
+		}
+	}
+
+	free(st->slots);
+	st->slots = slots;
+	st->nslots = nslots;
+	slots = NULL;
+	if (fresh) {
+		*fresh = newly;
+		newly = NULL;
+	}
+	if (nfresh)
+		*nfresh = nf;
+cleanup:
+	free(w);
+	free(used);
+	free(slots);
+	free(newly);
+	return err;
+}
+
+uint32_t pt_slot_of_port(const struct pt_state *st, uint8_t proto, uint16_t port)
+{
+	const struct pt_slot *best = NULL;
+
+	for (size_t i = 0; i < st->nslots; i++) {
+		const struct pt_slot *s = &st->slots[i];
+
+		if (s->proto != proto || port < s->lo || port > s->hi)
+			continue;
+		if (!best || s->hi - s->lo < best->hi - best->lo ||
+		    (s->hi - s->lo == best->hi - best->lo && s->lo < best->lo))
+			best = s;
+	}
+	return best ? best->slot : PT_CLASS_SLOT(proto, pt_port_class(port));
+}
+
+/* ---- reference lookups ---- */
+
+/* Does a beat b? Narrowest port range first, then the most specific prefix. */
+static bool rule_beats(uint16_t alo, uint16_t ahi, const struct pt_prefix *ap,
+		       uint16_t blo, uint16_t bhi, const struct pt_prefix *bp)
+{
+	uint32_t aw = (uint32_t)ahi - alo, bw = (uint32_t)bhi - blo;
+
+	if (aw != bw)
+		return aw < bw;
+	return prefix_rank(ap) > prefix_rank(bp);
+}
+
+ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
+			     const uint8_t addr[16], uint16_t port)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+
+		if (b->proto != proto || port < b->lo || port > b->hi ||
+		    !pt_prefix_match(&b->prefix, family, addr))
+			continue;
+		if (best < 0 || rule_beats(b->lo, b->hi, &b->prefix, st->bindings[best].lo,
+					   st->bindings[best].hi, &st->bindings[best].prefix))
+			best = (ssize_t)i;
+	}
+	return best;
+}
+
+ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
+			       const uint8_t src[16], uint16_t port)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+
+		if (p->proto != proto || port < p->lo || port > p->hi ||
+		    !pt_prefix_match(&p->from, family, src))
+			continue;
+		if (best < 0 || rule_beats(p->lo, p->hi, &p->from, st->policies[best].lo,
+					   st->policies[best].hi, &st->policies[best].from))
+			best = (ssize_t)i;
+	}
+	return best;
+}
+
+/* ---- the compiler ---- */
+
+/* One rule of either kind, as the compiler sees it. */
+struct item {
+	uint16_t lo, hi;
+	const struct pt_prefix *prefix;
+	size_t index;		/* into bindings or policies */
+	int kind;		/* 0 binding, 1 policy, 2 counted range */
+};
+
+static int cmp_item_lo(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+
+	return (int)x->lo - (int)y->lo;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A prefix group of one family inside one class: the best rule whose
+ * prefix is exactly this one. */
+struct group {
+	uint8_t addr[16];
+	uint8_t plen;
+	const struct item *best;
+	const struct item *winner;	/* best here or in any enclosing group */
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, 16);
+
+	return c ? c : (int)x->plen - (int)y->plen;
+}
+
+static bool item_beats(const struct item *a, const struct item *b)
+{
+	if (!b)
+		return true;
+	return rule_beats(a->lo, a->hi, a->prefix, b->lo, b->hi, b->prefix);
+}
+
+struct emit {
+	struct pt_compiled *out;
+	size_t capc, capb, capp;
+	const struct pt_state *st;
+	uint8_t gen, proto;
+};
+
+static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
+		    const struct group *g, uint32_t slot)
+{
+	struct pt_lpm_key key = {
+		.prefixlen = PT_LPM_KEY_BITS + g->plen,
+		.gen = e->gen,
+		.proto = e->proto,
+		.family = family,
+		.class = htonl(class),
+	};
+
+	memcpy(key.addr, g->addr, 16);
+	if (kind == 0) {
+		const struct pt_binding *b = &e->st->bindings[g->winner->index];
+
+		if (GROW(e->out->binds, e->out->nbinds, e->capb))
+			return -ENOMEM;
+		e->out->binds[e->out->nbinds++] = (struct pt_bind_entry){
+			.key = key, .val = { .service = b->service, .slot = slot },
+		};
+		return 0;
+	}
+	if (GROW(e->out->policies, e->out->npolicies, e->capp))
+		return -ENOMEM;
+	struct pt_policy_val val = { .action = PT_ALLOW, .slot = slot };
+	if (g->winner) {
+		const struct pt_policy *p = &e->st->policies[g->winner->index];
+
+		val.action = p->action;
+		val.pps = p->pps;
+		val.rule = p->rule;
+	}
+	e->out->policies[e->out->npolicies++] = (struct pt_policy_entry){ .key = key, .val = val };
+	return 0;
+}
+
+/*
+ * Emit the LPM entries of one kind for one class: for each distinct prefix
+ * P among the active rules, the best rule whose prefix contains P. With
+ * the prefixes sorted, a stack walks the containment tree once.
+ */
+static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
+		     const struct item *const *act, size_t nact, struct group *gs)
+{
+	for (uint8_t family = 0; family < PT_NFAMILY; family++) {
+		size_t ng = 0, top = 0;
+		struct group **stack = NULL;
+		int err = 0;
+
+		if (kind == 1) {
+			/* every class has a policy entry for every source:
+			 * allow unless a rule says otherwise */
+			gs[ng++] = (struct group){ .plen = 0 };
+		}
+		for (size_t i = 0; i < nact; i++) {
+			const struct item *it = act[i];
+			uint8_t fam = it->prefix->family;
+
+			if (it->kind != kind || (fam != family && fam != PT_FAMILY_ANY))
+				continue;
+			gs[ng] = (struct group){ .plen = it->prefix->plen, .best = it };
+			memcpy(gs[ng].addr, it->prefix->addr, 16);
+			ng++;
+		}
+		if (!ng)
+			continue;
+		qsort(gs, ng, sizeof(*gs), cmp_group);
+		/* merge equal prefixes */
+		size_t m = 0;
+		for (size_t i = 0; i < ng; i++) {
+			if (m && !cmp_group(&gs[m - 1], &gs[i])) {
+				if (gs[i].best && item_beats(gs[i].best, gs[m - 1].best))
+					gs[m - 1].best = gs[i].best;
+				continue;
+			}
+			gs[m++] = gs[i];
+		}
+		ng = m;
+		stack = calloc(ng, sizeof(*stack));
+		if (!stack)
+			return -ENOMEM;
+		for (size_t i = 0; i < ng && !err; i++) {
+			struct group *g = &gs[i];
+			struct pt_prefix gp = { .family = family, .plen = g->plen };
+
+			memcpy(gp.addr, g->addr, 16);
+			while (top) {
+				struct group *t = stack[top - 1];
+				struct pt_prefix tp = { .family = family, .plen = t->plen };
+
+				memcpy(tp.addr, t->addr, 16);
+				if (pt_prefix_contains(&tp, &gp))
+					break;
+				top--;
+			}
+			g->winner = top ? stack[top - 1]->winner : NULL;
+			if (g->best && item_beats(g->best, g->winner))
+				g->winner = g->best;
+			stack[top++] = g;
+			if (kind == 0 && !g->winner)
+				continue;
+			err = emit_lpm(e, kind, family, class, g, slot);
+		}
+		free(stack);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The minimal cover of [lo, hi] by aligned power-of-two blocks. */
+static int emit_blocks(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class)
+{
+	while (lo <= hi) {
+		unsigned int k = 0;
+
+		while (k < 16 && !(lo & ((1u << (k + 1)) - 1)) && lo + (1u << (k + 1)) - 1 <= hi)
+			k++;
+		if (GROW(e->out->classes, e->out->nclasses, e->capc))
+			return -ENOMEM;
+		e->out->classes[e->out->nclasses++] = (struct pt_class_entry){
+			.key = {
+				.prefixlen = PT_CLASS_KEY_BITS - k,
+				.gen = e->gen,
+				.proto = e->proto,
+				.port = htons((uint16_t)lo),
+			},
+			.class = class,
+		};
+		lo += 1u << k;
+	}
+	return 0;
+}
+
+static int compile_proto(struct emit *e)
+{
+	const struct pt_state *st = e->st;
+	struct item *items = NULL;
+	const struct item **act = NULL;
+	uint32_t *bounds = NULL;
+	struct group *gs = NULL;
+	size_t nitems = 0, nbounds = 0, nact = 0, next = 0;
+	size_t total = st->nbindings + st->npolicies + st->nslots;
+	uint32_t class = 0;
+	int err = 0;
+
+	items = calloc(total + 1, sizeof(*items));
+	bounds = calloc(2 * total + 4, sizeof(*bounds));
+	act = calloc(total + 1, sizeof(*act));
+	gs = calloc(total + 2, sizeof(*gs));
+	if (!items || !bounds || !act || !gs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < st->nbindings; i++)
+		if (st->bindings[i].proto == e->proto)
+			items[nitems++] = (struct item){ st->bindings[i].lo, st->bindings[i].hi,
+							 &st->bindings[i].prefix, i, 0 };
+	for (size_t i = 0; i < st->npolicies; i++)
+		if (st->policies[i].proto == e->proto)
+			items[nitems++] = (struct item){ st->policies[i].lo, st->policies[i].hi,
+							 &st->policies[i].from, i, 1 };
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].proto == e->proto)
+			items[nitems++] = (struct item){ st->slots[i].lo, st->slots[i].hi, NULL, i, 2 };
+	if (!nitems)
+		goto cleanup;
+	qsort(items, nitems, sizeof(*items), cmp_item_lo);
+
+	/* Elementary intervals: cut at every rule's bounds and at the class
+	 * borders, so each interval has one counting slot. */
+	bounds[nbounds++] = 1024;
+	bounds[nbounds++] = 49152;
+	for (size_t i = 0; i < nitems; i++) {
+		bounds[nbounds++] = items[i].lo;
+		bounds[nbounds++] = (uint32_t)items[i].hi + 1;
+	}
+	qsort(bounds, nbounds, sizeof(*bounds), cmp_u32);
+
+	for (size_t b = 0; b < nbounds; b++) {
+		uint32_t lo = bounds[b], hi;
+		bool any_rule = false;
+		const struct item *counted = NULL;
+
+		if (b && bounds[b] == bounds[b - 1])
+			continue;
+		if (lo > 65535)
+			break;
+		hi = 65535;
+		for (size_t c = b + 1; c < nbounds; c++)
+			if (bounds[c] > lo) {
+				hi = bounds[c] - 1;
+				break;
+			}
+		/* update the active set: drop ended rules, add starting ones */
+		size_t m = 0;
+		for (size_t i = 0; i < nact; i++)
+			if (act[i]->hi >= lo)
+				act[m++] = act[i];
+		nact = m;
+		while (next < nitems && items[next].lo <= lo) {
+			if (items[next].hi >= lo)
+				act[nact++] = &items[next];
+			next++;
+		}
+		if (!nact)
+			continue;
+		for (size_t i = 0; i < nact; i++) {
+			if (act[i]->kind != 2) {
+				any_rule = true;
+				continue;
+			}
+			const struct pt_slot *s = &st->slots[act[i]->index];
+			if (!counted || s->hi - s->lo < st->slots[counted->index].hi -
+							 st->slots[counted->index].lo)
+				counted = act[i];
+		}
+		uint32_t slot = counted ? st->slots[counted->index].slot
+					: PT_CLASS_SLOT(e->proto, pt_port_class((uint16_t)lo));
+
+		if (!any_rule && !counted)
+			continue;
+		err = emit_blocks(e, lo, hi, class);
+		err = err ?: emit_kind(e, 0, class, slot, act, nact, gs);
+		err = err ?: emit_kind(e, 1, class, slot, act, nact, gs);
+		if (err)
+			goto cleanup;
+		class++;
+	}
+cleanup:
+	free(items);
+	free(bounds);
+	free(act);
+	free(gs);
+	return err;
+}
+
+int pt_compile(const struct pt_state *st, uint8_t gen, struct pt_compiled *out)
+{
+	struct emit e = { .out = out, .st = st, .gen = gen };
+	size_t capports = 0;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (uint8_t proto = 0; proto < PT_NPROTO && !err; proto++) {
+		e.proto = proto;
+		err = compile_proto(&e);
+	}
+	for (size_t i = 0; i < st->nslots && !err; i++) {
+		const struct pt_slot *s = &st->slots[i];
+
+		if (s->lo != s->hi)
+			continue;
+		if (GROW(out->ports, out->nports, capports)) {
+			err = -ENOMEM;
+			break;
+		}
+		out->ports[out->nports++] = (struct pt_port_entry){
+			.key = { .gen = gen, .proto = s->proto, .port = s->lo },
+			.slot = s->slot,
+		};
+	}
+	if (err)
+		pt_compiled_free(out);
+	return err;
+}
+
+void pt_compiled_free(struct pt_compiled *c)
+{
+	if (!c)
+		return;
+	free(c->classes);
+	free(c->binds);
+	free(c->policies);
+	free(c->ports);
+	memset(c, 0, sizeof(*c));
+}

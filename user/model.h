@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The configuration as portier holds it in memory (services, bindings,
+ * policies, watches, counter slots), and the compiler that turns it into
+ * the per-packet tables of one generation. Pure code: no syscalls, so the
+ * unit tests and the BPF tests can drive it directly.
+ */
+#ifndef PORTIER_MODEL_H
+#define PORTIER_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "portier.h"
+
+#define PT_FAMILY_ANY 2		/* a prefix that covers IPv4 and IPv6 */
+
+struct pt_prefix {
+	uint8_t family;		/* PT_INET, PT_INET6 or PT_FAMILY_ANY */
+	uint8_t plen;		/* 0 for PT_FAMILY_ANY */
+	uint8_t addr[16];	/* network order, host bits zero */
+};
+
+struct pt_service {
+	char name[PT_NAME_LEN];
+	char desc[PT_DESC_LEN];
+	uint32_t id;
+};
+
+struct pt_binding {
+	uint8_t proto;
+	struct pt_prefix prefix;	/* destination */
+	uint16_t lo, hi;
+	uint32_t service;		/* service id */
+};
+
+struct pt_policy {
+	uint8_t proto;
+	uint16_t lo, hi;
+	struct pt_prefix from;		/* source; PT_FAMILY_ANY without --from */
+	uint32_t action;		/* enum pt_action */
+	uint32_t pps;
+	uint32_t rule;			/* stable id, for token buckets */
+};
+
+struct pt_watch {
+	uint8_t proto;
+	uint16_t lo, hi;
+};
+
+/* A counter slot: one port (lo == hi) or one whole range. */
+struct pt_slot {
+	uint8_t proto;
+	uint16_t lo, hi;
+	uint32_t slot;
+};
+
+struct pt_state {
+	struct pt_service *services;
+	size_t nservices;
+	struct pt_binding *bindings;
+	size_t nbindings;
+	struct pt_policy *policies;
+	size_t npolicies;
+	struct pt_watch *watches;
+	size_t nwatches;
+	struct pt_slot *slots;
+	size_t nslots;
+};
+
+/* Ranges of bindings and policies at most this wide are counted port by
+ * port; wider ones get one counter row for the whole range. Watched ports
+ * are always counted one by one. */
+#define PT_INDIVIDUAL_MAX 16
+
+/* The tables of one generation, ready to write into the maps. */
+struct pt_class_entry {
+	struct pt_class_key key;
+	uint32_t class;
+};
+
+struct pt_bind_entry {
+	struct pt_lpm_key key;
+	struct pt_bind_val val;
+};
+
+struct pt_policy_entry {
+	struct pt_lpm_key key;
+	struct pt_policy_val val;
+};
+
+struct pt_port_entry {
+	struct pt_port_key key;
+	uint32_t slot;
+};
+
+struct pt_compiled {
+	struct pt_class_entry *classes;
+	size_t nclasses;
+	struct pt_bind_entry *binds;
+	size_t nbinds;
+	struct pt_policy_entry *policies;
+	size_t npolicies;
+	struct pt_port_entry *ports;
+	size_t nports;
+};
+
+void pt_state_free(struct pt_state *st);
+int pt_state_copy(struct pt_state *dst, const struct pt_state *src);
+
+/* Find by name / id / key; NULL or -1 when absent. */
+struct pt_service *pt_service_by_name(const struct pt_state *st, const char *name);
+struct pt_service *pt_service_by_id(const struct pt_state *st, uint32_t id);
+ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
+			const struct pt_prefix *prefix, uint16_t lo, uint16_t hi);
+ssize_t pt_policy_find(const struct pt_state *st, uint8_t proto, uint16_t lo,
+		       uint16_t hi, const struct pt_prefix *from);
+ssize_t pt_watch_find(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
+
+/* Edits. Each validates first and changes nothing on error:
+ * -EINVAL bad value, -ENOENT unknown service, -EEXIST duplicate,
+ * -EBUSY still referenced, -ERANGE partial overlap, -ENOSPC over a limit.
+ * On -ERANGE, *clash (when not NULL) is the index of the rule it clashes with. */
+int pt_service_add(struct pt_state *st, const char *name, const char *desc);
+int pt_service_del(struct pt_state *st, const char *name);
+int pt_binding_set(struct pt_state *st, const struct pt_binding *b, size_t *clash);
+int pt_binding_del(struct pt_state *st, uint8_t proto, const struct pt_prefix *prefix,
+		   uint16_t lo, uint16_t hi);
+int pt_policy_set(struct pt_state *st, const struct pt_policy *p, size_t *clash);
+int pt_policy_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi,
+		  const struct pt_prefix *from);
+int pt_watch_add(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
+int pt_watch_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
+
+/*
+ * Assign counter slots to every counted port and range of st, keeping the
+ * slot of every one that `prev` (the live generation, may be NULL) already
+ * had, and never giving a new one a slot that prev still uses. Fills
+ * st->slots. New slots are reported in *fresh (caller frees) so their
+ * counters can be zeroed before the generation goes live. -ENOSPC when
+ * watched ports exceed the slots (bound and policed ports then fall back
+ * to their range row, or to the class rows).
+ */
+int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
+		    uint32_t **fresh, size_t *nfresh);
+
+/* Compile st (slots assigned) into the tables of generation gen. */
+int pt_compile(const struct pt_state *st, uint8_t gen, struct pt_compiled *out);
+void pt_compiled_free(struct pt_compiled *c);
+
+/* The counting slot of a port: its own slot, else the narrowest counted
+ * range's, else the class row's. Used by stats and by the reference model. */
+uint32_t pt_slot_of_port(const struct pt_state *st, uint8_t proto, uint16_t port);
+
+/* Reference lookups in plain C, the semantics the BPF programs must match:
+ * the winning binding index (or -1) for a destination, and the winning
+ * policy index (or -1, meaning allow) for a source and destination port. */
+ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
+			     const uint8_t addr[16], uint16_t port);
+ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
+			       const uint8_t src[16], uint16_t port);
+
+bool pt_prefix_contains(const struct pt_prefix *outer, const struct pt_prefix *inner);
+bool pt_prefix_match(const struct pt_prefix *p, uint8_t family, const uint8_t addr[16]);
+enum pt_class pt_port_class(uint16_t port);
+
+#endif /* PORTIER_MODEL_H */

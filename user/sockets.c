@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The occupants' doors: taking the listening TCP / unconnected UDP sockets
+ * of a running process (pidfd_getfd) or of an inherited fd, checking them,
+ * and installing them as a service's sockets. Each (service, protocol,
+ * family) has two banks of up to 64 slots in svc_socks; the new set is
+ * written to the idle bank and sock_meta flips to it in one store.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include "sockets.h"
+#include "util.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+static void cand_free(struct pt_candidates *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->socks[i].fd >= 0)
+			close(c->socks[i].fd);
+	free(c->socks);
+	memset(c, 0, sizeof(*c));
+}
+
+void pt_candidates_free(struct pt_candidates *c)
+{
+	cand_free(c);
+}
+
+static int sockopt_int(int fd, int level, int opt)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, level, opt, &v, &len))
+		return -1;
+	return v;
+}
+
+/* Describe one socket; 0 when it is a usable TCP listener or UDP socket,
+ * -ENOTSOCK / -EPROTOTYPE / -ENOTCONN ... with *why set when it is not. */
+static int inspect(int fd, uint64_t netns_ino, struct pt_sock *s, const char **why)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct stat stt;
+	int domain, type, protocol, nsfd;
+
+	*why = NULL;
+	if (fstat(fd, &stt) || !S_ISSOCK(stt.st_mode)) {
+		*why = "not a socket";
+		return -ENOTSOCK;
+	}
+	s->ino = stt.st_ino;
+	domain = sockopt_int(fd, SOL_SOCKET, SO_DOMAIN);
+	type = sockopt_int(fd, SOL_SOCKET, SO_TYPE);
+	protocol = sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL);
+	if (domain != AF_INET && domain != AF_INET6) {
+		*why = "not an IPv4 or IPv6 socket";
+		return -EAFNOSUPPORT;
+	}
+	s->family = domain == AF_INET ? PT_INET : PT_INET6;
+	if (type == SOCK_STREAM && protocol == IPPROTO_TCP) {
+		s->proto = PT_TCP;
+		if (sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN) != 1) {
+			*why = "a TCP socket that is not listening";
+			return -EPROTOTYPE;
+		}
+	} else if (type == SOCK_DGRAM && protocol == IPPROTO_UDP) {
+		s->proto = PT_UDP;
+		if (!getpeername(fd, (struct sockaddr *)&ss, &len)) {
+			*why = "a connected UDP socket";
+			return -EISCONN;
+		}
+	} else {
+		*why = "neither TCP nor UDP";
+		return -EPROTOTYPE;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		*why = "no local address";
+		return -errno;
+	}
+	memset(s->addr, 0, sizeof(s->addr));
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		memcpy(s->addr, &sin->sin_addr, 4);
+		s->port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+
+		memcpy(s->addr, &sin6->sin6_addr, 16);
+		s->port = ntohs(sin6->sin6_port);
+	}
+	if (!s->port) {
+		*why = "an unbound socket";
+		return -EDESTADDRREQ;
+	}
+	s->v6only = s->family == PT_INET6 && sockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY) == 1;
+	/* the socket must live in the namespace we steer */
+	nsfd = ioctl(fd, SIOCGSKNS);
+	if (nsfd >= 0) {
+		struct stat nst;
+		int same = !fstat(nsfd, &nst) && nst.st_ino == netns_ino;
+
+		close(nsfd);
+		if (!same) {
+			*why = "a socket of another network namespace";
+			return -EXDEV;
+		}
+	}
+	len = sizeof(s->cookie);
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &s->cookie, &len))
+		s->cookie = 0;
+	if (s->proto == PT_UDP) {
+		if (s->family == PT_INET)
+			s->pktinfo = sockopt_int(fd, IPPROTO_IP, IP_PKTINFO) > 0 ||
+				     sockopt_int(fd, IPPROTO_IP, IP_RECVORIGDSTADDR) > 0;
+		else
+			s->pktinfo = sockopt_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO) > 0 ||
+				     sockopt_int(fd, IPPROTO_IPV6, IPV6_RECVORIGDSTADDR) > 0;
+	}
+	return 0;
+}
+
+static bool matches(const struct pt_sock *s, const struct pt_sock_filter *f)
+{
+	if (f->has_proto && s->proto != f->proto)
+		return false;
+	if (f->has_addr) {
+		if (s->port != f->port)
+			return false;
+		if (s->family != f->family || memcmp(s->addr, f->addr, s->family == PT_INET ? 4 : 16))
+			return false;
+	}
+	return true;
+}
+
+static int add_cand(struct pt_candidates *c, int fd, const struct pt_sock *s)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->socks[i].ino == s->ino) {
+			close(fd);	/* the same socket on another fd */
+			return 0;
+		}
+	void *p = realloc(c->socks, (c->n + 1) * sizeof(*c->socks));
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->socks = p;
+	c->socks[c->n] = *s;
+	c->socks[c->n].fd = fd;
+	c->n++;
+	return 0;
+}
+
+int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter *f,
+			struct pt_candidates *out, struct pt_sock_reject *rej)
+{
+	char path[64], link[128];
+	struct dirent *de;
+	DIR *d = NULL;
+	int pidfd, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(rej, 0, sizeof(*rej));
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		err = -errno;
+		goto cleanup;
+	}
+	while ((de = readdir(d))) {
+		char fdpath[384];
+		struct pt_sock s = { .fd = -1, .pid = (uint32_t)pid };
+		const char *why;
+		ssize_t n;
+		int target, fd, r;
+
+		if (de->d_name[0] == '.')
+			continue;
+		target = atoi(de->d_name);
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strncmp(link, "socket:[", 8))
+			continue;
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
+		if (fd < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		r = inspect(fd, netns_ino, &s, &why);
+		if (r) {
+			if (r == -EXDEV)
+				rej->other_netns++;
+			close(fd);
+			continue;
+		}
+		if (!matches(&s, f)) {
+			close(fd);
+			continue;
+		}
+		err = add_cand(out, fd, &s);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	if (d)
+		closedir(d);
+	close(pidfd);
+	if (err)
+		cand_free(out);
+	return err;
+}
+
+int pt_socket_from_fd(int fd, uint64_t netns_ino, const struct pt_sock_filter *f,
+		      struct pt_candidates *out, const char **why)
+{
+	struct pt_sock s = { .fd = -1 };
+	int dupfd, r;
+
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	if (fcntl(fd, F_GETFD) < 0) {
+		*why = "not an open file descriptor";
+		return -EBADF;
+	}
+	r = inspect(fd, netns_ino, &s, why);
+	if (r)
+		return r;
+	if (!matches(&s, f)) {
+		*why = "does not match --proto/--addr";
+		return -ENOENT;
+	}
+	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0)
+		return -errno;
+	return add_cand(out, dupfd, &s);
+}
+
+/* ---- installing ---- */
+
+static int set_family(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint8_t fam,
+		      const struct pt_sock *const *socks, size_t n)
+{
+	uint32_t mi = PT_META_INDEX(svc, proto, fam), meta = 0, bank, nb, nmeta;
+	int mfd = ctx->fds[M_SOCK_META], sfd = ctx->fds[M_SVC_SOCKS];
+
+	if (bpf_map_lookup_elem(mfd, &mi, &meta))
+		return -errno;
+	bank = PT_META_BANK(meta);
+	nb = bank ^ 1;
+	/* fill the idle bank, clear what is left of an older set there */
+	for (uint32_t i = 0; i < PT_MAX_SOCKETS; i++) {
+		uint32_t key = PT_SOCK_KEY(mi, nb, i);
+
+		if (i < n) {
+			uint64_t v = (uint64_t)socks[i]->fd;
+
+			if (bpf_map_update_elem(sfd, &key, &v, BPF_ANY))
+				return -errno;
+		} else if (bpf_map_delete_elem(sfd, &key) && errno != ENOENT) {
+			return -errno;
+		}
+	}
+	/* the switch: lookups see the old set or the new one, never a mix */
+	nmeta = n ? PT_META((uint32_t)n, nb) : PT_META(0, nb);
+	if (bpf_map_update_elem(mfd, &mi, &nmeta, BPF_ANY))
+		return -errno;
+	for (uint32_t i = 0; i < PT_MAX_SOCKETS; i++) {
+		uint32_t key = PT_SOCK_KEY(mi, bank, i);
+
+		bpf_map_delete_elem(sfd, &key);
+	}
+	return 0;
+}
+
+/* Can this socket take packets of family fam? */
+static bool serves(const struct pt_sock *s, uint8_t fam)
+{
+	static const uint8_t any6[16];
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (fam == PT_INET6)
+		return s->family == PT_INET6;
+	if (s->family == PT_INET)
+		return true;
+	/* a dual-stack IPv6 socket on :: or a v4-mapped address takes IPv4 */
+	return !s->v6only && (!memcmp(s->addr, any6, 16) || !memcmp(s->addr, mapped, 12));
+}
+
+/* Drop sock_info records whose socket is in no service any more. */
+static void gc_sock_info(struct pt_ctx *ctx)
+{
+	uint64_t key, next, *prev = NULL, *dead = NULL;
+	size_t ndead = 0;
+	struct pt_sock_info info;
+
+	while (!bpf_map_get_next_key(ctx->fds[M_SOCK_INFO], prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(ctx->fds[M_SOCK_INFO], &key, &info))
+			continue;
+		if (pt_service_has_cookie(ctx, info.service, info.proto, key))
+			continue;
+		void *p = realloc(dead, (ndead + 1) * sizeof(*dead));
+		if (!p)
+			break;
+		dead = p;
+		dead[ndead++] = key;
+	}
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(ctx->fds[M_SOCK_INFO], &dead[i]);
+	free(dead);
+}
+
+int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
+		       const struct pt_candidates *c)
+{
+	const struct pt_sock *fam_socks[PT_NFAMILY][PT_MAX_SOCKETS];
+	size_t nfam[PT_NFAMILY] = {};
+	int err;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pt_sock *s = &c->socks[i];
+
+		if (s->proto != proto)
+			continue;
+		for (uint8_t fam = 0; fam < PT_NFAMILY; fam++) {
+			if (!serves(s, fam))
+				continue;
+			if (nfam[fam] >= PT_MAX_SOCKETS)
+				return -E2BIG;
+			fam_socks[fam][nfam[fam]++] = s;
+		}
+	}
+	for (uint8_t fam = 0; fam < PT_NFAMILY; fam++) {
+		err = set_family(ctx, svc, proto, fam, fam_socks[fam], nfam[fam]);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pt_sock *s = &c->socks[i];
+		struct pt_sock_info info = {
+			.pid = s->pid, .service = svc, .proto = s->proto, .family = s->family,
+			.v6only = s->v6only, .local_port = s->port,
+		};
+
+		if (s->proto != proto || !s->cookie)
+			continue;
+		memcpy(info.local_addr, s->addr, 16);
+		bpf_map_update_elem(ctx->fds[M_SOCK_INFO], &s->cookie, &info, BPF_ANY);
+	}
+	gc_sock_info(ctx);
+	return 0;
+}
+
+int pt_sockets_clear(struct pt_ctx *ctx, uint32_t svc, uint8_t proto)
+{
+	int err = 0;
+
+	for (uint8_t fam = 0; fam < PT_NFAMILY && !err; fam++)
+		err = set_family(ctx, svc, proto, fam, NULL, 0);
+	gc_sock_info(ctx);
+	return err;
+}
+
+int pt_service_sockets(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint64_t *cookies,
+		       size_t max, size_t *n)
+{
+	*n = 0;
+	for (uint8_t fam = 0; fam < PT_NFAMILY; fam++) {
+		uint32_t mi = PT_META_INDEX(svc, proto, fam), meta = 0;
+
+		if (bpf_map_lookup_elem(ctx->fds[M_SOCK_META], &mi, &meta))
+			return -errno;
+		for (uint32_t i = 0; i < PT_META_COUNT(meta) && i < PT_MAX_SOCKETS; i++) {
+			uint32_t key = PT_SOCK_KEY(mi, PT_META_BANK(meta), i);
+			uint64_t cookie;
+			bool dup = false;
+
+			/* a socket whose process exited has left the map */
+			if (bpf_map_lookup_elem(ctx->fds[M_SVC_SOCKS], &key, &cookie))
+				continue;
+			for (size_t j = 0; j < *n; j++)
+				dup |= cookies[j] == cookie;
+			if (!dup && *n < max)
+				cookies[(*n)++] = cookie;
+		}
+	}
+	return 0;
+}
+
+bool pt_service_has_cookie(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint64_t cookie)
+{
+	uint64_t cookies[2 * PT_MAX_SOCKETS];
+	size_t n = 0;
+
+	if (svc >= PT_MAX_SERVICES || proto >= PT_NPROTO)
+		return false;
+	if (pt_service_sockets(ctx, svc, proto, cookies, 2 * PT_MAX_SOCKETS, &n))
+		return true;	/* unsure: keep the record */
+	for (size_t i = 0; i < n; i++)
+		if (cookies[i] == cookie)
+			return true;
+	return false;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef PORTIER_SOCKETS_H
+#define PORTIER_SOCKETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "state.h"
+
+/* One socket portier holds a duplicate of. */
+struct pt_sock {
+	int fd;
+	uint64_t ino;
+	uint64_t cookie;
+	uint32_t pid;
+	uint8_t proto, family;
+	bool v6only;
+	bool pktinfo;		/* UDP: answers from the original destination */
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+struct pt_candidates {
+	struct pt_sock *socks;
+	size_t n;
+};
+
+struct pt_sock_filter {
+	bool has_proto, has_addr;
+	uint8_t proto, family;
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+struct pt_sock_reject {
+	unsigned int other_netns;
+};
+
+int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter *f,
+			struct pt_candidates *out, struct pt_sock_reject *rej);
+int pt_socket_from_fd(int fd, uint64_t netns_ino, const struct pt_sock_filter *f,
+		      struct pt_candidates *out, const char **why);
+void pt_candidates_free(struct pt_candidates *c);
+
+/* Make c's sockets of proto the service's sockets of proto, atomically
+ * per family. -E2BIG over PT_MAX_SOCKETS. */
+int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
+		       const struct pt_candidates *c);
+int pt_sockets_clear(struct pt_ctx *ctx, uint32_t svc, uint8_t proto);
+/* Live sockets of a service, as cookies, deduplicated across families. */
+int pt_service_sockets(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint64_t *cookies,
+		       size_t max, size_t *n);
+bool pt_service_has_cookie(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint64_t cookie);
+
+#endif

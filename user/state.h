@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pinned state of one network namespace: where it lives, the lock that
+ * serializes portier commands, the maps, and the commit that turns an
+ * edited pt_state into the live generation in one step.
+ */
+#ifndef PORTIER_STATE_H
+#define PORTIER_STATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "model.h"
+
+#define PT_BPFFS "/sys/fs/bpf"
+#define PT_PIN_ROOT PT_BPFFS "/portier"
+
+enum pt_map_id {
+	M_CONFIG,
+	M_PORT_CLASS,
+	M_BIND_LPM,
+	M_POLICY_LPM,
+	M_PORT_SLOTS,
+	M_SOCK_META,
+	M_SVC_SOCKS,
+	M_PORT_STATS,
+	M_GLOBAL_STATS,
+	M_RATE_BUCKETS,
+	M_SVC_TABLE,
+	M_BIND_TABLE,
+	M_POLICY_TABLE,
+	M_WATCH_TABLE,
+	M_SLOT_TABLE,
+	M_SOCK_INFO,
+	PT_NMAPS,
+};
+
+extern const char *const pt_map_names[PT_NMAPS];
+
+struct pt_ctx {
+	int netns_fd;		/* the target namespace */
+	uint64_t netns_ino;
+	char dir[PATH_MAX];	/* PT_PIN_ROOT/<netns inode> */
+	int lock_fd;
+	int fds[PT_NMAPS];
+	struct pt_config cfg;
+};
+
+/* Enter the namespace (NULL: the current one) and name the pin directory. */
+int pt_ctx_init(struct pt_ctx *ctx, const char *netns);
+/* Mount bpffs when needed, create PT_PIN_ROOT (0700), take the lock. */
+int pt_ctx_lock(struct pt_ctx *ctx);
+/* Open every pinned map. -ENOENT when portier is not loaded here,
+ * -EPROTO when the pins have another ABI version. */
+int pt_ctx_open(struct pt_ctx *ctx);
+void pt_ctx_close_maps(struct pt_ctx *ctx);
+void pt_ctx_close(struct pt_ctx *ctx);
+
+/* Read the live generation into st. */
+int pt_state_load(struct pt_ctx *ctx, struct pt_state *st);
+/* Make next the live state: build it as the other generation, zero the
+ * counters of new slots, flip config.gen, remove the old generation. On
+ * error the live state is untouched. next gets its slots assigned. */
+int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev);
+/* Remove every entry of generation gen from the generation-keyed maps. */
+int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen);
+
+/* Kernel memory of one map, from its fdinfo (memlock). */
+uint64_t pt_map_bytes(int fd);
+/* Sum of a per-CPU counter slot over the possible CPUs. */
+int pt_read_counters(struct pt_ctx *ctx, uint32_t slot, struct pt_counters *out);
+/* All slots at once, one batched pass: out has PT_MAX_SLOTS entries. */
+int pt_read_all_counters(struct pt_ctx *ctx, struct pt_counters *out);
+int pt_read_global(struct pt_ctx *ctx, struct pt_global *out);
+
+/* A message for the errno of a failed map operation. */
+const char *pt_strerror(int err);
+
+#endif /* PORTIER_STATE_H */

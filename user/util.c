@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include "util.h"
+
+bool pt_json;
+bool pt_debug;
+char pt_why[160];
+
+static int why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int why(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pt_why, sizeof(pt_why), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static void report(const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* one line, always */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	if (pt_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return;
+	}
+	fprintf(stderr, "portier: %s\n", msg);
+}
+
+int pt_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(fmt, ap);
+	va_end(ap);
+	return PT_EXIT_FAIL;
+}
+
+int pt_bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(fmt, ap);
+	va_end(ap);
+	return PT_EXIT_USAGE;
+}
+
+void pt_warn(const char *fmt, ...)
+{
+	va_list ap;
+	char msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "portier: warning: %s\n", msg);
+}
+
+int pt_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return why("empty number");
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return why("'%s' is not a decimal number", s);
+		if (v > (UINT64_MAX - 9) / 10)
+			return why("%s is out of range 0-%llu", s, (unsigned long long)max);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > max)
+		return why("%s is out of range 0-%llu", s, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+int pt_parse_proto(const char *s, uint8_t *proto)
+{
+	if (s && !strcmp(s, "tcp")) {
+		*proto = PT_TCP;
+		return 0;
+	}
+	if (s && !strcmp(s, "udp")) {
+		*proto = PT_UDP;
+		return 0;
+	}
+	return why("'%s' is not a protocol (tcp or udp)", s ? s : "");
+}
+
+int pt_parse_port(const char *s, uint16_t *port)
+{
+	uint64_t v;
+
+	if (!s || !*s)
+		return why("empty port");
+	if (pt_parse_uint(s, 65535, &v))
+		return why("port '%s' is not a number from 0 to 65535", s);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int pt_parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char buf[16];
+	const char *dash;
+	uint16_t a, b;
+
+	if (!s || !*s)
+		return why("empty port range");
+	dash = strchr(s, '-');
+	if (!dash) {
+		if (pt_parse_port(s, &a))
+			return -EINVAL;
+		*lo = *hi = a;
+		return 0;
+	}
+	if ((size_t)(dash - s) >= sizeof(buf) || dash == s || !dash[1])
+		return why("'%s' is not N or LO-HI", s);
+	memcpy(buf, s, (size_t)(dash - s));
+	buf[dash - s] = 0;
+	if (pt_parse_port(buf, &a) || pt_parse_port(dash + 1, &b))
+		return why("'%s' is not N or LO-HI with ports from 0 to 65535", s);
+	if (a > b)
+		return why("range %u-%u has LO > HI", a, b);
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+int pt_parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (!s || !*s)
+		return why("empty address");
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, addr) != 1)
+			return why("'%s' is not an IPv6 address", s);
+		*family = PT_INET6;
+		return 0;
+	}
+	if (inet_pton(AF_INET, s, addr) != 1)
+		return why("'%s' is not an IPv4 address", s);
+	*family = PT_INET;
+	return 0;
+}
+
+int pt_parse_prefix(const char *s, struct pt_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash;
+	uint64_t plen;
+	unsigned int max;
+
+	memset(p, 0, sizeof(*p));
+	if (!s || !*s)
+		return why("empty prefix");
+	if (!strcmp(s, "any")) {
+		p->family = PT_FAMILY_ANY;
+		return 0;
+	}
+	if (strlen(s) >= sizeof(buf))
+		return why("'%s' is not a prefix", s);
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	if (pt_parse_addr(buf, &p->family, p->addr))
+		return why("'%s' is not an IPv4 or IPv6 prefix (ADDR/LEN or any)", s);
+	max = p->family == PT_INET ? 32 : 128;
+	plen = max;
+	if (slash && pt_parse_uint(slash + 1, max, &plen))
+		return why("prefix length in '%s' is not a number from 0 to %u", s, max);
+	p->plen = (uint8_t)plen;
+	/* host bits must be zero: a typo should not silently widen a rule */
+	for (unsigned int bit = p->plen; bit < max; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8))) {
+			struct pt_prefix m = *p;
+			char net[INET6_ADDRSTRLEN + 8];
+
+			for (unsigned int b2 = p->plen; b2 < max; b2++)
+				m.addr[b2 / 8] &= (uint8_t)~(0x80 >> (b2 % 8));
+			return why("'%s' has host bits set (did you mean %s?)", s,
+				   pt_format_prefix(&m, net, sizeof(net)));
+		}
+	return 0;
+}
+
+int pt_parse_addrport(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port,
+		      bool port_optional, bool *has_port)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+	char *host = buf, *colon = NULL;
+
+	if (has_port)
+		*has_port = false;
+	if (!s || !*s || strlen(s) >= sizeof(buf))
+		return why("'%s' is not ADDR:PORT", s ? s : "");
+	strcpy(buf, s);
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (!close)
+			return why("'%s' is not [IPV6]:PORT", s);
+		*close = 0;
+		host = buf + 1;
+		if (close[1] == ':')
+			colon = close + 1;
+		else if (close[1])
+			return why("'%s' is not [IPV6]:PORT", s);
+	} else {
+		colon = strrchr(buf, ':');
+		/* a bare IPv6 address has several colons and no brackets */
+		if (colon && strchr(buf, ':') != colon)
+			colon = NULL;
+	}
+	if (colon) {
+		*colon = 0;
+		if (pt_parse_port(colon + 1, port))
+			return -EINVAL;
+		if (has_port)
+			*has_port = true;
+	} else if (!port_optional) {
+		return why("'%s' has no port (ADDR:PORT, or [IPV6]:PORT)", s);
+	}
+	if (pt_parse_addr(host, family, addr))
+		return -EINVAL;
+	return 0;
+}
+
+int pt_parse_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > PT_NAME_LEN - 1)
+		return why("service names are 1-%d characters of [a-z0-9_.-]", PT_NAME_LEN - 1);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == '-'))
+			return why("'%s' has '%c': service names are [a-z0-9_.-]", s, c);
+	}
+	return 0;
+}
+
+static const char *const action_names[] = {
+	[PT_ALLOW] = "allow", [PT_DROP] = "drop", [PT_DROP_NEW] = "drop-new", [PT_LIMIT] = "limit",
+};
+
+int pt_parse_action(const char *s, uint32_t *action)
+{
+	for (uint32_t i = 0; i < sizeof(action_names) / sizeof(action_names[0]); i++)
+		if (s && !strcmp(s, action_names[i])) {
+			*action = i;
+			return 0;
+		}
+	return why("'%s' is not an action (allow, drop, drop-new, limit PPS)", s ? s : "");
+}
+
+const char *pt_action_name(uint32_t action)
+{
+	return action <= PT_LIMIT ? action_names[action] : "?";
+}
+
+const char *pt_proto_name(uint8_t proto)
+{
+	return proto == PT_TCP ? "tcp" : proto == PT_UDP ? "udp" : "?";
+}
+
+const char *pt_class_name(enum pt_class c)
+{
+	switch (c) {
+	case PT_CLASS_WELL_KNOWN: return "well-known";
+	case PT_CLASS_REGISTERED: return "registered";
+	case PT_CLASS_EPHEMERAL: return "ephemeral";
+	default: return "?";
+	}
+}
+
+char *pt_format_addr(uint8_t family, const uint8_t addr[16], char *buf, size_t len)
+{
+	if (!inet_ntop(family == PT_INET ? AF_INET : AF_INET6, addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+char *pt_format_prefix(const struct pt_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (p->family == PT_FAMILY_ANY) {
+		snprintf(buf, len, "any");
+		return buf;
+	}
+	snprintf(buf, len, "%s/%u", pt_format_addr(p->family, p->addr, a, sizeof(a)), p->plen);
+	return buf;
+}
+
+char *pt_format_ports(uint16_t lo, uint16_t hi, char *buf, size_t len)
+{
+	if (lo == hi)
+		snprintf(buf, len, "%u", lo);
+	else
+		snprintf(buf, len, "%u-%u", lo, hi);
+	return buf;
+}
+
+char *pt_format_addrport(uint8_t family, const uint8_t addr[16], uint16_t port,
+			 char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	pt_format_addr(family, addr, a, sizeof(a));
+	if (family == PT_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+	return buf;
+}
+
+char *pt_format_human(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "kMGTPE";
+	double d = (double)v;
+	int u = -1;
+
+	if (v < 1000) {
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		return buf;
+	}
+	while (d >= 1000 && u < 5) {
+		d /= 1000;
+		u++;
+	}
+	if (d < 10)
+		snprintf(buf, len, "%.1f%c", d, units[u]);
+	else
+		snprintf(buf, len, "%.0f%c", d, units[u]);
+	return buf;
+}
