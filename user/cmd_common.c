@@ -20,7 +20,7 @@ int pt_open_locked(struct pt_ctx *ctx)
 		return pt_fail("%s: cannot take the lock: %s", PT_PIN_ROOT, strerror(-err));
 	}
 	err = pt_ctx_open(ctx);
-	if (err == -ENOENT) {
+	if (err == -ENOENT || err == -ESTALE) {
 		pt_ctx_close(ctx);
 		return pt_fail("not loaded in this network namespace: run 'portier load' first");
 	}

@@ -127,7 +127,7 @@ int cmd_status(int argc, char **argv)
 		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
 	err = pt_ctx_lock(&ctx);
 	err = err ?: pt_ctx_open(&ctx);
-	if (err == -ENOENT) {
+	if (err == -ENOENT || err == -ESTALE) {
 		if (pt_json) {
 			json_object *o = json_object_new_object();
 

@@ -21,8 +21,8 @@
 #include "load.h"
 #include "util.h"
 
-#define PIN_DISPATCH_PROG "dispatch_prog"
-#define PIN_DISPATCH_LINK "dispatch_link"
+#define PIN_DISPATCH_PROG PT_PIN_DISPATCH_PROG
+#define PIN_DISPATCH_LINK PT_PIN_DISPATCH_LINK
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 {
@@ -217,12 +217,60 @@ static bool link_alive(const char *dir)
 	return true;
 }
 
+/*
+ * A namespace deleted without `portier unload` leaves its pins behind: the
+ * kernel detached its link, but bpffs keeps the maps. Remove every such
+ * directory (the caller holds the lock). Returns how many were removed.
+ */
+int pt_prune_dead(void)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d = opendir(PT_PIN_ROOT);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char link[PATH_MAX + 300];
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", PT_PIN_ROOT, de->d_name);
+		snprintf(link, sizeof(link), "%s/%s", path, PIN_DISPATCH_LINK);
+		fd = bpf_obj_get(link);
+		if (fd < 0)
+			continue;	/* being built, or broken: not ours to judge */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.netns.netns_ino == 0) {
+			close(fd);
+			if (!rm_dir_pins(path))
+				n++;
+			continue;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
 int pt_load(struct pt_ctx *ctx, struct pt_load_result *res)
 {
 	int err;
 
 	memset(res, 0, sizeof(*res));
+	pt_prune_dead();
 	err = pt_ctx_open(ctx);
+	if (err == -ESTALE) {
+		/* another namespace's leftovers under our inode number */
+		pt_ctx_close_maps(ctx);
+		err = rm_dir_pins(ctx->dir);
+		if (err)
+			return err;
+		err = -ENOENT;
+	}
 	if (err == -ENOENT) {
 		/* a directory without maps is debris of a failed unload */
 		pt_ctx_close_maps(ctx);

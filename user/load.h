@@ -20,6 +20,8 @@ struct pt_load_result {
 uint64_t pt_build_id(void);
 /* Under the lock: load (idempotent) and leave ctx's maps open. */
 int pt_load(struct pt_ctx *ctx, struct pt_load_result *res);
+/* Under the lock: remove the pins of namespaces that no longer exist. */
+int pt_prune_dead(void);
 /* Under the lock: detach and remove every pin. -ENOENT when not loaded. */
 int pt_unload(struct pt_ctx *ctx);
 

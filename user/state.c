@@ -158,7 +158,29 @@ int pt_ctx_open(struct pt_ctx *ctx)
 		return -errno;
 	if (ctx->cfg.abi != PT_ABI_VERSION)
 		return -EPROTO;
+	if (pt_pins_stale(ctx->dir, ctx->netns_ino))
+		return -ESTALE;
 	return 0;
+}
+
+bool pt_pins_stale(const char *dir, uint64_t netns_ino)
+{
+	char path[PATH_MAX + 64];
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+	bool stale = false;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PT_PIN_DISPATCH_LINK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;	/* no link: not attached, but ours; load repairs it */
+	/* a namespace that died detached the link (inode 0), and its inode
+	 * number may since have been given to a new namespace */
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		stale = info.netns.netns_ino != netns_ino;
+	close(fd);
+	return stale;
 }
 
 void pt_ctx_close_maps(struct pt_ctx *ctx)

@@ -14,6 +14,8 @@
 
 #define PT_BPFFS "/sys/fs/bpf"
 #define PT_PIN_ROOT PT_BPFFS "/portier"
+#define PT_PIN_DISPATCH_PROG "dispatch_prog"
+#define PT_PIN_DISPATCH_LINK "dispatch_link"
 
 enum pt_map_id {
 	M_CONFIG,
@@ -51,9 +53,12 @@ int pt_ctx_init(struct pt_ctx *ctx, const char *netns);
 /* Mount bpffs when needed, create PT_PIN_ROOT (0700), take the lock. */
 int pt_ctx_lock(struct pt_ctx *ctx);
 /* Open every pinned map. -ENOENT when portier is not loaded here,
- * -EPROTO when the pins have another ABI version. */
+ * -EPROTO when the pins have another ABI version, -ESTALE when they are
+ * the leftovers of a dead namespace whose inode number this one reuses. */
 int pt_ctx_open(struct pt_ctx *ctx);
 void pt_ctx_close_maps(struct pt_ctx *ctx);
+/* Is the pin directory's link attached to another (or a dead) namespace? */
+bool pt_pins_stale(const char *dir, uint64_t netns_ino);
 void pt_ctx_close(struct pt_ctx *ctx);
 
 /* Read the live generation into st. */
