@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The building: a network namespace whose address 198.18.0.2 is the street
+# address, five residents in their apartments (real small servers on
+# loopback), portier as the receptionist. Everything is torn down at exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/build:$PATH"
+P=${PORTIER:-portier}
+NS=portier-demo-$$
+PIDS=()
+
+teardown() {
+	set +e
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	"$P" --netns "$NS" unload >/dev/null 2>&1
+	ip netns del "$NS" 2>/dev/null
+}
+trap teardown EXIT
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() {
+	printf '$'
+	printf ' %q' "$@"
+	printf '\n'
+	"$@"
+}
+inb() { nsenter --net="/run/netns/$NS" "$@"; }
+
+say "The building: namespace $NS, street address 198.18.0.2"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" addr add 198.18.0.2/32 dev lo
+run "$P" --netns "$NS" load
+
+say "The residents move in (each a real server on 127.0.0.1)"
+declare -A DESC=(
+	[irene]="web app dev server"
+	[dennis]="API dev server"
+	[msabi]="database admin panel"
+	[ibrahim]="metrics dashboard"
+	[daudi]="game server, many rooms"
+)
+declare -A APT=([irene]=3003 [dennis]=3004 [msabi]=3005 [ibrahim]=3006 [daudi]=3064)
+for who in irene dennis msabi ibrahim daudi; do
+	nsenter --net="/run/netns/$NS" socat "TCP-LISTEN:${APT[$who]},bind=127.0.0.1,fork,reuseaddr" \
+		SYSTEM:"echo hello from $who" >/dev/null 2>&1 &
+	PIDS+=($!)
+	declare "PID_$who=$!"
+done
+for who in irene dennis msabi ibrahim daudi; do
+	for _ in $(seq 1 50); do
+		inb ss -Hltn "sport = :${APT[$who]}" | grep -q . && break
+		sleep 0.1
+	done
+	pid_var=PID_$who
+	run "$P" --netns "$NS" service add "$who" --desc "${DESC[$who]}"
+	run "$P" --netns "$NS" register "$who" --pid "${!pid_var}"
+done
+
+say "The receptionist: the doors of 198.18.0.2 lead to the residents"
+run "$P" --netns "$NS" bind tcp 198.18.0.2 80 irene
+run "$P" --netns "$NS" bind tcp 198.18.0.2 3004 dennis
+run "$P" --netns "$NS" bind tcp 198.18.0.2 3005 msabi
+run "$P" --netns "$NS" bind tcp 198.18.0.2 3006 ibrahim
+run "$P" --netns "$NS" bind tcp 198.18.0.2 3064-3099 daudi
+
+say "Visitors knock (nothing listens on 198.18.0.2 itself)"
+for port in 80 80 3004 3005 3006 3064 3070 3099; do
+	printf 'visit 198.18.0.2:%-5s -> ' "$port"
+	inb socat -T2 - "TCP:198.18.0.2:$port" </dev/null
+done
+printf 'visit 198.18.0.2:%-5s -> ' 3100
+inb socat -T2 - "TCP:198.18.0.2:3100" </dev/null 2>&1 | sed 's/.*E connect.*: /refused: /' || true
+
+say "Who lives where"
+run "$P" --netns "$NS" services
+say "Which door leads to whom"
+run "$P" --netns "$NS" bindings
+
+say "Irene moves out; her door falls through to the building's own lookup"
+kill "$PID_irene"
+wait "$PID_irene" 2>/dev/null || true
+printf 'visit 198.18.0.2:80    -> '
+inb socat -T2 - "TCP:198.18.0.2:80" </dev/null 2>&1 | sed 's/.*E connect.*: /refused: /' || true
+
+say "The receptionist's book"
+run "$P" --netns "$NS" stats --exact
+run "$P" --netns "$NS" status
+
+say "Everyone leaves"
+run "$P" --netns "$NS" unload
