@@ -153,4 +153,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sock_info SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_XDP_IFACES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pt_xdp_rec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdp_table SEC(".maps");
+
 #endif /* PORTIER_MAPS_BPF_H */

@@ -9,7 +9,8 @@
  *                                     port_slots, sock_meta, svc_socks
  *   counters, written per packet:     port_stats, global_stats, rate_buckets
  *   records, read only by portier:    svc_table, bind_table, policy_table,
- *                                     watch_table, slot_table, sock_info
+ *                                     watch_table, slot_table, sock_info,
+ *                                     xdp_table
  * Everything that a configuration change touches carries a generation bit
  * in its key; `config.gen` names the live generation, and flipping it is
  * the single commit point of every change.
@@ -39,6 +40,7 @@
 #define PT_MAP_WATCH_TABLE "watch_table"
 #define PT_MAP_SLOT_TABLE "slot_table"
 #define PT_MAP_SOCK_INFO "sock_info"
+#define PT_MAP_XDP_TABLE "xdp_table"
 
 /* Limits. */
 #define PT_NAME_LEN 32		/* service name, NUL included: 1-31 chars */
@@ -254,6 +256,25 @@ struct pt_sock_info {
 	__u8 local_addr[16];
 	__u16 local_port;	/* host order */
 	__u16 pad2;
+};
+
+/* xdp_table: HASH ifindex -> where the guard is attached and how. */
+#define PT_IFNAME_LEN 16
+#define PT_XDP_WHY_LEN 96
+#define PT_MAX_XDP_IFACES 256
+
+enum pt_xdp_mode {
+	PT_XDP_NATIVE = 1,
+	PT_XDP_SKB = 2,
+};
+
+struct pt_xdp_rec {
+	__u32 prog_id;		/* the guard program attached there */
+	__u32 mode;		/* enum pt_xdp_mode */
+	__u32 dispatcher;	/* 1: through libxdp's multi-program dispatcher */
+	__u32 pad;
+	char ifname[PT_IFNAME_LEN];
+	char why[PT_XDP_WHY_LEN];	/* why not the dispatcher, when not */
 };
 
 #endif /* PORTIER_H */

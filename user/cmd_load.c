@@ -4,56 +4,139 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include "cmd.h"
 #include <bpf/libbpf.h>
 #include "load.h"
+#include "xdp.h"
+
+#define MAX_XDP_ARGS 64
 
 int cmd_load(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
+	static const struct option opts[] = {
+		{ "xdp", required_argument, NULL, 'x' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ "force", no_argument, NULL, 'f' },
+		{},
+	};
+	static const char *const what[] = { "loaded", "already loaded", "upgraded" };
+	const char *ifaces[MAX_XDP_ARGS];
+	struct pt_xdp_rec recs[MAX_XDP_ARGS];
+	enum pt_xdp_req mode = PT_XDP_REQ_AUTO;
 	struct pt_load_result res;
+	bool force = false, mode_given = false;
+	size_t nif = 0, nattached = 0;
 	struct pt_ctx ctx;
-	int ret, err;
+	int c, ret, err;
 
 	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("load", "unknown option '%s'", argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'x':
+			if (nif == MAX_XDP_ARGS)
+				return pt_bad("load: at most %d --xdp interfaces", MAX_XDP_ARGS);
+			for (size_t i = 0; i < nif; i++)
+				if (!strcmp(ifaces[i], optarg))
+					return pt_bad("load: --xdp %s given twice", optarg);
+			ifaces[nif++] = optarg;
+			break;
+		case 'm':
+			if (pt_parse_xdp_mode(optarg, &mode))
+				return pt_bad("load: bad --xdp-mode: %s", pt_why);
+			mode_given = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			return pt_usage_error("load", "unknown option or missing value '%s'",
+					      argv[optind - 1]);
+		}
+	}
 	ret = pt_check_positional("load", argc, argv, 0, 0);
 	if (ret)
 		return ret;
+	if (mode_given && !nif)
+		return pt_usage_error("load", "--xdp-mode goes with --xdp IFACE");
 	err = pt_ctx_init(&ctx, pt_netns);
 	if (err)
 		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
+	/* every interface must exist before anything changes */
+	for (size_t i = 0; i < nif; i++)
+		if (strlen(ifaces[i]) >= IF_NAMESIZE || !if_nametoindex(ifaces[i])) {
+			pt_ctx_close(&ctx);
+			return pt_bad("load: --xdp %s: no such interface in this network namespace",
+				      ifaces[i]);
+		}
 	err = pt_ctx_lock(&ctx);
 	if (err) {
 		pt_ctx_close(&ctx);
 		return pt_fail("%s: %s", PT_PIN_ROOT, strerror(-err));
 	}
 	err = pt_load(&ctx, &res);
-	if (err == -EPROTO)
+	if (err == -EPROTO) {
 		ret = pt_fail("load: %s holds state of ABI %u, this portier speaks ABI %d: "
 			      "run 'portier unload' first (this drops the configuration), "
 			      "or use the portier that loaded it", ctx.dir, ctx.cfg.abi,
 			      PT_ABI_VERSION);
-	else if (err)
+		goto cleanup;
+	}
+	if (err) {
 		ret = pt_fail("load: %s", pt_strerror(err));
-	else if (pt_json) {
-		json_object *o = json_object_new_object();
-		static const char *const what[] = { "loaded", "already loaded", "upgraded" };
+		goto cleanup;
+	}
+	for (; nattached < nif; nattached++) {
+		err = pt_xdp_attach(&ctx, ifaces[nattached], mode, force, &recs[nattached]);
+		if (!err)
+			continue;
+		if (err == -EBUSY)
+			ret = pt_fail("load: --xdp %s: the interface runs an XDP program portier does "
+				      "not own, and libxdp cannot share it: not replacing it "
+				      "(--force replaces it)", ifaces[nattached]);
+		else
+			ret = pt_fail("load: attaching the guard to %s: %s", ifaces[nattached],
+				      pt_strerror(err));
+		/* all or nothing: a fresh load goes away again */
+		if (res.action == PT_LOAD_FRESH) {
+			pt_xdp_detach_all(&ctx);
+			pt_unload(&ctx);
+		}
+		goto cleanup;
+	}
+	if (pt_json) {
+		json_object *o = json_object_new_object(), *x = json_object_new_array();
 
 		json_object_object_add(o, "result", json_object_new_string(what[res.action]));
 		json_object_object_add(o, "pin_dir", json_object_new_string(ctx.dir));
+		for (size_t i = 0; i < nif; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "ifname", json_object_new_string(ifaces[i]));
+			json_object_object_add(e, "mode",
+					       json_object_new_string(pt_xdp_mode_name(recs[i].mode)));
+			json_object_object_add(e, "dispatcher",
+					       json_object_new_boolean(recs[i].dispatcher));
+			json_object_array_add(x, e);
+		}
+		json_object_object_add(o, "xdp", x);
 		pt_json_print(o);
 		json_object_put(o);
-	} else if (res.action == PT_LOAD_FRESH) {
-		printf("loaded: dispatch attached to network namespace %llu, state in %s\n",
-		       (unsigned long long)ctx.netns_ino, ctx.dir);
-	} else if (res.action == PT_LOAD_ALREADY) {
-		printf("already loaded: %s\n", ctx.dir);
 	} else {
-		printf("upgraded: programs replaced, maps kept, in %s\n", ctx.dir);
+		if (res.action == PT_LOAD_FRESH)
+			printf("loaded: dispatch attached to network namespace %llu, state in %s\n",
+			       (unsigned long long)ctx.netns_ino, ctx.dir);
+		else if (res.action == PT_LOAD_ALREADY)
+			printf("already loaded: %s\n", ctx.dir);
+		else
+			printf("upgraded: programs replaced, maps kept, in %s\n", ctx.dir);
+		for (size_t i = 0; i < nif; i++)
+			printf("guard: %s, %s mode, %s\n", ifaces[i], pt_xdp_mode_name(recs[i].mode),
+			       recs[i].dispatcher ? "through libxdp's dispatcher"
+						  : "as the interface's only XDP program");
 	}
+cleanup:
 	pt_ctx_close(&ctx);
 	return ret;
 }
@@ -78,6 +161,9 @@ int cmd_unload(int argc, char **argv)
 		pt_ctx_close(&ctx);
 		return pt_fail("%s: %s", PT_PIN_ROOT, strerror(-err));
 	}
+	/* the guard first: its record is in the maps that unload removes */
+	if (!pt_ctx_open(&ctx))
+		pt_xdp_detach_all(&ctx);
 	err = pt_unload(&ctx);
 	if (err == -ENOENT)
 		ret = pt_fail("unload: not loaded in this network namespace");
@@ -113,6 +199,8 @@ int cmd_status(int argc, char **argv)
 	struct pt_ctx ctx;
 	uint64_t map_bytes = 0;
 	bool have_prog, have_link;
+	static struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
+	size_t nxif = 0;
 	char buf[64];
 	int ret, err;
 
@@ -161,6 +249,7 @@ int cmd_status(int argc, char **argv)
 	}
 	for (int i = 0; i < PT_NMAPS; i++)
 		map_bytes += pt_map_bytes(ctx.fds[i]);
+	pt_xdp_list(&ctx, xif, PT_MAX_XDP_IFACES, &nxif);
 	have_prog = !pt_prog_info(ctx.dir, pt_dispatch_prog_pin(), &pinfo);
 	have_link = !pt_link_info(ctx.dir, pt_dispatch_link_pin(), &linfo);
 
@@ -189,7 +278,23 @@ int cmd_status(int argc, char **argv)
 			json_object_array_add(progs, p);
 		}
 		json_object_object_add(o, "programs", progs);
-		json_object_object_add(o, "xdp", json_object_new_array());
+		json_object *xa = json_object_new_array();
+		for (size_t i = 0; i < nxif; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "ifname", json_object_new_string(xif[i].rec.ifname));
+			json_object_object_add(e, "ifindex", json_object_new_int64(xif[i].ifindex));
+			json_object_object_add(e, "mode",
+					       json_object_new_string(pt_xdp_mode_name(xif[i].rec.mode)));
+			json_object_object_add(e, "prog_id", json_object_new_int64(xif[i].rec.prog_id));
+			json_object_object_add(e, "attached", json_object_new_boolean(xif[i].attached));
+			json_object_object_add(e, "dispatcher",
+					       json_object_new_boolean(xif[i].rec.dispatcher));
+			if (!xif[i].rec.dispatcher)
+				json_object_object_add(e, "why", json_object_new_string(xif[i].rec.why));
+			json_object_array_add(xa, e);
+		}
+		json_object_object_add(o, "xdp", xa);
 		json_object_object_add(o, "services", json_object_new_int64((int64_t)st.nservices));
 		json_object_object_add(o, "bindings", json_object_new_int64((int64_t)st.nbindings));
 		json_object_object_add(o, "policies", json_object_new_int64((int64_t)st.npolicies));
@@ -211,7 +316,24 @@ int cmd_status(int argc, char **argv)
 										    : "NOT attached");
 		else
 			printf("dispatch:    program missing: run 'portier load' to repair\n");
-		printf("guard:       not attached\n");
+		if (!nxif)
+			printf("guard:       not attached (load --xdp IFACE attaches it)\n");
+		for (size_t i = 0; i < nxif; i++) {
+			const struct pt_xdp_iface *x = &xif[i];
+
+			printf("guard:       %s (ifindex %u), xdp prog %u, %s mode, ", x->rec.ifname,
+			       x->ifindex, x->rec.prog_id, pt_xdp_mode_name(x->rec.mode));
+			if (!x->exists)
+				printf("INTERFACE GONE\n");
+			else if (!x->attached)
+				printf("NOT attached any more (load --xdp %s attaches it again)\n",
+				       x->rec.ifname);
+			else if (x->rec.dispatcher)
+				printf("through libxdp's dispatcher\n");
+			else
+				printf("the interface's only XDP program: libxdp's dispatcher is not "
+				       "usable here (%s)\n", x->rec.why);
+		}
 		printf("services:    %zu\n", st.nservices);
 		printf("bindings:    %zu\n", st.nbindings);
 		printf("policies:    %zu\n", st.npolicies);

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "cmd.h"
+#include "xdp.h"
 
 const char *pt_netns;
 
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 		return PT_EXIT_USAGE;
 	}
 	libbpf_set_print(libbpf_print);
+	pt_xdp_init();
 	name = argv[optind];
 	for (size_t i = 0; i < NCMDS; i++) {
 		if (strcmp(cmds[i].name, name))

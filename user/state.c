@@ -32,6 +32,7 @@ const char *const pt_map_names[PT_NMAPS] = {
 	[M_WATCH_TABLE] = PT_MAP_WATCH_TABLE,
 	[M_SLOT_TABLE] = PT_MAP_SLOT_TABLE,
 	[M_SOCK_INFO] = PT_MAP_SOCK_INFO,
+	[M_XDP_TABLE] = PT_MAP_XDP_TABLE,
 };
 
 /* Where the generation byte sits in each generation-keyed map's key;
@@ -53,6 +54,7 @@ static const int gen_offset[PT_NMAPS] = {
 	[M_WATCH_TABLE] = 0,
 	[M_SLOT_TABLE] = 0,
 	[M_SOCK_INFO] = -1,
+	[M_XDP_TABLE] = -1,
 };
 
 const char *pt_strerror(int err)

@@ -34,6 +34,7 @@ enum pt_map_id {
 	M_WATCH_TABLE,
 	M_SLOT_TABLE,
 	M_SOCK_INFO,
+	M_XDP_TABLE,
 	PT_NMAPS,
 };
 

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The guard on interfaces: attach through libxdp so that portier shares an
+ * interface with other XDP programs wherever libxdp's multi-program
+ * dispatcher works. Where it does not, libxdp attaches the guard as the
+ * interface's only program; portier then records why, and never replaces a
+ * program it does not own unless told to (--force).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "guard.skel.h"
+#include "util.h"
+#include "xdp.h"
+
+#define GUARD_PROG_NAME "portier_guard"
+
+/* libxdp explains a fallback to a single program only in its debug log
+ * ("Compatibility check for dispatcher program failed: ..."): keep it. */
+static char last_xdp_msg[PT_XDP_WHY_LEN];
+
+static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	char msg[256];
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(msg, sizeof(msg), fmt, copy);
+	va_end(copy);
+	msg[strcspn(msg, "\n")] = 0;
+	if (strstr(msg, "dispatcher") && strstr(msg, "failed"))
+		snprintf(last_xdp_msg, sizeof(last_xdp_msg), "%.90s", msg);
+	if (!pt_debug)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+const char *pt_xdp_mode_name(uint32_t mode)
+{
+	return mode == PT_XDP_NATIVE ? "native" : mode == PT_XDP_SKB ? "skb" : "?";
+}
+
+int pt_parse_xdp_mode(const char *s, enum pt_xdp_req *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = PT_XDP_REQ_AUTO;
+	else if (!strcmp(s, "native"))
+		*mode = PT_XDP_REQ_NATIVE;
+	else if (!strcmp(s, "skb"))
+		*mode = PT_XDP_REQ_SKB;
+	else {
+		snprintf(pt_why, sizeof(pt_why), "'%s' is not auto, native or skb", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What runs on the interface now, as far as portier is concerned. */
+struct iface_state {
+	bool any;		/* some XDP program is attached */
+	bool ours;		/* ... and the guard recorded in xdp_table is among them */
+	bool dispatcher;	/* through libxdp's dispatcher */
+	uint32_t main_id;
+	char main_name[64];
+};
+
+static void inspect_iface(int ifindex, uint32_t our_id, struct iface_state *st)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p;
+
+	memset(st, 0, sizeof(*st));
+	if (!mp || libxdp_get_error(mp))
+		return;
+	p = xdp_multiprog__main_prog(mp);
+	if (p) {
+		st->any = true;
+		st->main_id = xdp_program__id(p);
+		snprintf(st->main_name, sizeof(st->main_name), "%s", xdp_program__name(p));
+	}
+	st->dispatcher = !xdp_multiprog__is_legacy(mp);
+	if (st->dispatcher) {
+		for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp)) {
+			st->any = true;
+			if (our_id && xdp_program__id(p) == our_id)
+				st->ours = true;
+		}
+	} else if (our_id && st->main_id == our_id) {
+		st->ours = true;
+	}
+	xdp_multiprog__close(mp);
+}
+
+static int attach_mode(struct pt_ctx *ctx, int ifindex, enum xdp_attach_mode mode,
+		       uint32_t *prog_id)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = ctx->dir);
+	struct xdp_program *prog = NULL;
+	struct guard *skel;
+	int err;
+
+	skel = guard__open_opts(&oopts);
+	if (!skel)
+		return -errno;
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .obj = skel->obj,
+			    .prog_name = GUARD_PROG_NAME);
+	prog = xdp_program__create(&xopts);
+	err = libxdp_get_error(prog);
+	if (err) {
+		prog = NULL;
+		goto cleanup;
+	}
+	err = xdp_program__attach(prog, ifindex, mode, 0);
+	if (!err)
+		*prog_id = xdp_program__id(prog);
+cleanup:
+	/* the kernel (or libxdp's pinned dispatcher) holds the attached
+	 * program; our references go */
+	xdp_program__close(prog);
+	guard__destroy(skel);
+	return err;
+}
+
+void pt_xdp_init(void)
+{
+	libxdp_set_print(xdp_print);
+}
+
+int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, bool force,
+		  struct pt_xdp_rec *out)
+{
+	struct pt_xdp_rec rec = {}, old = {};
+	struct iface_state now;
+	uint32_t ifindex, prog_id = 0;
+	bool have_old;
+	int err = -EINVAL;
+
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex)
+		return -ENODEV;
+	have_old = !bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &ifindex, &old);
+	inspect_iface((int)ifindex, have_old ? old.prog_id : 0, &now);
+	if (now.ours) {
+		/* idempotent: the guard already runs here */
+		*out = old;
+		return 0;
+	}
+	if (now.any && !now.dispatcher) {
+		/* a program that is not ours holds the interface alone */
+		if (!force)
+			return -EBUSY;
+		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex((int)ifindex);
+
+		if (mp && !libxdp_get_error(mp)) {
+			err = xdp_multiprog__detach(mp);
+			xdp_multiprog__close(mp);
+			if (err)
+				return err;
+		}
+	}
+
+	last_xdp_msg[0] = 0;
+	if (req == PT_XDP_REQ_NATIVE || req == PT_XDP_REQ_AUTO) {
+		err = attach_mode(ctx, (int)ifindex, XDP_MODE_NATIVE, &prog_id);
+		rec.mode = PT_XDP_NATIVE;
+	}
+	/* libxdp does not fall back between modes by itself */
+	if (req == PT_XDP_REQ_SKB || (req == PT_XDP_REQ_AUTO && err)) {
+		err = attach_mode(ctx, (int)ifindex, XDP_MODE_SKB, &prog_id);
+		rec.mode = PT_XDP_SKB;
+	}
+	if (err)
+		return err;
+
+	inspect_iface((int)ifindex, prog_id, &now);
+	rec.prog_id = prog_id;
+	rec.dispatcher = now.dispatcher;
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", ifname);
+	if (!now.dispatcher)
+		snprintf(rec.why, sizeof(rec.why), "%s",
+			 last_xdp_msg[0] ? last_xdp_msg
+					 : "libxdp attached a single program (no dispatcher)");
+	if (bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &ifindex, &rec, BPF_ANY)) {
+		err = -errno;
+		pt_xdp_detach_one(ctx, ifindex, &rec);
+		return err;
+	}
+	*out = rec;
+	return 0;
+}
+
+int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_rec *rec)
+{
+	struct iface_state now;
+	int err = 0;
+
+	inspect_iface((int)ifindex, rec->prog_id, &now);
+	if (now.ours) {
+		if (now.dispatcher) {
+			struct xdp_program *p = xdp_program__from_id(rec->prog_id);
+
+			err = libxdp_get_error(p);
+			if (!err) {
+				err = xdp_program__detach(p, (int)ifindex,
+							  rec->mode == PT_XDP_SKB ? XDP_MODE_SKB
+										: XDP_MODE_NATIVE,
+							  0);
+				xdp_program__close(p);
+			}
+		} else {
+			/* only ever remove the program we attached */
+			DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = -1);
+			int fd = bpf_prog_get_fd_by_id(rec->prog_id);
+
+			if (fd >= 0) {
+				opts.old_prog_fd = fd;
+				if (bpf_xdp_detach((int)ifindex,
+						   (rec->mode == PT_XDP_SKB ? XDP_FLAGS_SKB_MODE
+									    : XDP_FLAGS_DRV_MODE) |
+							   XDP_FLAGS_REPLACE,
+						   &opts))
+					err = -errno;
+				close(fd);
+			}
+		}
+	}
+	/* gone already (interface deleted, someone else detached): forget it */
+	if (!err)
+		bpf_map_delete_elem(ctx->fds[M_XDP_TABLE], &ifindex);
+	return err;
+}
+
+int pt_xdp_detach_all(struct pt_ctx *ctx)
+{
+	uint32_t key, next, *prev = NULL;
+	uint32_t keys[PT_MAX_XDP_IFACES];
+	size_t n = 0;
+	int err = 0;
+
+	while (n < PT_MAX_XDP_IFACES && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
+		keys[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pt_xdp_rec rec;
+		int r;
+
+		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec))
+			continue;
+		r = pt_xdp_detach_one(ctx, keys[i], &rec);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
+int pt_xdp_list(struct pt_ctx *ctx, struct pt_xdp_iface *out, size_t max, size_t *n)
+{
+	uint32_t key, next, *prev = NULL;
+
+	*n = 0;
+	while (*n < max && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
+		struct pt_xdp_iface *it = &out[*n];
+		struct iface_state now;
+		char name[IF_NAMESIZE];
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &key, &it->rec))
+			continue;
+		it->ifindex = key;
+		inspect_iface((int)key, it->rec.prog_id, &now);
+		it->attached = now.ours;
+		/* the interface may have been renamed, or deleted */
+		it->exists = if_indextoname(key, name) != NULL;
+		if (it->exists)
+			snprintf(it->rec.ifname, sizeof(it->rec.ifname), "%s", name);
+		(*n)++;
+	}
+	return 0;
+}
