@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/build:$PATH"
 P=${PORTIER:-portier}
 NS=portier-demo-$$
+STREET=portier-street-$$
 PIDS=()
 
 teardown() {
@@ -16,6 +17,7 @@ teardown() {
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	"$P" --netns "$NS" unload >/dev/null 2>&1
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$STREET" 2>/dev/null
 }
 trap teardown EXIT
 
@@ -27,12 +29,32 @@ run() {
 	"$@"
 }
 inb() { nsenter --net="/run/netns/$NS" "$@"; }
+street() { nsenter --net="/run/netns/$STREET" "$@"; }
+# visit PORT: a visitor on the street knocks on 198.18.0.2:PORT
+visit() {
+	local out
+	printf 'visit 198.18.0.2:%-5s -> ' "$1"
+	if out=$(street socat -T1 - "TCP:198.18.0.2:$1,connect-timeout=1" </dev/null 2>&1); then
+		echo "$out"
+	else
+		case $out in
+		*refused*) echo "refused (nobody home)" ;;
+		*timed\ out* | *Operation\ now\ in\ progress*) echo "no answer (the guard kept the visitor out)" ;;
+		*) echo "failed: ${out##*: }" ;;
+		esac
+	fi
+}
 
-say "The building: namespace $NS, street address 198.18.0.2"
+say "The building ($NS) at 198.18.0.2, its door on the street ($STREET)"
 ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" addr add 198.18.0.2/32 dev lo
-run "$P" --netns "$NS" load
+ip netns add "$STREET"
+ip link add lobby netns "$NS" type veth peer name door netns "$STREET"
+ip -n "$NS" addr add 198.18.0.2/24 dev lobby
+ip -n "$STREET" addr add 198.18.0.1/24 dev door
+for n in "$NS" "$STREET"; do ip -n "$n" link set lo up; done
+ip -n "$NS" link set lobby up
+ip -n "$STREET" link set door up
+run "$P" --netns "$NS" load --xdp lobby
 
 say "The residents move in (each a real server on 127.0.0.1)"
 declare -A DESC=(
@@ -67,12 +89,15 @@ run "$P" --netns "$NS" bind tcp 198.18.0.2 3006 ibrahim
 run "$P" --netns "$NS" bind tcp 198.18.0.2 3064-3099 daudi
 
 say "Visitors knock (nothing listens on 198.18.0.2 itself)"
-for port in 80 80 3004 3005 3006 3064 3070 3099; do
-	printf 'visit 198.18.0.2:%-5s -> ' "$port"
-	inb socat -T2 - "TCP:198.18.0.2:$port" </dev/null
+for port in 80 80 3004 3005 3006 3064 3070 3099 3100; do
+	visit "$port"
 done
-printf 'visit 198.18.0.2:%-5s -> ' 3100
-inb socat -T2 - "TCP:198.18.0.2:3100" </dev/null 2>&1 | sed 's/.*E connect.*: /refused: /' || true
+
+say "The guard: Ibrahim takes no new visitors today"
+run "$P" --netns "$NS" policy tcp 3006 drop-new
+run "$P" --netns "$NS" policies
+visit 3006
+visit 3005
 
 say "Who lives where"
 run "$P" --netns "$NS" services
@@ -82,8 +107,7 @@ run "$P" --netns "$NS" bindings
 say "Irene moves out; her door falls through to the building's own lookup"
 kill "$PID_irene"
 wait "$PID_irene" 2>/dev/null || true
-printf 'visit 198.18.0.2:80    -> '
-inb socat -T2 - "TCP:198.18.0.2:80" </dev/null 2>&1 | sed 's/.*E connect.*: /refused: /' || true
+visit 80
 
 say "The receptionist's book"
 run "$P" --netns "$NS" stats --exact
