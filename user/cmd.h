@@ -51,5 +51,7 @@ int cmd_policies(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_unwatch(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 
 #endif

@@ -40,6 +40,8 @@ static const struct pt_cmd cmds[] = {
 	{ "unwatch", cmd_unwatch, "unwatch { tcp | udp } PORTS", true },
 	{ "stats", cmd_stats,
 	  "stats [--proto tcp|udp] [--port N] [--service SERVICE] [--exact]", true },
+	{ "apply", cmd_apply, "apply [--check] FILE", true },
+	{ "dump", cmd_dump, "dump", true },
 	{ "version", cmd_version, "version", false },
 	{ "help", cmd_help, "help", false },
 };

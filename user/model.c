@@ -389,15 +389,26 @@ static int want_range(struct want **w, size_t *n, size_t *cap, uint8_t proto,
 	return 0;
 }
 
-static const struct pt_slot *find_slot(const struct pt_state *st, uint8_t proto,
+static int cmp_slot_key(const void *a, const void *b)
+{
+	const struct pt_slot *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	if (x->lo != y->lo)
+		return x->lo - y->lo;
+	return x->hi - y->hi;
+}
+
+/* prev's slots sorted by key, so each look-up is a binary search */
+static const struct pt_slot *find_slot(const struct pt_slot *sorted, size_t n, uint8_t proto,
 				       uint16_t lo, uint16_t hi)
 {
-	if (!st)
+	struct pt_slot key = { .proto = proto, .lo = lo, .hi = hi };
+
+	if (!n)
 		return NULL;
-	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].proto == proto && st->slots[i].lo == lo && st->slots[i].hi == hi)
-			return &st->slots[i];
-	return NULL;
+	return bsearch(&key, sorted, n, sizeof(*sorted), cmp_slot_key);
 }
 
 int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
@@ -405,7 +416,8 @@ int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
 {
 	struct want *w = NULL;
 	size_t nw = 0, capw = 0, nslots = 0, nf = 0;
-	struct pt_slot *slots = NULL;
+	struct pt_slot *slots = NULL, *prev_sorted = NULL;
+	size_t nprev = prev ? prev->nslots : 0;
 	uint32_t *newly = NULL, next = PT_FIRST_FREE_SLOT;
 	uint8_t *used = NULL;
 	int err = 0;
@@ -433,9 +445,14 @@ int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
 	used = calloc(PT_MAX_SLOTS, 1);
 	slots = calloc(nw ? nw : 1, sizeof(*slots));
 	newly = calloc(nw ? nw : 1, sizeof(*newly));
-	if (!used || !slots || !newly) {
+	prev_sorted = calloc(nprev ? nprev : 1, sizeof(*prev_sorted));
+	if (!used || !slots || !newly || !prev_sorted) {
 		err = -ENOMEM;
 		goto cleanup;
+	}
+	if (nprev) {
+		memcpy(prev_sorted, prev->slots, nprev * sizeof(*prev_sorted));
+		qsort(prev_sorted, nprev, sizeof(*prev_sorted), cmp_slot_key);
 	}
 	/* Slots the live generation uses stay taken for its keys. */
 	if (prev)
@@ -452,7 +469,7 @@ int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
 			if (i && w[i].proto == w[i - 1].proto && w[i].lo == w[i - 1].lo &&
 			    w[i].hi == w[i - 1].hi)
 				continue;	/* same range, weaker `must` */
-			old = find_slot(prev, w[i].proto, w[i].lo, w[i].hi);
+			old = find_slot(prev_sorted, nprev, w[i].proto, w[i].lo, w[i].hi);
 			if (pass == 0) {
 				if (!old)
 					continue;
@@ -491,6 +508,7 @@ cleanup:
 	free(used);
 	free(slots);
 	free(newly);
+	free(prev_sorted);
 	return err;
 }
 
