@@ -96,6 +96,9 @@ struct pt_config {
 	__u32 gen;		/* live generation, 0 or 1 */
 	__u64 build_id;		/* identity of the loaded BPF objects */
 	__u64 serial;		/* bumped on every committed change */
+	__u32 idle_dirty;	/* the idle generation may hold entries: clear it
+				 * by a full scan before writing it */
+	__u32 pad;
 };
 
 /*

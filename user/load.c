@@ -191,6 +191,9 @@ static int upgrade(struct pt_ctx *ctx, struct pt_load_result *res)
 		goto cleanup;
 	}
 	cfg.build_id = pt_build_id();
+	/* another build may compile other keys: scan, never trust, the idle
+	 * generation before writing it next */
+	cfg.idle_dirty = 1;
 	if (bpf_map_update_elem(ctx->fds[M_CONFIG], &zero, &cfg, BPF_ANY)) {
 		err = -errno;
 		goto cleanup;

@@ -209,38 +209,75 @@ void pt_ctx_close(struct pt_ctx *ctx)
 
 typedef int (*visit_fn)(const void *key, const void *val, void *arg);
 
-/* Visit every entry whose key carries generation gen (or all, for gen < 0). */
+/* The kernel has no batch operation for this map type (older kernels). */
+static bool no_batch(int err)
+{
+	return err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */;
+}
+
+/* Visit every entry whose key carries generation gen (or all, for gen < 0):
+ * batched reads where the kernel has them, one entry at a time where not. */
 static int map_walk(int fd, int goff, int gen, size_t ksz, size_t vsz, visit_fn fn, void *arg)
 {
-	uint8_t *key = calloc(1, ksz), *next = calloc(1, ksz), *val = calloc(1, vsz);
-	void *prev = NULL;
+	uint8_t *keys = NULL, *vals = NULL, batch[64];
+	const __u32 chunk = 4096;
+	bool first = true;
 	int err = 0;
 
-	if (!key || !next || !val) {
+	keys = malloc(chunk * ksz);
+	vals = malloc(chunk * vsz);
+	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, ksz);
-		prev = key;
-		if (gen >= 0 && goff >= 0 && key[goff] != gen)
-			continue;
-		if (bpf_map_lookup_elem(fd, key, val)) {
-			if (errno == ENOENT)
-				continue;
-			err = -errno;
+	for (;;) {
+		__u32 count = chunk;
+		int r = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, keys, vals, &count, NULL);
+		int e = r ? -errno : 0;
+
+		if (r && e != -ENOENT) {
+			if (first && no_batch(e))
+				goto one_by_one;
+			err = e;
 			goto cleanup;
 		}
-		err = fn(key, val, arg);
-		if (err)
+		first = false;
+		for (__u32 i = 0; i < count && !err; i++) {
+			const uint8_t *k = keys + (size_t)i * ksz;
+
+			if (gen >= 0 && goff >= 0 && k[goff] != gen)
+				continue;
+			err = fn(k, vals + (size_t)i * vsz, arg);
+		}
+		if (err || e == -ENOENT)
 			goto cleanup;
 	}
-	if (errno != ENOENT)
-		err = -errno;
+one_by_one:
+	{
+		uint8_t *key = keys, *next = keys + ksz;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, next)) {
+			memcpy(key, next, ksz);
+			prev = key;
+			if (gen >= 0 && goff >= 0 && key[goff] != gen)
+				continue;
+			if (bpf_map_lookup_elem(fd, key, vals)) {
+				if (errno == ENOENT)
+					continue;
+				err = -errno;
+				goto cleanup;
+			}
+			err = fn(key, vals, arg);
+			if (err)
+				goto cleanup;
+		}
+		if (errno != ENOENT)
+			err = -errno;
+	}
 cleanup:
-	free(key);
-	free(next);
-	free(val);
+	free(keys);
+	free(vals);
 	return err;
 }
 
@@ -490,15 +527,121 @@ int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen)
 	return 0;
 }
 
-static int put(int fd, const void *key, const void *val)
+/* ---- batched writes ---- */
+
+/* The entries of one map for one generation: keys and values side by side. */
+struct image {
+	uint8_t *keys, *vals;
+	size_t n, cap, ksz, vsz;
+};
+
+static int image_add(struct image *im, const void *key, const void *val)
 {
-	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
+	if (im->n == im->cap) {
+		size_t nc = im->cap ? im->cap * 2 : 256;
+		uint8_t *k = realloc(im->keys, nc * im->ksz), *v;
+
+		if (!k)
+			return -ENOMEM;
+		im->keys = k;
+		v = realloc(im->vals, nc * (im->vsz ? im->vsz : 1));
+		if (!v)
+			return -ENOMEM;
+		im->vals = v;
+		im->cap = nc;
+	}
+	memcpy(im->keys + im->n * im->ksz, key, im->ksz);
+	if (im->vsz)
+		memcpy(im->vals + im->n * im->vsz, val, im->vsz);
+	im->n++;
+	return 0;
 }
 
-static int write_gen(struct pt_ctx *ctx, const struct pt_state *st, const struct pt_compiled *c,
-		     uint8_t gen)
+
+#define BATCH 8192
+
+static int batch_put(int fd, const struct image *im)
+{
+	for (size_t done = 0; done < im->n;) {
+		__u32 count = (__u32)(im->n - done < BATCH ? im->n - done : BATCH);
+		int err = 0;
+
+		if (bpf_map_update_batch(fd, im->keys + done * im->ksz, im->vals + done * im->vsz,
+					 &count, NULL))
+			err = -errno;
+		if (!err) {
+			done += count;
+			continue;
+		}
+		if (!no_batch(err))
+			return err;
+		/* an older kernel without batch ops for this map type */
+		for (; done < im->n; done++)
+			if (bpf_map_update_elem(fd, im->keys + done * im->ksz,
+						im->vals + done * im->vsz, BPF_ANY))
+				return -errno;
+	}
+	return 0;
+}
+
+static int batch_del(int fd, const struct image *im)
+{
+	for (size_t done = 0; done < im->n;) {
+		__u32 count = (__u32)(im->n - done < BATCH ? im->n - done : BATCH);
+		int err = 0;
+
+		if (bpf_map_delete_batch(fd, im->keys + done * im->ksz, &count, NULL))
+			err = -errno;
+		done += count;
+		if (!err)
+			continue;
+		if (err == -ENOENT) {
+			done++;		/* already gone: step over it */
+			continue;
+		}
+		if (!no_batch(err))
+			return err;
+		for (; done < im->n; done++)
+			if (bpf_map_delete_elem(fd, im->keys + done * im->ksz) && errno != ENOENT)
+				return -errno;
+	}
+	return 0;
+}
+
+/* Everything one generation puts in the generation-keyed maps. */
+struct gen_image {
+	struct image m[PT_NMAPS];
+};
+
+static void gen_image_free(struct gen_image *g)
+{
+	for (int i = 0; i < PT_NMAPS; i++) {
+		free(g->m[i].keys);
+		free(g->m[i].vals);
+	}
+	memset(g, 0, sizeof(*g));
+}
+
+static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c, uint8_t gen,
+			   struct gen_image *g)
 {
 	int err = 0;
+
+	memset(g, 0, sizeof(*g));
+	g->m[M_SVC_TABLE] = (struct image){ .ksz = sizeof(struct pt_svc_key),
+					    .vsz = sizeof(struct pt_svc_rec) };
+	g->m[M_BIND_TABLE] = (struct image){ .ksz = sizeof(struct pt_rule_key),
+					     .vsz = sizeof(struct pt_bind_rec) };
+	g->m[M_POLICY_TABLE] = (struct image){ .ksz = sizeof(struct pt_rule_key),
+					       .vsz = sizeof(struct pt_policy_rec) };
+	g->m[M_WATCH_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
+	g->m[M_SLOT_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
+	g->m[M_PORT_CLASS] = (struct image){ .ksz = sizeof(struct pt_class_key), .vsz = 4 };
+	g->m[M_BIND_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
+					   .vsz = sizeof(struct pt_bind_val) };
+	g->m[M_POLICY_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
+					     .vsz = sizeof(struct pt_policy_val) };
+	g->m[M_PORT_SLOTS] = (struct image){ .ksz = sizeof(struct pt_port_key), .vsz = 4 };
 
 	for (size_t i = 0; i < st->nservices && !err; i++) {
 		struct pt_svc_key k = { .gen = gen };
@@ -506,7 +649,7 @@ static int write_gen(struct pt_ctx *ctx, const struct pt_state *st, const struct
 
 		memcpy(k.name, st->services[i].name, sizeof(k.name));
 		memcpy(v.desc, st->services[i].desc, sizeof(v.desc));
-		err = put(ctx->fds[M_SVC_TABLE], &k, &v);
+		err = image_add(&g->m[M_SVC_TABLE], &k, &v);
 	}
 	for (size_t i = 0; i < st->nbindings && !err; i++) {
 		const struct pt_binding *b = &st->bindings[i];
@@ -515,7 +658,7 @@ static int write_gen(struct pt_ctx *ctx, const struct pt_state *st, const struct
 		struct pt_bind_rec v = { .service = b->service };
 
 		prefix_to_rule(&b->prefix, &k);
-		err = put(ctx->fds[M_BIND_TABLE], &k, &v);
+		err = image_add(&g->m[M_BIND_TABLE], &k, &v);
 	}
 	for (size_t i = 0; i < st->npolicies && !err; i++) {
 		const struct pt_policy *p = &st->policies[i];
@@ -524,31 +667,63 @@ static int write_gen(struct pt_ctx *ctx, const struct pt_state *st, const struct
 		struct pt_policy_rec v = { .action = p->action, .pps = p->pps, .rule = p->rule };
 
 		prefix_to_rule(&p->from, &k);
-		err = put(ctx->fds[M_POLICY_TABLE], &k, &v);
+		err = image_add(&g->m[M_POLICY_TABLE], &k, &v);
 	}
 	for (size_t i = 0; i < st->nwatches && !err; i++) {
 		struct pt_range_key k = { .gen = gen, .proto = st->watches[i].proto,
 					  .port_lo = st->watches[i].lo, .port_hi = st->watches[i].hi };
 		__u32 v = 1;
 
-		err = put(ctx->fds[M_WATCH_TABLE], &k, &v);
+		err = image_add(&g->m[M_WATCH_TABLE], &k, &v);
 	}
 	for (size_t i = 0; i < st->nslots && !err; i++) {
 		struct pt_range_key k = { .gen = gen, .proto = st->slots[i].proto,
 					  .port_lo = st->slots[i].lo, .port_hi = st->slots[i].hi };
 
-		err = put(ctx->fds[M_SLOT_TABLE], &k, &st->slots[i].slot);
+		err = image_add(&g->m[M_SLOT_TABLE], &k, &st->slots[i].slot);
 	}
-	/* derived tables: whatever order, nothing reads this generation yet */
 	for (size_t i = 0; i < c->nclasses && !err; i++)
-		err = put(ctx->fds[M_PORT_CLASS], &c->classes[i].key, &c->classes[i].class);
+		err = image_add(&g->m[M_PORT_CLASS], &c->classes[i].key, &c->classes[i].class);
 	for (size_t i = 0; i < c->nbinds && !err; i++)
-		err = put(ctx->fds[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
+		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
 	for (size_t i = 0; i < c->npolicies && !err; i++)
-		err = put(ctx->fds[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
+		err = image_add(&g->m[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
 	for (size_t i = 0; i < c->nports && !err; i++)
-		err = put(ctx->fds[M_PORT_SLOTS], &c->ports[i].key, &c->ports[i].slot);
+		err = image_add(&g->m[M_PORT_SLOTS], &c->ports[i].key, &c->ports[i].slot);
+	if (err)
+		gen_image_free(g);
 	return err;
+}
+
+/* Records first, then the derived tables: nothing reads this generation
+ * until the flip, so the order only matters for a reader of records. */
+static int gen_image_write(struct pt_ctx *ctx, const struct gen_image *g)
+{
+	static const int order[] = { M_SVC_TABLE, M_BIND_TABLE, M_POLICY_TABLE, M_WATCH_TABLE,
+				     M_SLOT_TABLE, M_PORT_CLASS, M_BIND_LPM, M_POLICY_LPM,
+				     M_PORT_SLOTS };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int err = batch_put(ctx->fds[order[i]], &g->m[order[i]]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int gen_image_delete(struct pt_ctx *ctx, const struct gen_image *g)
+{
+	for (int i = 0; i < PT_NMAPS; i++) {
+		int err;
+
+		if (!g->m[i].n)
+			continue;
+		err = batch_del(ctx->fds[i], &g->m[i]);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int zero_slots(struct pt_ctx *ctx, const uint32_t *slots, size_t n)
@@ -563,50 +738,79 @@ static int zero_slots(struct pt_ctx *ctx, const uint32_t *slots, size_t n)
 	if (!zeros)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++)
-		err = put(ctx->fds[M_PORT_STATS], &slots[i], zeros);
+		if (bpf_map_update_elem(ctx->fds[M_PORT_STATS], &slots[i], zeros, BPF_ANY))
+			err = -errno;
 	free(zeros);
 	return err;
+}
+
+static int write_config(struct pt_ctx *ctx, const struct pt_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(ctx->fds[M_CONFIG], &zero, cfg, BPF_ANY))
+		return -errno;
+	ctx->cfg = *cfg;
+	return 0;
 }
 
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev)
 {
 	uint8_t live = ctx->cfg.gen & 1, ng = live ^ 1;
-	struct pt_compiled c = {};
+	struct pt_compiled c = {}, oldc = {};
+	struct gen_image img = {}, old = {};
 	uint32_t *fresh = NULL;
 	size_t nfresh = 0;
 	struct pt_config cfg;
-	__u32 zero = 0;
 	int err;
 
 	err = pt_assign_slots(next, prev, &fresh, &nfresh);
 	if (err)
 		return err;
 	err = pt_compile(next, ng, &c);
+	err = err ?: gen_image_build(next, &c, ng, &img);
+	/* what the live generation holds, to remove it after the flip */
+	err = err ?: pt_compile(prev, live, &oldc);
+	err = err ?: gen_image_build(prev, &oldc, live, &old);
 	if (err)
 		goto cleanup;
-	/* leftovers of an interrupted command never reach the packets */
-	err = pt_state_clear_gen(ctx, ng);
-	err = err ?: write_gen(ctx, next, &c, ng);
+	/* Leftovers of an interrupted command, or of another build, never
+	 * reach the packets: a full scan clears the idle generation. */
+	if (ctx->cfg.idle_dirty) {
+		err = pt_state_clear_gen(ctx, ng);
+		if (err)
+			goto cleanup;
+	}
+	cfg = ctx->cfg;
+	cfg.idle_dirty = 1;
+	err = write_config(ctx, &cfg);
+	err = err ?: gen_image_write(ctx, &img);
 	err = err ?: zero_slots(ctx, fresh, nfresh);
 	if (err) {
-		pt_state_clear_gen(ctx, ng);
+		/* still dirty: the next command clears what was written */
+		gen_image_delete(ctx, &img);
 		goto cleanup;
 	}
-	/* the commit point: one 4-byte-aligned store the programs read whole */
-	cfg = ctx->cfg;
+	/* the commit point: one store the programs read whole */
 	cfg.gen = ng;
 	cfg.serial++;
-	if (bpf_map_update_elem(ctx->fds[M_CONFIG], &zero, &cfg, BPF_ANY)) {
-		err = -errno;
-		pt_state_clear_gen(ctx, ng);
+	cfg.idle_dirty = 1;	/* the old generation, now idle, is still there */
+	err = write_config(ctx, &cfg);
+	if (err) {
+		gen_image_delete(ctx, &img);
 		goto cleanup;
 	}
-	ctx->cfg = cfg;
 	/* the old generation is unreachable now; a failure here leaves only
-	 * garbage that the next commit clears */
-	pt_state_clear_gen(ctx, live);
+	 * garbage that the next command's full scan removes */
+	if (!gen_image_delete(ctx, &old)) {
+		cfg.idle_dirty = 0;
+		write_config(ctx, &cfg);
+	}
 cleanup:
 	pt_compiled_free(&c);
+	pt_compiled_free(&oldc);
+	gen_image_free(&img);
+	gen_image_free(&old);
 	free(fresh);
 	return err;
 }
