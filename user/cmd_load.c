@@ -87,6 +87,16 @@ int cmd_load(int argc, char **argv)
 		ret = pt_fail("load: %s", pt_strerror(err));
 		goto cleanup;
 	}
+	if (res.action == PT_LOAD_UPGRADED) {
+		unsigned int up = 0;
+
+		err = pt_xdp_upgrade_all(&ctx, &up);
+		if (err) {
+			ret = pt_fail("load: upgrading the guard: %s (dispatch is upgraded; "
+				      "'portier status' shows each interface)", pt_strerror(err));
+			goto cleanup;
+		}
+	}
 	for (; nattached < nif; nattached++) {
 		err = pt_xdp_attach(&ctx, ifaces[nattached], mode, force, &recs[nattached]);
 		if (!err)
@@ -164,6 +174,7 @@ int cmd_unload(int argc, char **argv)
 	/* the guard first: its record is in the maps that unload removes */
 	if (!pt_ctx_open(&ctx))
 		pt_xdp_detach_all(&ctx);
+	pt_xdp_sweep();
 	err = pt_unload(&ctx);
 	if (err == -ENOENT)
 		ret = pt_fail("unload: not loaded in this network namespace");

@@ -197,6 +197,96 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 	return 0;
 }
 
+/*
+ * A new build of the guard replaces the old one on every recorded
+ * interface in one step (XDP_FLAGS_REPLACE names the program it expects to
+ * replace, so a program someone else attached meanwhile is never hit).
+ * The new program shares the pinned maps: counters and policies stay.
+ */
+int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = ctx->dir);
+	uint32_t key, next, *prev = NULL, keys[PT_MAX_XDP_IFACES];
+	struct guard *skel = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	*upgraded = 0;
+	while (n < PT_MAX_XDP_IFACES && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
+		keys[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	if (!n)
+		return 0;
+	skel = guard__open_opts(&oopts);
+	if (!skel)
+		return -errno;
+	err = guard__load(skel);
+	if (err)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
+		struct pt_xdp_rec rec;
+		struct iface_state now;
+		int old_fd, r = 0;
+
+		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec))
+			continue;
+		inspect_iface((int)keys[i], rec.prog_id, &now);
+		if (!now.ours)
+			continue;	/* gone, or no longer ours: status says so */
+		if (now.dispatcher) {
+			/* libxdp's dispatcher: attach the new one, then detach the old */
+			struct xdp_program *np = xdp_program__from_fd(bpf_program__fd(skel->progs.portier_guard));
+
+			r = libxdp_get_error(np);
+			if (!r) {
+				enum xdp_attach_mode m = rec.mode == PT_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+
+				r = xdp_program__attach(np, (int)keys[i], m, 0);
+				if (!r) {
+					struct pt_xdp_rec nrec = rec;
+
+					nrec.prog_id = xdp_program__id(np);
+					pt_xdp_detach_one(ctx, keys[i], &rec);
+					bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &nrec, BPF_ANY);
+				}
+				xdp_program__close(np);
+			}
+		} else {
+			DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, aopts);
+			struct bpf_prog_info info = {};
+			__u32 len = sizeof(info);
+			int new_fd = bpf_program__fd(skel->progs.portier_guard);
+
+			old_fd = bpf_prog_get_fd_by_id(rec.prog_id);
+			if (old_fd < 0) {
+				r = -errno;
+			} else {
+				aopts.old_prog_fd = old_fd;
+				if (bpf_xdp_attach((int)keys[i], new_fd,
+						   (rec.mode == PT_XDP_SKB ? XDP_FLAGS_SKB_MODE
+									   : XDP_FLAGS_DRV_MODE) |
+							   XDP_FLAGS_REPLACE,
+						   &aopts))
+					r = -errno;
+				close(old_fd);
+			}
+			if (!r && !bpf_obj_get_info_by_fd(new_fd, &info, &len)) {
+				rec.prog_id = info.id;
+				bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec, BPF_ANY);
+			}
+		}
+		if (r && !err)
+			err = r;
+		if (!r)
+			(*upgraded)++;
+	}
+cleanup:
+	guard__destroy(skel);
+	return err;
+}
+
 int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_rec *rec)
 {
 	struct iface_state now;
@@ -261,6 +351,46 @@ int pt_xdp_detach_all(struct pt_ctx *ctx)
 			err = r;
 	}
 	return err;
+}
+
+/*
+ * unload's sweep: detach the guard from every interface of the namespace
+ * where it still runs, records or not (they may be lost, or of another
+ * ABI). Only programs named portier_guard are touched.
+ */
+int pt_xdp_sweep(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	int n = 0;
+
+	if (!ifs)
+		return -errno;
+	for (it = ifs; it->if_index; it++) {
+		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex((int)it->if_index);
+		struct xdp_program *p;
+
+		if (!mp || libxdp_get_error(mp))
+			continue;
+		if (xdp_multiprog__is_legacy(mp)) {
+			p = xdp_multiprog__main_prog(mp);
+			if (p && !strcmp(xdp_program__name(p), GUARD_PROG_NAME) &&
+			    !xdp_multiprog__detach(mp))
+				n++;
+		} else {
+			for (p = xdp_multiprog__next_prog(NULL, mp); p;
+			     p = xdp_multiprog__next_prog(p, mp)) {
+				if (strcmp(xdp_program__name(p), GUARD_PROG_NAME))
+					continue;
+				if (!xdp_program__detach(p, (int)it->if_index,
+							 xdp_multiprog__attach_mode(mp), 0))
+					n++;
+				break;
+			}
+		}
+		xdp_multiprog__close(mp);
+	}
+	if_freenameindex(ifs);
+	return n;
 }
 
 int pt_xdp_list(struct pt_ctx *ctx, struct pt_xdp_iface *out, size_t max, size_t *n)

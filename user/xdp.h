@@ -30,9 +30,13 @@ const char *pt_xdp_mode_name(uint32_t mode);
  * the interface (and !force). Idempotent. */
 int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, bool force,
 		  struct pt_xdp_rec *out);
+/* After a load over another build: swap in this build's guard everywhere. */
+int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded);
 int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_rec *rec);
 /* Detach the guard from every recorded interface. */
 int pt_xdp_detach_all(struct pt_ctx *ctx);
+/* Detach any portier guard left on the namespace's interfaces; returns how many. */
+int pt_xdp_sweep(void);
 int pt_xdp_list(struct pt_ctx *ctx, struct pt_xdp_iface *out, size_t max, size_t *n);
 
 #endif
