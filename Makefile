@@ -46,7 +46,8 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 USER_SRCS := $(wildcard user/*.c)
-LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+# the library the tests link: everything but the command handlers
+LIB_SRCS  := $(filter-out user/main.c user/cmd_%.c,$(USER_SRCS))
 USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(USER_SRCS))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 
@@ -112,11 +113,27 @@ demo: all
 bench: all
 	$(Q)OUT=$(OUT) bench/run.sh
 
+SBINDIR   := $(PREFIX)/sbin
+MANDIR    := $(PREFIX)/share/man
+COMPDIR   := $(PREFIX)/share/bash-completion/completions
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+DOCDIR    := $(PREFIX)/share/doc/portier
+
 install: all
-	install -D -m 0755 $(OUT)/portier $(DESTDIR)$(PREFIX)/sbin/portier
+	install -D -m 0755 $(OUT)/portier $(DESTDIR)$(SBINDIR)/portier
+	install -D -m 0644 docs/portier.8 $(DESTDIR)$(MANDIR)/man8/portier.8
+	install -D -m 0644 dist/portier.bash $(DESTDIR)$(COMPDIR)/portier
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/portier.service > $(DESTDIR)$(UNITDIR)/portier.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portier.service
+	install -D -m 0644 dist/portier.conf $(DESTDIR)$(DOCDIR)/portier.conf.example
+	install -D -m 0644 docs/SYSTEMD.md $(DESTDIR)$(DOCDIR)/SYSTEMD.md
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/portier
+	rm -f $(DESTDIR)$(SBINDIR)/portier $(DESTDIR)$(MANDIR)/man8/portier.8 \
+	      $(DESTDIR)$(COMPDIR)/portier $(DESTDIR)$(UNITDIR)/portier.service \
+	      $(DESTDIR)$(DOCDIR)/portier.conf.example $(DESTDIR)$(DOCDIR)/SYSTEMD.md
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san

@@ -688,9 +688,13 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 		}
 		for (size_t i = 0; i < nact; i++) {
 			const struct item *it = act[i];
-			uint8_t fam = it->prefix->family;
+			uint8_t fam;
 
-			if (it->kind != kind || (fam != family && fam != PT_FAMILY_ANY))
+			/* counted ranges (kind 2) have no prefix */
+			if (it->kind != kind)
+				continue;
+			fam = it->prefix->family;
+			if (fam != family && fam != PT_FAMILY_ANY)
 				continue;
 			gs[ng] = (struct group){ .plen = it->prefix->plen, .best = it };
 			memcpy(gs[ng].addr, it->prefix->addr, 16);
