@@ -53,7 +53,7 @@
 #define PT_MAX_SLOTS 10240	/* counter slots, classes included */
 #define PT_MAX_CLASS_ENTRIES 524288 /* port_class trie, both generations */
 #define PT_MAX_BIND_ENTRIES 524288  /* bind_lpm trie, both generations */
-#define PT_MAX_POLICY_ENTRIES 131072
+#define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
 #define PT_MAX_BUCKETS 16384
 
 /* Protocol index used in keys and array indices (not the IPPROTO number). */

@@ -27,6 +27,13 @@ run_tap() {
 	sed "s|^|[$label] |" "$log"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
+	# a program that dies half way prints its plan (1..N) but not N results
+	local plan
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+	if [ -n "$plan" ] && [ $((p + f)) -lt "$plan" ]; then
+		failed_names+=("$label: $((plan - p - f)) of $plan tests did not report")
+		f=$((plan - p))
+	fi
 	while IFS= read -r line; do
 		failed_names+=("$label: ${line#not ok }")
 	done < <(grep '^not ok ' "$log")

@@ -126,6 +126,43 @@ static bool prefix_equal(const struct pt_prefix *a, const struct pt_prefix *b)
 	return a->family == b->family && a->plen == b->plen && !memcmp(a->addr, b->addr, 16);
 }
 
+bool pt_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > PT_NAME_LEN - 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool pt_prefix_valid(const struct pt_prefix *p)
+{
+	static const uint8_t zero[16];
+	unsigned int max;
+
+	if (p->family == PT_FAMILY_ANY)
+		return p->plen == 0 && !memcmp(p->addr, zero, 16);
+	if (p->family != PT_INET && p->family != PT_INET6)
+		return false;
+	max = p->family == PT_INET ? 32 : 128;
+	if (p->plen > max)
+		return false;
+	if (p->family == PT_INET && memcmp(p->addr + 4, zero, 12))
+		return false;
+	/* host bits zero: one key per prefix */
+	for (unsigned int bit = p->plen; bit < max; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
 /* How specific a prefix is: longer wins; at equal length an explicit
  * family beats `any`. */
 static int prefix_rank(const struct pt_prefix *p)
@@ -211,7 +248,7 @@ int pt_service_add(struct pt_state *st, const char *name, const char *desc)
 	struct pt_service *old = pt_service_by_name(st, name);
 	uint32_t id;
 
-	if (strlen(name) >= PT_NAME_LEN || (desc && strlen(desc) >= PT_DESC_LEN))
+	if (!pt_name_valid(name) || (desc && strlen(desc) >= PT_DESC_LEN))
 		return -EINVAL;
 	if (old) {
 		/* declaring again only updates the description */
@@ -248,7 +285,7 @@ int pt_binding_set(struct pt_state *st, const struct pt_binding *b, size_t *clas
 {
 	ssize_t same;
 
-	if (b->lo > b->hi || b->proto >= PT_NPROTO)
+	if (b->lo > b->hi || b->proto >= PT_NPROTO || !pt_prefix_valid(&b->prefix))
 		return -EINVAL;
 	if (!pt_service_by_id(st, b->service))
 		return -ENOENT;
@@ -289,7 +326,8 @@ int pt_policy_set(struct pt_state *st, const struct pt_policy *p, size_t *clash)
 	uint32_t rule = 0;
 	ssize_t same;
 
-	if (p->lo > p->hi || p->proto >= PT_NPROTO || p->action > PT_LIMIT)
+	if (p->lo > p->hi || p->proto >= PT_NPROTO || p->action > PT_LIMIT ||
+	    !pt_prefix_valid(&p->from))
 		return -EINVAL;
 	if (p->action == PT_LIMIT && p->pps == 0)
 		return -EINVAL;

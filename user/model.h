@@ -161,6 +161,10 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			       const uint8_t src[16], uint16_t port);
 
+/* A name of 1-31 characters of [a-z0-9_.-]. */
+bool pt_name_valid(const char *s);
+/* A known family, a length within it, host bits and unused bytes zero. */
+bool pt_prefix_valid(const struct pt_prefix *p);
 bool pt_prefix_contains(const struct pt_prefix *outer, const struct pt_prefix *inner);
 bool pt_prefix_match(const struct pt_prefix *p, uint8_t family, const uint8_t addr[16]);
 enum pt_class pt_port_class(uint16_t port);

@@ -754,6 +754,38 @@ static int write_config(struct pt_ctx *ctx, const struct pt_config *cfg)
 	return 0;
 }
 
+/* Token buckets of rules that are gone (or no longer limit) are freed, so
+ * a later rule never inherits one and the map does not fill up. */
+static void gc_buckets(struct pt_ctx *ctx, const struct pt_state *st)
+{
+	struct pt_bucket_key key, next, *prev = NULL, *dead = NULL;
+	size_t n = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(ctx->fds[M_RATE_BUCKETS], prev, &next)) {
+		bool live = false;
+
+		key = next;
+		prev = &key;
+		for (size_t i = 0; i < st->npolicies && !live; i++)
+			live = st->policies[i].rule == key.rule && st->policies[i].action == PT_LIMIT;
+		if (live)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *p = realloc(dead, nc * sizeof(*dead));
+
+			if (!p)
+				break;
+			dead = p;
+			cap = nc;
+		}
+		dead[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(ctx->fds[M_RATE_BUCKETS], &dead[i]);
+	free(dead);
+}
+
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev)
 {
 	uint8_t live = ctx->cfg.gen & 1, ng = live ^ 1;
@@ -806,6 +838,7 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 		cfg.idle_dirty = 0;
 		write_config(ctx, &cfg);
 	}
+	gc_buckets(ctx, next);
 cleanup:
 	pt_compiled_free(&c);
 	pt_compiled_free(&oldc);

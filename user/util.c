@@ -84,9 +84,11 @@ int pt_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	for (const char *p = s; *p; p++) {
 		if (!isdigit((unsigned char)*p))
 			return why("'%s' is not a decimal number", s);
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
 			return why("%s is out of range 0-%llu", s, (unsigned long long)max);
-		v = v * 10 + (uint64_t)(*p - '0');
+		v = v * 10 + d;
 	}
 	if (v > max)
 		return why("%s is out of range 0-%llu", s, (unsigned long long)max);
@@ -341,20 +343,27 @@ char *pt_format_addrport(uint8_t family, const uint8_t addr[16], uint16_t port,
 char *pt_format_human(uint64_t v, char *buf, size_t len)
 {
 	static const char units[] = "kMGTPE";
-	double d = (double)v;
-	int u = -1;
+	int u;
 
 	if (v < 1000) {
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 		return buf;
 	}
-	while (d >= 1000 && u < 5) {
-		d /= 1000;
-		u++;
+	/* pick the unit and the decimals after rounding, so 999999 is 1.0M,
+	 * not 1000k, and 9999 is 10k, not 10.0k */
+	for (u = 0; u < 6; u++) {
+		double d = (double)v;
+
+		for (int i = 0; i <= u; i++)
+			d /= 1000.0;
+		if (d < 9.95) {
+			snprintf(buf, len, "%.1f%c", d, units[u]);
+			return buf;
+		}
+		if (d < 999.5 || u == 5) {
+			snprintf(buf, len, "%.0f%c", d, units[u]);
+			return buf;
+		}
 	}
-	if (d < 10)
-		snprintf(buf, len, "%.1f%c", d, units[u]);
-	else
-		snprintf(buf, len, "%.0f%c", d, units[u]);
 	return buf;
 }

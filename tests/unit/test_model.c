@@ -1,0 +1,2551 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Unit tests of the configuration model and its compiler (user/model.c).
+ *
+ * The key test compiles many random states and compares, for many random
+ * packets, what the BPF programs would find in the compiled tables with
+ * what the plain-C reference lookups (pt_model_*_lookup, pt_slot_of_port)
+ * say. The BPF side is emulated exactly: a BPF_MAP_TYPE_LPM_TRIE lookup is
+ * "the entry with the longest prefixlen, not above the lookup key's, whose
+ * first prefixlen bits equal the lookup key's", where the bits are the key
+ * bytes after the u32 prefixlen, most significant bit of each byte first.
+ *
+ * PORTIER_SEED=N reproduces a run of the random tests (the seed in use is
+ * printed as a TAP comment).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "model.h"
+#include "util.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static int failures;
+
+#define EXPECT(cond, ...)                                                     \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			failures++;                                           \
+			print_error("%s:%d: ", __FILE__, __LINE__);           \
+			print_error(__VA_ARGS__);                             \
+			print_error("\n");                                    \
+		}                                                             \
+	} while (0)
+
+static int reset(void **state)
+{
+	(void)state;
+	failures = 0;
+	return 0;
+}
+
+#define DONE() assert_int_equal(failures, 0)
+
+/* ---- small helpers ---- */
+
+static struct pt_prefix pfx(const char *s)
+{
+	struct pt_prefix p;
+
+	if (pt_parse_prefix(s, &p))
+		fail_msg("bad prefix in test: %s: %s", s, pt_why);
+	return p;
+}
+
+static void addr_of(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	if (pt_parse_addr(s, family, addr))
+		fail_msg("bad address in test: %s", s);
+}
+
+static uint32_t svc_id(const struct pt_state *st, const char *name)
+{
+	const struct pt_service *s = pt_service_by_name(st, name);
+
+	if (!s)
+		fail_msg("no service %s", name);
+	return s->id;
+}
+
+static int bind_(struct pt_state *st, uint8_t proto, const char *prefix, uint16_t lo,
+		 uint16_t hi, uint32_t service, size_t *clash)
+{
+	struct pt_binding b = {
+		.proto = proto, .prefix = pfx(prefix), .lo = lo, .hi = hi, .service = service,
+	};
+
+	return pt_binding_set(st, &b, clash);
+}
+
+static int policy_(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi,
+		   const char *from, uint32_t action, uint32_t pps, size_t *clash)
+{
+	struct pt_policy p = {
+		.proto = proto, .lo = lo, .hi = hi, .from = pfx(from ? from : "any"),
+		.action = action, .pps = pps, .rule = 777,
+	};
+
+	return pt_policy_set(st, &p, clash);
+}
+
+static ssize_t policy_find_(const struct pt_state *st, uint8_t proto, uint16_t lo,
+			    uint16_t hi, const char *from)
+{
+	struct pt_prefix p = pfx(from ? from : "any");
+
+	return pt_policy_find(st, proto, lo, hi, &p);
+}
+
+static ssize_t binding_find_(const struct pt_state *st, uint8_t proto, const char *prefix,
+			     uint16_t lo, uint16_t hi)
+{
+	struct pt_prefix p = pfx(prefix);
+
+	return pt_binding_find(st, proto, &p, lo, hi);
+}
+
+static bool prefix_eq(const struct pt_prefix *a, const struct pt_prefix *b)
+{
+	return a->family == b->family && a->plen == b->plen && !memcmp(a->addr, b->addr, 16);
+}
+
+static bool partial_overlap(uint16_t alo, uint16_t ahi, uint16_t blo, uint16_t bhi)
+{
+	bool disjoint = ahi < blo || bhi < alo;
+	bool nested = (alo <= blo && bhi <= ahi) || (blo <= alo && ahi <= bhi);
+
+	return !disjoint && !nested;
+}
+
+/* A deep copy made here, not by the code under test. */
+static void *dup_n(const void *p, size_t n, size_t size)
+{
+	void *q;
+
+	if (!n)
+		return NULL;
+	q = malloc(n * size);
+	assert_non_null(q);
+	memcpy(q, p, n * size);
+	return q;
+}
+
+static void clone_state(struct pt_state *dst, const struct pt_state *src)
+{
+	*dst = *src;
+	dst->services = dup_n(src->services, src->nservices, sizeof(*src->services));
+	dst->bindings = dup_n(src->bindings, src->nbindings, sizeof(*src->bindings));
+	dst->policies = dup_n(src->policies, src->npolicies, sizeof(*src->policies));
+	dst->watches = dup_n(src->watches, src->nwatches, sizeof(*src->watches));
+	dst->slots = dup_n(src->slots, src->nslots, sizeof(*src->slots));
+}
+
+/* Field by field; prints the first difference. */
+static bool state_equal(const struct pt_state *a, const struct pt_state *b)
+{
+#define DIFF(...)                                                             \
+	do {                                                                  \
+		print_error("  state differs: ");                             \
+		print_error(__VA_ARGS__);                                     \
+		print_error("\n");                                            \
+		return false;                                                 \
+	} while (0)
+	if (a->nservices != b->nservices)
+		DIFF("nservices %zu != %zu", a->nservices, b->nservices);
+	if (a->nbindings != b->nbindings)
+		DIFF("nbindings %zu != %zu", a->nbindings, b->nbindings);
+	if (a->npolicies != b->npolicies)
+		DIFF("npolicies %zu != %zu", a->npolicies, b->npolicies);
+	if (a->nwatches != b->nwatches)
+		DIFF("nwatches %zu != %zu", a->nwatches, b->nwatches);
+	if (a->nslots != b->nslots)
+		DIFF("nslots %zu != %zu", a->nslots, b->nslots);
+	for (size_t i = 0; i < a->nservices; i++) {
+		const struct pt_service *x = &a->services[i], *y = &b->services[i];
+
+		if (strcmp(x->name, y->name) || strcmp(x->desc, y->desc) || x->id != y->id)
+			DIFF("service %zu: %s/%s/%u vs %s/%s/%u", i, x->name, x->desc, x->id, y->name,
+			     y->desc, y->id);
+	}
+	for (size_t i = 0; i < a->nbindings; i++) {
+		const struct pt_binding *x = &a->bindings[i], *y = &b->bindings[i];
+
+		if (x->proto != y->proto || !prefix_eq(&x->prefix, &y->prefix) || x->lo != y->lo ||
+		    x->hi != y->hi || x->service != y->service)
+			DIFF("binding %zu", i);
+	}
+	for (size_t i = 0; i < a->npolicies; i++) {
+		const struct pt_policy *x = &a->policies[i], *y = &b->policies[i];
+
+		if (x->proto != y->proto || !prefix_eq(&x->from, &y->from) || x->lo != y->lo ||
+		    x->hi != y->hi || x->action != y->action || x->pps != y->pps || x->rule != y->rule)
+			DIFF("policy %zu", i);
+	}
+	for (size_t i = 0; i < a->nwatches; i++) {
+		const struct pt_watch *x = &a->watches[i], *y = &b->watches[i];
+
+		if (x->proto != y->proto || x->lo != y->lo || x->hi != y->hi)
+			DIFF("watch %zu", i);
+	}
+	for (size_t i = 0; i < a->nslots; i++) {
+		const struct pt_slot *x = &a->slots[i], *y = &b->slots[i];
+
+		if (x->proto != y->proto || x->lo != y->lo || x->hi != y->hi || x->slot != y->slot)
+			DIFF("slot %zu", i);
+	}
+	return true;
+#undef DIFF
+}
+
+static void dump_state(const struct pt_state *st)
+{
+	char a[64], b[32];
+
+	for (size_t i = 0; i < st->nservices; i++)
+		print_error("  service %s id %u\n", st->services[i].name, st->services[i].id);
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *x = &st->bindings[i];
+
+		print_error("  [%zu] bind %s %s %s -> %u\n", i, pt_proto_name(x->proto),
+			    pt_format_prefix(&x->prefix, a, sizeof(a)),
+			    pt_format_ports(x->lo, x->hi, b, sizeof(b)), x->service);
+	}
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *x = &st->policies[i];
+
+		print_error("  [%zu] policy %s %s %s %u --from %s rule %u\n", i,
+			    pt_proto_name(x->proto), pt_format_ports(x->lo, x->hi, b, sizeof(b)),
+			    pt_action_name(x->action), x->pps,
+			    pt_format_prefix(&x->from, a, sizeof(a)), x->rule);
+	}
+	for (size_t i = 0; i < st->nwatches; i++)
+		print_error("  watch %s %s\n", pt_proto_name(st->watches[i].proto),
+			    pt_format_ports(st->watches[i].lo, st->watches[i].hi, b, sizeof(b)));
+	for (size_t i = 0; i < st->nslots; i++)
+		print_error("  slot %s %s = %u\n", pt_proto_name(st->slots[i].proto),
+			    pt_format_ports(st->slots[i].lo, st->slots[i].hi, b, sizeof(b)),
+			    st->slots[i].slot);
+}
+
+/* splitmix64: small, seeded, reproducible */
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static unsigned int seed_rng(const char *what)
+{
+	unsigned int seed = 1234567;
+	const char *env = getenv("PORTIER_SEED");
+
+	if (env)
+		seed = (unsigned int)strtoul(env, NULL, 0);
+	rng_state = seed;
+	print_message("# %s: seed %u (set PORTIER_SEED to reproduce)\n", what, seed);
+	return seed;
+}
+
+/* ======================================================================
+ * An exact emulation of BPF_MAP_TYPE_LPM_TRIE over a compiled table.
+ * ====================================================================== */
+
+#define LPM_DATA_MAX 24
+
+struct lpm_node {
+	uint32_t plen;
+	uint8_t data[LPM_DATA_MAX];	/* bits past plen zeroed */
+	size_t index;			/* into the compiled array */
+};
+
+struct lpm {
+	struct lpm_node *nodes;
+	size_t n;
+	size_t dlen;			/* key data bytes */
+	uint32_t plens[LPM_DATA_MAX * 8 + 1];	/* distinct, descending */
+	size_t nplens;
+};
+
+static void mask_bits(uint8_t *d, size_t dlen, uint32_t plen)
+{
+	for (size_t bit = plen; bit < dlen * 8; bit++)
+		d[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct lpm_node *x = a, *y = b;
+
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return memcmp(x->data, y->data, LPM_DATA_MAX);
+}
+
+/*
+ * Load n keys (each `stride` bytes apart, a u32 prefixlen then dlen bytes
+ * of data) as the kernel would. Returns the number of problems found: a
+ * prefixlen over the key size, bits set past the prefix (the kernel
+ * ignores them, so two such keys can collide), duplicate keys (the second
+ * update would silently overwrite the first).
+ */
+static int lpm_load(struct lpm *t, const void *keys, size_t stride, size_t n, size_t dlen,
+		    const char *name)
+{
+	int problems = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->dlen = dlen;
+	t->n = n;
+	t->nodes = calloc(n ? n : 1, sizeof(*t->nodes));
+	assert_non_null(t->nodes);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *k = (const uint8_t *)keys + i * stride;
+		struct lpm_node *nd = &t->nodes[i];
+		uint8_t raw[LPM_DATA_MAX] = {};
+
+		memcpy(&nd->plen, k, 4);
+		memcpy(nd->data, k + 4, dlen);
+		memcpy(raw, nd->data, dlen);
+		nd->index = i;
+		if (nd->plen > dlen * 8) {
+			print_error("  %s[%zu]: prefixlen %u over %zu bits\n", name, i, nd->plen, dlen * 8);
+			problems++;
+			nd->plen = (uint32_t)dlen * 8;
+		}
+		mask_bits(nd->data, dlen, nd->plen);
+		if (memcmp(raw, nd->data, dlen)) {
+			print_error("  %s[%zu]: bits set past prefixlen %u\n", name, i, nd->plen);
+			problems++;
+		}
+	}
+	qsort(t->nodes, n, sizeof(*t->nodes), cmp_node);
+	for (size_t i = 1; i < n; i++)
+		if (!cmp_node(&t->nodes[i - 1], &t->nodes[i])) {
+			print_error("  %s: duplicate key (entries %zu and %zu, prefixlen %u)\n", name,
+				    t->nodes[i - 1].index, t->nodes[i].index, t->nodes[i].plen);
+			problems++;
+		}
+	for (size_t i = n; i-- > 0;)
+		if (!t->nplens || t->plens[t->nplens - 1] != t->nodes[i].plen)
+			t->plens[t->nplens++] = t->nodes[i].plen;
+	return problems;
+}
+
+static void lpm_free(struct lpm *t)
+{
+	free(t->nodes);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Index into the compiled array of the longest match, or -1. */
+static ssize_t lpm_lookup(const struct lpm *t, const void *key)
+{
+	struct lpm_node q = {};
+	uint32_t kplen;
+
+	memcpy(&kplen, key, 4);
+	for (size_t i = 0; i < t->nplens; i++) {
+		const struct lpm_node *hit;
+
+		if (t->plens[i] > kplen)
+			continue;
+		memset(q.data, 0, sizeof(q.data));
+		memcpy(q.data, (const uint8_t *)key + 4, t->dlen);
+		q.plen = t->plens[i];
+		mask_bits(q.data, t->dlen, q.plen);
+		hit = bsearch(&q, t->nodes, t->n, sizeof(*t->nodes), cmp_node);
+		if (hit)
+			return (ssize_t)hit->index;
+	}
+	return -1;
+}
+
+/* The three tries of one compiled generation. */
+struct emu {
+	const struct pt_compiled *c;
+	struct lpm cls, bind, pol;
+};
+
+static int emu_load(struct emu *e, const struct pt_compiled *c)
+{
+	int problems = 0;
+
+	/* data = the key bytes after the u32 prefixlen, no padding anywhere */
+	_Static_assert(offsetof(struct pt_class_key, gen) == 4, "class key layout");
+	_Static_assert(sizeof(struct pt_class_key) == 4 + 4, "class key layout");
+	_Static_assert(offsetof(struct pt_lpm_key, gen) == 4, "lpm key layout");
+	_Static_assert(sizeof(struct pt_lpm_key) == 4 + 24, "lpm key layout");
+	e->c = c;
+	problems += lpm_load(&e->cls, c->nclasses ? (void *)&c->classes[0].key : NULL,
+			     sizeof(c->classes[0]), c->nclasses, 4, "port_class");
+	problems += lpm_load(&e->bind, c->nbinds ? (void *)&c->binds[0].key : NULL,
+			     sizeof(c->binds[0]), c->nbinds, 24, "bind_lpm");
+	problems += lpm_load(&e->pol, c->npolicies ? (void *)&c->policies[0].key : NULL,
+			     sizeof(c->policies[0]), c->npolicies, 24, "policy_lpm");
+	return problems;
+}
+
+static void emu_free(struct emu *e)
+{
+	lpm_free(&e->cls);
+	lpm_free(&e->bind);
+	lpm_free(&e->pol);
+}
+
+/* port_class lookup as dispatch.bpf.c does it; -1 when absent. */
+static ssize_t emu_class(const struct emu *e, uint8_t gen, uint8_t proto, uint16_t port)
+{
+	struct pt_class_key k = {
+		.prefixlen = PT_CLASS_KEY_BITS, .gen = gen, .proto = proto, .port = htons(port),
+	};
+
+	return lpm_lookup(&e->cls, &k);
+}
+
+/* bind_lpm / policy_lpm lookup as the programs build the key. */
+static ssize_t emu_addr(const struct lpm *t, uint8_t gen, uint8_t proto, uint8_t family,
+			uint32_t class, const uint8_t addr[16])
+{
+	struct pt_lpm_key k = {
+		.gen = gen, .proto = proto, .family = family, .class = htonl(class),
+	};
+
+	if (family == PT_INET) {
+		k.prefixlen = PT_LPM_KEY_BITS + 32;
+		memcpy(k.addr, addr, 4);
+	} else {
+		k.prefixlen = PT_LPM_KEY_BITS + 128;
+		memcpy(k.addr, addr, 16);
+	}
+	return lpm_lookup(t, &k);
+}
+
+struct verdict {
+	bool bound;
+	uint32_t service, bind_slot;
+	uint32_t action, pps, rule, policy_slot;
+};
+
+/* What dispatch (binding) and guard (policy) find for one packet. */
+static void emu_packet(const struct emu *e, uint8_t gen, uint8_t proto, uint8_t family,
+		       const uint8_t addr[16], uint16_t port, struct verdict *v)
+{
+	ssize_t ci = emu_class(e, gen, proto, port), bi, pi;
+
+	memset(v, 0, sizeof(*v));
+	v->action = PT_ALLOW;
+	v->policy_slot = PT_CLASS_SLOT(proto, pt_port_class(port));
+	if (ci < 0)
+		return;
+	bi = emu_addr(&e->bind, gen, proto, family, e->c->classes[ci].class, addr);
+	if (bi >= 0) {
+		v->bound = true;
+		v->service = e->c->binds[bi].val.service;
+		v->bind_slot = e->c->binds[bi].val.slot;
+	}
+	pi = emu_addr(&e->pol, gen, proto, family, e->c->classes[ci].class, addr);
+	if (pi >= 0) {
+		v->action = e->c->policies[pi].val.action;
+		v->pps = e->c->policies[pi].val.pps;
+		v->rule = e->c->policies[pi].val.rule;
+		v->policy_slot = e->c->policies[pi].val.slot;
+	} else {
+		v->policy_slot = UINT32_MAX;	/* a class with no policy row: a compiler bug */
+	}
+}
+
+/*
+ * The precedence rules written out once more, independently of model.c,
+ * to check the reference model itself (the compiler shares its rule
+ * comparison with it): the narrowest port range wins, then the longest
+ * prefix, then an explicit family over `any`.
+ */
+static bool ref_prefix_match(const struct pt_prefix *p, uint8_t family, const uint8_t addr[16])
+{
+	if (p->family == PT_FAMILY_ANY)
+		return true;
+	if (p->family != family)
+		return false;
+	for (unsigned int b = 0; b < p->plen; b++)
+		if ((p->addr[b / 8] ^ addr[b / 8]) & (0x80 >> (b % 8)))
+			return false;
+	return true;
+}
+
+static bool ref_better(uint16_t lo, uint16_t hi, const struct pt_prefix *p, uint16_t blo,
+		       uint16_t bhi, const struct pt_prefix *bp)
+{
+	if (hi - lo != bhi - blo)
+		return hi - lo < bhi - blo;
+	if (p->plen != bp->plen)
+		return p->plen > bp->plen;
+	return p->family != PT_FAMILY_ANY && bp->family == PT_FAMILY_ANY;
+}
+
+static ssize_t ref_bind(const struct pt_state *st, uint8_t proto, uint8_t family,
+			const uint8_t addr[16], uint16_t port)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+
+		if (b->proto != proto || port < b->lo || port > b->hi ||
+		    !ref_prefix_match(&b->prefix, family, addr))
+			continue;
+		if (best < 0 || ref_better(b->lo, b->hi, &b->prefix, st->bindings[best].lo,
+					   st->bindings[best].hi, &st->bindings[best].prefix))
+			best = (ssize_t)i;
+	}
+	return best;
+}
+
+static ssize_t ref_policy(const struct pt_state *st, uint8_t proto, uint8_t family,
+			  const uint8_t addr[16], uint16_t port)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+
+		if (p->proto != proto || port < p->lo || port > p->hi ||
+		    !ref_prefix_match(&p->from, family, addr))
+			continue;
+		if (best < 0 || ref_better(p->lo, p->hi, &p->from, st->policies[best].lo,
+					   st->policies[best].hi, &st->policies[best].from))
+			best = (ssize_t)i;
+	}
+	return best;
+}
+
+/* Is slot a right answer for the port: the slot of one of the narrowest
+ * counted ranges holding it (a port's own slot is the narrowest), or the
+ * class row when none holds it? */
+static bool ref_slot_ok(const struct pt_state *st, uint8_t proto, uint16_t port, uint32_t slot)
+{
+	int best = 1 << 20;
+	bool ok = false;
+
+	for (size_t i = 0; i < st->nslots; i++) {
+		const struct pt_slot *s = &st->slots[i];
+
+		if (s->proto == proto && port >= s->lo && port <= s->hi && s->hi - s->lo < best)
+			best = s->hi - s->lo;
+	}
+	if (best == 1 << 20)
+		return slot == PT_CLASS_SLOT(proto, pt_port_class(port));
+	for (size_t i = 0; i < st->nslots; i++) {
+		const struct pt_slot *s = &st->slots[i];
+
+		ok |= s->proto == proto && port >= s->lo && port <= s->hi && s->hi - s->lo == best &&
+		      s->slot == slot;
+	}
+	return ok;
+}
+
+/* The model's answers agree with the independent ones. */
+static bool check_model(const struct pt_state *st, uint8_t proto, uint8_t family,
+			const uint8_t addr[16], uint16_t port)
+{
+	ssize_t mb = pt_model_bind_lookup(st, proto, family, addr, port);
+	ssize_t mp = pt_model_policy_lookup(st, proto, family, addr, port);
+	ssize_t rb = ref_bind(st, proto, family, addr, port);
+	ssize_t rp = ref_policy(st, proto, family, addr, port);
+	uint32_t slot = pt_slot_of_port(st, proto, port);
+	char a[64];
+
+	if (mb == rb && mp == rp && ref_slot_ok(st, proto, port, slot))
+		return true;
+	print_error("  packet %s %s port %u: model binding %zd policy %zd slot %u; "
+		    "test's reference binding %zd policy %zd\n",
+		    pt_proto_name(proto), pt_format_addr(family, addr, a, sizeof(a)), port, mb, mp,
+		    slot, rb, rp);
+	return false;
+}
+
+/* What the reference model says. */
+static void model_packet(const struct pt_state *st, uint8_t proto, uint8_t family,
+			 const uint8_t addr[16], uint16_t port, struct verdict *v)
+{
+	ssize_t b = pt_model_bind_lookup(st, proto, family, addr, port);
+	ssize_t p = pt_model_policy_lookup(st, proto, family, addr, port);
+	uint32_t slot = pt_slot_of_port(st, proto, port);
+
+	memset(v, 0, sizeof(*v));
+	if (b >= 0) {
+		v->bound = true;
+		v->service = st->bindings[b].service;
+		v->bind_slot = slot;
+	}
+	v->action = PT_ALLOW;
+	if (p >= 0) {
+		v->action = st->policies[p].action;
+		v->pps = st->policies[p].pps;
+		v->rule = st->policies[p].rule;
+	}
+	v->policy_slot = slot;
+}
+
+static bool verdict_eq(const struct verdict *a, const struct verdict *b)
+{
+	return a->bound == b->bound && a->service == b->service && a->bind_slot == b->bind_slot &&
+	       a->action == b->action && a->pps == b->pps && a->rule == b->rule &&
+	       a->policy_slot == b->policy_slot;
+}
+
+static void print_verdict(const char *who, const struct verdict *v)
+{
+	if (v->bound)
+		print_error("    %-6s bound to service %u, slot %u; ", who, v->service, v->bind_slot);
+	else
+		print_error("    %-6s not bound; ", who);
+	print_error("policy %s pps %u rule %u slot %u\n", pt_action_name(v->action), v->pps, v->rule,
+		    v->policy_slot);
+}
+
+/* One packet: the emulated tables must agree with the model. */
+static bool check_packet(const struct emu *e, const struct pt_state *st, uint8_t gen,
+			 uint8_t proto, uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	struct verdict want, got;
+	char a[64];
+
+	if (!check_model(st, proto, family, addr, port))
+		return false;
+	model_packet(st, proto, family, addr, port, &want);
+	emu_packet(e, gen, proto, family, addr, port, &got);
+	if (verdict_eq(&want, &got))
+		return true;
+	print_error("  packet %s %s port %u:\n", pt_proto_name(proto),
+		    pt_format_addr(family, addr, a, sizeof(a)), port);
+	print_verdict("model", &want);
+	print_verdict("tables", &got);
+	return false;
+}
+
+/*
+ * Structural checks of one compiled generation: generation byte, key
+ * hygiene, aligned and disjoint class blocks, values in range, a policy row
+ * for both families in every class, port_slots matching the slots.
+ */
+static int check_tables(const struct pt_state *st, const struct pt_compiled *c, uint8_t gen)
+{
+	int problems = 0;
+	uint32_t nclass[PT_NPROTO] = {};
+	uint8_t *covered[PT_NPROTO], *exists[PT_NPROTO];
+
+#define BAD(...)                                                              \
+	do {                                                                  \
+		print_error("  ");                                            \
+		print_error(__VA_ARGS__);                                     \
+		print_error("\n");                                            \
+		problems++;                                                   \
+	} while (0)
+	for (int p = 0; p < PT_NPROTO; p++) {
+		covered[p] = calloc(65536, 1);
+		assert_non_null(covered[p]);
+	}
+	for (size_t i = 0; i < c->nclasses; i++) {
+		const struct pt_class_key *k = &c->classes[i].key;
+		uint16_t port = ntohs(k->port);
+		uint32_t bits;
+
+		if (k->gen != gen)
+			BAD("port_class[%zu]: gen %u, want %u", i, k->gen, gen);
+		if (k->proto >= PT_NPROTO) {
+			BAD("port_class[%zu]: proto %u", i, k->proto);
+			continue;
+		}
+		if (k->prefixlen < 16 || k->prefixlen > PT_CLASS_KEY_BITS) {
+			BAD("port_class[%zu]: prefixlen %u", i, k->prefixlen);
+			continue;
+		}
+		bits = PT_CLASS_KEY_BITS - k->prefixlen;
+		if (port & ((1u << bits) - 1))
+			BAD("port_class[%zu]: port %u not aligned to /%u", i, port, k->prefixlen);
+		for (uint32_t q = port, twice = 0; q < (uint32_t)port + (1u << bits) && q < 65536; q++) {
+			if (covered[k->proto][q] && !twice++)
+				BAD("port_class[%zu]: port %u in two blocks", i, q);
+			covered[k->proto][q] = 1;
+		}
+		if (c->classes[i].class + 1 > nclass[k->proto])
+			nclass[k->proto] = c->classes[i].class + 1;
+	}
+	for (int p = 0; p < PT_NPROTO; p++) {
+		exists[p] = calloc(nclass[p] + 1, 1);
+		assert_non_null(exists[p]);
+	}
+	for (size_t i = 0; i < c->nclasses; i++)
+		if (c->classes[i].key.proto < PT_NPROTO)
+			exists[c->classes[i].key.proto][c->classes[i].class] = 1;
+	for (size_t i = 0; i < c->nbinds; i++) {
+		const struct pt_lpm_key *k = &c->binds[i].key;
+		const struct pt_bind_val *v = &c->binds[i].val;
+
+		if (k->gen != gen)
+			BAD("bind_lpm[%zu]: gen %u, want %u", i, k->gen, gen);
+		if (k->proto >= PT_NPROTO || k->family >= PT_NFAMILY || k->pad)
+			BAD("bind_lpm[%zu]: proto %u family %u pad %u", i, k->proto, k->family, k->pad);
+		else if (ntohl(k->class) >= nclass[k->proto] || !exists[k->proto][ntohl(k->class)])
+			BAD("bind_lpm[%zu]: class %u has no port_class entry", i, ntohl(k->class));
+		if (k->prefixlen < PT_LPM_KEY_BITS ||
+		    k->prefixlen > PT_LPM_KEY_BITS + (k->family == PT_INET ? 32u : 128u))
+			BAD("bind_lpm[%zu]: prefixlen %u", i, k->prefixlen);
+		if (!pt_service_by_id(st, v->service))
+			BAD("bind_lpm[%zu]: service %u not declared", i, v->service);
+		if (v->slot >= PT_MAX_SLOTS)
+			BAD("bind_lpm[%zu]: slot %u", i, v->slot);
+	}
+	for (size_t i = 0; i < c->npolicies; i++) {
+		const struct pt_lpm_key *k = &c->policies[i].key;
+		const struct pt_policy_val *v = &c->policies[i].val;
+
+		if (k->gen != gen)
+			BAD("policy_lpm[%zu]: gen %u, want %u", i, k->gen, gen);
+		if (k->proto >= PT_NPROTO || k->family >= PT_NFAMILY || k->pad)
+			BAD("policy_lpm[%zu]: proto %u family %u pad %u", i, k->proto, k->family, k->pad);
+		else if (ntohl(k->class) >= nclass[k->proto] || !exists[k->proto][ntohl(k->class)])
+			BAD("policy_lpm[%zu]: class %u has no port_class entry", i, ntohl(k->class));
+		if (k->prefixlen < PT_LPM_KEY_BITS ||
+		    k->prefixlen > PT_LPM_KEY_BITS + (k->family == PT_INET ? 32u : 128u))
+			BAD("policy_lpm[%zu]: prefixlen %u", i, k->prefixlen);
+		if (v->action > PT_LIMIT || (v->action == PT_LIMIT && !v->pps))
+			BAD("policy_lpm[%zu]: action %u pps %u", i, v->action, v->pps);
+		if (v->slot >= PT_MAX_SLOTS)
+			BAD("policy_lpm[%zu]: slot %u", i, v->slot);
+	}
+	/* every class has a /0 policy row in both families */
+	for (uint8_t p = 0; p < PT_NPROTO; p++) {
+		uint8_t *rows = calloc(nclass[p] ? nclass[p] : 1, 1);
+
+		assert_non_null(rows);
+		for (size_t i = 0; i < c->npolicies; i++) {
+			const struct pt_lpm_key *k = &c->policies[i].key;
+
+			if (k->proto == p && k->family < PT_NFAMILY && ntohl(k->class) < nclass[p] &&
+			    k->prefixlen == PT_LPM_KEY_BITS)
+				rows[ntohl(k->class)] |= (uint8_t)(1 << k->family);
+		}
+		for (uint32_t cl = 0; cl < nclass[p]; cl++)
+			if (exists[p][cl] && rows[cl] != 3)
+				BAD("class %s/%u lacks a /0 policy row (families %#x)", pt_proto_name(p), cl,
+				    rows[cl]);
+		free(rows);
+	}
+	/* port_slots: exactly the single-port slots, each once (a port's own
+	 * slot is what pt_slot_of_port returns for it: test_slot_of_port) */
+	{
+		uint32_t *single = calloc(2 * 65536, sizeof(*single));	/* slot + 1 */
+		size_t singles = 0;
+
+		assert_non_null(single);
+		for (size_t i = 0; i < st->nslots; i++)
+			if (st->slots[i].lo == st->slots[i].hi && st->slots[i].proto < PT_NPROTO) {
+				single[st->slots[i].proto * 65536 + st->slots[i].lo] = st->slots[i].slot + 1;
+				singles++;
+			}
+		if (singles != c->nports)
+			BAD("port_slots: %zu entries, %zu single-port slots", c->nports, singles);
+		for (size_t i = 0; i < c->nports; i++) {
+			const struct pt_port_entry *pe = &c->ports[i];
+			uint32_t *want;
+
+			if (pe->key.gen != gen)
+				BAD("port_slots[%zu]: gen %u", i, pe->key.gen);
+			if (pe->key.proto >= PT_NPROTO) {
+				BAD("port_slots[%zu]: proto %u", i, pe->key.proto);
+				continue;
+			}
+			want = &single[pe->key.proto * 65536 + pe->key.port];
+			if (*want != pe->slot + 1)
+				BAD("port_slots[%zu]: %s %u -> %u, its slot is %d", i,
+				    pt_proto_name(pe->key.proto), pe->key.port, pe->slot, (int)*want - 1);
+			else
+				*want = 0;	/* a second entry for it fails */
+		}
+		free(single);
+	}
+	for (int p = 0; p < PT_NPROTO; p++) {
+		free(covered[p]);
+		free(exists[p]);
+	}
+	return problems;
+#undef BAD
+}
+
+/* Compile st into gen, load the emulation, run the structural checks. */
+static int compile_and_load(const struct pt_state *st, uint8_t gen, struct pt_compiled *c,
+			    struct emu *e)
+{
+	int problems, rc = pt_compile(st, gen, c);
+
+	assert_int_equal(rc, 0);
+	problems = check_tables(st, c, gen);
+	problems += emu_load(e, c);
+	return problems;
+}
+
+/* ======================================================================
+ * Edits
+ * ====================================================================== */
+
+static void test_service_add_ids(void **state)
+{
+	struct pt_state st = {};
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	assert_int_equal(pt_service_add(&st, "b", "bee"), 0);
+	assert_int_equal(pt_service_add(&st, "c", NULL), 0);
+	assert_int_equal(svc_id(&st, "a"), 0);
+	assert_int_equal(svc_id(&st, "b"), 1);
+	assert_int_equal(svc_id(&st, "c"), 2);
+	assert_string_equal(pt_service_by_name(&st, "b")->desc, "bee");
+	assert_string_equal(pt_service_by_name(&st, "a")->desc, "");
+	/* the lowest free id is reused */
+	assert_int_equal(pt_service_del(&st, "b"), 0);
+	assert_null(pt_service_by_name(&st, "b"));
+	assert_null(pt_service_by_id(&st, 1));
+	assert_int_equal(pt_service_add(&st, "d", NULL), 0);
+	assert_int_equal(svc_id(&st, "d"), 1);
+	assert_int_equal(pt_service_add(&st, "e", NULL), 0);
+	assert_int_equal(svc_id(&st, "e"), 3);
+	assert_int_equal(pt_service_del(&st, "a"), 0);
+	assert_int_equal(pt_service_add(&st, "f", NULL), 0);
+	assert_int_equal(svc_id(&st, "f"), 0);
+	assert_int_equal(st.nservices, 4);
+	assert_string_equal(pt_service_by_id(&st, 3)->name, "e");
+	pt_state_free(&st);
+}
+
+static void test_service_redeclare(void **state)
+{
+	struct pt_state st = {};
+
+	assert_int_equal(pt_service_add(&st, "irene", "web app dev server"), 0);
+	assert_int_equal(pt_service_add(&st, "bob", NULL), 0);
+	/* declaring again only updates the description */
+	assert_int_equal(pt_service_add(&st, "irene", "moved upstairs"), 0);
+	assert_int_equal(st.nservices, 2);
+	assert_int_equal(svc_id(&st, "irene"), 0);
+	assert_string_equal(pt_service_by_name(&st, "irene")->desc, "moved upstairs");
+	/* without --desc the description stays */
+	assert_int_equal(pt_service_add(&st, "irene", NULL), 0);
+	assert_string_equal(pt_service_by_name(&st, "irene")->desc, "moved upstairs");
+	assert_int_equal(st.nservices, 2);
+	/* an empty --desc clears it */
+	assert_int_equal(pt_service_add(&st, "irene", ""), 0);
+	assert_string_equal(pt_service_by_name(&st, "irene")->desc, "");
+	assert_int_equal(svc_id(&st, "bob"), 1);
+	pt_state_free(&st);
+}
+
+static void test_service_add_limits(void **state)
+{
+	struct pt_state st = {}, before;
+	char name[40], desc[PT_DESC_LEN + 4];
+
+	memset(name, 'n', 31);
+	name[31] = 0;
+	assert_int_equal(pt_service_add(&st, name, NULL), 0);	/* 31 chars */
+	assert_non_null(pt_service_by_name(&st, name));
+	name[31] = 'n';
+	name[32] = 0;
+	clone_state(&before, &st);
+	assert_int_equal(pt_service_add(&st, name, NULL), -EINVAL);	/* 32 chars */
+	assert_true(state_equal(&st, &before));
+	memset(desc, 'd', PT_DESC_LEN - 1);
+	desc[PT_DESC_LEN - 1] = 0;
+	assert_int_equal(pt_service_add(&st, "x", desc), 0);	/* 95 chars */
+	assert_string_equal(pt_service_by_name(&st, "x")->desc, desc);
+	pt_state_free(&before);
+	clone_state(&before, &st);
+	desc[PT_DESC_LEN - 1] = 'd';
+	desc[PT_DESC_LEN] = 0;
+	assert_int_equal(pt_service_add(&st, "y", desc), -EINVAL);	/* 96 chars */
+	assert_int_equal(pt_service_add(&st, "x", desc), -EINVAL);	/* also on redeclare */
+	assert_true(state_equal(&st, &before));
+	pt_state_free(&before);
+	pt_state_free(&st);
+
+	/* at most PT_MAX_SERVICES, ids 0..PT_MAX_SERVICES-1 */
+	for (int i = 0; i < PT_MAX_SERVICES; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		assert_int_equal(pt_service_add(&st, name, NULL), 0);
+		assert_int_equal(svc_id(&st, name), i);
+	}
+	clone_state(&before, &st);
+	assert_int_equal(pt_service_add(&st, "one-too-many", NULL), -ENOSPC);
+	assert_true(state_equal(&st, &before));
+	/* redeclaring an existing one is still fine when full */
+	assert_int_equal(pt_service_add(&st, "s7", "seven"), 0);
+	assert_int_equal(pt_service_del(&st, "s500"), 0);
+	assert_int_equal(pt_service_add(&st, "late", NULL), 0);
+	assert_int_equal(svc_id(&st, "late"), 500);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+/*
+ * Service names reach the model from `apply FILE` and from the pinned
+ * records as well as from the command line: the model must refuse what
+ * pt_parse_name refuses (the contract: 1-31 chars of [a-z0-9_.-]).
+ */
+static void test_service_add_validates_name(void **state)
+{
+	static const char *const bad[] = { "", "Web", "a b", "a/b", "a\nb" };
+	struct pt_state st = {};
+
+	for (size_t i = 0; i < N(bad); i++) {
+		int rc = pt_service_add(&st, bad[i], NULL);
+
+		EXPECT(rc == -EINVAL, "pt_service_add(\"%s\") = %d, want -EINVAL", bad[i], rc);
+	}
+	EXPECT(st.nservices == 0, "%zu services were declared", st.nservices);
+	pt_state_free(&st);
+	DONE();
+}
+
+static void test_service_del(void **state)
+{
+	struct pt_state st = {}, before;
+	uint32_t a;
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	assert_int_equal(pt_service_add(&st, "b", NULL), 0);
+	a = svc_id(&st, "a");
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.2/32", 80, 80, a, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "any", 53, 53, a, NULL), 0);
+	clone_state(&before, &st);
+	assert_int_equal(pt_service_del(&st, "a"), -EBUSY);
+	assert_int_equal(pt_service_del(&st, "nosuch"), -ENOENT);
+	assert_int_equal(pt_service_del(&st, ""), -ENOENT);
+	assert_true(state_equal(&st, &before));
+	/* still busy while any binding refers */
+	assert_int_equal(pt_binding_del(&st, PT_TCP, &(struct pt_prefix){ .family = PT_INET, .plen = 32,
+				       .addr = { 198, 18, 0, 2 } }, 80, 80), 0);
+	assert_int_equal(pt_service_del(&st, "a"), -EBUSY);
+	/* a rebind moves the reference away */
+	assert_int_equal(bind_(&st, PT_UDP, "any", 53, 53, svc_id(&st, "b"), NULL), 0);
+	assert_int_equal(pt_service_del(&st, "a"), 0);
+	assert_null(pt_service_by_name(&st, "a"));
+	assert_int_equal(pt_service_del(&st, "a"), -ENOENT);
+	assert_int_equal(pt_service_del(&st, "b"), -EBUSY);
+	/* policies do not refer to services */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(pt_service_add(&st, "c", NULL), 0);
+	assert_int_equal(pt_service_del(&st, "c"), 0);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+static void test_binding_set_errors(void **state)
+{
+	struct pt_state st = {}, before;
+	struct pt_binding b = { .proto = PT_TCP, .prefix = pfx("any"), .lo = 80, .hi = 80 };
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 1000, 2000, 0, NULL), 0);
+	clone_state(&before, &st);
+	b.service = 1;	/* not declared: a typo must not create one */
+	assert_int_equal(pt_binding_set(&st, &b, NULL), -ENOENT);
+	b.service = 0;
+	b.lo = 81;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), -EINVAL);	/* LO > HI */
+	b.lo = 65535;
+	b.hi = 0;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), -EINVAL);
+	b.lo = b.hi = 80;
+	b.proto = PT_NPROTO;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), -EINVAL);
+	b.proto = 255;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), -EINVAL);
+	assert_true(state_equal(&st, &before));
+	/* the edge values are fine */
+	b.proto = PT_UDP;
+	b.lo = 0;
+	b.hi = 65535;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), 0);
+	b.lo = b.hi = 65535;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), 0);
+	b.lo = b.hi = 0;
+	assert_int_equal(pt_binding_set(&st, &b, NULL), 0);
+	assert_int_equal(st.nbindings, 4);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+/*
+ * A prefix that pt_parse_prefix could not have produced is a bad value
+ * too: the model is also fed by `apply FILE` and by the pinned records.
+ */
+static void test_binding_set_validates_prefix(void **state)
+{
+	struct pt_state st = {};
+	struct pt_binding b = { .proto = PT_TCP, .lo = 80, .hi = 80 };
+	const struct {
+		const char *what;
+		struct pt_prefix p;
+	} bad[] = {
+		{ "IPv4 /33", { .family = PT_INET, .plen = 33 } },
+		{ "IPv6 /129", { .family = PT_INET6, .plen = 129 } },
+		{ "family 3", { .family = 3, .plen = 0 } },
+		{ "any /8", { .family = PT_FAMILY_ANY, .plen = 8 } },
+		{ "198.18.0.1/24 (host bits)", { .family = PT_INET, .plen = 24, .addr = { 198, 18, 0, 1 } } },
+		{ "IPv4 with bytes past the 4th", { .family = PT_INET, .plen = 32, .addr = { 198, 18, 0, 1, 9 } } },
+	};
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	for (size_t i = 0; i < N(bad); i++) {
+		int rc;
+
+		b.prefix = bad[i].p;
+		rc = pt_binding_set(&st, &b, NULL);
+		EXPECT(rc == -EINVAL, "pt_binding_set with %s = %d, want -EINVAL", bad[i].what, rc);
+	}
+	EXPECT(st.nbindings == 0, "%zu bad bindings stored", st.nbindings);
+	pt_state_free(&st);
+	DONE();
+}
+
+static void test_binding_overlap(void **state)
+{
+	struct pt_state st = {}, before;
+	size_t clash = 12345;
+	uint32_t a, b;
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	assert_int_equal(pt_service_add(&st, "b", NULL), 0);
+	a = svc_id(&st, "a");
+	b = svc_id(&st, "b");
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 100, 200, a, NULL), 0);	/* [0] */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 1000, 2000, a, NULL), 0);	/* [1] */
+	clone_state(&before, &st);
+	/* partial overlap on the same proto and prefix: refused, with the clash */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 150, 250, b, &clash), -ERANGE);
+	assert_int_equal(clash, 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 50, 100, b, &clash), -ERANGE);
+	assert_int_equal(clash, 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 200, 1000, b, &clash), -ERANGE);
+	assert_true(clash == 0 || clash == 1);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 1500, 2500, b, &clash), -ERANGE);
+	assert_int_equal(clash, 1);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 2000, 2001, b, NULL), -ERANGE);
+	assert_true(state_equal(&st, &before));
+	/* nested (either way), touching and disjoint ranges are fine */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 150, 160, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 100, 100, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 200, 200, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 0, 65535, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 201, 999, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 2001, 2001, b, NULL), 0);
+	/* partial overlap with another prefix, protocol or family: allowed */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/16", 150, 250, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.2", 150, 250, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 150, 250, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "0.0.0.0/0", 180, 280, b, NULL), 0);	/* not `any` */
+	assert_int_equal(bind_(&st, PT_TCP, "2001:db8::/32", 150, 250, b, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "198.18.0.0/15", 150, 250, b, NULL), 0);
+	/* but those, in turn, are checked among themselves */
+	assert_int_equal(bind_(&st, PT_TCP, "any", 200, 300, b, &clash), -ERANGE);
+	assert_true(st.bindings[clash].prefix.family == PT_FAMILY_ANY);
+	assert_int_equal(st.bindings[clash].lo, 150);
+	/* an identical key rebinds to the new service */
+	size_t n = st.nbindings;
+	ssize_t i = binding_find_(&st, PT_TCP, "198.18.0.0/15", 100, 200);
+
+	assert_true(i == 0);
+	assert_int_equal(st.bindings[0].service, a);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 100, 200, b, NULL), 0);
+	assert_int_equal(st.nbindings, n);
+	assert_int_equal(st.bindings[0].service, b);
+	assert_int_equal(binding_find_(&st, PT_TCP, "198.18.0.0/15", 100, 200), 0);
+	/* and back */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 100, 200, a, NULL), 0);
+	assert_int_equal(st.bindings[0].service, a);
+	assert_int_equal(st.nbindings, n);
+	assert_int_equal(binding_find_(&st, PT_UDP, "198.18.0.0/15", 100, 200), -1);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+static void test_binding_del(void **state)
+{
+	struct pt_state st = {}, before;
+	struct pt_prefix p = pfx("2001:db8::/64");
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "2001:db8::/64", 443, 443, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 443, 443, 0, NULL), 0);
+	clone_state(&before, &st);
+	assert_int_equal(pt_binding_del(&st, PT_UDP, &p, 443, 443), -ENOENT);
+	assert_int_equal(pt_binding_del(&st, PT_TCP, &p, 443, 444), -ENOENT);
+	assert_int_equal(pt_binding_del(&st, PT_TCP, &p, 442, 443), -ENOENT);
+	p.plen = 48;
+	assert_int_equal(pt_binding_del(&st, PT_TCP, &p, 443, 443), -ENOENT);
+	p.plen = 64;
+	assert_true(state_equal(&st, &before));
+	assert_int_equal(pt_binding_del(&st, PT_TCP, &p, 443, 443), 0);
+	assert_int_equal(st.nbindings, 1);
+	assert_int_equal(st.bindings[0].prefix.family, PT_FAMILY_ANY);
+	assert_int_equal(pt_binding_del(&st, PT_TCP, &p, 443, 443), -ENOENT);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+static void test_policy_set(void **state)
+{
+	struct pt_state st = {}, before;
+	size_t clash = 999;
+	ssize_t i;
+
+	/* errors first, on an empty state */
+	assert_int_equal(policy_(&st, PT_TCP, 81, 80, NULL, PT_DROP, 0, NULL), -EINVAL);
+	assert_int_equal(policy_(&st, PT_NPROTO, 80, 80, NULL, PT_DROP, 0, NULL), -EINVAL);
+	assert_int_equal(policy_(&st, PT_TCP, 80, 80, NULL, PT_LIMIT + 1, 0, NULL), -EINVAL);
+	assert_int_equal(policy_(&st, PT_TCP, 80, 80, NULL, PT_LIMIT, 0, NULL), -EINVAL);
+	assert_int_equal(st.npolicies, 0);
+
+	/* a new rule gets the highest rule id + 1 (ids start at 1) */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(st.policies[0].rule, 1);
+	assert_int_equal(policy_(&st, PT_TCP, 80, 80, NULL, PT_LIMIT, 100, NULL), 0);
+	assert_int_equal(st.policies[1].rule, 2);
+	assert_int_equal(policy_(&st, PT_UDP, 53, 53, "198.18.0.0/15", PT_DROP_NEW, 0, NULL), 0);
+	assert_int_equal(st.policies[2].rule, 3);
+	/* replacing keeps the rule id and takes the new action */
+	assert_int_equal(policy_(&st, PT_TCP, 80, 80, NULL, PT_LIMIT, 500, NULL), 0);
+	assert_int_equal(st.npolicies, 3);
+	i = policy_find_(&st, PT_TCP, 80, 80, NULL);
+	assert_true(i >= 0);
+	assert_int_equal(st.policies[i].rule, 2);
+	assert_int_equal(st.policies[i].pps, 500);
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_ALLOW, 0, NULL), 0);
+	i = policy_find_(&st, PT_TCP, 22, 22, NULL);
+	assert_int_equal(st.policies[i].rule, 1);
+	assert_int_equal(st.policies[i].action, PT_ALLOW);
+	/* the same ports --from another prefix is another rule */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, "198.18.0.0/15", PT_DROP, 0, NULL), 0);
+	assert_int_equal(st.npolicies, 4);
+	i = policy_find_(&st, PT_TCP, 22, 22, "198.18.0.0/15");
+	assert_int_equal(st.policies[i].rule, 4);
+	/* max + 1, not count + 1 */
+	{
+		struct pt_prefix any = pfx("any");
+
+		assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &any), 0);
+	}
+	assert_int_equal(policy_(&st, PT_TCP, 443, 443, NULL, PT_DROP, 0, NULL), 0);
+	i = policy_find_(&st, PT_TCP, 443, 443, NULL);
+	assert_int_equal(st.policies[i].rule, 5);
+	/* a failed replace keeps the old rule as it was */
+	clone_state(&before, &st);
+	assert_int_equal(policy_(&st, PT_TCP, 443, 443, NULL, PT_LIMIT, 0, NULL), -EINVAL);
+	assert_int_equal(policy_(&st, PT_TCP, 443, 443, NULL, 17, 0, NULL), -EINVAL);
+	/* partial overlap on the same proto and --from: -ERANGE with the clash */
+	assert_int_equal(policy_(&st, PT_TCP, 0, 1023, NULL, PT_DROP, 0, NULL), 0);
+	pt_state_free(&before);
+	clone_state(&before, &st);
+	i = policy_find_(&st, PT_TCP, 0, 1023, NULL);
+	assert_int_equal(policy_(&st, PT_TCP, 1000, 2000, NULL, PT_DROP, 0, &clash), -ERANGE);
+	assert_int_equal(clash, (size_t)i);
+	assert_true(state_equal(&st, &before));
+	/* ... allowed across --from prefixes and protocols, nested and disjoint fine */
+	assert_int_equal(policy_(&st, PT_TCP, 1000, 2000, "2001:db8::/32", PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_UDP, 1000, 2000, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 1024, 2000, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 0, 65535, NULL, PT_ALLOW, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 100, 200, NULL, PT_LIMIT, 1, NULL), 0);
+	/* the caller's rule id is ignored */
+	for (size_t k = 0; k < st.npolicies; k++)
+		assert_int_not_equal(st.policies[k].rule, 777);
+	/* rule ids are unique */
+	for (size_t k = 0; k < st.npolicies; k++)
+		for (size_t j = 0; j < k; j++)
+			assert_int_not_equal(st.policies[k].rule, st.policies[j].rule);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+static void test_policy_del(void **state)
+{
+	struct pt_state st = {}, before;
+	struct pt_prefix any = pfx("any"), v4 = pfx("198.18.0.0/15");
+
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, "198.18.0.0/15", PT_ALLOW, 0, NULL), 0);
+	clone_state(&before, &st);
+	assert_int_equal(pt_policy_del(&st, PT_UDP, 22, 22, &any), -ENOENT);
+	assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 23, &any), -ENOENT);
+	assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &(struct pt_prefix){ .family = PT_INET }),
+			 -ENOENT);
+	assert_true(state_equal(&st, &before));
+	assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &v4), 0);
+	assert_int_equal(st.npolicies, 1);
+	assert_int_equal(st.policies[0].from.family, PT_FAMILY_ANY);
+	assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &any), 0);
+	assert_int_equal(st.npolicies, 0);
+	assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &any), -ENOENT);
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+static void test_watch_add_del(void **state)
+{
+	struct pt_state st = {}, before;
+
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 80, 80), 0);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 8000, 8010), 0);
+	assert_int_equal(pt_watch_add(&st, PT_UDP, 80, 80), 0);
+	/* again: no duplicate */
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 80, 80), 0);
+	assert_int_equal(st.nwatches, 3);
+	/* overlapping watches are fine: they count ports */
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 8005, 8020), 0);
+	assert_int_equal(st.nwatches, 4);
+	assert_int_equal(pt_watch_find(&st, PT_TCP, 8000, 8010), 1);
+	assert_int_equal(pt_watch_find(&st, PT_TCP, 8000, 8011), -1);
+	clone_state(&before, &st);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 81, 80), -EINVAL);
+	assert_int_equal(pt_watch_add(&st, PT_NPROTO, 80, 80), -EINVAL);
+	assert_int_equal(pt_watch_del(&st, PT_TCP, 8000, 8020), -ENOENT);
+	assert_int_equal(pt_watch_del(&st, PT_TCP, 8001, 8010), -ENOENT);
+	assert_int_equal(pt_watch_del(&st, PT_UDP, 8000, 8010), -ENOENT);
+	assert_true(state_equal(&st, &before));
+	assert_int_equal(pt_watch_del(&st, PT_TCP, 8000, 8010), 0);
+	assert_int_equal(st.nwatches, 3);
+	assert_int_equal(pt_watch_find(&st, PT_TCP, 8005, 8020), 2);
+	assert_int_equal(pt_watch_del(&st, PT_TCP, 8000, 8010), -ENOENT);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 0, 65535), 0);
+	pt_state_free(&before);
+	pt_state_free(&st);
+
+	/* at most PT_MAX_WATCHES: the first thousand through the API, the
+	 * rest filled in directly (adding is linear in the count) */
+	for (uint32_t p = 0; p < 1000; p++)
+		assert_int_equal(pt_watch_add(&st, (uint8_t)(p & 1), (uint16_t)(p / 2), (uint16_t)(p / 2)), 0);
+	st.watches = realloc(st.watches, PT_MAX_WATCHES * sizeof(*st.watches));
+	assert_non_null(st.watches);
+	for (uint32_t p = 1000; p < PT_MAX_WATCHES; p++)
+		st.watches[p] = (struct pt_watch){ (uint8_t)(p & 1), (uint16_t)(p / 2), (uint16_t)(p / 2) };
+	st.nwatches = PT_MAX_WATCHES;
+	clone_state(&before, &st);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 60000, 60000), -ENOSPC);
+	assert_true(state_equal(&st, &before));
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 0, 0), 0);	/* existing: fine */
+	pt_state_free(&before);
+	pt_state_free(&st);
+}
+
+/* A rich state, and every edit that must fail: each leaves it as it was. */
+static void test_failed_edits_change_nothing(void **state)
+{
+	struct pt_state st = {}, before;
+	struct pt_prefix any = pfx("any"), v4 = pfx("198.18.0.0/15");
+	char longname[40];
+	char longdesc[PT_DESC_LEN + 1];
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0, clash;
+	int step = 0;
+
+	assert_int_equal(pt_service_add(&st, "web", "front"), 0);
+	assert_int_equal(pt_service_add(&st, "dns", NULL), 0);
+	assert_int_equal(pt_service_add(&st, "idle", NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 80, 80, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 8000, 8999, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "2001:db8::/32", 53, 53, 1, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP_NEW, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 8000, 8999, "198.18.0.0/15", PT_LIMIT, 100, NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_UDP, 5000, 5003), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	clone_state(&before, &st);
+	memset(longname, 'x', 32);
+	longname[32] = 0;
+	memset(longdesc, 'd', PT_DESC_LEN);
+	longdesc[PT_DESC_LEN] = 0;
+
+#define MUST_FAIL(call, err)                                                  \
+	do {                                                                  \
+		int __rc = (call);                                            \
+		step++;                                                       \
+		EXPECT(__rc == (err), "step %d: %s = %d, want %d", step, #call, __rc, err); \
+		EXPECT(state_equal(&st, &before), "step %d: %s changed the state", step, #call); \
+	} while (0)
+	MUST_FAIL(pt_service_add(&st, longname, NULL), -EINVAL);
+	MUST_FAIL(pt_service_add(&st, "web", longdesc), -EINVAL);
+	MUST_FAIL(pt_service_del(&st, "web"), -EBUSY);
+	MUST_FAIL(pt_service_del(&st, "dns"), -EBUSY);
+	MUST_FAIL(pt_service_del(&st, "nosuch"), -ENOENT);
+	MUST_FAIL(bind_(&st, PT_TCP, "any", 80, 80, 7, NULL), -ENOENT);
+	MUST_FAIL(bind_(&st, PT_TCP, "any", 90, 80, 0, NULL), -EINVAL);
+	MUST_FAIL(bind_(&st, 2, "any", 80, 80, 0, NULL), -EINVAL);
+	MUST_FAIL(bind_(&st, PT_TCP, "any", 8500, 9500, 0, &clash), -ERANGE);
+	MUST_FAIL(bind_(&st, PT_TCP, "any", 7000, 8000, 2, &clash), -ERANGE);
+	MUST_FAIL(pt_binding_del(&st, PT_TCP, &any, 80, 80), -ENOENT);
+	MUST_FAIL(pt_binding_del(&st, PT_UDP, &v4, 80, 80), -ENOENT);
+	MUST_FAIL(policy_(&st, PT_TCP, 23, 22, NULL, PT_DROP, 0, NULL), -EINVAL);
+	MUST_FAIL(policy_(&st, 9, 22, 22, NULL, PT_DROP, 0, NULL), -EINVAL);
+	MUST_FAIL(policy_(&st, PT_TCP, 22, 22, NULL, 4, 0, NULL), -EINVAL);
+	MUST_FAIL(policy_(&st, PT_TCP, 22, 22, NULL, PT_LIMIT, 0, NULL), -EINVAL);
+	MUST_FAIL(policy_(&st, PT_TCP, 8500, 9500, "198.18.0.0/15", PT_DROP, 0, &clash), -ERANGE);
+	MUST_FAIL(pt_policy_del(&st, PT_TCP, 8000, 8999, &any), -ENOENT);
+	MUST_FAIL(pt_policy_del(&st, PT_UDP, 22, 22, &any), -ENOENT);
+	MUST_FAIL(pt_watch_add(&st, PT_UDP, 5003, 5000), -EINVAL);
+	MUST_FAIL(pt_watch_add(&st, 3, 5000, 5000), -EINVAL);
+	MUST_FAIL(pt_watch_del(&st, PT_UDP, 5000, 5002), -ENOENT);
+	MUST_FAIL(pt_watch_del(&st, PT_TCP, 5000, 5003), -ENOENT);
+#undef MUST_FAIL
+	pt_state_free(&before);
+	pt_state_free(&st);
+	DONE();
+}
+
+static void test_state_copy(void **state)
+{
+	struct pt_state st = {}, cp = {}, empty = {}, cp2;
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+
+	assert_int_equal(pt_service_add(&st, "a", "x"), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 80, 80, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_UDP, 9, 9), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(pt_state_copy(&cp, &st), 0);
+	assert_true(state_equal(&cp, &st));
+	/* a deep copy: no shared arrays */
+	assert_ptr_not_equal(cp.services, st.services);
+	assert_ptr_not_equal(cp.bindings, st.bindings);
+	assert_ptr_not_equal(cp.policies, st.policies);
+	assert_ptr_not_equal(cp.watches, st.watches);
+	assert_ptr_not_equal(cp.slots, st.slots);
+	cp.bindings[0].service = 99;
+	cp.slots[0].slot = 9999;
+	assert_int_equal(st.bindings[0].service, 0);
+	assert_int_not_equal(st.slots[0].slot, 9999);
+	/* edits of the copy leave the original alone */
+	assert_int_equal(pt_service_add(&cp, "b", NULL), 0);
+	assert_int_equal(st.nservices, 1);
+	pt_state_free(&cp);
+	assert_null(cp.services);
+	assert_int_equal(cp.nservices, 0);
+	/* an empty state copies */
+	assert_int_equal(pt_state_copy(&cp2, &empty), 0);
+	assert_true(state_equal(&cp2, &empty));
+	pt_state_free(&cp2);
+	pt_state_free(&st);
+	pt_state_free(NULL);
+}
+
+static void test_prefix_helpers(void **state)
+{
+	struct pt_prefix any = pfx("any"), v4_0 = pfx("0.0.0.0/0"), v6_0 = pfx("::/0"),
+			 n15 = pfx("198.18.0.0/15"), n16 = pfx("198.18.0.0/16"),
+			 n19 = pfx("198.19.0.0/16"), h2 = pfx("198.18.0.2"), v6 = pfx("2001:db8::/32"),
+			 v6h = pfx("2001:db8::1");
+	uint8_t fam, a[16];
+
+	assert_true(pt_prefix_contains(&any, &any));
+	assert_true(pt_prefix_contains(&any, &h2));
+	assert_true(pt_prefix_contains(&any, &v6h));
+	assert_false(pt_prefix_contains(&v4_0, &any));
+	assert_true(pt_prefix_contains(&v4_0, &n15));
+	assert_false(pt_prefix_contains(&v4_0, &v6));
+	assert_false(pt_prefix_contains(&v6_0, &n15));
+	assert_true(pt_prefix_contains(&v6_0, &v6h));
+	assert_true(pt_prefix_contains(&n15, &n16));
+	assert_true(pt_prefix_contains(&n15, &n19));
+	assert_false(pt_prefix_contains(&n16, &n19));
+	assert_false(pt_prefix_contains(&n16, &n15));
+	assert_true(pt_prefix_contains(&n16, &n16));
+	assert_true(pt_prefix_contains(&n16, &h2));
+	assert_true(pt_prefix_contains(&v6, &v6h));
+	assert_false(pt_prefix_contains(&v6h, &v6));
+
+	addr_of("198.18.0.2", &fam, a);
+	assert_true(pt_prefix_match(&any, fam, a));
+	assert_true(pt_prefix_match(&v4_0, fam, a));
+	assert_false(pt_prefix_match(&v6_0, fam, a));
+	assert_true(pt_prefix_match(&n15, fam, a));
+	assert_true(pt_prefix_match(&n16, fam, a));
+	assert_false(pt_prefix_match(&n19, fam, a));
+	assert_true(pt_prefix_match(&h2, fam, a));
+	addr_of("198.19.255.255", &fam, a);
+	assert_true(pt_prefix_match(&n15, fam, a));
+	assert_false(pt_prefix_match(&n16, fam, a));
+	addr_of("198.20.0.0", &fam, a);
+	assert_false(pt_prefix_match(&n15, fam, a));
+	addr_of("2001:db8::1", &fam, a);
+	assert_true(pt_prefix_match(&any, fam, a));
+	assert_true(pt_prefix_match(&v6, fam, a));
+	assert_true(pt_prefix_match(&v6h, fam, a));
+	assert_false(pt_prefix_match(&v4_0, fam, a));
+	/* an IPv6 address whose first bytes look like an IPv4 prefix */
+	addr_of("c612::", &fam, a);
+	assert_false(pt_prefix_match(&n15, fam, a));
+
+	assert_int_equal(pt_port_class(0), PT_CLASS_WELL_KNOWN);
+	assert_int_equal(pt_port_class(1023), PT_CLASS_WELL_KNOWN);
+	assert_int_equal(pt_port_class(1024), PT_CLASS_REGISTERED);
+	assert_int_equal(pt_port_class(49151), PT_CLASS_REGISTERED);
+	assert_int_equal(pt_port_class(49152), PT_CLASS_EPHEMERAL);
+	assert_int_equal(pt_port_class(65535), PT_CLASS_EPHEMERAL);
+	assert_int_equal(PT_CLASS_SLOT(PT_UDP, PT_CLASS_EPHEMERAL), 5);
+	assert_int_equal(PT_FIRST_FREE_SLOT, 6);
+}
+
+/* The reference lookups themselves, by hand: narrowest range first, then
+ * the longest prefix; an explicit family beats `any` at equal length. */
+static void test_model_precedence(void **state)
+{
+	struct pt_state st = {};
+	uint8_t fam, a[16];
+
+	for (int i = 0; i < 6; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "s%d", i);
+		assert_int_equal(pt_service_add(&st, n, NULL), 0);
+	}
+	assert_int_equal(bind_(&st, PT_TCP, "any", 0, 65535, 0, NULL), 0);		/* [0] */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 80, 80, 1, NULL), 0);	/* [1] */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.2", 0, 1023, 2, NULL), 0);	/* [2] */
+	assert_int_equal(bind_(&st, PT_TCP, "any", 443, 443, 3, NULL), 0);		/* [3] */
+	assert_int_equal(bind_(&st, PT_TCP, "0.0.0.0/0", 443, 443, 4, NULL), 0);	/* [4] */
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/16", 80, 80, 5, NULL), 0);	/* [5] */
+
+	addr_of("198.18.0.2", &fam, a);
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 80), 5);	/* /16 beats /15 */
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 81), 2);	/* 0-1023 */
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 1024), 0);
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 443), 4);	/* exact port beats /32 */
+	assert_int_equal(pt_model_bind_lookup(&st, PT_UDP, fam, a, 80), -1);
+	addr_of("198.19.0.2", &fam, a);
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 80), 1);
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 81), 0);
+	addr_of("2001:db8::1", &fam, a);
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 80), 0);
+	assert_int_equal(pt_model_bind_lookup(&st, PT_TCP, fam, a, 443), 3);	/* any for IPv6 */
+
+	assert_int_equal(policy_(&st, PT_TCP, 0, 65535, NULL, PT_DROP, 0, NULL), 0);		/* [0] */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, "198.18.0.0/15", PT_ALLOW, 0, NULL), 0);	/* [1] */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_LIMIT, 5, NULL), 0);		/* [2] */
+	addr_of("198.18.7.7", &fam, a);
+	assert_int_equal(pt_model_policy_lookup(&st, PT_TCP, fam, a, 22), 1);
+	assert_int_equal(pt_model_policy_lookup(&st, PT_TCP, fam, a, 23), 0);
+	assert_int_equal(pt_model_policy_lookup(&st, PT_UDP, fam, a, 22), -1);
+	addr_of("10.0.0.1", &fam, a);
+	assert_int_equal(pt_model_policy_lookup(&st, PT_TCP, fam, a, 22), 2);
+	pt_state_free(&st);
+}
+
+/* ======================================================================
+ * Counter slots
+ * ====================================================================== */
+
+static const struct pt_slot *slot_of_key(const struct pt_state *st, uint8_t proto, uint16_t lo,
+					 uint16_t hi)
+{
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].proto == proto && st->slots[i].lo == lo && st->slots[i].hi == hi)
+			return &st->slots[i];
+	return NULL;
+}
+
+struct want_key {
+	uint8_t proto;
+	uint16_t lo, hi;
+};
+
+static void add_want(struct want_key **w, size_t *n, size_t *cap, uint8_t proto, uint16_t lo,
+		     uint16_t hi, bool individual)
+{
+	for (uint32_t p = lo; p <= hi; p++) {
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*w = realloc(*w, *cap * sizeof(**w));
+			assert_non_null(*w);
+		}
+		if (individual) {
+			(*w)[(*n)++] = (struct want_key){ proto, (uint16_t)p, (uint16_t)p };
+			continue;
+		}
+		(*w)[(*n)++] = (struct want_key){ proto, lo, hi };
+		break;
+	}
+}
+
+/*
+ * The slot invariants: exactly the wanted keys (watched ports one by one;
+ * bound and policed ranges port by port up to PT_INDIVIDUAL_MAX ports, as
+ * one range above), slots >= PT_FIRST_FREE_SLOT, unique; against prev:
+ * kept keys keep their slot, new keys never take a slot prev uses, and
+ * fresh lists exactly the new slots. Assumes no slot ran out.
+ */
+static int check_slots(const struct pt_state *st, const struct pt_state *prev,
+		       const uint32_t *fresh, size_t nfresh)
+{
+	struct want_key *w = NULL;
+	size_t nw = 0, cap = 0, nnew = 0;
+	uint8_t *seen = calloc(PT_MAX_SLOTS, 1), *prev_used = calloc(PT_MAX_SLOTS, 1),
+		*in_fresh = calloc(PT_MAX_SLOTS, 1);
+	int problems = 0;
+
+#define BAD(...)                                                              \
+	do {                                                                  \
+		print_error("  slots: ");                                     \
+		print_error(__VA_ARGS__);                                     \
+		print_error("\n");                                            \
+		problems++;                                                   \
+	} while (0)
+	assert_non_null(seen);
+	assert_non_null(prev_used);
+	assert_non_null(in_fresh);
+	for (size_t i = 0; i < st->nwatches; i++)
+		add_want(&w, &nw, &cap, st->watches[i].proto, st->watches[i].lo, st->watches[i].hi, true);
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+
+		add_want(&w, &nw, &cap, b->proto, b->lo, b->hi, b->hi - b->lo + 1 <= PT_INDIVIDUAL_MAX);
+	}
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+
+		add_want(&w, &nw, &cap, p->proto, p->lo, p->hi, p->hi - p->lo + 1 <= PT_INDIVIDUAL_MAX);
+	}
+	for (size_t i = 0; i < nw; i++)
+		if (!slot_of_key(st, w[i].proto, w[i].lo, w[i].hi))
+			BAD("%s %u-%u has no slot", pt_proto_name(w[i].proto), w[i].lo, w[i].hi);
+	if (prev)
+		for (size_t i = 0; i < prev->nslots; i++)
+			prev_used[prev->slots[i].slot % PT_MAX_SLOTS] = 1;
+	for (size_t i = 0; i < nfresh; i++) {
+		if (fresh[i] >= PT_MAX_SLOTS) {
+			BAD("fresh slot %u out of range", fresh[i]);
+			continue;
+		}
+		if (in_fresh[fresh[i]])
+			BAD("fresh slot %u listed twice", fresh[i]);
+		in_fresh[fresh[i]] = 1;
+	}
+	for (size_t i = 0; i < st->nslots; i++) {
+		const struct pt_slot *s = &st->slots[i];
+		const struct pt_slot *old = prev ? slot_of_key(prev, s->proto, s->lo, s->hi) : NULL;
+		bool wanted = false;
+
+		for (size_t j = 0; j < nw && !wanted; j++)
+			wanted = w[j].proto == s->proto && w[j].lo == s->lo && w[j].hi == s->hi;
+		if (!wanted)
+			BAD("%s %u-%u has a slot but is not counted", pt_proto_name(s->proto), s->lo, s->hi);
+		if (s->slot < PT_FIRST_FREE_SLOT || s->slot >= PT_MAX_SLOTS) {
+			BAD("%s %u-%u: slot %u out of range", pt_proto_name(s->proto), s->lo, s->hi, s->slot);
+			continue;
+		}
+		if (seen[s->slot])
+			BAD("slot %u given twice", s->slot);
+		seen[s->slot] = 1;
+		if (slot_of_key(st, s->proto, s->lo, s->hi) != s)
+			BAD("%s %u-%u has two slots", pt_proto_name(s->proto), s->lo, s->hi);
+		if (old) {
+			if (old->slot != s->slot)
+				BAD("%s %u-%u moved from slot %u to %u", pt_proto_name(s->proto), s->lo,
+				    s->hi, old->slot, s->slot);
+			if (in_fresh[s->slot])
+				BAD("kept slot %u reported fresh", s->slot);
+			continue;
+		}
+		nnew++;
+		if (prev_used[s->slot])
+			BAD("new key %s %u-%u took slot %u that prev uses", pt_proto_name(s->proto),
+			    s->lo, s->hi, s->slot);
+		if (!in_fresh[s->slot])
+			BAD("new slot %u not reported fresh", s->slot);
+	}
+	if (nnew != nfresh)
+		BAD("%zu new slots, %zu reported fresh", nnew, nfresh);
+	free(w);
+	free(seen);
+	free(prev_used);
+	free(in_fresh);
+	return problems;
+#undef BAD
+}
+
+static void test_slots_basic(void **state)
+{
+	struct pt_state st = {};
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+
+	assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 80, 83), 0);		/* 4 ports */
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 82, 85), 0);		/* overlaps: 2 more */
+	assert_int_equal(bind_(&st, PT_TCP, "any", 100, 115, 0, NULL), 0);	/* 16 ports: one by one */
+	assert_int_equal(bind_(&st, PT_TCP, "any", 200, 216, 0, NULL), 0);	/* 17 ports: one range */
+	assert_int_equal(bind_(&st, PT_TCP, "2001:db8::/32", 200, 216, 0, NULL), 0);	/* same range */
+	assert_int_equal(policy_(&st, PT_UDP, 53, 53, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_UDP, 1000, 1999, NULL, PT_LIMIT, 10, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "any", 1000, 1999, 0, NULL), 0);	/* same as the policy */
+	assert_int_equal(bind_(&st, PT_TCP, "any", 83, 83, 0, NULL), 0);	/* also watched */
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	/* 6 watched + 16 + 1 + 1 + 1 */
+	assert_int_equal(st.nslots, 6 + 16 + 1 + 1 + 1);
+	for (uint16_t p = 80; p <= 85; p++)
+		assert_non_null(slot_of_key(&st, PT_TCP, p, p));
+	for (uint16_t p = 100; p <= 115; p++)
+		assert_non_null(slot_of_key(&st, PT_TCP, p, p));
+	assert_null(slot_of_key(&st, PT_TCP, 100, 115));
+	assert_non_null(slot_of_key(&st, PT_TCP, 200, 216));
+	assert_null(slot_of_key(&st, PT_TCP, 200, 200));
+	assert_non_null(slot_of_key(&st, PT_UDP, 53, 53));
+	assert_non_null(slot_of_key(&st, PT_UDP, 1000, 1999));
+	assert_null(slot_of_key(&st, PT_TCP, 53, 53));
+	assert_int_equal(nfresh, st.nslots);
+	assert_int_equal(check_slots(&st, NULL, fresh, nfresh), 0);
+	free(fresh);
+	/* fresh and nfresh may be NULL */
+	assert_int_equal(pt_assign_slots(&st, NULL, NULL, NULL), 0);
+	assert_int_equal(st.nslots, 6 + 16 + 1 + 1 + 1);
+	pt_state_free(&st);
+
+	/* an empty state has no slots */
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	assert_int_equal(st.nslots, 0);
+	assert_int_equal(nfresh, 0);
+	free(fresh);
+	pt_state_free(&st);
+}
+
+static void test_slots_keep_prev(void **state)
+{
+	struct pt_state a = {}, b = {}, c = {};
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+
+	assert_int_equal(pt_service_add(&a, "s", NULL), 0);
+	assert_int_equal(pt_watch_add(&a, PT_TCP, 80, 80), 0);
+	assert_int_equal(pt_watch_add(&a, PT_TCP, 90, 91), 0);
+	assert_int_equal(bind_(&a, PT_TCP, "any", 100, 115, 0, NULL), 0);
+	assert_int_equal(bind_(&a, PT_TCP, "any", 2000, 2999, 0, NULL), 0);
+	assert_int_equal(policy_(&a, PT_UDP, 53, 53, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&a, NULL, &fresh, &nfresh), 0);
+	assert_int_equal(check_slots(&a, NULL, fresh, nfresh), 0);
+	free(fresh);
+
+	/* b: drop some keys, keep some, add some */
+	assert_int_equal(pt_state_copy(&b, &a), 0);
+	assert_int_equal(pt_watch_del(&b, PT_TCP, 80, 80), 0);
+	assert_int_equal(pt_watch_add(&b, PT_TCP, 81, 81), 0);
+	assert_int_equal(pt_watch_add(&b, PT_UDP, 80, 80), 0);
+	assert_int_equal(bind_(&b, PT_TCP, "any", 3000, 3999, 0, NULL), 0);
+	assert_int_equal(pt_binding_del(&b, PT_TCP, &(struct pt_prefix){ .family = PT_FAMILY_ANY },
+					2000, 2999), 0);
+	assert_int_equal(pt_assign_slots(&b, &a, &fresh, &nfresh), 0);
+	assert_int_equal(check_slots(&b, &a, fresh, nfresh), 0);
+	assert_int_equal(nfresh, 3);	/* tcp 81, udp 80, tcp 3000-3999 */
+	assert_int_equal(slot_of_key(&b, PT_TCP, 90, 90)->slot, slot_of_key(&a, PT_TCP, 90, 90)->slot);
+	assert_int_equal(slot_of_key(&b, PT_UDP, 53, 53)->slot, slot_of_key(&a, PT_UDP, 53, 53)->slot);
+	assert_null(slot_of_key(&b, PT_TCP, 80, 80));
+	assert_null(slot_of_key(&b, PT_TCP, 2000, 2999));
+	free(fresh);
+
+	/* c from b: the slots a used but b does not are free again */
+	assert_int_equal(pt_state_copy(&c, &b), 0);
+	assert_int_equal(pt_watch_add(&c, PT_TCP, 80, 80), 0);
+	assert_int_equal(pt_assign_slots(&c, &b, &fresh, &nfresh), 0);
+	assert_int_equal(check_slots(&c, &b, fresh, nfresh), 0);
+	assert_int_equal(nfresh, 1);
+	free(fresh);
+	/* assigning again against itself changes nothing and is not fresh */
+	{
+		struct pt_state again;
+
+		clone_state(&again, &c);
+		assert_int_equal(pt_assign_slots(&c, &again, &fresh, &nfresh), 0);
+		assert_int_equal(nfresh, 0);
+		for (size_t i = 0; i < again.nslots; i++) {
+			const struct pt_slot *s = &again.slots[i];
+
+			assert_int_equal(slot_of_key(&c, s->proto, s->lo, s->hi)->slot, s->slot);
+		}
+		assert_int_equal(c.nslots, again.nslots);
+		free(fresh);
+		pt_state_free(&again);
+	}
+	pt_state_free(&a);
+	pt_state_free(&b);
+	pt_state_free(&c);
+}
+
+static void test_slots_enospc(void **state)
+{
+	struct pt_state st = {}, before;
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+	const uint16_t room = PT_MAX_SLOTS - PT_FIRST_FREE_SLOT;
+
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	/* exactly as many watched ports as there are free slots: fine */
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 0, room - 1), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	assert_int_equal(st.nslots, room);
+	assert_int_equal(nfresh, room);
+	assert_int_equal(check_slots(&st, NULL, fresh, nfresh), 0);
+	free(fresh);
+	fresh = NULL;
+
+	/* a bound port with no slot left falls back to its class row */
+	assert_int_equal(bind_(&st, PT_UDP, "any", 80, 80, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "any", 2000, 2999, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	fresh = NULL;
+	assert_int_equal(st.nslots, room);
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 80), PT_CLASS_SLOT(PT_UDP, PT_CLASS_WELL_KNOWN));
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 2500), PT_CLASS_SLOT(PT_UDP, PT_CLASS_REGISTERED));
+
+	/* one watched port more: -ENOSPC, and st->slots as they were */
+	assert_int_equal(pt_watch_add(&st, PT_UDP, 7, 7), 0);
+	clone_state(&before, &st);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), -ENOSPC);
+	assert_true(state_equal(&st, &before));
+	free(fresh);
+	pt_state_free(&before);
+	pt_state_free(&st);
+
+	/* watched ports win the slots over bound ones */
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "any", 100, 109, 0, NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 0, room - 1), 0);
+	fresh = NULL;
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	assert_int_equal(st.nslots, room);
+	for (uint16_t p = 0; p < room; p += 97)
+		assert_non_null(slot_of_key(&st, PT_TCP, p, p));
+	assert_null(slot_of_key(&st, PT_UDP, 100, 100));
+	free(fresh);
+	pt_state_free(&st);
+}
+
+static void test_slot_of_port(void **state)
+{
+	struct pt_state st = {};
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+	uint32_t s80, s100_199, s155, sall;
+
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 80, 80), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 100, 199, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 150, 160, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 0, 65535, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	s80 = slot_of_key(&st, PT_TCP, 80, 80)->slot;
+	s100_199 = slot_of_key(&st, PT_TCP, 100, 199)->slot;
+	s155 = slot_of_key(&st, PT_TCP, 155, 155)->slot;
+	sall = slot_of_key(&st, PT_TCP, 0, 65535)->slot;
+	/* its own slot */
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 80), s80);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 155), s155);
+	/* else the narrowest range's */
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 100), s100_199);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 149), s100_199);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 161), s100_199);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 199), s100_199);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 99), sall);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 200), sall);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 0), sall);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 65535), sall);
+	/* else the class row */
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 80), PT_CLASS_SLOT(PT_UDP, PT_CLASS_WELL_KNOWN));
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 0), 3);
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 1023), 3);
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 1024), 4);
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 49151), 4);
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 49152), 5);
+	assert_int_equal(pt_slot_of_port(&st, PT_UDP, 65535), 5);
+	pt_state_free(&st);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 80), 0);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 1024), 1);
+	assert_int_equal(pt_slot_of_port(&st, PT_TCP, 65535), 2);
+}
+
+/* ======================================================================
+ * The compiler
+ * ====================================================================== */
+
+/* Probe every port of both protocols for the first `full` addresses, and
+ * every 7th port (all residues over the addresses) for the others. */
+static int probe_all_ports(const struct pt_state *st, const struct emu *e, uint8_t gen,
+			   const char *const *addrs, size_t naddrs, size_t full, int max_report)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < naddrs; i++) {
+		uint8_t fam, a[16];
+
+		addr_of(addrs[i], &fam, a);
+		for (uint8_t proto = 0; proto < PT_NPROTO; proto++)
+			for (uint32_t port = i < full ? 0 : (uint32_t)i % 7; port < 65536;
+			     port += i < full ? 1 : 7)
+				if (!check_packet(e, st, gen, proto, fam, a, (uint16_t)port) &&
+				    ++bad >= max_report)
+					return bad;
+	}
+	return bad;
+}
+
+static void test_compile_empty(void **state)
+{
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.nclasses, 0);
+	assert_int_equal(c.nbinds, 0);
+	assert_int_equal(c.npolicies, 0);
+	assert_int_equal(c.nports, 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	assert_null(c.classes);
+	pt_compiled_free(NULL);
+	pt_state_free(&st);
+}
+
+/*
+ * bind tcp any 0-65535: one counted range, cut at the class borders:
+ *   0-1023       one /22 block (1024 ports)            -> 1 entry
+ *   1024-49151   1024/22 2048/21 4096/20 8192/19
+ *                16384/18 32768/18                     -> 6 entries
+ *   49152-65535  one /18 block                         -> 1 entry
+ * 3 classes x 2 families: 6 bind entries (any, /0) and 6 policy entries.
+ */
+static void test_compile_one_wide_binding(void **state)
+{
+	static const char *const addrs[] = { "198.18.0.2", "2001:db8::1" };
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 0, 65535, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(st.nslots, 1);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.nclasses, 8);
+	assert_int_equal(c.nbinds, 6);
+	assert_int_equal(c.npolicies, 6);
+	assert_int_equal(c.nports, 0);
+	for (size_t i = 0; i < c.nbinds; i++) {
+		assert_int_equal(c.binds[i].key.prefixlen, PT_LPM_KEY_BITS);
+		assert_int_equal(c.binds[i].val.service, 0);
+		assert_int_equal(c.binds[i].val.slot, st.slots[0].slot);
+	}
+	for (size_t i = 0; i < c.npolicies; i++) {
+		assert_int_equal(c.policies[i].val.action, PT_ALLOW);
+		assert_int_equal(c.policies[i].val.slot, st.slots[0].slot);
+	}
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	pt_state_free(&st);
+}
+
+/* policy tcp 22 drop: one class (port 22), a /0 row per family, one port. */
+static void test_compile_one_policy(void **state)
+{
+	static const char *const addrs[] = { "198.18.0.2", "::1" };
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.nclasses, 1);
+	assert_int_equal(c.classes[0].key.prefixlen, 32);
+	assert_int_equal(ntohs(c.classes[0].key.port), 22);
+	assert_int_equal(c.nbinds, 0);
+	assert_int_equal(c.npolicies, 2);
+	assert_int_equal(c.policies[0].val.action, PT_DROP);
+	assert_int_equal(c.policies[0].val.rule, 1);
+	assert_int_equal(c.nports, 1);
+	assert_int_equal(c.ports[0].key.port, 22);
+	assert_int_equal(c.ports[0].slot, st.slots[0].slot);
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	pt_state_free(&st);
+}
+
+/* The generation byte goes into every key; gen 0 and gen 1 never collide. */
+static void test_compile_generation(void **state)
+{
+	static const char *const addrs[] = { "198.18.0.2", "198.19.1.1", "2001:db8::1" };
+	struct pt_state st = {};
+	struct pt_compiled c0, c1, both = {};
+	struct emu e0, e1, eb;
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	assert_int_equal(pt_service_add(&st, "t", NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 80, 90, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "any", 53, 53, 1, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 0, 1023, "198.18.0.0/16", PT_DROP_NEW, 0, NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_UDP, 5000, 5001), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 0, &c0, &e0), 0);
+	assert_int_equal(compile_and_load(&st, 1, &c1, &e1), 0);
+	assert_int_equal(c0.nclasses, c1.nclasses);
+	assert_int_equal(c0.nbinds, c1.nbinds);
+	assert_int_equal(c0.npolicies, c1.npolicies);
+	assert_int_equal(probe_all_ports(&st, &e0, 0, addrs, N(addrs), 1, 5), 0);
+	assert_int_equal(probe_all_ports(&st, &e1, 1, addrs, N(addrs), 1, 5), 0);
+	/* both generations in one trie, as in the pinned maps: no collisions,
+	 * and each generation still answers for itself */
+	both.nclasses = c0.nclasses + c1.nclasses;
+	both.nbinds = c0.nbinds + c1.nbinds;
+	both.npolicies = c0.npolicies + c1.npolicies;
+	both.classes = calloc(both.nclasses, sizeof(*both.classes));
+	both.binds = calloc(both.nbinds, sizeof(*both.binds));
+	both.policies = calloc(both.npolicies, sizeof(*both.policies));
+	assert_true(both.classes && both.binds && both.policies);
+	memcpy(both.classes, c0.classes, c0.nclasses * sizeof(*c0.classes));
+	memcpy(both.classes + c0.nclasses, c1.classes, c1.nclasses * sizeof(*c1.classes));
+	memcpy(both.binds, c0.binds, c0.nbinds * sizeof(*c0.binds));
+	memcpy(both.binds + c0.nbinds, c1.binds, c1.nbinds * sizeof(*c1.binds));
+	memcpy(both.policies, c0.policies, c0.npolicies * sizeof(*c0.policies));
+	memcpy(both.policies + c0.npolicies, c1.policies, c1.npolicies * sizeof(*c1.policies));
+	assert_int_equal(emu_load(&eb, &both), 0);
+	assert_int_equal(probe_all_ports(&st, &eb, 0, addrs, N(addrs), 1, 5), 0);
+	assert_int_equal(probe_all_ports(&st, &eb, 1, addrs, N(addrs), 1, 5), 0);
+	emu_free(&eb);
+	pt_compiled_free(&both);
+	emu_free(&e0);
+	emu_free(&e1);
+	pt_compiled_free(&c0);
+	pt_compiled_free(&c1);
+	pt_state_free(&st);
+}
+
+/* Hand-made states whose answers are known, probed on every port. */
+static void test_compile_hand_cases(void **state)
+{
+	static const char *const addrs[] = {
+		"198.18.0.2", "198.18.0.3", "198.18.1.1", "198.19.0.2", "10.0.0.1",
+		"2001:db8::1", "2001:db8:1::1", "2001:db9::1", "::ffff:198.18.0.2",
+	};
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+	uint8_t fam, a[16];
+	struct verdict v;
+
+	for (int i = 0; i < 6; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "s%d", i);
+		assert_int_equal(pt_service_add(&st, n, NULL), 0);
+	}
+	assert_int_equal(bind_(&st, PT_TCP, "any", 0, 65535, 0, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/15", 80, 80, 1, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.2", 0, 1023, 2, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 443, 443, 3, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "0.0.0.0/0", 443, 443, 4, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "198.18.0.0/16", 1000, 1099, 5, NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "2001:db8::/32", 1050, 1149, 4, NULL), 0);	/* same width */
+	assert_int_equal(bind_(&st, PT_UDP, "2001:db8::/32", 53, 53, 1, NULL), 0);
+	assert_int_equal(bind_(&st, PT_UDP, "2001:db8::1", 0, 65535, 2, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 0, 65535, NULL, PT_DROP_NEW, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, "198.18.0.0/15", PT_ALLOW, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_TCP, 1020, 1030, "198.18.0.2", PT_LIMIT, 50, NULL), 0);
+	assert_int_equal(policy_(&st, PT_UDP, 49000, 50000, "any", PT_LIMIT, 1000, NULL), 0);
+	assert_int_equal(pt_watch_add(&st, PT_UDP, 1023, 1024), 0);
+	assert_int_equal(pt_watch_add(&st, PT_TCP, 65535, 65535), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+
+	/* some answers by hand, through the emulation */
+	addr_of("198.18.0.2", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 80, &v);
+	assert_true(v.bound);
+	assert_int_equal(v.service, 1);		/* exact port beats the /32 range */
+	emu_packet(&e, 1, PT_TCP, fam, a, 81, &v);
+	assert_int_equal(v.service, 2);
+	assert_int_equal(v.action, PT_DROP_NEW);
+	emu_packet(&e, 1, PT_TCP, fam, a, 443, &v);
+	assert_int_equal(v.service, 4);		/* 0.0.0.0/0 beats any */
+	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
+	assert_int_equal(v.action, PT_ALLOW);
+	emu_packet(&e, 1, PT_TCP, fam, a, 1025, &v);
+	assert_int_equal(v.action, PT_LIMIT);
+	assert_int_equal(v.pps, 50);
+	emu_packet(&e, 1, PT_UDP, fam, a, 53, &v);
+	assert_false(v.bound);
+	addr_of("2001:db8::1", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 443, &v);
+	assert_int_equal(v.service, 3);
+	emu_packet(&e, 1, PT_UDP, fam, a, 53, &v);
+	assert_int_equal(v.service, 1);
+	emu_packet(&e, 1, PT_UDP, fam, a, 54, &v);
+	assert_int_equal(v.service, 2);
+	emu_packet(&e, 1, PT_UDP, fam, a, 49500, &v);
+	assert_int_equal(v.action, PT_LIMIT);
+	assert_int_equal(v.pps, 1000);
+
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), 2, 10), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	pt_state_free(&st);
+}
+
+/* ---- random states ---- */
+
+static const char *const v4_pool_s[] = {
+	"0.0.0.0/0", "128.0.0.0/1", "10.0.0.0/8", "198.18.0.0/15", "198.18.0.0/16",
+	"198.18.0.0/24", "198.18.0.0/31", "198.18.0.2/31", "198.18.0.2/32", "198.18.0.3/32",
+	"198.18.1.0/24", "198.18.1.128/25", "198.19.0.0/16", "198.19.255.255/32",
+};
+static const char *const v6_pool_s[] = {
+	"::/0", "8000::/1", "2001:db8::/32", "2001:db8::/48", "2001:db8::/64", "2001:db8::/127",
+	"2001:db8::1/128", "2001:db8::2/128", "2001:db8:1::/48", "2001:db8:0:1::/64",
+	"::ffff:198.18.0.0/112", "2001:db8::8000:0:0:0/65",
+};
+static struct pt_prefix v4_pool[N(v4_pool_s)], v6_pool[N(v6_pool_s)];
+
+static void load_pools(void)
+{
+	for (size_t i = 0; i < N(v4_pool_s); i++)
+		v4_pool[i] = pfx(v4_pool_s[i]);
+	for (size_t i = 0; i < N(v6_pool_s); i++)
+		v6_pool[i] = pfx(v6_pool_s[i]);
+}
+
+static struct pt_prefix rand_prefix(void)
+{
+	uint64_t r = rnd() % 10;
+
+	if (r < 2)
+		return (struct pt_prefix){ .family = PT_FAMILY_ANY };
+	if (r < 6)
+		return v4_pool[rnd() % N(v4_pool)];
+	return v6_pool[rnd() % N(v6_pool)];
+}
+
+static const uint16_t range_pool[][2] = {
+	{ 80, 80 }, { 79, 81 }, { 80, 81 }, { 81, 81 }, { 0, 1023 }, { 0, 0 }, { 1, 1 },
+	{ 1023, 1023 }, { 1023, 1024 }, { 1024, 1024 }, { 1000, 1100 }, { 1024, 49151 },
+	{ 49151, 49152 }, { 49152, 65535 }, { 0, 65535 }, { 60000, 65535 }, { 65535, 65535 },
+	{ 65534, 65535 }, { 80, 443 }, { 443, 443 }, { 443, 8080 }, { 100, 200 }, { 150, 250 },
+	{ 100, 115 }, { 100, 116 }, { 8000, 8100 }, { 8080, 8080 }, { 8000, 8015 },
+	{ 1020, 1030 }, { 49000, 50000 }, { 50000, 50015 }, { 50000, 50016 }, { 0, 79 },
+	{ 81, 65535 }, { 200, 300 }, { 0, 49151 }, { 1024, 65535 },
+};
+
+static const uint16_t hot_ports[] = {
+	0, 1, 79, 80, 81, 100, 443, 1000, 1023, 1024, 8000, 8080, 49151, 49152, 50000, 65535,
+};
+
+static void rand_range(uint16_t *lo, uint16_t *hi)
+{
+	static const uint32_t widths[] = { 1, 1, 2, 3, 15, 16, 17, 100, 1000, 20000 };
+	uint32_t l, w;
+
+	if (rnd() % 3) {
+		const uint16_t *r = range_pool[rnd() % N(range_pool)];
+
+		*lo = r[0];
+		*hi = r[1];
+		return;
+	}
+	l = rnd() % 4 ? hot_ports[rnd() % N(hot_ports)] : (uint32_t)(rnd() % 65536);
+	l = l + (uint32_t)(rnd() % 5) - 2;
+	if (l > 65535)
+		l = rnd() & 1 ? 0 : 65535;
+	w = widths[rnd() % N(widths)];
+	*lo = (uint16_t)l;
+	*hi = (uint16_t)(l + w - 1 > 65535 ? 65535 : l + w - 1);
+}
+
+/* One random edit; checks the rules of edits on the way. */
+static int rand_edit(struct pt_state *st, bool allow_deletes)
+{
+	struct pt_state before;
+	size_t clash = SIZE_MAX;
+	uint64_t what = rnd() % 20;
+	int rc = 0, problems = 0;
+
+	clone_state(&before, st);
+	if (what < 8 && st->nservices) {
+		struct pt_binding b = {
+			.proto = (uint8_t)(rnd() % 2), .prefix = rand_prefix(),
+			.service = st->services[rnd() % st->nservices].id,
+		};
+
+		rand_range(&b.lo, &b.hi);
+		rc = pt_binding_set(st, &b, &clash);
+		if (rc == -ERANGE) {
+			const struct pt_binding *o = clash < before.nbindings ? &before.bindings[clash] : NULL;
+
+			if (!o || o->proto != b.proto || !prefix_eq(&o->prefix, &b.prefix) ||
+			    !partial_overlap(o->lo, o->hi, b.lo, b.hi)) {
+				print_error("  binding -ERANGE with a wrong clash %zu\n", clash);
+				problems++;
+			}
+		} else if (rc) {
+			print_error("  pt_binding_set: %d\n", rc);
+			problems++;
+		} else if (pt_binding_find(st, b.proto, &b.prefix, b.lo, b.hi) < 0) {
+			print_error("  pt_binding_set: not found after\n");
+			problems++;
+		}
+	} else if (what < 13) {
+		struct pt_policy p = {
+			.proto = (uint8_t)(rnd() % 2),
+			.from = rnd() % 2 ? (struct pt_prefix){ .family = PT_FAMILY_ANY } : rand_prefix(),
+			.action = (uint32_t)(rnd() % 4),
+		};
+
+		p.pps = p.action == PT_LIMIT ? 1 + (uint32_t)(rnd() % 1000) : (uint32_t)(rnd() % 2);
+		rand_range(&p.lo, &p.hi);
+		rc = pt_policy_set(st, &p, &clash);
+		if (rc == -ERANGE) {
+			const struct pt_policy *o = clash < before.npolicies ? &before.policies[clash] : NULL;
+
+			if (!o || o->proto != p.proto || !prefix_eq(&o->from, &p.from) ||
+			    !partial_overlap(o->lo, o->hi, p.lo, p.hi)) {
+				print_error("  policy -ERANGE with a wrong clash %zu\n", clash);
+				problems++;
+			}
+		} else if (rc) {
+			print_error("  pt_policy_set: %d\n", rc);
+			problems++;
+		}
+	} else if (what < 15) {
+		uint32_t lo = hot_ports[rnd() % N(hot_ports)], hi;
+
+		if (rnd() % 4 == 0)
+			lo = (uint32_t)(rnd() % 65536);
+		hi = lo + (uint32_t)(rnd() % 4);
+		if (hi > 65535)
+			hi = 65535;
+		rc = pt_watch_add(st, (uint8_t)(rnd() % 2), (uint16_t)lo, (uint16_t)hi);
+		if (rc) {
+			print_error("  pt_watch_add: %d\n", rc);
+			problems++;
+		}
+	} else if (allow_deletes && what < 17 && st->nbindings) {
+		const struct pt_binding *b = &st->bindings[rnd() % st->nbindings];
+		struct pt_binding copy = *b;
+
+		rc = pt_binding_del(st, copy.proto, &copy.prefix, copy.lo, copy.hi);
+		if (rc || pt_binding_find(st, copy.proto, &copy.prefix, copy.lo, copy.hi) >= 0) {
+			print_error("  pt_binding_del: %d\n", rc);
+			problems++;
+		}
+	} else if (allow_deletes && what < 18 && st->npolicies) {
+		struct pt_policy copy = st->policies[rnd() % st->npolicies];
+
+		rc = pt_policy_del(st, copy.proto, copy.lo, copy.hi, &copy.from);
+		if (rc) {
+			print_error("  pt_policy_del: %d\n", rc);
+			problems++;
+		}
+	} else if (allow_deletes && what < 19 && st->nwatches) {
+		struct pt_watch copy = st->watches[rnd() % st->nwatches];
+
+		rc = pt_watch_del(st, copy.proto, copy.lo, copy.hi);
+		if (rc) {
+			print_error("  pt_watch_del: %d\n", rc);
+			problems++;
+		}
+	} else if (st->nservices) {
+		/* try to remove a service: only when nothing refers to it */
+		const struct pt_service *s = &st->services[rnd() % st->nservices];
+		bool used = false;
+		char name[PT_NAME_LEN];
+
+		snprintf(name, sizeof(name), "%s", s->name);
+		for (size_t i = 0; i < st->nbindings; i++)
+			used |= st->bindings[i].service == s->id;
+		rc = pt_service_del(st, name);
+		if (rc != (used ? -EBUSY : 0)) {
+			print_error("  pt_service_del(%s): %d, used %d\n", name, rc, used);
+			problems++;
+		}
+	}
+	if (rc && !state_equal(st, &before)) {
+		print_error("  a failed edit (%d) changed the state\n", rc);
+		problems++;
+	}
+	pt_state_free(&before);
+	return problems;
+}
+
+static void rand_state(struct pt_state *st)
+{
+	int nsvc = 1 + (int)(rnd() % 5), nedits = (int)(rnd() % 40);
+
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < nsvc; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "svc%d", i);
+		assert_int_equal(pt_service_add(st, name, NULL), 0);
+	}
+	for (int i = 0; i < nedits; i++)
+		failures += rand_edit(st, rnd() % 4 == 0);
+}
+
+/* An address of the family, near one of the prefixes that matter. */
+static void rand_addr(const struct pt_state *st, uint8_t family, uint8_t addr[16])
+{
+	const struct pt_prefix *cands[64];
+	size_t nc = 0;
+	unsigned int max = family == PT_INET ? 32 : 128;
+	const struct pt_prefix *p;
+	uint64_t how = rnd() % 8;
+
+	memset(addr, 0, 16);
+	for (size_t i = 0; i < st->nbindings && nc < N(cands); i++)
+		if (st->bindings[i].prefix.family == family)
+			cands[nc++] = &st->bindings[i].prefix;
+	for (size_t i = 0; i < st->npolicies && nc < N(cands); i++)
+		if (st->policies[i].from.family == family)
+			cands[nc++] = &st->policies[i].from;
+	if (!nc || rnd() % 4 == 0)
+		p = family == PT_INET ? &v4_pool[rnd() % N(v4_pool)] : &v6_pool[rnd() % N(v6_pool)];
+	else
+		p = cands[rnd() % nc];
+	memcpy(addr, p->addr, max / 8);
+	switch (how) {
+	case 0:		/* the network address itself */
+		break;
+	case 1:
+	case 2:
+	case 3:		/* random host bits */
+		for (unsigned int b = p->plen; b < max; b++)
+			if (rnd() & 1)
+				addr[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
+		break;
+	case 4:		/* just outside: flip the last prefix bit */
+		if (p->plen)
+			addr[(p->plen - 1) / 8] ^= (uint8_t)(0x80 >> ((p->plen - 1) % 8));
+		break;
+	case 5:		/* flip one bit near the boundary */
+	{
+		int b = (int)p->plen + (int)(rnd() % 5) - 2;
+
+		if (b >= 0 && b < (int)max)
+			addr[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
+		break;
+	}
+	case 6:		/* the last address of the prefix */
+		for (unsigned int b = p->plen; b < max; b++)
+			addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		break;
+	default:	/* anywhere */
+		for (unsigned int i = 0; i < max / 8; i++)
+			addr[i] = (uint8_t)rnd();
+		break;
+	}
+}
+
+/* A port near a bound of some rule, a class border, or anywhere. */
+static uint16_t rand_port(const struct pt_state *st)
+{
+	uint64_t how = rnd() % 10;
+	uint32_t base;
+
+	if (how < 5) {
+		size_t n = st->nbindings + st->npolicies + st->nwatches;
+		uint16_t lo, hi;
+
+		if (!n)
+			return (uint16_t)rnd();
+		size_t i = rnd() % n;
+
+		if (i < st->nbindings) {
+			lo = st->bindings[i].lo;
+			hi = st->bindings[i].hi;
+		} else if ((i -= st->nbindings) < st->npolicies) {
+			lo = st->policies[i].lo;
+			hi = st->policies[i].hi;
+		} else {
+			i -= st->npolicies;
+			lo = st->watches[i].lo;
+			hi = st->watches[i].hi;
+		}
+		base = rnd() & 1 ? lo : hi;
+	} else if (how < 8) {
+		static const uint16_t borders[] = { 0, 1023, 1024, 49151, 49152, 65535 };
+
+		base = borders[rnd() % N(borders)];
+	} else {
+		return (uint16_t)rnd();
+	}
+	base = base + (uint32_t)(rnd() % 3) - 1;
+	return (uint16_t)(base > 65535 ? (rnd() & 1 ? 0 : 65535) : base);
+}
+
+static int probe_random(const struct pt_state *st, const struct emu *e, uint8_t gen, int n)
+{
+	int bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		uint8_t proto = (uint8_t)(rnd() % 2), family = (uint8_t)(rnd() % 2), addr[16];
+		uint16_t port = rand_port(st);
+
+		rand_addr(st, family, addr);
+		if (!check_packet(e, st, gen, proto, family, addr, port) && ++bad >= 5)
+			break;
+	}
+	return bad;
+}
+
+#define RANDOM_STATES 300
+#define PROBES_PER_STATE 800
+
+static void test_compile_random_vs_model(void **state)
+{
+	unsigned int seed = seed_rng("random states");
+	size_t total[4] = {};
+
+	load_pools();
+	for (int iter = 0; iter < RANDOM_STATES; iter++) {
+		struct pt_state a, b;
+		struct pt_compiled ca, cb;
+		struct emu ea, eb;
+		uint32_t *fresh = NULL;
+		size_t nfresh = 0;
+		int before = failures, problems;
+
+		/* generation A from nothing */
+		rand_state(&a);
+		assert_int_equal(pt_assign_slots(&a, NULL, &fresh, &nfresh), 0);
+		failures += check_slots(&a, NULL, fresh, nfresh);
+		free(fresh);
+		fresh = NULL;
+		problems = compile_and_load(&a, 1, &ca, &ea);
+		problems += probe_random(&a, &ea, 1, PROBES_PER_STATE);
+
+		/* A with no counter slots at all: the class rows everywhere */
+		{
+			struct pt_state bare;
+			struct pt_compiled cn;
+			struct emu en;
+
+			clone_state(&bare, &a);
+			free(bare.slots);
+			bare.slots = NULL;
+			bare.nslots = 0;
+			problems += compile_and_load(&bare, 1, &cn, &en);
+			problems += probe_random(&bare, &en, 1, PROBES_PER_STATE / 4);
+			emu_free(&en);
+			pt_compiled_free(&cn);
+			pt_state_free(&bare);
+		}
+
+		/* generation B: A edited, slots kept against A */
+		clone_state(&b, &a);
+		for (int k = (int)(rnd() % 10); k >= 0; k--)
+			failures += rand_edit(&b, true);
+		assert_int_equal(pt_assign_slots(&b, &a, &fresh, &nfresh), 0);
+		failures += check_slots(&b, &a, fresh, nfresh);
+		free(fresh);
+		problems += compile_and_load(&b, 1, &cb, &eb);
+		problems += probe_random(&b, &eb, 1, PROBES_PER_STATE);
+
+		total[0] += ca.nclasses + cb.nclasses;
+		total[1] += ca.nbinds + cb.nbinds;
+		total[2] += ca.npolicies + cb.npolicies;
+		total[3] += a.nbindings + a.npolicies + b.nbindings + b.npolicies;
+		failures += problems;
+		if (failures != before) {
+			print_error("state %d of seed %u (A, then B):\n", iter, seed);
+			dump_state(&a);
+			print_error(" B:\n");
+			dump_state(&b);
+		}
+		emu_free(&ea);
+		emu_free(&eb);
+		pt_compiled_free(&ca);
+		pt_compiled_free(&cb);
+		pt_state_free(&a);
+		pt_state_free(&b);
+		if (failures > 20)
+			break;
+	}
+	print_message("# %d states: %zu rules -> %zu class, %zu bind, %zu policy entries\n",
+		      2 * RANDOM_STATES, total[3], total[0], total[1], total[2]);
+	DONE();
+}
+
+/* 10,000 exact-port bindings: entries grow linearly (one class block, one
+ * bind row, two policy rows and one port row per port). */
+static void test_compile_many_ports(void **state)
+{
+	static const size_t sizes[] = { 1000, 10000 };
+	size_t per[4] = {};
+
+	seed_rng("many ports");
+	for (size_t si = 0; si < N(sizes); si++) {
+		size_t n = sizes[si];
+		struct pt_state st = {};
+		struct pt_compiled c;
+		struct emu e;
+		uint32_t *fresh = NULL;
+		size_t nfresh;
+
+		assert_int_equal(pt_service_add(&st, "a", NULL), 0);
+		assert_int_equal(pt_service_add(&st, "b", NULL), 0);
+		/* through the API for the first thousand; then directly, as
+		 * pt_binding_set is linear in the count (quadratic to fill) */
+		for (size_t i = 0; i < n && i < 1000; i++)
+			assert_int_equal(bind_(&st, PT_TCP, "198.18.0.2/32", (uint16_t)(20000 + i),
+					       (uint16_t)(20000 + i), (uint32_t)(i & 1), NULL), 0);
+		if (n > 1000) {
+			st.bindings = realloc(st.bindings, n * sizeof(*st.bindings));
+			assert_non_null(st.bindings);
+			for (size_t i = 1000; i < n; i++)
+				st.bindings[i] = (struct pt_binding){
+					.proto = PT_TCP, .prefix = pfx("198.18.0.2/32"),
+					.lo = (uint16_t)(20000 + i), .hi = (uint16_t)(20000 + i),
+					.service = (uint32_t)(i & 1),
+				};
+			st.nbindings = n;
+		}
+		assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+		free(fresh);
+		assert_int_equal(st.nslots, n);
+		assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+		assert_int_equal(c.nclasses, n);
+		assert_int_equal(c.nbinds, n);
+		assert_int_equal(c.npolicies, 2 * n);
+		assert_int_equal(c.nports, n);
+		if (si == 0) {
+			per[0] = c.nclasses / n;
+			per[1] = c.nbinds / n;
+			per[2] = c.npolicies / n;
+			per[3] = c.nports / n;
+		}
+		assert_int_equal(c.nclasses, per[0] * n);
+		assert_int_equal(c.npolicies, per[2] * n);
+		/* a sample of packets, around and inside the block */
+		{
+			uint8_t fam, a[16];
+			int bad = 0;
+
+			addr_of("198.18.0.2", &fam, a);
+			for (uint32_t port = 19990; port < 20000 + n + 10 && bad < 5; port += 1 + (uint32_t)(rnd() % 7))
+				bad += !check_packet(&e, &st, 1, PT_TCP, fam, a, (uint16_t)port);
+			addr_of("198.18.0.3", &fam, a);
+			for (uint32_t port = 19990; port < 20000 + n + 10 && bad < 5; port += 97)
+				bad += !check_packet(&e, &st, 1, PT_TCP, fam, a, (uint16_t)port);
+			EXPECT(bad == 0, "%d packets disagree with %zu bindings", bad, n);
+		}
+		emu_free(&e);
+		pt_compiled_free(&c);
+		pt_state_free(&st);
+	}
+	DONE();
+}
+
+/* Many ranges of one prefix, nested and disjoint: class entries stay
+ * within the minimal cover (at most 2*16 blocks per elementary interval)
+ * and the tables agree with the model on every port. */
+static void test_compile_nested_ranges(void **state)
+{
+	static const char *const addrs[] = { "198.18.0.2", "2001:db8::1" };
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+	uint32_t *fresh = NULL;
+	size_t nfresh, nclasses_ids = 0;
+
+	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
+	for (uint32_t i = 0; i < 60; i++)	/* 60 nested ranges */
+		assert_int_equal(bind_(&st, PT_UDP, "any", (uint16_t)(i * 7), (uint16_t)(65535 - i * 11),
+				       0, NULL), 0);
+	for (uint32_t i = 0; i < 100; i++)	/* 100 disjoint ranges inside */
+		assert_int_equal(bind_(&st, PT_UDP, "198.18.0.0/15", (uint16_t)(3000 + i * 300),
+				       (uint16_t)(3000 + i * 300 + (i % 40) * 5), 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	for (size_t i = 0; i < c.nclasses; i++)
+		if (c.classes[i].class + 1 > nclasses_ids)
+			nclasses_ids = c.classes[i].class + 1;
+	assert_true(c.nclasses <= nclasses_ids * 32);
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), 1, 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	pt_state_free(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_service_add_ids, reset),
+		cmocka_unit_test_setup(test_service_redeclare, reset),
+		cmocka_unit_test_setup(test_service_add_limits, reset),
+		cmocka_unit_test_setup(test_service_add_validates_name, reset),
+		cmocka_unit_test_setup(test_service_del, reset),
+		cmocka_unit_test_setup(test_binding_set_errors, reset),
+		cmocka_unit_test_setup(test_binding_set_validates_prefix, reset),
+		cmocka_unit_test_setup(test_binding_overlap, reset),
+		cmocka_unit_test_setup(test_binding_del, reset),
+		cmocka_unit_test_setup(test_policy_set, reset),
+		cmocka_unit_test_setup(test_policy_del, reset),
+		cmocka_unit_test_setup(test_watch_add_del, reset),
+		cmocka_unit_test_setup(test_failed_edits_change_nothing, reset),
+		cmocka_unit_test_setup(test_state_copy, reset),
+		cmocka_unit_test_setup(test_prefix_helpers, reset),
+		cmocka_unit_test_setup(test_model_precedence, reset),
+		cmocka_unit_test_setup(test_slots_basic, reset),
+		cmocka_unit_test_setup(test_slots_keep_prev, reset),
+		cmocka_unit_test_setup(test_slots_enospc, reset),
+		cmocka_unit_test_setup(test_slot_of_port, reset),
+		cmocka_unit_test_setup(test_compile_empty, reset),
+		cmocka_unit_test_setup(test_compile_one_wide_binding, reset),
+		cmocka_unit_test_setup(test_compile_one_policy, reset),
+		cmocka_unit_test_setup(test_compile_generation, reset),
+		cmocka_unit_test_setup(test_compile_hand_cases, reset),
+		cmocka_unit_test_setup(test_compile_random_vs_model, reset),
+		cmocka_unit_test_setup(test_compile_many_ports, reset),
+		cmocka_unit_test_setup(test_compile_nested_ranges, reset),
+	};
+
+	/* PORTIER_TEST=pattern runs only the matching tests (cmocka globbing) */
+	if (getenv("PORTIER_TEST"))
+		cmocka_set_test_filter(getenv("PORTIER_TEST"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
