@@ -141,6 +141,10 @@ _teardown() {
 	done
 	_PIDS=()
 	_NAMESPACES=()
+	for ns in "${_TMPDIRS[@]}"; do
+		rm -rf -- "$ns"
+	done
+	_TMPDIRS=()
 	return "$rc"
 }
 
@@ -171,4 +175,93 @@ run_cases() {
 		fi
 	done
 	[ "$_NFAIL" -eq 0 ]
+}
+
+# ---- more helpers (servers, clients, state checks) ----
+
+_TMPDIRS=()
+E2E_HELPERS=$E2E_ROOT/tests/e2e/helpers
+# the system python starts fastest (a pyenv shim costs ~100 ms per run)
+if [ -x /usr/bin/python3 ]; then E2E_PY=/usr/bin/python3; else E2E_PY=python3; fi
+
+# casetmp VAR: a temporary directory for the case, removed by the teardown.
+casetmp() {
+	local __d
+	__d=$(mktemp -d "/tmp/$E2E_TAG.XXXXXX") || return 1
+	_TMPDIRS+=("$__d")
+	printf -v "$1" '%s' "$__d"
+}
+
+# wait_file FILE [SECONDS]: wait (bounded, default 5 s) until FILE exists.
+wait_file() {
+	local f=$1 n=$((${2:-5} * 20)) i
+	for ((i = 0; i < n; i++)); do
+		[ -e "$f" ] && return 0
+		sleep 0.05
+	done
+	fail "$f did not appear within ${2:-5} s"
+}
+
+# ptnet NS ARGS...: run the helper tests/e2e/helpers/ptnet.py in NS
+# (clients: loop, hold, udp; see the helper's header).
+ptnet() {
+	local ns=$1
+	shift
+	in_ns "$ns" "$E2E_PY" "$E2E_HELPERS/ptnet.py" "$@"
+}
+
+# pyserve VAR NS NAME [OPTS] ADDR:PORT...: start `ptnet.py serve` in NS and
+# wait until all its sockets are bound (and listening); PID in VAR. OPTS:
+# --udp --index --pktinfo --v6only --dual. Replies "NAME" or "NAME IDX".
+pyserve() {
+	local __var=$1 __ns=$2 __d __rdy
+	shift 2
+	__d=$(mktemp -d "/tmp/$E2E_TAG.srv.XXXXXX") || return 1
+	_TMPDIRS+=("$__d")
+	__rdy=$__d/ready
+	spawn "$__var" "$__ns" "$E2E_PY" "$E2E_HELPERS/ptnet.py" serve --ready "$__rdy" "$@"
+	wait_file "$__rdy" 5
+}
+
+# pt_err NS ARGS...: run portier, print only its stderr; never fails.
+pt_err() {
+	local ns=$1
+	shift
+	# shellcheck disable=SC2069 # stderr to the caller, stdout dropped
+	"$PORTIER" --netns "$ns" "$@" 2>&1 >/dev/null || true
+}
+
+# snapshot NS: the configuration as JSON (bindings and services), for
+# "a rejected command changes nothing" checks.
+snapshot() {
+	printf '%s\n%s\n' "$("$PORTIER" --netns "$1" --json bindings)" \
+		"$("$PORTIER" --netns "$1" --json services)"
+}
+
+# expect_bad NS ARGS...: portier ARGS must exit 2 with exactly one line on
+# stderr starting "portier: ", and leave bindings and services unchanged.
+expect_bad() {
+	local ns=$1 before after err rc=0 nl
+	shift
+	before=$(snapshot "$ns")
+	err=$("$PORTIER" --netns "$ns" "$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -eq 2 ] || { fail "'portier $*' exited $rc, expected 2 (stderr: $err)"; return 1; }
+	nl=$(printf '%s\n' "$err" | wc -l)
+	[ "$nl" -eq 1 ] || { fail "'portier $*': $nl lines on stderr, expected 1: $err"; return 1; }
+	[[ $err == "portier: "* ]] || { fail "'portier $*': stderr does not start 'portier: ': $err"; return 1; }
+	after=$(snapshot "$ns")
+	[ "$before" == "$after" ] || fail "'portier $*' changed the state: before $before, after $after"
+}
+
+# stat_of NS PROTO PORT FIELD: one counter of the stats row whose range
+# starts at PORT (`stats --json`), "none" when there is no such row.
+stat_of() {
+	"$PORTIER" --netns "$1" --json stats |
+		jq -r --arg p "$2" --argjson port "$3" --arg f "$4" \
+			'[.ports[] | select(.proto == $p and .port == $port)] | if length == 1 then .[0][$f] else "none" end'
+}
+
+# count_replies FILE: "REPLY COUNT" lines of a ptnet loop output, sorted.
+count_replies() {
+	cut -d' ' -f2- "$1" | sort | uniq -c | awk '{c=$1; $1=""; sub(/^ /,""); print $0, c}'
 }
