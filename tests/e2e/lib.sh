@@ -265,3 +265,28 @@ stat_of() {
 count_replies() {
 	cut -d' ' -f2- "$1" | sort | uniq -c | awk '{c=$1; $1=""; sub(/^ /,""); print $0, c}'
 }
+
+# lines FILE: number of lines (0 when the file is missing).
+lines() {
+	if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+
+# wait_lines FILE N SECONDS: wait (bounded) until FILE has N lines.
+wait_lines() {
+	local f=$1 n=$2 i
+	for ((i = 0; i < $3 * 20; i++)); do
+		[ "$(lines "$f")" -ge "$n" ] && return 0
+		sleep 0.05
+	done
+	fail "$f has $(lines "$f") lines after $3 s, expected $n"
+}
+
+# wait_exit PID SECONDS: wait (bounded) for a process this case started.
+wait_exit() {
+	local pid=$1 i
+	for ((i = 0; i < $2 * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.05
+	done
+	fail "pid $pid still runs after $2 s"
+}
