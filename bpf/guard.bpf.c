@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * guard: the guard at the door. An XDP program that parses each frame
+ * (Ethernet, two VLAN tags, IPv4 with options, IPv6 with its extension
+ * headers, TCP, UDP), counts it against its destination port's counter
+ * slot and applies the port's policy: allow, drop, drop-new or a
+ * per-port token bucket. What it cannot read is counted and passed to the
+ * stack, which is the judge of bad packets; with no rules it changes
+ * nothing but counters.
+ *
+ * Cost per TCP/UDP packet: one array lookup (config), one LPM lookup (port
+ * class), one LPM lookup (class and source address) when the port has a
+ * class, one hash lookup (port_slots), one per-CPU array lookup (counters),
+ * plus one hash lookup and a spin lock for rate-limited ports.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdp/xdp_helpers.h>
+#include "portier.h"
+#include "maps.bpf.h"
+#include "parsing.bpf.h"
+
+/* libxdp: run before most programs, and let the chain go on on XDP_PASS. */
+struct {
+	__uint(priority, 20);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(portier_guard);
+
+enum pt_global_field {
+	PT_G_MALFORMED,
+	PT_G_FRAGMENTS,
+	PT_G_OTHER,
+};
+
+/* Count a frame we do not police, and hand it to the stack. */
+static __always_inline int pass_uncounted(enum pt_global_field field)
+{
+	__u32 zero = 0;
+	struct pt_global *g = bpf_map_lookup_elem(&global_stats, &zero);
+
+	if (g) {
+		if (field == PT_G_MALFORMED)
+			g->malformed++;
+		else if (field == PT_G_FRAGMENTS)
+			g->fragments++;
+		else
+			g->other++;
+	}
+	return XDP_PASS;
+}
+
+static __always_inline __u32 class_slot(__u8 proto, __u16 port)
+{
+	if (port < 1024)
+		return PT_CLASS_SLOT(proto, PT_CLASS_WELL_KNOWN);
+	if (port < 49152)
+		return PT_CLASS_SLOT(proto, PT_CLASS_REGISTERED);
+	return PT_CLASS_SLOT(proto, PT_CLASS_EPHEMERAL);
+}
+
+/*
+ * Token bucket of (rule, port, proto): pps tokens at most, refilled at pps
+ * tokens per second. Tokens are kept in units of 1/PT_TOKEN_SCALE packet
+ * so that the refill is elapsed_ns * pps with no division. Returns 1 when
+ * the packet may pass.
+ */
+static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32 pps)
+{
+	struct pt_bucket_key key = { .rule = rule, .port = port, .proto = proto };
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cap = (__u64)pps * PT_TOKEN_SCALE;
+	__u64 elapsed = 0, tokens;
+	struct pt_bucket *b;
+	int ok;
+
+	b = bpf_map_lookup_elem(&rate_buckets, &key);
+	if (!b) {
+		struct pt_bucket fresh = { .tokens = cap, .last_ns = now };
+
+		/* Another CPU may create it first: then we use theirs. */
+		bpf_map_update_elem(&rate_buckets, &key, &fresh, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&rate_buckets, &key);
+		if (!b)
+			return 1;	/* bucket table full: fail open */
+	}
+
+	bpf_spin_lock(&b->lock);
+	/* now was read before the lock: another CPU may have moved last_ns
+	 * past it. Time never runs backwards for a bucket. */
+	if (now > b->last_ns) {
+		elapsed = now - b->last_ns;
+		b->last_ns = now;
+	}
+	if (elapsed > PT_TOKEN_SCALE)
+		elapsed = PT_TOKEN_SCALE;	/* a full bucket after 1 s anyway */
+	tokens = b->tokens + elapsed * pps;	/* <= 2 * 2^32 * 1e9: no overflow */
+	if (tokens > cap)
+		tokens = cap;
+	ok = tokens >= PT_TOKEN_SCALE;
+	if (ok)
+		tokens -= PT_TOKEN_SCALE;
+	b->tokens = tokens;
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
+
+/* Count a TCP or UDP packet against its port and apply the policy. */
+static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
+{
+	struct pt_class_key ckey = {};
+	struct pt_lpm_key pkey = {};
+	struct pt_port_key skey = {};
+	struct pt_policy_val *pol = NULL;
+	struct pt_counters *cnt;
+	struct pt_config *cfg;
+	__u32 zero = 0, slot, action = PT_ALLOW, pps = 0, rule = 0;
+	__u32 *class, *slotp;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+
+	ckey.prefixlen = PT_CLASS_KEY_BITS;
+	ckey.gen = cfg->gen & 1;
+	ckey.proto = f->proto;
+	ckey.port = bpf_htons(f->dport);
+	class = bpf_map_lookup_elem(&port_class, &ckey);
+	if (class) {
+		pkey.gen = ckey.gen;
+		pkey.proto = f->proto;
+		pkey.family = f->family;
+		pkey.class = bpf_htonl(*class);
+		__builtin_memcpy(pkey.addr, f->saddr, sizeof(pkey.addr));
+		pkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
+		pol = bpf_map_lookup_elem(&policy_lpm, &pkey);
+	}
+	if (pol) {
+		action = pol->action;
+		pps = pol->pps;
+		rule = pol->rule;
+	}
+
+	skey.gen = ckey.gen;
+	skey.proto = f->proto;
+	skey.port = f->dport;
+	slotp = bpf_map_lookup_elem(&port_slots, &skey);
+	if (slotp)
+		slot = *slotp;
+	else if (pol)
+		slot = pol->slot;
+	else
+		slot = class_slot(f->proto, f->dport);
+
+	cnt = bpf_map_lookup_elem(&port_stats, &slot);
+	if (cnt) {
+		cnt->packets++;
+		cnt->bytes += frame_len;
+	}
+
+	switch (action) {
+	case PT_DROP:
+		/* The operator closed this port (to this source). */
+		if (cnt)
+			cnt->dropped++;
+		return XDP_DROP;
+	case PT_DROP_NEW:
+		if (f->proto == PT_TCP &&
+		    (f->tcp_flags & (PT_TCP_FLAG_SYN | PT_TCP_FLAG_ACK)) == PT_TCP_FLAG_SYN) {
+			/* A new inbound connection to a port closed to them;
+			 * replies to the host's own connections carry ACK. */
+			if (cnt)
+				cnt->dropped++;
+			return XDP_DROP;
+		}
+		return XDP_PASS;
+	case PT_LIMIT:
+		if (!bucket_take(rule, f->dport, f->proto, pps)) {
+			/* Over the port's rate: its bucket is empty. */
+			if (cnt)
+				cnt->limited++;
+			return XDP_DROP;
+		}
+		return XDP_PASS;
+	default:
+		return XDP_PASS;
+	}
+}
+
+SEC("xdp")
+int portier_guard(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 frame_len = data_end - data;
+	struct pt_cursor c = { .pos = data, .end = data_end, .left = frame_len };
+	struct pt_flow f = {};
+	int next, err;
+
+	next = pt_parse_eth(&c);
+	if (next < 0)
+		return pass_uncounted(PT_G_MALFORMED);
+	if (next == ETH_P_IP)
+		next = pt_parse_ipv4(&c, &f);
+	else if (next == ETH_P_IPV6)
+		next = pt_parse_ipv6(&c, &f);
+	else
+		return pass_uncounted(PT_G_OTHER);
+
+	if (next == PT_ERR_FRAGMENT)
+		return pass_uncounted(PT_G_FRAGMENTS);
+	if (next < 0)
+		return pass_uncounted(PT_G_MALFORMED);
+
+	if (next == IPPROTO_TCP)
+		err = pt_parse_tcp(&c, &f);
+	else if (next == IPPROTO_UDP)
+		err = pt_parse_udp(&c, &f);
+	else
+		return pass_uncounted(PT_G_OTHER);
+	if (err)
+		return pass_uncounted(PT_G_MALFORMED);
+
+	return police(&f, frame_len);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

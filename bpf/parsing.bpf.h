@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Bounded packet parsing for XDP. A cursor walks the frame one header at a
+ * time; every helper checks `hdr + 1 > end` before it reads, so the
+ * verifier sees each access proven, and returns the next protocol (host
+ * order, >= 0) or a negative enum pt_parse_err.
+ *
+ * Besides the frame end, the cursor carries `left`: how many bytes the
+ * current layer still owns. It starts as the frame length; once an IP
+ * header is read it becomes what remains of the IP packet (total length or
+ * payload length), so Ethernet padding is never taken for a header.
+ */
+#ifndef PORTIER_PARSING_BPF_H
+#define PORTIER_PARSING_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define PT_VLAN_MAX 2		/* 802.1Q / 802.1ad tags parsed */
+#define PT_IPV6_EXT_MAX 8	/* IPv6 extension headers followed */
+
+#define PT_IP_OFFSET_MASK 0x1fff	/* IPv4 fragment offset bits */
+#define PT_IP6_OFFSET_MASK 0xfff8	/* IPv6 fragment offset bits */
+
+enum pt_parse_err {
+	PT_ERR_MALFORMED = -1,	/* truncated or inconsistent header */
+	PT_ERR_FRAGMENT = -2,	/* a non-first fragment: no L4 header */
+};
+
+struct pt_vlan_hdr {
+	__be16 tci;
+	__be16 proto;		/* encapsulated EtherType */
+};
+
+/* The part of an IPv6 extension header that says how to skip it. */
+struct pt_ext_hdr {
+	__u8 nexthdr;
+	__u8 hdrlen;
+};
+
+struct pt_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;	/* offset << 3 | M */
+	__be32 id;
+};
+
+struct pt_cursor {
+	void *pos;
+	void *end;		/* ctx->data_end */
+	__u32 left;		/* bytes the current layer still owns */
+};
+
+/* What the guard needs from a TCP or UDP packet. */
+struct pt_flow {
+	__u8 saddr[16];		/* network order; IPv4 in saddr[0..3] */
+	__u16 dport;		/* host order */
+	__u8 family;		/* enum pt_family */
+	__u8 proto;		/* enum pt_proto */
+	__u8 tcp_flags;		/* TCP only: the flags byte */
+};
+
+#define PT_TCP_FLAG_SYN 0x02
+#define PT_TCP_FLAG_ACK 0x10
+
+/* Move the cursor past len bytes that the layer owns. */
+static __always_inline int pt_advance(struct pt_cursor *c, __u32 len)
+{
+	if (len > c->left)
+		return PT_ERR_MALFORMED;
+	c->pos += len;
+	c->left -= len;
+	return 0;
+}
+
+static __always_inline int pt_is_vlan(__u16 proto)
+{
+	return proto == ETH_P_8021Q || proto == ETH_P_8021AD;
+}
+
+/* Ethernet and up to PT_VLAN_MAX tags of either kind, in any order.
+ * Returns the EtherType behind them (still a VLAN type when there are
+ * more tags than we parse). */
+static __always_inline int pt_parse_eth(struct pt_cursor *c)
+{
+	struct ethhdr *eth = c->pos;
+	struct pt_vlan_hdr *vlan;
+	__u16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > c->end || pt_advance(c, sizeof(*eth)))
+		return PT_ERR_MALFORMED;
+	proto = bpf_ntohs(eth->h_proto);
+
+#pragma unroll
+	for (i = 0; i < PT_VLAN_MAX; i++) {
+		if (!pt_is_vlan(proto))
+			break;
+		vlan = c->pos;
+		if ((void *)(vlan + 1) > c->end || pt_advance(c, sizeof(*vlan)))
+			return PT_ERR_MALFORMED;
+		proto = bpf_ntohs(vlan->proto);
+	}
+	return proto;
+}
+
+/* IPv4 with options. Returns the L4 protocol; the cursor is then bounded
+ * by the total length. */
+static __always_inline int pt_parse_ipv4(struct pt_cursor *c, struct pt_flow *f)
+{
+	struct iphdr *iph = c->pos;
+	__u32 hdr_len, tot_len;
+
+	if ((void *)(iph + 1) > c->end)
+		return PT_ERR_MALFORMED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return PT_ERR_MALFORMED;
+	hdr_len = iph->ihl * 4;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len > c->left || tot_len < hdr_len)
+		return PT_ERR_MALFORMED;
+	c->left = tot_len;
+	if (pt_advance(c, hdr_len))
+		return PT_ERR_MALFORMED;
+	if (bpf_ntohs(iph->frag_off) & PT_IP_OFFSET_MASK)
+		return PT_ERR_FRAGMENT;
+
+	f->family = PT_INET;
+	__builtin_memcpy(f->saddr, &iph->saddr, 4);
+	return iph->protocol;
+}
+
+/* IPv6 and its extension header chain, at most PT_IPV6_EXT_MAX headers.
+ * Returns the upper-layer protocol; the cursor is then bounded by the
+ * payload length. */
+static __always_inline int pt_parse_ipv6(struct pt_cursor *c, struct pt_flow *f)
+{
+	struct ipv6hdr *ip6h = c->pos;
+	struct pt_frag_hdr *frag;
+	struct pt_ext_hdr *ext;
+	__u32 len;
+	__u8 next;
+	int i;
+
+	if ((void *)(ip6h + 1) > c->end || pt_advance(c, sizeof(*ip6h)))
+		return PT_ERR_MALFORMED;
+	if (ip6h->version != 6)
+		return PT_ERR_MALFORMED;
+	len = bpf_ntohs(ip6h->payload_len);
+	if (len > c->left)
+		return PT_ERR_MALFORMED;
+	c->left = len;
+	next = ip6h->nexthdr;
+
+	for (i = 0; i < PT_IPV6_EXT_MAX; i++) {
+		switch (next) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			ext = c->pos;
+			if ((void *)(ext + 1) > c->end)
+				return PT_ERR_MALFORMED;
+			len = (ext->hdrlen + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			ext = c->pos;
+			if ((void *)(ext + 1) > c->end)
+				return PT_ERR_MALFORMED;
+			len = (ext->hdrlen + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			frag = c->pos;
+			if ((void *)(frag + 1) > c->end || sizeof(*frag) > c->left)
+				return PT_ERR_MALFORMED;
+			if (bpf_ntohs(frag->frag_off) & PT_IP6_OFFSET_MASK)
+				return PT_ERR_FRAGMENT;
+			ext = c->pos;
+			len = sizeof(*frag);
+			break;
+		default:
+			goto upper;
+		}
+		next = ext->nexthdr;
+		if (pt_advance(c, len))
+			return PT_ERR_MALFORMED;
+	}
+	/* More extension headers than we follow: we cannot find the ports. */
+	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
+	    next == IPPROTO_DSTOPTS || next == IPPROTO_AH || next == IPPROTO_FRAGMENT)
+		return PT_ERR_MALFORMED;
+upper:
+	f->family = PT_INET6;
+	__builtin_memcpy(f->saddr, &ip6h->saddr, 16);
+	return next;
+}
+
+static __always_inline int pt_parse_tcp(struct pt_cursor *c, struct pt_flow *f)
+{
+	struct tcphdr *th = c->pos;
+
+	if ((void *)(th + 1) > c->end || sizeof(*th) > c->left)
+		return PT_ERR_MALFORMED;
+	if (th->doff < 5 || th->doff * 4 > c->left)
+		return PT_ERR_MALFORMED;
+	f->proto = PT_TCP;
+	f->dport = bpf_ntohs(th->dest);
+	f->tcp_flags = ((__u8 *)th)[13];
+	return 0;
+}
+
+static __always_inline int pt_parse_udp(struct pt_cursor *c, struct pt_flow *f)
+{
+	struct udphdr *uh = c->pos;
+
+	if ((void *)(uh + 1) > c->end || sizeof(*uh) > c->left)
+		return PT_ERR_MALFORMED;
+	f->proto = PT_UDP;
+	f->dport = bpf_ntohs(uh->dest);
+	return 0;
+}
+
+#endif /* PORTIER_PARSING_BPF_H */

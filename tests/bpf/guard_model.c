@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Reference model of the guard: see guard_model.h. Written from the
+ * protocol definitions (byte offsets into the frame), not from the BPF
+ * code, so that a shared mistake is less likely.
+ */
+#include <string.h>
+#include <linux/bpf.h>
+#include "guard_model.h"
+
+/* Protocol numbers, spelled out here rather than borrowed. */
+#define GM_ETH_IP 0x0800
+#define GM_ETH_IPV6 0x86dd
+#define GM_ETH_8021Q 0x8100
+#define GM_ETH_8021AD 0x88a8
+#define GM_IP_TCP 6
+#define GM_IP_UDP 17
+#define GM_IP6_HOP 0
+#define GM_IP6_ROUTING 43
+#define GM_IP6_FRAGMENT 44
+#define GM_IP6_AH 51
+#define GM_IP6_DSTOPTS 60
+#define GM_MAX_VLAN 2
+#define GM_MAX_EXT 8
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static int is_ext(uint8_t nh)
+{
+	return nh == GM_IP6_HOP || nh == GM_IP6_ROUTING || nh == GM_IP6_FRAGMENT ||
+	       nh == GM_IP6_AH || nh == GM_IP6_DSTOPTS;
+}
+
+const char *gm_kind_name(enum gm_kind kind)
+{
+	switch (kind) {
+	case GM_MALFORMED:
+		return "malformed";
+	case GM_FRAGMENT:
+		return "fragment";
+	case GM_OTHER:
+		return "other";
+	case GM_POLICED:
+		return "policed";
+	}
+	return "?";
+}
+
+/* Parse the frame; for GM_POLICED fill proto, family, saddr, dport, flags. */
+static enum gm_kind parse(const uint8_t *p, size_t len, struct gm_result *r)
+{
+	size_t off, end, hl;
+	uint16_t et;
+	uint8_t l4;
+	int i;
+
+	if (len < 14)
+		return GM_MALFORMED;
+	et = be16(p + 12);
+	off = 14;
+	for (i = 0; i < GM_MAX_VLAN && (et == GM_ETH_8021Q || et == GM_ETH_8021AD); i++) {
+		if (off + 4 > len)
+			return GM_MALFORMED;
+		et = be16(p + off + 2);
+		off += 4;
+	}
+
+	if (et == GM_ETH_IP) {
+		size_t tot;
+
+		if (off + 20 > len)
+			return GM_MALFORMED;
+		hl = (size_t)(p[off] & 0x0f) * 4;
+		if (p[off] >> 4 != 4 || hl < 20)
+			return GM_MALFORMED;
+		tot = be16(p + off + 2);
+		if (off + tot > len || tot < hl)
+			return GM_MALFORMED;
+		if (be16(p + off + 6) & 0x1fff)
+			return GM_FRAGMENT;
+		end = off + tot;
+		l4 = p[off + 9];
+		r->family = PT_INET;
+		memset(r->saddr, 0, 16);
+		memcpy(r->saddr, p + off + 12, 4);
+		off += hl;
+	} else if (et == GM_ETH_IPV6) {
+		if (off + 40 > len)
+			return GM_MALFORMED;
+		if (p[off] >> 4 != 6)
+			return GM_MALFORMED;
+		end = off + 40 + be16(p + off + 4);
+		if (end > len)
+			return GM_MALFORMED;
+		l4 = p[off + 6];
+		r->family = PT_INET6;
+		memcpy(r->saddr, p + off + 8, 16);
+		off += 40;
+		for (i = 0; is_ext(l4); i++) {
+			if (i == GM_MAX_EXT)
+				return GM_MALFORMED;
+			if (l4 == GM_IP6_FRAGMENT) {
+				if (off + 8 > end)
+					return GM_MALFORMED;
+				if (be16(p + off + 2) >> 3)
+					return GM_FRAGMENT;
+				hl = 8;
+			} else {
+				if (off + 2 > end)
+					return GM_MALFORMED;
+				if (l4 == GM_IP6_AH)
+					hl = ((size_t)p[off + 1] + 2) * 4;
+				else
+					hl = ((size_t)p[off + 1] + 1) * 8;
+				if (off + hl > end)
+					return GM_MALFORMED;
+			}
+			l4 = p[off];
+			off += hl;
+		}
+	} else {
+		return GM_OTHER;
+	}
+
+	if (l4 == GM_IP_TCP) {
+		if (off + 20 > end)
+			return GM_MALFORMED;
+		hl = (size_t)(p[off + 12] >> 4) * 4;
+		if (hl < 20 || off + hl > end)
+			return GM_MALFORMED;
+		r->proto = PT_TCP;
+		r->tcp_flags = p[off + 13];
+	} else if (l4 == GM_IP_UDP) {
+		if (off + 8 > end)
+			return GM_MALFORMED;
+		r->proto = PT_UDP;
+	} else {
+		return GM_OTHER;
+	}
+	r->dport = be16(p + off + 2);
+	return GM_POLICED;
+}
+
+static int prefix_match(const struct gm_policy *pol, uint8_t family, const uint8_t *addr)
+{
+	unsigned int full, rest;
+
+	if (pol->family == GM_FAMILY_ANY)
+		return 1;
+	if (pol->family != family)
+		return 0;
+	full = pol->plen / 8;
+	rest = pol->plen % 8;
+	if (memcmp(pol->addr, addr, full))
+		return 0;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff00 >> rest);
+
+		if ((pol->addr[full] ^ addr[full]) & mask)
+			return 0;
+	}
+	return 1;
+}
+
+long gm_policy_lookup(const struct gm_rules *rules, uint8_t proto, uint8_t family,
+		      const uint8_t saddr[16], uint16_t port)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < rules->npolicies; i++) {
+		const struct gm_policy *p = &rules->policies[i], *b;
+
+		if (p->proto != proto || port < p->lo || port > p->hi ||
+		    !prefix_match(p, family, saddr))
+			continue;
+		if (best < 0) {
+			best = (long)i;
+			continue;
+		}
+		b = &rules->policies[best];
+		if (p->hi - p->lo < b->hi - b->lo ||
+		    (p->hi - p->lo == b->hi - b->lo && p->plen > b->plen))
+			best = (long)i;
+	}
+	return best;
+}
+
+static uint32_t class_row(uint8_t proto, uint16_t port)
+{
+	if (port <= 1023)
+		return PT_CLASS_SLOT(proto, PT_CLASS_WELL_KNOWN);
+	if (port <= 49151)
+		return PT_CLASS_SLOT(proto, PT_CLASS_REGISTERED);
+	return PT_CLASS_SLOT(proto, PT_CLASS_EPHEMERAL);
+}
+
+/* The port's own slot, else the narrowest counted range holding it (the
+ * lower one of two equally wide), else its class row. */
+static uint32_t slot_of(const struct gm_rules *rules, uint8_t proto, uint16_t port)
+{
+	const struct gm_slot *range = NULL;
+	size_t i;
+
+	for (i = 0; i < rules->nslots; i++) {
+		const struct gm_slot *s = &rules->slots[i];
+
+		if (s->proto != proto || port < s->lo || port > s->hi)
+			continue;
+		if (s->lo == s->hi)
+			return s->slot;
+		if (!range || s->hi - s->lo < range->hi - range->lo ||
+		    (s->hi - s->lo == range->hi - range->lo && s->lo < range->lo))
+			range = s;
+	}
+	if (range)
+		return range->slot;
+	return class_row(proto, port);
+}
+
+/* Take one packet from the bucket of (rule, port, proto): 1 if it passes. */
+static int bucket_take(struct gm_model *m, const struct gm_policy *pol, uint16_t port)
+{
+	uint32_t h = (pol->rule * 2654435761u) ^ ((uint32_t)port << 1) ^ pol->proto;
+	size_t i;
+
+	for (i = 0; i < GM_BUCKETS; i++) {
+		struct gm_bucket *b = &m->buckets[(h + i) % GM_BUCKETS];
+
+		if (!b->used) {
+			b->used = 1;
+			b->rule = pol->rule;
+			b->port = port;
+			b->proto = pol->proto;
+			b->tokens = pol->pps;
+		} else if (b->rule != pol->rule || b->port != port || b->proto != pol->proto) {
+			continue;
+		}
+		if (!b->tokens)
+			return 0;
+		b->tokens--;
+		return 1;
+	}
+	return 1;	/* table full: the guard fails open too */
+}
+
+void gm_init(struct gm_model *m, const struct gm_rules *rules)
+{
+	memset(m, 0, sizeof(*m));
+	m->rules = *rules;
+}
+
+void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_result *r)
+{
+	const struct gm_policy *pol = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->verdict = XDP_PASS;
+	r->policy = -1;
+	r->kind = parse(frame, len, r);
+	switch (r->kind) {
+	case GM_MALFORMED:
+		r->global_delta.malformed = 1;
+		return;
+	case GM_FRAGMENT:
+		r->global_delta.fragments = 1;
+		return;
+	case GM_OTHER:
+		r->global_delta.other = 1;
+		return;
+	case GM_POLICED:
+		break;
+	}
+
+	r->policy = gm_policy_lookup(&m->rules, r->proto, r->family, r->saddr, r->dport);
+	if (r->policy >= 0)
+		pol = &m->rules.policies[r->policy];
+	r->slot = slot_of(&m->rules, r->proto, r->dport);
+	r->slot_delta.packets = 1;
+	r->slot_delta.bytes = len;
+	if (!pol)
+		return;
+	switch (pol->action) {
+	case PT_DROP:
+		r->verdict = XDP_DROP;
+		r->slot_delta.dropped = 1;
+		break;
+	case PT_DROP_NEW:
+		if (r->proto == PT_TCP && (r->tcp_flags & 0x12) == 0x02) {
+			r->verdict = XDP_DROP;
+			r->slot_delta.dropped = 1;
+		}
+		break;
+	case PT_LIMIT:
+		if (!bucket_take(m, pol, r->dport)) {
+			r->verdict = XDP_DROP;
+			r->slot_delta.limited = 1;
+		}
+		break;
+	default:
+		break;
+	}
+}

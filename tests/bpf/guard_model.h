@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Reference model of the guard (bpf/guard.bpf.c) in plain C: the same
+ * parse, policy lookup, counting and action, computed straight from a list
+ * of rules with no tries and no compiled tables, so that the BPF program
+ * and the compiler that fills its maps can be checked against it.
+ *
+ * Precedence: among the policies whose protocol, port range and source
+ * prefix contain the packet's, the narrowest port range wins, then the
+ * longest source prefix. No policy: allow.
+ *
+ * Counting slot: the port's own slot (a counted range with lo == hi);
+ * else the narrowest counted range containing the port; else the class
+ * row PT_CLASS_SLOT(proto, class). (The guard takes the slot from
+ * port_slots, else from the policy entry of the port's class; the
+ * compiler gives every class a policy entry for every source, an allow
+ * at /0 unless a rule says otherwise, so the two agree.)
+ *
+ * Rate limits are modelled without refill: a bucket holds pps packets and
+ * every passing packet takes one. That is exact while a test sends fewer
+ * than pps packets per second of wall time past the burst, or sends its
+ * whole sequence faster than one refill (1/pps s).
+ */
+#ifndef PORTIER_TEST_GUARD_MODEL_H
+#define PORTIER_TEST_GUARD_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "portier.h"
+
+#define GM_FAMILY_ANY 2		/* a source prefix that covers both families */
+
+struct gm_policy {
+	uint8_t proto;		/* enum pt_proto */
+	uint16_t lo, hi;	/* destination ports */
+	uint8_t family;		/* PT_INET, PT_INET6 or GM_FAMILY_ANY */
+	uint8_t plen;
+	uint8_t addr[16];	/* source prefix, network order */
+	uint32_t action;	/* enum pt_action */
+	uint32_t pps;
+	uint32_t rule;		/* bucket id */
+};
+
+struct gm_slot {
+	uint8_t proto;
+	uint16_t lo, hi;	/* lo == hi: a port counted on its own */
+	uint32_t slot;
+};
+
+struct gm_rules {
+	const struct gm_policy *policies;
+	size_t npolicies;
+	const struct gm_slot *slots;
+	size_t nslots;
+};
+
+enum gm_kind {
+	GM_MALFORMED,
+	GM_FRAGMENT,
+	GM_OTHER,
+	GM_POLICED,		/* TCP or UDP: counted in a slot */
+};
+
+/* What a frame did: its verdict and the counters it moved. */
+struct gm_result {
+	uint32_t verdict;	/* XDP_PASS or XDP_DROP */
+	enum gm_kind kind;
+	uint32_t slot;		/* GM_POLICED */
+	struct pt_counters slot_delta;	/* GM_POLICED: added to port_stats[slot] */
+	struct pt_global global_delta;
+	/* What the parser found, for messages. */
+	uint8_t proto, family, tcp_flags;
+	uint16_t dport;
+	uint8_t saddr[16];
+	long policy;		/* index of the winning policy, -1 none */
+};
+
+#define GM_BUCKETS 4096
+
+struct gm_bucket {
+	uint32_t rule;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t used;
+	uint64_t tokens;	/* whole packets */
+};
+
+struct gm_model {
+	struct gm_rules rules;
+	struct gm_bucket buckets[GM_BUCKETS];
+};
+
+/* Start a model over rules (not copied: they must outlive the model). */
+void gm_init(struct gm_model *m, const struct gm_rules *rules);
+
+/* Run one frame through the model. */
+void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_result *r);
+
+/* The winning policy for a packet (index into rules->policies), or -1. */
+long gm_policy_lookup(const struct gm_rules *rules, uint8_t proto, uint8_t family,
+		      const uint8_t saddr[16], uint16_t port);
+
+const char *gm_kind_name(enum gm_kind kind);
+
+#endif /* PORTIER_TEST_GUARD_MODEL_H */
