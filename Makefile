@@ -91,7 +91,9 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | deps
 
 $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@ 2> $@.log || { cat $@.log >&2; exit 1; }
+	$(Q)grep -v 'unrecognized data section .xdp_run_config' $@.log >&2 || true
+	$(Q)rm -f $@.log
 
 $(OUT)/%.o: %.c $(SKELS) | deps
 	$(call msg,CC,$@)

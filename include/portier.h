@@ -105,8 +105,9 @@ struct pt_config {
  * port_class: LPM_TRIE. Maps a destination port to its elementary port
  * interval ("class") for the live generation: the class ids partition
  * 0-65535 at every bound of every binding, policy and watch of one
- * protocol. A range is stored as its minimal cover of aligned blocks.
- * prefixlen = 16 + block bits.
+ * protocol. A range is stored as its minimal cover of aligned blocks: a
+ * block of 2^k ports has prefixlen = 32 - k (gen and proto, then the
+ * port's 16 - k fixed bits).
  */
 struct pt_class_key {
 	__u32 prefixlen;
