@@ -13,7 +13,9 @@ suites=("$@")
 
 pass=0
 fail=0
+skip=0
 failed_names=()
+skipped_names=()
 
 # run_tap LABEL CMD...: run one test program, echo its output prefixed,
 # count its ok / not ok lines; a program that fails without reporting a
@@ -25,14 +27,20 @@ run_tap() {
 	"$@" >"$log" 2>&1
 	rc=$?
 	sed "s|^|[$label] |" "$log"
-	p=$(grep -c '^ok ' "$log")
+	# "ok N - name # SKIP reason": not applicable here, said why
+	local s
+	s=$(grep -c '^ok .*# SKIP' "$log")
+	p=$(($(grep -c '^ok ' "$log") - s))
 	f=$(grep -c '^not ok ' "$log")
+	while IFS= read -r line; do
+		skipped_names+=("$label: ${line#ok }")
+	done < <(grep '^ok .*# SKIP' "$log")
 	# a program that dies half way prints its plan (1..N) but not N results
 	local plan
 	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
-	if [ -n "$plan" ] && [ $((p + f)) -lt "$plan" ]; then
-		failed_names+=("$label: $((plan - p - f)) of $plan tests did not report")
-		f=$((plan - p))
+	if [ -n "$plan" ] && [ $((p + f + s)) -lt "$plan" ]; then
+		failed_names+=("$label: $((plan - p - f - s)) of $plan tests did not report")
+		f=$((plan - p - s))
 	fi
 	while IFS= read -r line; do
 		failed_names+=("$label: ${line#not ok }")
@@ -41,12 +49,13 @@ run_tap() {
 		f=1
 		failed_names+=("$label: exited $rc without reporting a failure")
 	fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
 		f=1
 		failed_names+=("$label: ran no test")
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))
+	skip=$((skip + s))
 	rm -f "$log"
 }
 
@@ -77,11 +86,20 @@ for suite in "${suites[@]}"; do
 	esac
 done
 
+if [ ${#skipped_names[@]} -gt 0 ]; then
+	echo
+	echo "not applicable on this machine:"
+	printf '  %s\n' "${skipped_names[@]}"
+fi
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo
 	echo "failed:"
 	printf '  %s\n' "${failed_names[@]}"
 fi
 echo
-echo "$pass passed, $fail failed"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
 [ "$fail" -eq 0 ]
