@@ -26,6 +26,8 @@ int pt_open_locked(struct pt_ctx *ctx);
  * errors; nothing is committed unless it returns 0. */
 typedef int (*pt_edit_fn)(struct pt_ctx *ctx, struct pt_state *next, void *arg);
 int pt_edit_state(pt_edit_fn edit, void *arg);
+/* The same, then after() once the change is live, still under the lock. */
+int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg);
 
 /* Option parsing: reset getopt and parse argv[1..]; positional arguments
  * are left in argv[optind..argc). Returns 0, or an exit status. */
@@ -51,6 +53,9 @@ int cmd_policies(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_unwatch(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_exporter(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 

@@ -39,6 +39,11 @@ int pt_open_locked(struct pt_ctx *ctx)
 
 int pt_edit_state(pt_edit_fn edit, void *arg)
 {
+	return pt_edit_state_then(edit, NULL, arg);
+}
+
+int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg)
+{
 	struct pt_state live = {}, next = {};
 	struct pt_ctx ctx;
 	int ret, err;
@@ -64,6 +69,8 @@ int pt_edit_state(pt_edit_fn edit, void *arg)
 		ret = pt_fail("out of counter slots: at most %d ports can be watched", PT_MAX_SLOTS - PT_FIRST_FREE_SLOT);
 	else if (err)
 		ret = pt_fail("updating the maps: %s (nothing changed)", pt_strerror(err));
+	else if (after)
+		ret = after(&ctx, &next, arg);
 cleanup:
 	pt_state_free(&live);
 	pt_state_free(&next);

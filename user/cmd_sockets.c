@@ -15,21 +15,29 @@ struct register_arg {
 	struct pt_candidates cand;
 };
 
+/* register declares the service when it is new; the sockets go in only
+ * once that is committed, so they never hang under an id with no service */
 static int edit_register(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
 	struct register_arg *a = varg;
-	struct pt_service *s;
 	int err;
 
-	/* register declares the service when it is new */
-	if (!pt_service_by_name(st, a->name)) {
-		err = pt_service_add(st, a->name, NULL);
-		if (err == -ENOSPC)
-			return pt_bad("register: at most %d services", PT_MAX_SERVICES);
-		if (err)
-			return pt_fail("register: %s", strerror(-err));
-	}
-	s = pt_service_by_name(st, a->name);
+	if (pt_service_by_name(st, a->name))
+		return 0;
+	err = pt_service_add(st, a->name, NULL);
+	if (err == -ENOSPC)
+		return pt_bad("register: at most %d services", PT_MAX_SERVICES);
+	return err ? pt_fail("register: %s", strerror(-err)) : 0;
+}
+
+static int install_sockets(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	struct register_arg *a = varg;
+	struct pt_service *s = pt_service_by_name(st, a->name);
+	int err;
+
+	if (!s)
+		return pt_fail("register: service '%s' vanished", a->name);
 	for (uint8_t proto = 0; proto < PT_NPROTO; proto++) {
 		bool any = false;
 
@@ -157,7 +165,16 @@ int cmd_register(int argc, char **argv)
 		}
 	}
 	pt_ctx_close(&probe);
-	ret = pt_edit_state(edit_register, &a);
+	{
+		uint8_t proto = 0;
+
+		if (pt_sockets_check(&a.cand, &proto)) {
+			pt_candidates_free(&a.cand);
+			return pt_bad("register: more than %d %s sockets of one family for '%s'",
+				      PT_MAX_SOCKETS, pt_proto_name(proto), a.name);
+		}
+	}
+	ret = pt_edit_state_then(edit_register, install_sockets, &a);
 	if (!ret)
 		describe_warnings(&a);
 	pt_candidates_free(&a.cand);

@@ -343,6 +343,19 @@ static void gc_sock_info(struct pt_ctx *ctx)
 	free(dead);
 }
 
+int pt_sockets_check(const struct pt_candidates *c, uint8_t *proto_out)
+{
+	size_t n[PT_NPROTO][PT_NFAMILY] = {};
+
+	for (size_t i = 0; i < c->n; i++)
+		for (uint8_t fam = 0; fam < PT_NFAMILY; fam++)
+			if (serves(&c->socks[i], fam) && ++n[c->socks[i].proto][fam] > PT_MAX_SOCKETS) {
+				*proto_out = c->socks[i].proto;
+				return -E2BIG;
+			}
+	return 0;
+}
+
 int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
 		       const struct pt_candidates *c)
 {

@@ -42,6 +42,9 @@ int pt_socket_from_fd(int fd, uint64_t netns_ino, const struct pt_sock_filter *f
 		      struct pt_candidates *out, const char **why);
 void pt_candidates_free(struct pt_candidates *c);
 
+/* -E2BIG (and the protocol) when c has more than PT_MAX_SOCKETS sockets
+ * for one protocol and family: checked before anything changes. */
+int pt_sockets_check(const struct pt_candidates *c, uint8_t *proto);
 /* Make c's sockets of proto the service's sockets of proto, atomically
  * per family. -E2BIG over PT_MAX_SOCKETS. */
 int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,

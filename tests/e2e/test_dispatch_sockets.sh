@@ -41,6 +41,9 @@ case_64_sockets_spread_by_4tuple() {
 	for i in $(seq 0 64); do addrs+=("127.0.0.1:$((4100 + i))"); done
 	pyserve big "$ns" big --index "${addrs[@]}"
 	expect_bad "$ns" register spread --pid "$big"
+	# refused before anything changed: a new name is not even declared
+	expect_bad "$ns" register newcomer --pid "$big"
+	expect_json "$ns" 'map(.name) | join(",")' spread services
 	expect_json "$ns" "[.[0].sockets[] | select(.pid == $spread)] | length" 64 services
 	expect_eq "$(ptnet "$ns" loop 198.18.0.2 80 1 | cut -d' ' -f2)" spread "still the 64"
 }
