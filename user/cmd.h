@@ -21,6 +21,9 @@ struct pt_cmd {
 /* Open the state of the target namespace under the lock. Prints the error
  * and returns an exit status (non-zero) when it cannot. */
 int pt_open_locked(struct pt_ctx *ctx);
+/* The same for a command that only reads: the lock is shared. */
+int pt_open_read(struct pt_ctx *ctx);
+int pt_open_common(struct pt_ctx *ctx, bool shared);
 
 /* Load, edit, commit. edit() returns an exit status and prints its own
  * errors; nothing is committed unless it returns 0. */

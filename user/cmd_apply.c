@@ -283,7 +283,7 @@ int cmd_dump(int argc, char **argv)
 	if (getopt_long(argc, argv, "", opts, NULL) != -1)
 		return pt_usage_error("dump", "unknown option '%s'", argv[optind - 1]);
 	ret = pt_check_positional("dump", argc, argv, 0, 0);
-	ret = ret ?: pt_open_locked(&ctx);
+	ret = ret ?: pt_open_read(&ctx);
 	if (ret)
 		return ret;
 	err = pt_state_load(&ctx, &st);

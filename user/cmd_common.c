@@ -6,6 +6,16 @@
 
 int pt_open_locked(struct pt_ctx *ctx)
 {
+	return pt_open_common(ctx, false);
+}
+
+int pt_open_read(struct pt_ctx *ctx)
+{
+	return pt_open_common(ctx, true);
+}
+
+int pt_open_common(struct pt_ctx *ctx, bool shared)
+{
 	int err = pt_ctx_init(ctx, pt_netns);
 
 	if (err) {
@@ -14,6 +24,7 @@ int pt_open_locked(struct pt_ctx *ctx)
 				      strerror(-err));
 		return pt_fail("network namespace: %s", strerror(-err));
 	}
+	ctx->shared = shared;
 	err = pt_ctx_lock(ctx);
 	if (err) {
 		pt_ctx_close(ctx);

@@ -224,6 +224,7 @@ int cmd_status(int argc, char **argv)
 	err = pt_ctx_init(&ctx, pt_netns);
 	if (err)
 		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
+	ctx.shared = true;
 	err = pt_ctx_lock(&ctx);
 	err = err ?: pt_ctx_open(&ctx);
 	if (err == -ENOENT || err == -ESTALE) {

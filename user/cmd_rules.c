@@ -188,7 +188,7 @@ int cmd_unbind(int argc, char **argv)
 /* Read-only commands: load the live state, no edit. */
 static int read_state(struct pt_ctx *ctx, struct pt_state *st)
 {
-	int ret = pt_open_locked(ctx), err;
+	int ret = pt_open_read(ctx), err;
 
 	if (ret)
 		return ret;

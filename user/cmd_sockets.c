@@ -278,7 +278,7 @@ int cmd_services(int argc, char **argv)
 	if (getopt_long(argc, argv, "", opts, NULL) != -1)
 		return pt_usage_error("services", "unknown option '%s'", argv[optind - 1]);
 	ret = pt_check_positional("services", argc, argv, 0, 0);
-	ret = ret ?: pt_open_locked(&ctx);
+	ret = ret ?: pt_open_read(&ctx);
 	if (ret)
 		return ret;
 	err = pt_state_load(&ctx, &st);

@@ -186,7 +186,7 @@ int cmd_stats(int argc, char **argv)
 		}
 	}
 	ret = pt_check_positional("stats", argc, argv, 0, 0);
-	ret = ret ?: pt_open_locked(&ctx);
+	ret = ret ?: pt_open_read(&ctx);
 	if (ret)
 		return ret;
 	err = pt_state_load(&ctx, &st);

@@ -215,6 +215,10 @@ int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter
 			continue;
 		fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
 		if (fd < 0) {
+			/* the process closed it meanwhile (an accepting server
+			 * does): not one of its listeners any more */
+			if (errno == EBADF)
+				continue;
 			err = -errno;
 			goto cleanup;
 		}

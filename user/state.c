@@ -132,7 +132,7 @@ int pt_ctx_lock(struct pt_ctx *ctx)
 	ctx->lock_fd = open(PT_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->lock_fd < 0)
 		return -errno;
-	if (flock(ctx->lock_fd, LOCK_EX)) {
+	if (flock(ctx->lock_fd, ctx->shared ? LOCK_SH : LOCK_EX)) {
 		err = -errno;
 		close(ctx->lock_fd);
 		ctx->lock_fd = -1;

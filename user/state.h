@@ -45,13 +45,16 @@ struct pt_ctx {
 	uint64_t netns_ino;
 	char dir[PATH_MAX];	/* PT_PIN_ROOT/<netns inode> */
 	int lock_fd;
+	bool shared;		/* a reader: take the lock shared */
 	int fds[PT_NMAPS];
 	struct pt_config cfg;
 };
 
 /* Enter the namespace (NULL: the current one) and name the pin directory. */
 int pt_ctx_init(struct pt_ctx *ctx, const char *netns);
-/* Mount bpffs when needed, create PT_PIN_ROOT (0700), take the lock. */
+/* Mount bpffs when needed, create PT_PIN_ROOT (0700), take the lock:
+ * exclusive for a writer, shared when ctx->shared (readers run together,
+ * and never see a commit half way). */
 int pt_ctx_lock(struct pt_ctx *ctx);
 /* Open every pinned map. -ENOENT when portier is not loaded here,
  * -EPROTO when the pins have another ABI version, -ESTALE when they are

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * exporter [--listen ADDR:PORT]: the counters as Prometheus metrics over
+ * HTTP (text exposition format 0.0.4), GET /metrics; 127.0.0.1:9469 by
+ * default. Each scrape reopens the pinned state and reads every counter in
+ * one batched pass, so new bindings appear and an unload/load is followed.
+ * libmicrohttpd serves from one internal thread (one scrape at a time);
+ * the main thread waits for SIGTERM or SIGINT and stops it cleanly.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+#include "cmd.h"
+#include "stats.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9469"
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static pthread_mutex_t scrape_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A growing text buffer; on allocation failure it stops growing and
+ * remembers it. */
+struct out {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->oom)
+		return;
+	for (;;) {
+		size_t room = o->cap - o->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(o->p ? o->p + o->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t ncap = o->cap ? o->cap * 2 : 16384;
+
+		while (ncap - o->len <= (size_t)n)
+			ncap *= 2;
+		char *np = realloc(o->p, ncap);
+
+		if (!np) {
+			o->oom = true;
+			return;
+		}
+		o->p = np;
+		o->cap = ncap;
+	}
+}
+
+/* A label value, escaped as the exposition format wants: \\, \" and \n. */
+static void put_label(struct out *o, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			put(o, "\\\\");
+		else if (*v == '"')
+			put(o, "\\\"");
+		else if (*v == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *v);
+	}
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void port_labels(struct out *o, const struct pt_stat_row *r)
+{
+	char ports[16];
+
+	put(o, "{proto=\"%s\",port=\"%s\",service=\"", pt_proto_name(r->proto),
+	    pt_format_ports(r->lo, r->hi, ports, sizeof(ports)));
+	put_label(o, r->services);
+	put(o, "\"}");
+}
+
+enum field { F_PACKETS, F_BYTES, F_DROPPED, F_LIMITED, F_STEERED, F_NO_SOCKET };
+
+static uint64_t field_of(const struct pt_counters *c, enum field f)
+{
+	switch (f) {
+	case F_PACKETS: return c->packets;
+	case F_BYTES: return c->bytes;
+	case F_DROPPED: return c->dropped;
+	case F_LIMITED: return c->limited;
+	case F_STEERED: return c->steered;
+	default: return c->no_socket;
+	}
+}
+
+static const struct {
+	const char *name;
+	enum field field;
+	const char *help;
+} port_metrics[] = {
+	{ "portier_port_packets_total", F_PACKETS,
+	  "Packets the guard (XDP) saw to a port or range counted one by one." },
+	{ "portier_port_bytes_total", F_BYTES,
+	  "Bytes (frame length) the guard saw to a port or range counted one by one." },
+	{ "portier_port_dropped_total", F_DROPPED,
+	  "Packets the guard dropped by a drop or drop-new policy." },
+	{ "portier_port_limited_total", F_LIMITED,
+	  "Packets the guard dropped by a rate limit (limit PPS)." },
+	{ "portier_port_steered_total", F_STEERED,
+	  "New connections and datagrams the dispatcher (sk_lookup) handed to a service socket." },
+	{ "portier_port_no_socket_total", F_NO_SOCKET,
+	  "Lookups of a bound port whose service had no live socket: left to the kernel." },
+}, class_metrics[] = {
+	{ "portier_class_packets_total", F_PACKETS,
+	  "Packets the guard saw to the ports of a class not counted one by one." },
+	{ "portier_class_bytes_total", F_BYTES,
+	  "Bytes the guard saw to the ports of a class not counted one by one." },
+	{ "portier_class_dropped_total", F_DROPPED,
+	  "Packets to the ports of a class that the guard dropped by a drop or drop-new policy." },
+	{ "portier_class_limited_total", F_LIMITED,
+	  "Packets to the ports of a class that the guard dropped by a rate limit." },
+};
+
+static void render_info(struct out *o, bool loaded)
+{
+	family(o, "portier_build_info", "gauge", "The portier build serving these metrics.");
+	put(o, "portier_build_info{version=\"");
+	put_label(o, PORTIER_VERSION);
+	put(o, "\",abi=\"%d\"} 1\n", PT_ABI_VERSION);
+	family(o, "portier_loaded", "gauge",
+	       "1 when portier is loaded in the network namespace, 0 when not.");
+	put(o, "portier_loaded %d\n", loaded);
+}
+
+static void render(struct out *o, const struct pt_state *st, const struct pt_stats *s)
+{
+	render_info(o, true);
+	for (size_t m = 0; m < sizeof(port_metrics) / sizeof(port_metrics[0]); m++) {
+		family(o, port_metrics[m].name, "counter", port_metrics[m].help);
+		for (size_t i = 0; i < s->nrows; i++) {
+			put(o, "%s", port_metrics[m].name);
+			port_labels(o, &s->rows[i]);
+			put(o, " %llu\n",
+			    (unsigned long long)field_of(&s->rows[i].c, port_metrics[m].field));
+		}
+	}
+	for (size_t m = 0; m < sizeof(class_metrics) / sizeof(class_metrics[0]); m++) {
+		family(o, class_metrics[m].name, "counter", class_metrics[m].help);
+		for (size_t i = 0; i < PT_NPROTO * PT_NCLASS; i++) {
+			const struct pt_class_row *r = &s->classes[i];
+
+			put(o, "%s{proto=\"%s\",class=\"%s\"} %llu\n", class_metrics[m].name,
+			    pt_proto_name(r->proto), pt_class_name(r->class),
+			    (unsigned long long)field_of(&r->c, class_metrics[m].field));
+		}
+	}
+	family(o, "portier_malformed_total", "counter",
+	       "Frames with truncated or inconsistent headers, passed to the stack.");
+	put(o, "portier_malformed_total %llu\n", (unsigned long long)s->global.malformed);
+	family(o, "portier_fragments_total", "counter",
+	       "Non-first IP fragments (they carry no port), passed.");
+	put(o, "portier_fragments_total %llu\n", (unsigned long long)s->global.fragments);
+	family(o, "portier_other_total", "counter",
+	       "Frames that are neither TCP nor UDP over IP, passed.");
+	put(o, "portier_other_total %llu\n", (unsigned long long)s->global.other);
+	family(o, "portier_unbound_lookups_total", "counter",
+	       "Dispatcher lookups for no binding, left to the kernel untouched.");
+	put(o, "portier_unbound_lookups_total %llu\n", (unsigned long long)s->global.dispatch_other);
+	family(o, "portier_services", "gauge", "Declared services.");
+	put(o, "portier_services %zu\n", st->nservices);
+	family(o, "portier_services_with_socket", "gauge",
+	       "Services with at least one live socket.");
+	put(o, "portier_services_with_socket %zu\n", s->live_services);
+	family(o, "portier_bindings", "gauge", "Bindings (proto, prefix, ports -> service).");
+	put(o, "portier_bindings %zu\n", st->nbindings);
+	family(o, "portier_policies", "gauge", "Guard policies.");
+	put(o, "portier_policies %zu\n", st->npolicies);
+	family(o, "portier_watches", "gauge", "Watched port ranges.");
+	put(o, "portier_watches %zu\n", st->nwatches);
+}
+
+/* One scrape: 200 with the metrics (portier_loaded 0 when not loaded),
+ * or 500 with why the state could not be read. */
+static unsigned int scrape(struct out *o)
+{
+	struct pt_stats s = {};
+	struct pt_state st = {};
+	struct pt_ctx ctx;
+	unsigned int code = MHD_HTTP_OK;
+	int err;
+
+	err = pt_ctx_init(&ctx, pt_netns);
+	if (err) {
+		put(o, "portier: network namespace: %s\n", strerror(-err));
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	ctx.shared = true;
+	err = pt_ctx_lock(&ctx);
+	err = err ?: pt_ctx_open(&ctx);
+	if (err == -ENOENT || err == -ESTALE) {
+		render_info(o, false);
+		goto cleanup;
+	}
+	err = err ?: pt_state_load(&ctx, &st);
+	err = err ?: pt_stats_collect(&ctx, &st, &s);
+	if (err) {
+		put(o, "portier: reading the pinned state in %s: %s\n", ctx.dir, pt_strerror(err));
+		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		goto cleanup;
+	}
+	render(o, &st, &s);
+cleanup:
+	pt_stats_free(&s);
+	pt_state_free(&st);
+	pt_ctx_close(&ctx);
+	return code;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int code, const char *type,
+			     char *body, size_t len)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct out o = {};
+	unsigned int code;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		put(&o, "only GET and HEAD\n");
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+	} else if (strcmp(url, "/metrics")) {
+		put(&o, "not found: the metrics are at /metrics\n");
+		code = MHD_HTTP_NOT_FOUND;
+	} else {
+		pthread_mutex_lock(&scrape_lock);
+		code = scrape(&o);
+		pthread_mutex_unlock(&scrape_lock);
+	}
+	if (o.oom) {
+		free(o.p);
+		return MHD_NO;
+	}
+	return reply(conn, code, code == MHD_HTTP_OK ? CONTENT_TYPE : "text/plain; charset=utf-8",
+		     o.p ? o.p : strdup(""), o.len);
+}
+
+static bool is_loopback(uint8_t family_, const uint8_t addr[16])
+{
+	static const uint8_t one6[16] = { [15] = 1 };
+
+	return family_ == PT_INET ? addr[0] == 127 : !memcmp(addr, one6, 16);
+}
+
+/* The listening socket, made here so a failure says exactly why. */
+static int listen_on(uint8_t fam, const uint8_t addr[16], uint16_t port, int *fd_out)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	int fd, one = 1, err;
+
+	if (fam == PT_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr, 4);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+		len = sizeof(*sin6);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fam == PT_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int cmd_exporter(int argc, char **argv)
+{
+	static const struct option opts[] = { { "listen", required_argument, NULL, 'l' }, {} };
+	const char *listen_s = DEFAULT_LISTEN;
+	struct MHD_Daemon *d = NULL;
+	uint8_t fam, addr[16];
+	char where[80];
+	struct pt_ctx ctx;
+	sigset_t sigs;
+	uint16_t port;
+	int c, ret, err, fd = -1, sig = 0;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'l')
+			return pt_usage_error("exporter", "unknown option or missing value '%s'",
+					      argv[optind - 1]);
+		listen_s = optarg;
+	}
+	ret = pt_check_positional("exporter", argc, argv, 0, 0);
+	if (ret)
+		return ret;
+	if (pt_parse_addrport(listen_s, &fam, addr, &port, false, NULL))
+		return pt_bad("exporter: bad --listen: %s", pt_why);
+	if (!port)
+		return pt_bad("exporter: bad --listen '%s': the port must be 1-65535", listen_s);
+	pt_format_addrport(fam, addr, port, where, sizeof(where));
+
+	/* enter the namespace (for this thread, and the server's thread that
+	 * it starts), and say early when the state is not there yet */
+	ret = pt_open_read(&ctx);
+	if (ret == PT_EXIT_USAGE)
+		return ret;
+	if (ret)
+		pt_warn("exporter: serving portier_loaded 0 until portier is loaded here");
+	else
+		pt_ctx_close(&ctx);
+
+	err = listen_on(fam, addr, port, &fd);
+	if (err)
+		return pt_fail("exporter: cannot listen on %s: %s", where, strerror(-err));
+	if (!is_loopback(fam, addr))
+		pt_warn("exporter: %s is not a loopback address: the metrics are exposed to "
+			"whoever can reach it", where);
+
+	/* the server's thread inherits the mask: only sigwait() below sees them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	if (!d) {
+		close(fd);
+		return pt_fail("exporter: cannot start the HTTP server on %s", where);
+	}
+	printf("exporter: serving http://%s/metrics\n", where);
+	fflush(stdout);
+	while (sigwait(&sigs, &sig) == EINTR)
+		;
+	MHD_stop_daemon(d);	/* closes the listening socket */
+	fprintf(stderr, "portier: exporter: stopped by %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	return 0;
+}

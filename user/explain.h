@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * explain: the path of one packet (PROTO, ADDR:PORT, optionally a source),
+ * checked in the order the packet meets each part: the guard at the door,
+ * the address, the receptionist (bindings and the service's sockets), the
+ * kernel's own socket lookup, and for UDP where the reply leaves from.
+ *
+ * Two halves: pt_explain_gather reads the facts (maps, sock_diag, /proc,
+ * addresses); pt_explain_decide, pure code, turns facts into numbered
+ * steps and a verdict, so unit tests can drive it with made-up facts.
+ */
+#ifndef PORTIER_EXPLAIN_H
+#define PORTIER_EXPLAIN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "model.h"
+#include "state.h"
+
+/* One socket, as explain reports it. */
+struct pt_xsock {
+	uint8_t family;		/* PT_INET or PT_INET6 */
+	bool v6only;
+	uint8_t addr[16];	/* local address, network order */
+	uint16_t port;		/* host order */
+	uint8_t state;		/* PT_TCP_* from sock_diag; 0 unknown */
+	uint32_t ifindex;	/* SO_BINDTODEVICE, 0 none */
+	uint64_t cookie;
+	uint32_t ino;
+	int32_t pid;		/* a process holding it; 0 unknown */
+	char comm[16];
+	int32_t reg_pid;	/* who registered it (portier's record); 0 none */
+	bool reg_holds;		/* ... and that process still holds it */
+	int8_t pktinfo;		/* UDP: 1 answers from the original destination,
+				 * 0 does not, -1 unknown */
+};
+
+struct pt_xguard {
+	char ifname[IF_NAMESIZE];
+	uint32_t mode;		/* enum pt_xdp_mode */
+	bool attached;
+};
+
+#define PT_XGUARD_MAX 16
+
+struct pt_explain_facts {
+	/* the packet */
+	uint8_t proto, family;
+	uint8_t addr[16];
+	uint16_t port;
+	bool has_from, has_from_port;
+	uint8_t from[16];
+	uint16_t from_port;
+
+	/* the host */
+	int local;		/* pt_addr_local: 1 interface, 2 local route, 0 no */
+	char local_if[IF_NAMESIZE];
+	bool from_local;	/* --from is an address of this host */
+
+	/* portier */
+	bool loaded;
+	const struct pt_state *st;	/* NULL when not loaded */
+	bool dispatch_attached;
+	struct pt_xguard guard[PT_XGUARD_MAX];
+	size_t nguard;
+	struct pt_counters cnt;		/* the counter row of the port */
+	bool cnt_own;			/* the port (or its range) has its own row */
+	uint16_t cnt_lo, cnt_hi;	/* ... which is this one */
+
+	/* the winning binding's service: sockets for the packet's family,
+	 * and the sockets it has for the other family only */
+	struct pt_xsock *svc_socks;
+	size_t nsvc_socks;
+	struct pt_xsock *svc_other;
+	size_t nsvc_other;
+
+	/* the kernel's own sockets on the port (both families) */
+	struct pt_xsock *kern;
+	size_t nkern;
+};
+
+#define PT_EXPLAIN_MAX_STEPS 12
+
+struct pt_explain_step {
+	char check[16];		/* guard, policy, address, dispatch, binding, ... */
+	char result[24];	/* a keyword: attached, allow, drop, local, ... */
+	char detail[640];
+};
+
+struct pt_explain {
+	struct pt_explain_step steps[PT_EXPLAIN_MAX_STEPS];
+	size_t nsteps;
+	char verdict[512];
+	bool delivered;
+};
+
+/* Gather the facts for the packet already set in f (proto, family, addr,
+ * port, from). ctx has its maps open when loaded is true. Frees nothing
+ * of st; free the rest with pt_explain_facts_free. */
+int pt_explain_gather(struct pt_ctx *ctx, bool loaded, const struct pt_state *st,
+		      struct pt_explain_facts *f);
+void pt_explain_facts_free(struct pt_explain_facts *f);
+
+void pt_explain_decide(const struct pt_explain_facts *f, struct pt_explain *out);
+
+#endif
