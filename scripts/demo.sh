@@ -98,6 +98,7 @@ run "$P" --netns "$NS" policy tcp 3006 drop-new
 run "$P" --netns "$NS" policies
 visit 3006
 visit 3005
+run "$P" --netns "$NS" explain tcp 198.18.0.2:3006 --from 198.18.0.1 || true
 
 say "Who lives where"
 run "$P" --netns "$NS" services
@@ -108,6 +109,10 @@ say "Irene moves out; her door falls through to the building's own lookup"
 kill "$PID_irene"
 wait "$PID_irene" 2>/dev/null || true
 visit 80
+run "$P" --netns "$NS" explain tcp 198.18.0.2:80 || true
+
+say "Why Daudi answers 3070"
+run "$P" --netns "$NS" explain tcp 198.18.0.2:3070
 
 say "The receptionist's book"
 run "$P" --netns "$NS" stats --exact
