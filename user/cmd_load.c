@@ -300,6 +300,7 @@ int cmd_status(int argc, char **argv)
 					       json_object_new_string(pt_xdp_mode_name(xif[i].rec.mode)));
 			json_object_object_add(e, "prog_id", json_object_new_int64(xif[i].rec.prog_id));
 			json_object_object_add(e, "attached", json_object_new_boolean(xif[i].attached));
+			json_object_object_add(e, "exists", json_object_new_boolean(xif[i].exists));
 			json_object_object_add(e, "dispatcher",
 					       json_object_new_boolean(xif[i].rec.dispatcher));
 			if (!xif[i].rec.dispatcher)

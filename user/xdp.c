@@ -149,9 +149,21 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 	have_old = !bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &ifindex, &old);
 	inspect_iface((int)ifindex, have_old ? old.prog_id : 0, &now);
 	if (now.ours) {
-		/* idempotent: the guard already runs here */
-		*out = old;
-		return 0;
+		uint32_t want = req == PT_XDP_REQ_SKB ? PT_XDP_SKB : PT_XDP_NATIVE;
+
+		/* idempotent: the guard already runs here, in the mode asked
+		 * for (auto accepts whichever won) */
+		if (req == PT_XDP_REQ_AUTO || old.mode == want) {
+			*out = old;
+			return 0;
+		}
+		/* another mode: a program runs in one mode at a time, so the
+		 * guard leaves the interface for a moment (traffic passes
+		 * unguarded, nothing is dropped) and comes back in the new one */
+		err = pt_xdp_detach_one(ctx, ifindex, &old);
+		if (err)
+			return err;
+		now.any = false;
 	}
 	if (now.any && !now.dispatcher) {
 		/* a program that is not ours holds the interface alone */

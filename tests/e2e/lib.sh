@@ -169,6 +169,10 @@ run_cases() {
 		rc=$?
 		if [ "$rc" -eq 0 ]; then
 			echo "ok $_NCASE - ${name#case_}"
+		elif [ "$rc" -eq "$E2E_SKIP" ] && [ -e "$_SKIPFILE" ]; then
+			# the case called skip (a stray status 77 is a failure)
+			echo "ok $_NCASE - ${name#case_} # SKIP $(cat "$_SKIPFILE")"
+			rm -f "$_SKIPFILE"
 		else
 			_NFAIL=$((_NFAIL + 1))
 			echo "not ok $_NCASE - ${name#case_}"
@@ -289,4 +293,192 @@ wait_exit() {
 		sleep 0.05
 	done
 	fail "pid $pid still runs after $2 s"
+}
+
+# ---- skipping a case that does not apply here ----
+
+E2E_SKIP=77
+_SKIPFILE="/tmp/$E2E_TAG.skip"
+
+# skip REASON: end the case as not applicable on this machine; run_cases
+# prints "ok N - NAME # SKIP REASON" (TAP; tests/run.sh counts it as
+# skipped). The teardown runs as usual.
+skip() {
+	printf '%s' "$*" | tr '\n' ' ' >"$_SKIPFILE"
+	exit "$E2E_SKIP"
+}
+
+# ---- the guard: quiet links, exact counters, UDP sinks ----
+
+# quiet_ns NS: no IPv6 in NS (no ND, no MLD: the only frames on its links
+# are the test's own). Call it before the namespace's interfaces exist.
+quiet_ns() {
+	in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# pin_neigh NS IF ADDR PEER_NS PEER_IF: a permanent neighbour entry in NS for
+# ADDR at PEER_IF's MAC address, so that no ARP crosses the link.
+pin_neigh() {
+	local mac
+	mac=$(ip -n "$4" -j link show "$5" | jq -r '.[0].address') || return 1
+	ip -n "$1" neigh replace "$3" lladdr "$mac" dev "$2" nud permanent
+}
+
+# quiet_pair NS_A IF_A ADDR_A NS_B IF_B ADDR_B: veth_pair between two
+# quiet namespaces (quiet_ns first), with permanent neighbours both ways:
+# every frame that crosses it is one the test sent.
+quiet_pair() {
+	veth_pair "$@" || return 1
+	pin_neigh "$1" "$2" "${6%/*}" "$4" "$5"
+	pin_neigh "$4" "$5" "${3%/*}" "$1" "$2"
+}
+
+# udp_frame PAYLOAD: the length of the Ethernet frame of an IPv4 UDP
+# datagram with PAYLOAD bytes (14 + 20 + 8 + PAYLOAD; veth does not pad).
+udp_frame() {
+	echo $((14 + 20 + 8 + $1))
+}
+
+# pysink VAR NS OUT ADDR:PORT...: start `ptnet.py sink` in NS (UDP sockets
+# that never answer; one line "PORT SRC LEN" per datagram in OUT), wait
+# until it is bound; PID in VAR.
+pysink() {
+	local __var=$1 __ns=$2 __out=$3 __d
+	shift 3
+	__d=$(mktemp -d "/tmp/$E2E_TAG.sink.XXXXXX") || return 1
+	_TMPDIRS+=("$__d")
+	: >"$__out"
+	spawn "$__var" "$__ns" "$E2E_PY" "$E2E_HELPERS/ptnet.py" sink --out "$__out" --ready "$__d/ready" "$@"
+	wait_file "$__d/ready" 5
+}
+
+# udp_send NS ADDR PORT COUNT [OPTS]: send COUNT datagrams (ptnet.py send:
+# --size N --src ADDR --sport N --delay S); fails unless all were sent.
+udp_send() {
+	local ns=$1 sent
+	shift
+	sent=$(in_ns "$ns" timeout 20 "$E2E_PY" "$E2E_HELPERS/ptnet.py" send "$@") ||
+		{ fail "ptnet send $* in $ns failed (sent '$sent')"; return 1; }
+	[ "$sent" -eq "$3" ] || fail "ptnet send $*: sent $sent"
+}
+
+# sink_count FILE PORT [SRC]: datagrams the sink received on PORT (from SRC).
+sink_count() {
+	awk -v p="$2" -v s="${3:-}" '$1 == p && (s == "" || $2 == s) { n++ } END { print n + 0 }' "$1"
+}
+
+# sink_settle FILE PORT WANT [SECONDS]: wait (bounded) until the sink holds
+# WANT datagrams of PORT, then a moment more (a late one would show), and
+# print the count; does not fail by itself.
+sink_settle() {
+	local i
+	for ((i = 0; i < ${4:-3} * 20; i++)); do
+		[ "$(sink_count "$1" "$2")" -ge "$3" ] && break
+		sleep 0.05
+	done
+	sleep 0.1
+	sink_count "$1" "$2"
+}
+
+# guard_stats NS: `stats --json`.
+guard_stats() {
+	"$PORTIER" --netns "$1" --json stats
+}
+
+# class_of NS PROTO CLASS FIELD: a counter of a class row
+# (well-known, registered, ephemeral).
+class_of() {
+	guard_stats "$1" | jq -r --arg p "$2" --arg c "$3" --arg f "$4" \
+		'[.classes[] | select(.proto == $p and .class == $c)] | if length == 1 then .[0][$f] else "none" end'
+}
+
+# global_of NS FIELD: malformed, fragments or other.
+global_of() {
+	guard_stats "$1" | jq -r --arg f "$2" '.[$f]'
+}
+
+# wait_stat NS PROTO PORT FIELD WANT [SECONDS]: wait (bounded, default 3 s)
+# until the counter of the port row reaches WANT, then check it is exactly
+# WANT (frames cross a veth in the sender's softirq: this rarely waits).
+wait_stat() {
+	local ns=$1 proto=$2 port=$3 f=$4 want=$5 i v
+	for ((i = 0; i < ${6:-3} * 20; i++)); do
+		v=$(stat_of "$ns" "$proto" "$port" "$f")
+		[ "$v" != none ] && [ "$v" -ge "$want" ] && break
+		sleep 0.05
+	done
+	expect_eq "$(stat_of "$ns" "$proto" "$port" "$f")" "$want" "$proto $port $f"
+}
+
+# wait_class NS PROTO CLASS FIELD WANT [SECONDS]: wait_stat for a class row.
+wait_class() {
+	local ns=$1 proto=$2 class=$3 f=$4 want=$5 i v
+	for ((i = 0; i < ${6:-3} * 20; i++)); do
+		v=$(class_of "$ns" "$proto" "$class" "$f")
+		[ "$v" != none ] && [ "$v" -ge "$want" ] && break
+		sleep 0.05
+	done
+	expect_eq "$(class_of "$ns" "$proto" "$class" "$f")" "$want" "$proto $class $f"
+}
+
+# xdp_ids NS: ids of the XDP programs attached to any interface of NS.
+xdp_ids() {
+	ip -n "$1" -d -j link show | jq -r '.[] | .xdp // empty | [.prog.id?, (.attached[]?.prog.id)] | .[] | select(. != null)' | sort -u
+}
+
+# xdp_prog_of NS IF: "ID NAME MODE" of the one XDP program on IF (mode:
+# native, skb, hw), or "none".
+xdp_prog_of() {
+	ip -n "$1" -d -j link show "$2" |
+		jq -r '.[0].xdp // empty | "\(.prog.id) \(.prog.name) \(["none", "native", "skb", "hw", "multi"][.mode])"' |
+		grep . || echo none
+}
+
+# finish: the end of a case that leaves nothing behind. Unloads portier from
+# every namespace of the case and checks that no XDP program is left on
+# their interfaces, tears the case down now, then checks that its
+# namespaces, their pin directories, its processes and its XDP programs are
+# gone.
+finish() {
+	local ns ino i left dirs=() pids=("${_PIDS[@]}") progs=() id
+	for ns in "${_NAMESPACES[@]}"; do
+		ino=$(stat -L -c %i "/run/netns/$ns") || return 1
+		dirs+=("/sys/fs/bpf/portier/$ino" "/sys/fs/bpf/portier/${ino}_new")
+		mapfile -t -O "${#progs[@]}" progs < <(xdp_ids "$ns")
+		"$PORTIER" --netns "$ns" unload >/dev/null 2>&1 || true
+		left=$(xdp_ids "$ns" | tr '\n' ' ')
+		[ -z "$left" ] || { fail "XDP programs $left left on the interfaces of $ns after unload"; return 1; }
+	done
+	_teardown
+	set -eE
+	for i in "${dirs[@]}"; do
+		[ ! -e "$i" ] || { fail "$i left behind"; return 1; }
+	done
+	for i in "${pids[@]}"; do
+		! kill -0 "$i" 2>/dev/null || { fail "process $i left running"; return 1; }
+	done
+	left=$(ip netns list | awk '{print $1}' | grep -c "^$E2E_TAG-" || true)
+	[ "$left" -eq 0 ] || { fail "$left namespaces of this test left"; return 1; }
+	# a detached program is freed after an RCU grace period
+	for id in "${progs[@]}"; do
+		for ((i = 0; i < 100; i++)); do
+			bpftool prog show id "$id" >/dev/null 2>&1 || break
+			sleep 0.05
+		done
+		! bpftool prog show id "$id" >/dev/null 2>&1 || { fail "XDP program $id still loaded"; return 1; }
+	done
+}
+
+# quiet_street VAR_STREET VAR_BLDG: two quiet namespaces joined by a veth
+# pair, the street at 198.18.0.1 ("door") and the building at 198.18.0.2
+# ("lobby", where the guard goes), neighbours pinned both ways.
+quiet_street() {
+	local __c __s
+	newns __c street
+	newns __s bldg
+	quiet_ns "$__c"
+	quiet_ns "$__s"
+	quiet_pair "$__c" door 198.18.0.1/24 "$__s" lobby 198.18.0.2/24 || return 1
+	printf -v "$1" '%s' "$__c"
+	printf -v "$2" '%s' "$__s"
 }

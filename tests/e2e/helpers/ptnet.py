@@ -31,6 +31,29 @@ Clients (bounded by --timeout per operation):
       Send "ping" (N times from one socket) and print "REPLY FROM-ADDR
       FROM-PORT" for each reply (--connect: a connected socket, which takes
       replies only from ADDR:PORT).
+  send ADDR PORT COUNT [--size N] [--src ADDR] [--sport N] [--delay S]
+       [--dstopts]
+      Send COUNT datagrams of exactly N bytes of payload (default 100) from
+      one unconnected UDP socket, as fast as the socket takes them (or one
+      per S seconds), expecting no reply; print the number sent.
+      --dstopts (IPv6): each with an 8-byte destination options header.
+
+More servers:
+  sink --out FILE [--ready FILE] ADDR:PORT...
+      Unconnected UDP sockets with a large receive buffer that never
+      answer; every datagram received appends "PORT SRC-ADDR LENGTH" to
+      FILE (PORT the local port it arrived on).
+
+Raw frames:
+  frame IFACE DSTMAC KIND [--count N] [--port P] [--size N] [--vlans V]
+      Send N (default 1) hand-made Ethernet frames out of IFACE (AF_PACKET)
+      to DSTMAC and print the frame length. KIND: short-ipv4 (an IPv4
+      ethertype followed by 10 bytes: a truncated header), arp (a request
+      for 198.18.0.2 from 198.18.0.1), icmp (an IPv4 echo request
+      198.18.0.1 -> 198.18.0.2 with N bytes of payload), udp (IPv4
+      198.18.0.1 -> 198.18.0.2, UDP 40000 -> P with N bytes of payload,
+      behind V VLAN tags: 0, 1 = 802.1Q, 2 = 802.1ad + 802.1Q; --ipopts K:
+      K 4-byte words of IPv4 options, NOPs and an end of list).
 """
 import errno
 import os
@@ -341,9 +364,118 @@ def cmd_udp(args):
     return 0
 
 
+IPV6_DSTOPTS = 59
+
+
+def cmd_send(args):
+    opts, pos = take_opts(args, {"--dstopts"}, {"--size", "--src", "--sport", "--delay"})
+    host, port, count = pos[0], int(pos[1]), int(pos[2])
+    payload = b"x" * int(opts.get("--size", "100"))
+    delay = float(opts.get("--delay", "0"))
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    if "--src" in opts or "--sport" in opts:
+        s.bind((opts.get("--src", ""), int(opts.get("--sport", "0"))))
+    sent = 0
+    for _ in range(count):
+        # unconnected: an ICMP error from the peer never fails a later send
+        if opts.get("--dstopts"):
+            # next header (the kernel sets it), length 0 (8 bytes), PadN 4
+            dst = bytes([0, 0, 1, 4, 0, 0, 0, 0])
+            n = s.sendmsg([payload], [(socket.IPPROTO_IPV6, IPV6_DSTOPTS, dst)], 0, (host, port))
+        else:
+            n = s.sendto(payload, (host, port))
+        if n == len(payload):
+            sent += 1
+        if delay:
+            time.sleep(delay)
+    print(sent)
+    return 0 if sent == count else 1
+
+
+SINK_RCVBUF = 8 << 20
+SO_RCVBUFFORCE = 33
+
+
+def cmd_sink(args):
+    opts, pos = take_opts(args, set(), {"--out", "--ready"})
+    out = open(opts["--out"], "a", buffering=1)
+    sel = selectors.DefaultSelector()
+    for a in pos:
+        fam, host, port = parse_addr(a)
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, SINK_RCVBUF)
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SINK_RCVBUF)
+        s.bind((host, port))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, port)
+    ready(opts.get("--ready"))
+    while True:
+        for key, _ in sel.select():
+            while True:
+                try:
+                    data, peer = key.fileobj.recvfrom(65536)
+                except OSError:
+                    break
+                out.write("%d %s %d\n" % (key.data, peer[0], len(data)))
+
+
+def ip_checksum(hdr):
+    total = sum(struct.unpack("!%dH" % (len(hdr) // 2), hdr))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def cmd_frame(args):
+    opts, pos = take_opts(args, set(), {"--count", "--port", "--size", "--vlans", "--ipopts"})
+    ifname, dst, kind = pos[0], bytes.fromhex(pos[1].replace(":", "")), pos[2]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((ifname, 0))
+    src = s.getsockname()[4]
+    me, peer = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+    if kind == "short-ipv4":
+        frame = dst + src + b"\x08\x00" + bytes.fromhex("45000054000040004011")
+    elif kind == "arp":
+        frame = dst + src + b"\x08\x06" + struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1,
+                                                        src, me, b"\0" * 6, peer)
+    elif kind == "icmp":
+        payload = b"x" * int(opts.get("--size", "56"))
+        icmp = struct.pack("!BBHHH", 8, 0, 0, os.getpid() & 0xffff, 1) + payload
+        if len(icmp) % 2:
+            icmp += b"\0"
+            csum = ip_checksum(icmp)
+            icmp = icmp[:-1]
+        else:
+            csum = ip_checksum(icmp)
+        icmp = icmp[:2] + struct.pack("!H", csum) + icmp[4:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1, 0, me, peer)
+        ip = ip[:10] + struct.pack("!H", ip_checksum(ip)) + ip[12:]
+        frame = dst + src + b"\x08\x00" + ip + icmp
+    elif kind == "udp":
+        payload = b"x" * int(opts.get("--size", "100"))
+        udp = struct.pack("!HHHH", 40000, int(opts["--port"]), 8 + len(payload), 0) + payload
+        words = int(opts.get("--ipopts", "0"))
+        ipopts = (b"\x01" * (4 * words - 1) + b"\x00") if words else b""
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45 + words, 0, 20 + len(ipopts) + len(udp), 0, 0x4000,
+                         64, 17, 0, me, peer) + ipopts
+        ip = ip[:10] + struct.pack("!H", ip_checksum(ip)) + ip[12:]
+        tags = {0: b"", 1: b"\x81\x00\x00\x05",
+                2: b"\x88\xa8\x00\x07\x81\x00\x00\x05"}[int(opts.get("--vlans", "0"))]
+        frame = dst + src + tags + b"\x08\x00" + ip + udp
+    else:
+        sys.exit("unknown frame kind " + kind)
+    for _ in range(int(opts.get("--count", "1"))):
+        s.send(frame)
+    print(len(frame))
+    return 0
+
+
 def main():
     cmds = {"serve": cmd_serve, "fdserve": cmd_fdserve, "loop": cmd_loop,
-            "hold": cmd_hold, "udp": cmd_udp}
+            "hold": cmd_hold, "udp": cmd_udp, "send": cmd_send, "sink": cmd_sink,
+            "frame": cmd_frame}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     sys.exit(cmds[sys.argv[1]](sys.argv[2:]) or 0)
