@@ -67,13 +67,16 @@ $(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test tests bench demo fuzz install uninstall clean help
+.PHONY: all deps test tests bench demo fuzz lint install uninstall clean help
 
 all: deps $(OUT)/portier
 
 help:
 	@echo 'make            build build/portier (installs missing Debian packages first)'
-	@echo 'make test       build and run every suite (unit, bpf, e2e) as root'
+	@echo 'make test       build and run every suite (unit, bpf, e2e, then unit and e2e'
+	@echo '                under ASan/UBSan) as root'
+	@echo 'make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 20)'
+	@echo 'make lint       cppcheck and clang-tidy over user/*.c'
 	@echo 'make demo       show portier dispatching a small building of services'
 	@echo 'make bench      run the benchmarks and print the table of ratios'
 	@echo 'make install    install binary, man page, completion, units (PREFIX, DESTDIR)'
@@ -106,8 +109,20 @@ $(OUT)/portier: $(USER_OBJS)
 
 tests: $(OUT)/portier $(TEST_BINS)
 
+# every suite, then unit and e2e again under ASan/UBSan (build-san/): one
+# run of the runner, so the last line counts them all
 test: tests
-	$(Q)OUT=$(OUT) tests/run.sh
+	$(Q)$(MAKE) --no-print-directory SAN=1 OUT=build-san tests
+	$(Q)OUT=$(OUT) SAN_OUT=build-san tests/run.sh unit bpf e2e san:unit san:e2e
+
+# libFuzzer targets in tests/fuzz/, FUZZ_SECONDS each (clang, root for deps)
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	$(Q)OUT=$(OUT) CLANG=$(CLANG) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# cppcheck and clang-tidy over user/*.c with the build's flags
+lint: $(OUT)/portier
+	$(Q)OUT=$(OUT) scripts/lint.sh
 
 demo: all
 	$(Q)scripts/demo.sh
@@ -141,3 +156,4 @@ clean:
 	rm -rf build build-san
 
 -include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d)
+include bench/bench.mk

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# Guard cost per packet, sourced by bench/run.sh. portier is loaded in a
+# namespace of its own with the guard on a veth there, configured through
+# `portier apply`; ptbench test-runs the attached guard (by program id) on
+# six crafted packets against an empty XDP program, xdp-filter's programs
+# with the same port rules, and the guard with lookups removed (bench.mk).
+
+# Where Debian's xdp-tools keeps xdp-filter's objects.
+xdp_filter_dir() {
+	local d
+	for d in "/usr/lib/$(gcc -print-multiarch 2>/dev/null)/bpf" /usr/lib/bpf /usr/share/xdp-tools \
+		/usr/lib/x86_64-linux-gnu/bpf; do
+		[ -e "$d/xdpfilt_alw_all.o" ] && [ -e "$d/xdpfilt_alw_udp.o" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+bench_guard() {
+	local ns st id dir xf out variants=() v
+	bench_ns ns guard || return 1
+	ip link add "${BENCH_TAG}ga" netns "$ns" type veth peer name "${BENCH_TAG}gb" netns "$ns" || return 1
+	ip -n "$ns" link set "${BENCH_TAG}ga" up
+	ip -n "$ns" link set "${BENCH_TAG}gb" up
+	"$PORTIER" --netns "$ns" load --xdp "${BENCH_TAG}gb" >/dev/null || return 1
+	# the rules the packets of ptbench guard-cost expect
+	cat >"$BENCH_TMP/guard.conf" <<-EOF
+		service add bench
+		watch udp 5353
+		policy tcp 22 drop-new
+		policy udp 5000 drop
+		policy udp 6000 drop --from 198.18.1.0/24
+	EOF
+	"$PORTIER" --netns "$ns" apply "$BENCH_TMP/guard.conf" >/dev/null || return 1
+	st=$("$PORTIER" --netns "$ns" --json status) || return 1
+	id=$(jq -r '.xdp[0].prog_id' <<<"$st")
+	dir=$(jq -r '.pin_dir' <<<"$st")
+	for v in nopolicy parse; do
+		[ -s "$BENCH_OUT/guard_$v.bpf.o" ] && variants+=(--variant "$v=$BENCH_OUT/guard_$v.bpf.o")
+	done
+	[ -s "$BENCH_OUT/guard_noslots.bpf.o" ] && variants+=(--noslots "$BENCH_OUT/guard_noslots.bpf.o")
+	if xf=$(xdp_filter_dir); then
+		variants+=(--xdp-filter "$xf")
+	else
+		log "xdp-filter's objects not found: no xdp-filter baseline"
+	fi
+	log "test-running the guard (prog $id): 6 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
+	out="$BENCH_TMP/guard.out"
+	"$BENCH_OUT/ptbench" guard-cost --guard-id "$id" --pin-dir "$dir" \
+		--empty "$BENCH_OUT/empty_xdp.bpf.o" "${variants[@]}" \
+		--repeat "$GUARD_REPEAT" --rounds "$GUARD_ROUNDS" >"$out" || return 1
+	cat "$out" >>"$BENCH_RESULTS"
+	bench_ns_del "$ns"
+}

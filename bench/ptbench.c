@@ -1,0 +1,1007 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ptbench: the kernel-side measurements of `make bench`.
+ *
+ *   ptbench guard-cost --guard-id ID --pin-dir DIR --empty OBJ
+ *                      [--noslots OBJ] [--variant NAME=OBJ]... [--xdp-filter DIR]
+ *                      [--repeat N] [--rounds K]
+ *       Cost per packet of the guard (the program portier attached, by id)
+ *       on six crafted packets, against an empty XDP program and, on the
+ *       packets that carry the same port rule, against xdp-filter's
+ *       all-features and UDP-only programs. Every program is first run once
+ *       per packet and its verdict checked, so a configuration that does not
+ *       match the packets is an error, not a number. Then K rounds, each
+ *       running every (program, packet) pair with BPF_PROG_TEST_RUN and
+ *       repeat N, interleaved so that drift hits all pairs alike; prints
+ *       "guard.CASE.PROG NS" with NS the median of the kernel's ns per run.
+ *       --noslots is the guard without its port_slots lookup: it runs on
+ *       every packet, must give the same verdicts, and must count each
+ *       packet in the same counter slot as the guard ("guard.CASE.same_slot
+ *       1"), which shows the lookup redundant. Each --variant (the guard
+ *       with more lookups removed, for the breakdown of its cost) runs
+ *       only on udp_watched, whose verdict no lookup changes.
+ *
+ *   ptbench lookup-cost --prog-pin PATH --empty OBJ --dst ADDR:PORT [--udp]
+ *                       [--tag T] [--repeat N] [--rounds K]
+ *       Cost per sk_lookup run of the pinned dispatcher against an empty
+ *       sk_lookup program, for one lookup; prints "lookup.T.portier NS",
+ *       "lookup.T.empty NS" and "lookup.T.assigned 0|1" (whether the
+ *       dispatcher handed the lookup to a socket, as it must).
+ *
+ *   ptbench sock-cost --obj OBJ --empty OBJ [--repeat N] [--rounds K]
+ *       The socket step alone (bench/sockpick.bpf.c): a listening socket of
+ *       this process in a SOCKHASH and in a SOCKMAP, taken and assigned per
+ *       sk_lookup run; prints "sock.hash NS", "sock.array NS", "sock.empty
+ *       NS" and "sock.assigned 0|1".
+ *
+ *   ptbench txgen --obj OBJ --ifname IF --src-mac MAC --dst-mac MAC
+ *                 --src ADDR --dst ADDR --dport PORT --count N
+ *       Transmit N UDP frames out of IF with BPF_F_TEST_XDP_LIVE_FRAMES and
+ *       a program that answers XDP_TX; prints "sent N" and "elapsed_ns T".
+ *
+ * Exit status: 0 success, 1 a measurement failed, 2 bad usage.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ROUNDS 101
+#define PT_SLOTS 10240 /* PT_MAX_SLOTS of include/portier.h */
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* xdp-filter's map layout (xdp-tools, xdp-filter/common_kern_user.h):
+ * filter_ports is a per-CPU array keyed by the port in network order,
+ * whose value holds these flags (and a hit counter above them). */
+#define XF_FLAG_DST (1u << 1)
+#define XF_FLAG_TCP (1u << 2)
+#define XF_FLAG_UDP (1u << 3)
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ptbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level > LIBBPF_WARN)
+		return 0;
+	/* libxdp's run config and xdp-filter's feature word: not libbpf's */
+	if (strstr(fmt, "unrecognized data section"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const uint32_t *v, int n)
+{
+	uint32_t s[MAX_ROUNDS];
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_u32);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* ---- packets ---- */
+
+struct pktspec {
+	bool v6, vlan, hbh, tcp, syn;
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint8_t smac[6], dmac[6];
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A minimal well-formed frame: Ethernet [802.1Q] IPv4|IPv6 [hop-by-hop]
+ * UDP|TCP and 18 bytes of payload (60 bytes for plain IPv4 UDP). */
+static int pkt_build(const struct pktspec *s, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t l4len = s->tcp ? 20 : 8, pay = 18, off = 0, ip_off, l4_off;
+	uint8_t *ip;
+
+	if (cap < 200)
+		return -EINVAL;
+	memset(buf, 0, cap);
+	memcpy(buf, s->dmac, 6);
+	memcpy(buf + 6, s->smac, 6);
+	off = 12;
+	if (s->vlan) {
+		put16(buf + off, ETH_P_8021Q);
+		put16(buf + off + 2, 100); /* VID 100 */
+		off += 4;
+	}
+	put16(buf + off, s->v6 ? ETH_P_IPV6 : ETH_P_IP);
+	off += 2;
+	ip_off = off;
+	ip = buf + ip_off;
+	if (!s->v6) {
+		size_t tot = 20 + l4len + pay;
+
+		ip[0] = 0x45;
+		put16(ip + 2, (uint16_t)tot);
+		ip[8] = 64;
+		ip[9] = s->tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		if (inet_pton(AF_INET, s->src, ip + 12) != 1 ||
+		    inet_pton(AF_INET, s->dst, ip + 16) != 1)
+			return -EINVAL;
+		put16(ip + 10, ip_csum(ip, 20));
+		l4_off = ip_off + 20;
+	} else {
+		size_t ext = s->hbh ? 8 : 0;
+
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)(ext + l4len + pay));
+		ip[6] = s->hbh ? IPPROTO_HOPOPTS : s->tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		ip[7] = 64;
+		if (inet_pton(AF_INET6, s->src, ip + 8) != 1 ||
+		    inet_pton(AF_INET6, s->dst, ip + 24) != 1)
+			return -EINVAL;
+		l4_off = ip_off + 40;
+		if (s->hbh) {
+			/* next header, length 0 (8 bytes), then a PadN of 4 */
+			buf[l4_off] = s->tcp ? IPPROTO_TCP : IPPROTO_UDP;
+			buf[l4_off + 1] = 0;
+			buf[l4_off + 2] = 1; /* PadN */
+			buf[l4_off + 3] = 4;
+			l4_off += 8;
+		}
+	}
+	put16(buf + l4_off, s->sport);
+	put16(buf + l4_off + 2, s->dport);
+	if (s->tcp) {
+		buf[l4_off + 12] = 5 << 4;		 /* data offset */
+		buf[l4_off + 13] = s->syn ? 0x02 : 0x10; /* SYN / ACK */
+		put16(buf + l4_off + 14, 65535);
+	} else {
+		put16(buf + l4_off + 4, (uint16_t)(8 + pay));
+	}
+	*len = l4_off + l4len + pay;
+	return 0;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int m[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		if (m[i] > 255)
+			return false;
+		mac[i] = (uint8_t)m[i];
+	}
+	return true;
+}
+
+/* ---- programs ---- */
+
+/* The first program of an object file, loaded with pinning off. When
+ * pin_dir is given, every map pinned there by the same name is reused, so
+ * the program sees the live maps of that portier state. */
+static int load_obj(const char *path, const char *pin_dir, struct bpf_object **objp, int *prog_fd)
+{
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int err;
+
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return fail("open %s: %s", path, strerror(errno));
+	bpf_object__for_each_map(map, obj)
+	{
+		char pin[512];
+		int fd;
+
+		bpf_map__set_pin_path(map, NULL);
+		if (!pin_dir || bpf_map__is_internal(map))
+			continue;
+		snprintf(pin, sizeof(pin), "%s/%s", pin_dir, bpf_map__name(map));
+		fd = bpf_obj_get(pin);
+		if (fd < 0) {
+			err = errno;
+			bpf_object__close(obj);
+			return fail("%s: %s", pin, strerror(err));
+		}
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err) {
+			bpf_object__close(obj);
+			return fail("reuse %s: %s", pin, strerror(-err));
+		}
+	}
+	err = bpf_object__load(obj);
+	if (err) {
+		bpf_object__close(obj);
+		return fail("load %s: %s", path, strerror(-err));
+	}
+	prog = bpf_object__next_program(obj, NULL);
+	if (!prog) {
+		bpf_object__close(obj);
+		return fail("%s: no program", path);
+	}
+	*objp = obj;
+	*prog_fd = bpf_program__fd(prog);
+	return 0;
+}
+
+/* xdp-filter's program from FILE, with the same port rules as the bench's
+ * portier configuration: drop UDP to 5000 and TCP to 22. */
+static int load_xdp_filter(const char *path, struct bpf_object **objp, int *prog_fd)
+{
+	static const struct {
+		uint16_t port;
+		uint64_t flags;
+	} rules[] = {{5000, XF_FLAG_DST | XF_FLAG_UDP}, {22, XF_FLAG_DST | XF_FLAG_TCP}};
+	struct bpf_map *map;
+	int ncpu = libbpf_num_possible_cpus(), err;
+	uint64_t *vals;
+
+	if (load_obj(path, NULL, objp, prog_fd))
+		return 1;
+	map = bpf_object__find_map_by_name(*objp, "filter_ports");
+	if (!map)
+		return fail("%s: no filter_ports map", path);
+	if (ncpu <= 0)
+		return fail("possible CPUs: %s", strerror(-ncpu));
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return fail("out of memory");
+	for (size_t r = 0; r < NELEM(rules); r++) {
+		uint32_t key = htons(rules[r].port);
+
+		for (int c = 0; c < ncpu; c++)
+			vals[c] = rules[r].flags;
+		if (bpf_map_update_elem(bpf_map__fd(map), &key, vals, BPF_ANY)) {
+			err = errno;
+			free(vals);
+			return fail("%s: filter_ports[%u]: %s", path, rules[r].port, strerror(err));
+		}
+	}
+	free(vals);
+	return 0;
+}
+
+static int test_run(int prog_fd, struct bpf_test_run_opts *opts, uint32_t *retval,
+		    uint32_t *duration)
+{
+	if (bpf_prog_test_run_opts(prog_fd, opts))
+		return -errno;
+	*retval = opts->retval;
+	*duration = opts->duration;
+	return 0;
+}
+
+static int xdp_run(int prog_fd, const uint8_t *pkt, size_t len, uint32_t repeat, uint32_t *retval,
+		   uint32_t *duration)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)len,
+		    .repeat = repeat);
+
+	return test_run(prog_fd, &opts, retval, duration);
+}
+
+static const char *xdp_verdict(uint32_t v)
+{
+	static const char *const n[] = {"ABORTED", "DROP", "PASS", "TX", "REDIRECT"};
+
+	return v < NELEM(n) ? n[v] : "?";
+}
+
+/* ---- guard-cost ---- */
+
+struct gcase {
+	const char *name;
+	struct pktspec spec;
+	uint32_t want;	 /* the guard's verdict under the bench config */
+	bool xdp_filter; /* xdp-filter carries the same rule */
+	uint8_t pkt[256];
+	size_t len;
+};
+
+/* The bench configuration (bench/run.sh) that these packets expect:
+ *   watch udp 5353; policy tcp 22 drop-new; policy udp 5000 drop;
+ *   policy udp 6000 drop --from 198.18.1.0/24 */
+static struct gcase gcases[] = {
+    {"udp_watched",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5353},
+     XDP_PASS,
+     false,
+     {},
+     0},
+    {"tcp_syn_policed",
+     {.tcp = true,
+      .syn = true,
+      .src = "198.18.0.1",
+      .dst = "198.18.0.2",
+      .sport = 40000,
+      .dport = 22},
+     XDP_DROP,
+     true,
+     {},
+     0},
+    {"ipv6_ext",
+     {.v6 = true,
+      .hbh = true,
+      .src = "2001:db8::1",
+      .dst = "2001:db8::2",
+      .sport = 40000,
+      .dport = 5353},
+     XDP_PASS,
+     false,
+     {},
+     0},
+    {"vlan",
+     {.vlan = true, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5353},
+     XDP_PASS,
+     false,
+     {},
+     0},
+    {"from_rule",
+     {.src = "198.18.1.7", .dst = "198.18.0.2", .sport = 40000, .dport = 6000},
+     XDP_DROP,
+     false,
+     {},
+     0},
+    {"udp_drop",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5000},
+     XDP_DROP,
+     true,
+     {},
+     0},
+};
+
+#define MAX_VARIANTS 4
+enum gprog {
+	G_EMPTY,
+	G_GUARD,
+	G_NOSLOTS,
+	G_XF_ALL,
+	G_XF_UDP,
+	G_VAR0,
+	G_NPROG = G_VAR0 + MAX_VARIANTS
+};
+static const char *gprog_name[G_NPROG] = {"empty", "guard", "noslots", "xdpfilter_all",
+					  "xdpfilter_udp"};
+
+struct gjob {
+	struct gcase *c;
+	int p; /* enum gprog */
+	uint32_t dur[MAX_ROUNDS];
+};
+
+/* The packets counter of every slot of port_stats, summed over the CPUs. */
+static int read_packets(int stats_fd, uint64_t *packets)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *per;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	/* struct pt_counters: six u64, packets first */
+	per = calloc((size_t)ncpu, 6 * sizeof(uint64_t));
+	if (!per)
+		return -ENOMEM;
+	for (uint32_t slot = 0; slot < PT_SLOTS; slot++) {
+		if (bpf_map_lookup_elem(stats_fd, &slot, per)) {
+			int err = -errno;
+
+			free(per);
+			return err;
+		}
+		packets[slot] = 0;
+		for (int c = 0; c < ncpu; c++)
+			packets[slot] += per[(size_t)c * 6];
+	}
+	free(per);
+	return 0;
+}
+
+/* The one slot whose packets counter one run of the program moved; -1 when
+ * none or several did. */
+static int slot_of_run(int stats_fd, int prog_fd, const struct gcase *c)
+{
+	static uint64_t before[PT_SLOTS], after[PT_SLOTS];
+	uint32_t got, dur;
+	int slot = -1;
+
+	if (read_packets(stats_fd, before) || xdp_run(prog_fd, c->pkt, c->len, 1, &got, &dur) ||
+	    read_packets(stats_fd, after))
+		return -1;
+	for (int i = 0; i < PT_SLOTS; i++) {
+		if (after[i] == before[i])
+			continue;
+		if (slot >= 0 || after[i] != before[i] + 1)
+			return -1;
+		slot = i;
+	}
+	return slot;
+}
+
+static int cmd_guard_cost(int argc, char **argv)
+{
+	static const struct option opts[] = {{"guard-id", required_argument, NULL, 'g'},
+					     {"pin-dir", required_argument, NULL, 'd'},
+					     {"empty", required_argument, NULL, 'e'},
+					     {"noslots", required_argument, NULL, 'n'},
+					     {"xdp-filter", required_argument, NULL, 'x'},
+					     {"variant", required_argument, NULL, 'v'},
+					     {"repeat", required_argument, NULL, 'r'},
+					     {"rounds", required_argument, NULL, 'k'},
+					     {}};
+	const char *pin_dir = NULL, *empty = NULL, *noslots = NULL, *xf_dir = NULL;
+	const char *variant_obj[MAX_VARIANTS] = {};
+	struct bpf_object *objs[G_NPROG] = {};
+	int fds[G_NPROG], opt, ret = 1, njobs = 0, nvariants = 0, stats_fd = -1;
+	uint32_t guard_id = 0, repeat = 1000000, rounds = 9;
+	struct gjob jobs[NELEM(gcases) * G_NPROG];
+
+	for (int i = 0; i < G_NPROG; i++)
+		fds[i] = -1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'g':
+			if (!parse_u32(optarg, 1, UINT32_MAX, &guard_id))
+				return fail("bad --guard-id %s", optarg) + 1;
+			break;
+		case 'd':
+			pin_dir = optarg;
+			break;
+		case 'e':
+			empty = optarg;
+			break;
+		case 'n':
+			noslots = optarg;
+			break;
+		case 'x':
+			xf_dir = optarg;
+			break;
+		case 'v': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || !eq[1] || nvariants == MAX_VARIANTS)
+				return fail("bad --variant %s (NAME=OBJ, %d at most)", optarg,
+					    MAX_VARIANTS) +
+				       1;
+			*eq = 0;
+			gprog_name[G_VAR0 + nvariants] = optarg;
+			variant_obj[nvariants++] = eq + 1;
+			break;
+		}
+		case 'r':
+			if (!parse_u32(optarg, 1, 100000000, &repeat))
+				return fail("bad --repeat %s", optarg) + 1;
+			break;
+		case 'k':
+			if (!parse_u32(optarg, 1, MAX_ROUNDS, &rounds))
+				return fail("bad --rounds %s", optarg) + 1;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!guard_id || !empty || ((noslots || nvariants) && !pin_dir))
+		return fail("guard-cost: --guard-id and --empty are required; --noslots and "
+			    "--variant need --pin-dir") +
+		       1;
+
+	fds[G_GUARD] = bpf_prog_get_fd_by_id(guard_id);
+	if (fds[G_GUARD] < 0) {
+		fail("guard program %u: %s", guard_id, strerror(errno));
+		goto cleanup;
+	}
+	if (load_obj(empty, NULL, &objs[G_EMPTY], &fds[G_EMPTY]))
+		goto cleanup;
+	if (noslots && load_obj(noslots, pin_dir, &objs[G_NOSLOTS], &fds[G_NOSLOTS]))
+		goto cleanup;
+	for (int v = 0; v < nvariants; v++)
+		if (load_obj(variant_obj[v], pin_dir, &objs[G_VAR0 + v], &fds[G_VAR0 + v]))
+			goto cleanup;
+	if (noslots) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/port_stats", pin_dir);
+		stats_fd = bpf_obj_get(path);
+		if (stats_fd < 0) {
+			fail("%s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	if (xf_dir) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/xdpfilt_alw_all.o", xf_dir);
+		if (load_xdp_filter(path, &objs[G_XF_ALL], &fds[G_XF_ALL]))
+			goto cleanup;
+		snprintf(path, sizeof(path), "%s/xdpfilt_alw_udp.o", xf_dir);
+		if (load_xdp_filter(path, &objs[G_XF_UDP], &fds[G_XF_UDP]))
+			goto cleanup;
+	}
+
+	/* every pair once, verdict checked: the config must match the packets */
+	for (size_t i = 0; i < NELEM(gcases); i++) {
+		struct gcase *c = &gcases[i];
+
+		memcpy(c->spec.smac, (uint8_t[]){0x02, 0, 0, 0, 0, 1}, 6);
+		memcpy(c->spec.dmac, (uint8_t[]){0x02, 0, 0, 0, 0, 2}, 6);
+		if (pkt_build(&c->spec, c->pkt, sizeof(c->pkt), &c->len)) {
+			fail("%s: cannot build the packet", c->name);
+			goto cleanup;
+		}
+		for (int p = 0; p < G_NPROG; p++) {
+			uint32_t want = p == G_EMPTY ? XDP_PASS : c->want, got, dur;
+			int err;
+
+			if (fds[p] < 0)
+				continue;
+			if (p == G_XF_UDP && (!c->xdp_filter || c->spec.tcp))
+				continue;
+			if (p == G_XF_ALL && !c->xdp_filter)
+				continue;
+			if (p >= G_VAR0 && strcmp(c->name, "udp_watched"))
+				continue;
+			err = xdp_run(fds[p], c->pkt, c->len, 1, &got, &dur);
+			if (err) {
+				fail("%s on %s: test run: %s", gprog_name[p], c->name,
+				     strerror(-err));
+				goto cleanup;
+			}
+			if (got != want) {
+				fail("%s on %s: verdict %s, want %s (is the bench config loaded?)",
+				     gprog_name[p], c->name, xdp_verdict(got), xdp_verdict(want));
+				goto cleanup;
+			}
+			jobs[njobs++] = (struct gjob){.c = c, .p = p};
+		}
+		if (stats_fd >= 0) {
+			int a = slot_of_run(stats_fd, fds[G_GUARD], c);
+			int b = slot_of_run(stats_fd, fds[G_NOSLOTS], c);
+
+			printf("guard.%s.same_slot %d\n", c->name, a >= 0 && a == b);
+		}
+	}
+
+	for (uint32_t r = 0; r < rounds; r++)
+		for (int j = 0; j < njobs; j++) {
+			uint32_t got;
+			int err = xdp_run(fds[jobs[j].p], jobs[j].c->pkt, jobs[j].c->len, repeat,
+					  &got, &jobs[j].dur[r]);
+
+			if (err) {
+				fail("%s on %s: test run: %s", gprog_name[jobs[j].p],
+				     jobs[j].c->name, strerror(-err));
+				goto cleanup;
+			}
+		}
+	for (int j = 0; j < njobs; j++)
+		printf("guard.%s.%s %.1f\n", jobs[j].c->name, gprog_name[jobs[j].p],
+		       median(jobs[j].dur, (int)rounds));
+	ret = 0;
+cleanup:
+	if (fds[G_GUARD] >= 0)
+		close(fds[G_GUARD]);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	for (int i = 0; i < G_NPROG; i++)
+		bpf_object__close(objs[i]);
+	return ret;
+}
+
+/* ---- lookup-cost ---- */
+
+static int parse_addrport(const char *s, struct bpf_sk_lookup *ctx)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	uint32_t port;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host) || !parse_u32(colon + 1, 1, 65535, &port))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+
+		if (n < 3 || host[n - 1] != ']')
+			return -EINVAL;
+		host[n - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, ctx->local_ip6) != 1)
+			return -EINVAL;
+		ctx->family = AF_INET6;
+		/* a source of the same family: 2001:db8::1 */
+		ctx->remote_ip6[0] = htonl(0x20010db8);
+		ctx->remote_ip6[3] = htonl(1);
+	} else {
+		if (inet_pton(AF_INET, host, &ctx->local_ip4) != 1)
+			return -EINVAL;
+		ctx->family = AF_INET;
+		ctx->remote_ip4 = htonl(0xc6120101); /* 198.18.1.1 */
+	}
+	ctx->local_port = port;		 /* host order */
+	ctx->remote_port = htons(40000); /* network order */
+	return 0;
+}
+
+static int cmd_lookup_cost(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"prog-pin", required_argument, NULL, 'p'}, {"empty", required_argument, NULL, 'e'},
+	    {"dst", required_argument, NULL, 'd'},	{"udp", no_argument, NULL, 'u'},
+	    {"tag", required_argument, NULL, 't'},	{"repeat", required_argument, NULL, 'r'},
+	    {"rounds", required_argument, NULL, 'k'},	{}};
+	const char *pin = NULL, *empty = NULL, *dst = NULL, *tag = "x";
+	struct bpf_object *eobj = NULL;
+	struct bpf_sk_lookup ctx = {}, out;
+	uint32_t repeat = 1000000, rounds = 9, dur[2][MAX_ROUNDS], ret_v;
+	int fd = -1, efd = -1, opt, ret = 1, err;
+	bool udp = false;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			pin = optarg;
+			break;
+		case 'e':
+			empty = optarg;
+			break;
+		case 'd':
+			dst = optarg;
+			break;
+		case 'u':
+			udp = true;
+			break;
+		case 't':
+			tag = optarg;
+			break;
+		case 'r':
+			if (!parse_u32(optarg, 1, 100000000, &repeat))
+				return fail("bad --repeat %s", optarg) + 1;
+			break;
+		case 'k':
+			if (!parse_u32(optarg, 1, MAX_ROUNDS, &rounds))
+				return fail("bad --rounds %s", optarg) + 1;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!pin || !empty || !dst)
+		return fail("lookup-cost: --prog-pin, --empty and --dst are required") + 1;
+	if (parse_addrport(dst, &ctx))
+		return fail("bad --dst %s (ADDR:PORT or [ADDR6]:PORT)", dst) + 1;
+	ctx.protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+
+	fd = bpf_obj_get(pin);
+	if (fd < 0) {
+		fail("%s: %s", pin, strerror(errno));
+		goto cleanup;
+	}
+	if (load_obj(empty, NULL, &eobj, &efd))
+		goto cleanup;
+
+	/* once, to see that the dispatcher assigns a socket */
+	out = ctx;
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+			    .ctx_out = &out, .ctx_size_out = sizeof(out), .repeat = 1);
+
+		err = test_run(fd, &o, &ret_v, &dur[0][0]);
+	}
+	if (err) {
+		fail("test run %s: %s", pin, strerror(-err));
+		goto cleanup;
+	}
+	for (uint32_t r = 0; r < rounds; r++) {
+		int pfd[2] = {fd, efd};
+
+		for (int i = 0; i < 2; i++) {
+			struct bpf_sk_lookup c = ctx;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
+				    .repeat = repeat);
+
+			err = test_run(pfd[i], &o, &ret_v, &dur[i][r]);
+			if (err) {
+				fail("test run: %s", strerror(-err));
+				goto cleanup;
+			}
+		}
+	}
+	printf("lookup.%s.portier %.1f\n", tag, median(dur[0], (int)rounds));
+	printf("lookup.%s.empty %.1f\n", tag, median(dur[1], (int)rounds));
+	printf("lookup.%s.assigned %d\n", tag, out.cookie != 0);
+	ret = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	bpf_object__close(eobj);
+	return ret;
+}
+
+/* ---- sock-cost ---- */
+
+static int cmd_sock_cost(int argc, char **argv)
+{
+	static const struct option opts[] = {{"obj", required_argument, NULL, 'o'},
+					     {"empty", required_argument, NULL, 'e'},
+					     {"repeat", required_argument, NULL, 'r'},
+					     {"rounds", required_argument, NULL, 'k'},
+					     {}};
+	const char *obj_path = NULL, *empty = NULL;
+	struct bpf_object *obj = NULL, *eobj = NULL;
+	struct bpf_program *ph, *pa;
+	struct bpf_map *mh, *ma;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t slen = sizeof(sin);
+	struct bpf_sk_lookup ctx = {}, out;
+	uint32_t repeat = 1000000, rounds = 9, dur[3][MAX_ROUNDS], rv, key = 0;
+	uint64_t val;
+	int opt, ret = 1, lfd = -1, efd = -1, fds[3], err, unused;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			obj_path = optarg;
+			break;
+		case 'e':
+			empty = optarg;
+			break;
+		case 'r':
+			if (!parse_u32(optarg, 1, 100000000, &repeat))
+				return fail("bad --repeat %s", optarg) + 1;
+			break;
+		case 'k':
+			if (!parse_u32(optarg, 1, MAX_ROUNDS, &rounds))
+				return fail("bad --rounds %s", optarg) + 1;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!obj_path || !empty)
+		return fail("sock-cost: --obj and --empty are required") + 1;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 16) ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &slen)) {
+		fail("listener: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (load_obj(obj_path, NULL, &obj, &unused) || load_obj(empty, NULL, &eobj, &efd))
+		goto cleanup;
+	ph = bpf_object__find_program_by_name(obj, "bench_pick_hash");
+	pa = bpf_object__find_program_by_name(obj, "bench_pick_array");
+	mh = bpf_object__find_map_by_name(obj, "pick_hash");
+	ma = bpf_object__find_map_by_name(obj, "pick_array");
+	if (!ph || !pa || !mh || !ma) {
+		fail("%s: not the sockpick object", obj_path);
+		goto cleanup;
+	}
+	val = (uint64_t)lfd;
+	if (bpf_map_update_elem(bpf_map__fd(mh), &key, &val, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(ma), &key, &val, BPF_ANY)) {
+		fail("socket into the maps: %s", strerror(errno));
+		goto cleanup;
+	}
+	fds[0] = bpf_program__fd(ph);
+	fds[1] = bpf_program__fd(pa);
+	fds[2] = efd;
+	ctx.family = AF_INET;
+	ctx.protocol = IPPROTO_TCP;
+	ctx.local_ip4 = sin.sin_addr.s_addr;
+	ctx.local_port = ntohs(sin.sin_port); /* host order */
+	ctx.remote_ip4 = htonl(INADDR_LOOPBACK);
+	ctx.remote_port = htons(40000); /* network order */
+
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+			    .ctx_out = &out, .ctx_size_out = sizeof(out), .repeat = 1);
+
+		out = ctx;
+		err = test_run(fds[i], &o, &rv, &dur[0][0]);
+		if (err || !out.cookie) {
+			fail("sock-cost: program %d assigned no socket (%s)", i,
+			     err ? strerror(-err) : "no cookie");
+			goto cleanup;
+		}
+	}
+	for (uint32_t r = 0; r < rounds; r++)
+		for (int i = 0; i < 3; i++) {
+			struct bpf_sk_lookup c = ctx;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
+				    .repeat = repeat);
+
+			err = test_run(fds[i], &o, &rv, &dur[i][r]);
+			if (err) {
+				fail("test run: %s", strerror(-err));
+				goto cleanup;
+			}
+		}
+	printf("sock.hash %.1f\n", median(dur[0], (int)rounds));
+	printf("sock.array %.1f\n", median(dur[1], (int)rounds));
+	printf("sock.empty %.1f\n", median(dur[2], (int)rounds));
+	printf("sock.assigned 1\n");
+	ret = 0;
+cleanup:
+	if (lfd >= 0)
+		close(lfd);
+	bpf_object__close(obj);
+	bpf_object__close(eobj);
+	return ret;
+}
+
+/* ---- txgen ---- */
+
+static int cmd_txgen(int argc, char **argv)
+{
+	static const struct option opts[] = {{"obj", required_argument, NULL, 'o'},
+					     {"ifname", required_argument, NULL, 'i'},
+					     {"src-mac", required_argument, NULL, 'S'},
+					     {"dst-mac", required_argument, NULL, 'D'},
+					     {"src", required_argument, NULL, 's'},
+					     {"dst", required_argument, NULL, 'd'},
+					     {"dport", required_argument, NULL, 'p'},
+					     {"count", required_argument, NULL, 'c'},
+					     {}};
+	struct pktspec spec = {.sport = 40000};
+	const char *obj_path = NULL, *ifname = NULL;
+	struct bpf_object *obj = NULL;
+	uint32_t count = 0, port = 0, ifindex;
+	uint8_t pkt[256];
+	size_t len;
+	int opt, fd, ret = 1;
+	bool smac = false, dmac = false;
+	struct timespec t0, t1;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			obj_path = optarg;
+			break;
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'S':
+			smac = parse_mac(optarg, spec.smac);
+			break;
+		case 'D':
+			dmac = parse_mac(optarg, spec.dmac);
+			break;
+		case 's':
+			spec.src = optarg;
+			break;
+		case 'd':
+			spec.dst = optarg;
+			break;
+		case 'p':
+			if (!parse_u32(optarg, 1, 65535, &port))
+				return fail("bad --dport %s", optarg) + 1;
+			break;
+		case 'c':
+			if (!parse_u32(optarg, 1, 1000000000, &count))
+				return fail("bad --count %s", optarg) + 1;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!obj_path || !ifname || !smac || !dmac || !spec.src || !spec.dst || !port || !count)
+		return fail("txgen: --obj --ifname --src-mac --dst-mac --src --dst --dport "
+			    "--count") +
+		       1;
+	spec.dport = (uint16_t)port;
+	spec.v6 = strchr(spec.dst, ':') != NULL;
+	if (pkt_build(&spec, pkt, sizeof(pkt), &len))
+		return fail("txgen: bad addresses %s -> %s", spec.src, spec.dst) + 1;
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex)
+		return fail("%s: %s", ifname, strerror(errno));
+	if (load_obj(obj_path, NULL, &obj, &fd))
+		return 1;
+
+	{
+		struct xdp_md ctx = {.data_end = (uint32_t)len, .ingress_ifindex = ifindex};
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (uint32_t)len,
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = count,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (bpf_prog_test_run_opts(fd, &o)) {
+			fail("live frames on %s: %s", ifname, strerror(errno));
+			goto cleanup;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	}
+	printf("sent %u\n", count);
+	printf("elapsed_ns %lld\n",
+	       (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	ret = 0;
+cleanup:
+	bpf_object__close(obj);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | txgen } OPTIONS\n"
+		   "(see the comment at the top of bench/ptbench.c)\n");
+}
+
+int main(int argc, char **argv)
+{
+	libbpf_set_print(quiet_print);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "guard-cost"))
+		return cmd_guard_cost(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "lookup-cost"))
+		return cmd_lookup_cost(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sock-cost"))
+		return cmd_sock_cost(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "txgen"))
+		return cmd_txgen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""The table of `make bench`: bench/report.py RESULTS MARKDOWN.
+
+RESULTS holds "KEY VALUE" lines written by the sections (a key measured in
+several rounds has several lines). Every figure is set against its baseline
+from the same run; a ratio of figures measured in rounds is the median of
+the per-round ratios (pairs measured side by side), else the ratio of the
+medians. The table goes to stdout and, as markdown, to MARKDOWN.
+"""
+import statistics
+import sys
+
+
+def load(path):
+    res = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split(None, 1)
+            if len(parts) != 2:
+                continue
+            res.setdefault(parts[0], []).append(parts[1].strip())
+    return res
+
+
+class Results:
+    def __init__(self, raw):
+        self.raw = raw
+
+    def vals(self, key):
+        try:
+            return [float(v) for v in self.raw.get(key, [])]
+        except ValueError:
+            return []
+
+    def med(self, key):
+        v = self.vals(key)
+        return statistics.median(v) if v else None
+
+    def text(self, key, default="?"):
+        v = self.raw.get(key)
+        return v[0] if v else default
+
+    def pair_ratio(self, a, b):
+        """Median of per-round ratios when both have the same rounds."""
+        va, vb = self.vals(a), self.vals(b)
+        if not va or not vb:
+            return None
+        if len(va) == len(vb) and len(va) > 1 and all(vb):
+            return statistics.median(x / y for x, y in zip(va, vb))
+        ma, mb = statistics.median(va), statistics.median(vb)
+        return ma / mb if mb else None
+
+
+def fmt_ns(v):
+    return "n/a" if v is None else f"{v:.0f} ns"
+
+
+def fmt_rate(v, unit):
+    if v is None:
+        return "n/a"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M{unit}"
+    return f"{v:,.0f} {unit}"
+
+
+def fmt_ratio(r):
+    return "n/a" if r is None else f"{r:.2f}×"
+
+
+def fmt_time(s):
+    if s is None:
+        return "n/a"
+    return f"{s * 1000:.1f} ms" if s < 10 else f"{s:.1f} s"
+
+
+def fmt_bytes(b):
+    return "n/a" if b is None else f"{b / 1048576:.1f} MiB"
+
+
+def verdict(value, op, target):
+    if value is None:
+        return "n/a"
+    ok = {"<=": value <= target, ">=": value >= target, "<": value < target,
+          ">": value > target}[op]
+    return "PASS" if ok else "MISS"
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: report.py RESULTS MARKDOWN")
+    r = Results(load(sys.argv[1]))
+    rows = []  # (figure, portier, baseline, ratio, target, result)
+
+    def row(figure, mine, base, ratio, target="—", result="info"):
+        rows.append((figure, mine, base, ratio, target, result))
+
+    def section(title, prefix):
+        """A section's heading; False (and a 'not run' row) without its data."""
+        rows.append((f"**{title}**", "", "", "", "", ""))
+        if any(k.startswith(prefix) for k in r.raw):
+            return True
+        rows.append(("not run, or failed: see the log", "", "", "", "", ""))
+        return False
+
+    # 1. guard cost
+    guard = section("Guard cost per packet (XDP, BPF_PROG_TEST_RUN, 1M repeats)", "guard.")
+    cases = [("udp_watched", "UDP to a watched port"),
+             ("tcp_syn_policed", "TCP SYN to a drop-new port"),
+             ("ipv6_ext", "IPv6 + hop-by-hop header, UDP, watched port"),
+             ("vlan", "802.1Q VLAN, UDP, watched port"),
+             ("from_rule", "UDP matching a --from drop rule"),
+             ("udp_drop", "UDP to a drop port")]
+    for c, label in (cases if guard else []):
+        g, e = r.med(f"guard.{c}.guard"), r.med(f"guard.{c}.empty")
+        ratio = r.pair_ratio(f"guard.{c}.guard", f"guard.{c}.empty")
+        row(f"{label}: guard vs empty XDP", fmt_ns(g), f"empty {fmt_ns(e)}", fmt_ratio(ratio),
+            "≤ 1.50×", verdict(ratio, "<=", 1.5))
+    for c, prog, label, op, target in [
+            ("udp_drop", "xdpfilter_all", "UDP drop rule: guard vs xdp-filter all-features", "<", 1.0),
+            ("tcp_syn_policed", "xdpfilter_all", "TCP port rule: guard vs xdp-filter all-features", "<", 1.0),
+            ("udp_drop", "xdpfilter_udp", "UDP drop rule: guard vs xdp-filter UDP-only", "<=", 1.1)
+            ] if guard else []:
+        g, x = r.med(f"guard.{c}.guard"), r.med(f"guard.{c}.{prog}")
+        ratio = g / x if g is not None and x else None
+        row(label, fmt_ns(g), f"xdp-filter {fmt_ns(x)}", fmt_ratio(ratio),
+            f"{op.replace('<=', '≤')} {target:.2f}×", verdict(ratio, op, target))
+    g, n = r.med("guard.udp_watched.guard"), r.med("guard.udp_watched.noslots")
+    if n is not None:
+        same = all(r.text(f"guard.{c}.same_slot", "0") == "1" for c, _ in cases)
+        row("port_slots lookup (UDP watched): guard vs guard without it",
+            fmt_ns(g), f"without {fmt_ns(n)}", fmt_ratio(g / n if g and n else None),
+            "—", f"info: +{g - n:.0f} ns; same slot counted: {'yes' if same else 'NO'}")
+    p, np_, e = (r.med("guard.udp_watched.parse"), r.med("guard.udp_watched.nopolicy"),
+                 r.med("guard.udp_watched.empty"))
+    if p is not None and np_ is not None and n is not None and g is not None:
+        row("where the time goes (UDP watched)",
+            f"parse+count {fmt_ns(p)}", f"empty {fmt_ns(e)}", fmt_ratio(p / e if e else None), "—",
+            f"info: port_class +{np_ - p:.0f}, policy_lpm +{n - np_:.0f}, "
+            f"port_slots +{g - n:.0f} ns")
+
+    # 2. drop rate
+    drop = section("Drop rate, veth between two namespaces (UDP flood to a dropped port)", "drop.")
+    d = r.med("drop.portier.pps")
+    for base, label, op, target in [("dropall", "XDP drop-everything", ">=", 0.9),
+                                     ("nft_ingress", "nftables netdev ingress", ">=", 5.0),
+                                     ("nft_input", "nftables inet input", None, None)
+                                     ] if drop else []:
+        ratio = r.pair_ratio("drop.portier.pps", f"drop.{base}.pps")
+        row(f"guard `policy udp P drop` vs {label}", fmt_rate(d, "pps"),
+            fmt_rate(r.med(f"drop.{base}.pps"), "pps"), fmt_ratio(ratio),
+            f"≥ {target:.2f}×" if op else "—", verdict(ratio, op, target) if op else "info")
+
+    # 3. dispatch
+    disp = section("Dispatch throughput (client and server in one namespace, loopback)",
+                   "dispatch.")
+    for proto, unit, target in [("tcp", "conn/s", 0.98), ("udp", "req/s", 0.93)] if disp else []:
+        b = r.med(f"dispatch.{proto}.binding")
+        for base, label, op, t in [("direct", "server bound directly", ">=", target),
+                                   ("nft", "nftables REDIRECT", ">", 1.0),
+                                   ("socat", "socat proxy", ">", 1.0)]:
+            ratio = r.pair_ratio(f"dispatch.{proto}.binding", f"dispatch.{proto}.{base}")
+            row(f"{proto.upper()} through a binding vs {label}", fmt_rate(b, unit),
+                fmt_rate(r.med(f"dispatch.{proto}.{base}"), unit), fmt_ratio(ratio),
+                f"{'≥' if op == '>=' else '>'} {t:.2f}×", verdict(ratio, op, t))
+
+    # 4. lookup
+    look = section("Lookup cost per sk_lookup run (BPF_PROG_TEST_RUN, 1M repeats)", "lookup.")
+    sizes = ["10", "1000", "100000"] if look else []
+    costs = []
+    for n in sizes:
+        c, e = r.med(f"lookup.{n}.portier"), r.med(f"lookup.{n}.empty")
+        costs.append(c)
+        assigned = r.text(f"lookup.{n}.assigned", "0") == "1"
+        row(f"{int(n):,} bindings: dispatch vs empty sk_lookup" +
+            ("" if assigned or c is None else " (NO SOCKET ASSIGNED)"),
+            fmt_ns(c), f"empty {fmt_ns(e)}", fmt_ratio(c / e if c and e else None),
+            "< 100 ns", verdict(c, "<", 100.0) if assigned or c is None else "MISS")
+    if costs and all(c is not None for c in costs):
+        flat = max(costs) / min(costs)
+        row("flatness: slowest vs fastest of 10 / 1,000 / 100,000", fmt_ns(max(costs)),
+            fmt_ns(min(costs)), fmt_ratio(flat), "≤ 1.20×", verdict(flat, "<=", 1.2))
+    for tag, label in [("nosock.10", "bound, service holds no socket: 10 bindings"),
+                       ("nosock.1000", "bound, service holds no socket: 1,000 bindings"),
+                       ("nosock.100000", "bound, service holds no socket: 100,000 bindings"),
+                       ("unbound", "unbound port (100,000 bindings)")]:
+        c, e = r.med(f"lookup.{tag}.portier"), r.med(f"lookup.{tag}.empty")
+        if c is not None:
+            row(label, fmt_ns(c), f"empty {fmt_ns(e)}", fmt_ratio(c / e if e else None))
+
+    h, a, e = r.med("sock.hash"), r.med("sock.array"), r.med("sock.empty")
+    if h is not None and a is not None:
+        row("socket step alone: take + assign from a SOCKHASH (as svc_socks) vs a SOCKMAP",
+            fmt_ns(h), f"SOCKMAP {fmt_ns(a)}", fmt_ratio(h / a if a else None), "—",
+            f"info: over empty {fmt_ns(e)}: +{h - e:.0f} vs +{a - e:.0f} ns" if e else "info")
+
+    # 5. control plane
+    ctl = section("Control plane", "control.")
+    t, n = r.med("control.apply.seconds"), r.med("control.apply.bindings")
+    rate = n / t if t and n else None
+    if ctl:
+        row(f"`apply`: bindings added per second ({int(n or 0):,} bindings, {fmt_time(t)})",
+            fmt_rate(rate, "/s"), "—", "—", "≥ 100,000/s", verdict(rate, ">=", 100000))
+    b1 = r.med("control.bind1.seconds")
+    if b1 is not None:
+        row("one `bind` with 100,000 bindings in place vs `apply` of all 100,000",
+            fmt_time(b1), fmt_time(t), fmt_ratio(b1 / t if t else None))
+    s, st = r.med("control.stats.seconds"), r.med("control.status.seconds")
+    if s is not None:
+        ports = r.text("control.stats.ports", "?")
+        row(f"`stats --json`, {ports} watched ports vs `status --json`", fmt_time(s), fmt_time(st),
+            fmt_ratio(s / st if st else None))
+    mb, ncpu = r.med("mem.map_bytes"), r.med("mem.possible_cpus")
+    if mb is not None and ncpu:
+        per_cpu = 48 * 10240 + 32   # port_stats and global_stats, per possible CPU
+        fixed = mb - per_cpu * ncpu
+        memlock = sum(float(v[0]) for k, v in r.raw.items() if k.startswith("mem.map."))
+        row(f"map memory at 8,192 watched ports, {ncpu:.0f} CPUs (`status`; bpftool sum "
+            f"{fmt_bytes(memlock)})", fmt_bytes(mb), "—", "—")
+        row(f"map memory at 64 CPUs: {fixed:,.0f} B + {per_cpu:,} B × N CPUs",
+            fmt_bytes(fixed + per_cpu * 64), "—", "—")
+
+    head = ("| Figure | portier | Baseline | Ratio | Target | Result |\n"
+            "|---|---|---|---|---|---|\n")
+    body = "".join(f"| {' | '.join(x)} |\n" for x in rows)
+    cpu = r.text("meta.cpu").replace("_", " ")
+    meta = (f"Measured {r.text('meta.date')} on {cpu}, {r.text('meta.ncpu')} CPUs, "
+            f"kernel {r.text('meta.kernel')}, in {r.text('meta.seconds')} s"
+            + (" (BENCH_QUICK: fewer rounds)" if r.text("meta.quick", "0") == "1" else "") + ".\n")
+    counts = {}
+    for x in rows:
+        if x[5] in ("PASS", "MISS"):
+            counts[x[5]] = counts.get(x[5], 0) + 1
+    summary = f"\n{counts.get('PASS', 0)} targets met, {counts.get('MISS', 0)} missed.\n"
+    md = meta + "\n" + head + body + summary
+    with open(sys.argv[2], "w") as f:
+        f.write(md)
+    print()
+    print(md, end="")
+
+
+if __name__ == "__main__":
+    main()
