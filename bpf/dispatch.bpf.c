@@ -7,9 +7,10 @@
  * to one of the bound service's sockets. Anything not bound is left to the
  * kernel's own lookup, untouched.
  *
- * Cost per lookup: one array lookup (config), two LPM lookups (port class,
- * then class and address), one array lookup (sock_meta), one sockhash
- * lookup, whatever the number of bindings.
+ * Cost per lookup: three array look-ups (config, port_table, sock_meta;
+ * the verifier inlines them), one LPM look-up (class and address) for a
+ * bound port only, and one socket-map look-up, whatever the number of
+ * bindings.
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -43,13 +44,13 @@ static __always_inline void count_unbound(void)
 SEC("sk_lookup")
 int portier_dispatch(struct bpf_sk_lookup *ctx)
 {
-	struct pt_class_key ckey = {};
 	struct pt_lpm_key bkey = {};
 	struct pt_bind_val *bind;
+	struct pt_port_ent *port;
 	struct pt_counters *cnt;
 	struct pt_config *cfg;
-	__u32 zero = 0, meta_index, meta, count, bank, hash, i;
-	__u32 *class, *metap;
+	__u32 zero = 0, port_index, meta_index, meta, count, bank, hash, i;
+	__u32 *metap;
 	__u16 local_port_host = ctx->local_port;
 	__u8 proto, family;
 
@@ -71,20 +72,17 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 	if (!cfg)
 		return SK_PASS;
 
-	ckey.prefixlen = PT_CLASS_KEY_BITS;
-	ckey.gen = cfg->gen & 1;
-	ckey.proto = proto;
-	ckey.port = bpf_htons(local_port_host);
-	class = bpf_map_lookup_elem(&port_class, &ckey);
-	if (!class) {
+	port_index = PT_PORT_INDEX(cfg->gen, proto, local_port_host);
+	port = bpf_map_lookup_elem(&port_table, &port_index);
+	if (!port || !(port->flags & PT_PORT_BOUND)) {
 		count_unbound();
 		return SK_PASS;
 	}
 
-	bkey.gen = ckey.gen;
+	bkey.gen = cfg->gen & 1;
 	bkey.proto = proto;
 	bkey.family = family;
-	bkey.class = bpf_htonl(*class);
+	bkey.class = bpf_htonl(port->class);
 	if (family == PT_INET) {
 		bkey.prefixlen = PT_LPM_KEY_BITS + 32;
 		__builtin_memcpy(bkey.addr, &ctx->local_ip4, 4);

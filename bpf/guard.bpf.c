@@ -8,10 +8,10 @@
  * stack, which is the judge of bad packets; with no rules it changes
  * nothing but counters.
  *
- * Cost per TCP/UDP packet: one array lookup (config), one LPM lookup (port
- * class), one LPM lookup (class and source address) when the port has a
- * class, one hash lookup (port_slots), one per-CPU array lookup (counters),
- * plus one hash lookup and a spin lock for rate-limited ports.
+ * Cost per TCP/UDP packet: two array look-ups (config, port_table) and one
+ * per-CPU array look-up (counters), all inlined by the verifier; one LPM
+ * look-up (class and source address) only for ports with source-scoped
+ * rules; one hash look-up and a spin lock only for rate-limited ports.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -48,15 +48,6 @@ static __always_inline int pass_uncounted(enum pt_global_field field)
 			g->other++;
 	}
 	return XDP_PASS;
-}
-
-static __always_inline __u32 class_slot(__u8 proto, __u16 port)
-{
-	if (port < 1024)
-		return PT_CLASS_SLOT(proto, PT_CLASS_WELL_KNOWN);
-	if (port < 49152)
-		return PT_CLASS_SLOT(proto, PT_CLASS_REGISTERED);
-	return PT_CLASS_SLOT(proto, PT_CLASS_EPHEMERAL);
 }
 
 /*
@@ -108,49 +99,42 @@ static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32
 /* Count a TCP or UDP packet against its port and apply the policy. */
 static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 {
-	struct pt_class_key ckey = {};
 	struct pt_lpm_key pkey = {};
-	struct pt_port_key skey = {};
-	struct pt_policy_val *pol = NULL;
+	struct pt_policy_val *pol;
+	struct pt_port_ent *port;
 	struct pt_counters *cnt;
 	struct pt_config *cfg;
-	__u32 zero = 0, slot, action = PT_ALLOW, pps = 0, rule = 0;
-	__u32 *class, *slotp;
+	__u32 zero = 0, port_index, slot, action, pps, rule;
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
 		return XDP_PASS;
 
-	ckey.prefixlen = PT_CLASS_KEY_BITS;
-	ckey.gen = cfg->gen & 1;
-	ckey.proto = f->proto;
-	ckey.port = bpf_htons(f->dport);
-	class = bpf_map_lookup_elem(&port_class, &ckey);
-	if (class) {
-		pkey.gen = ckey.gen;
+	/* one array look-up gives the port's counter slot and its policy */
+	port_index = PT_PORT_INDEX(cfg->gen, f->proto, f->dport);
+	port = bpf_map_lookup_elem(&port_table, &port_index);
+	if (!port)
+		return XDP_PASS;
+	slot = port->slot;
+	action = port->action;
+	pps = port->pps;
+	rule = port->rule;
+
+	/* only ports with source-scoped rules pay for the source look-up */
+	if (port->flags & PT_PORT_FROM) {
+		pkey.gen = cfg->gen & 1;
 		pkey.proto = f->proto;
 		pkey.family = f->family;
-		pkey.class = bpf_htonl(*class);
+		pkey.class = bpf_htonl(port->class);
 		__builtin_memcpy(pkey.addr, f->saddr, sizeof(pkey.addr));
 		pkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
 		pol = bpf_map_lookup_elem(&policy_lpm, &pkey);
+		if (pol) {
+			action = pol->action;
+			pps = pol->pps;
+			rule = pol->rule;
+		}
 	}
-	if (pol) {
-		action = pol->action;
-		pps = pol->pps;
-		rule = pol->rule;
-	}
-
-	skey.gen = ckey.gen;
-	skey.proto = f->proto;
-	skey.port = f->dport;
-	slotp = bpf_map_lookup_elem(&port_slots, &skey);
-	if (slotp)
-		slot = *slotp;
-	else if (pol)
-		slot = pol->slot;
-	else
-		slot = class_slot(f->proto, f->dport);
 
 	cnt = bpf_map_lookup_elem(&port_stats, &slot);
 	if (cnt) {

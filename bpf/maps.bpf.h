@@ -21,13 +21,12 @@ struct {
 } config SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, PT_MAX_CLASS_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pt_class_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_PORT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct pt_port_ent);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} port_class SEC(".maps");
+} port_table SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -48,15 +47,6 @@ struct {
 } policy_lpm SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2 * PT_MAX_SLOTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pt_port_key);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} port_slots SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PT_META_ENTRIES);
 	__type(key, __u32);
@@ -65,7 +55,7 @@ struct {
 } sock_meta SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
 	__uint(max_entries, PT_MAX_SOCK_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -146,7 +136,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_SOCK_ENTRIES);
+	__uint(max_entries, PT_MAX_SOCK_INFO);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct pt_sock_info);

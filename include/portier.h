@@ -5,8 +5,8 @@
  * Any change to a layout here must bump PT_ABI_VERSION.
  *
  * The maps fall in three groups (docs/ARCHITECTURE.md explains each):
- *   derived tables, read per packet:  port_class, bind_lpm, policy_lpm,
- *                                     port_slots, sock_meta, svc_socks
+ *   derived tables, read per packet:  port_table, bind_lpm, policy_lpm,
+ *                                     sock_meta, svc_socks
  *   counters, written per packet:     port_stats, global_stats, rate_buckets
  *   records, read only by portier:    svc_table, bind_table, policy_table,
  *                                     watch_table, slot_table, sock_info,
@@ -21,14 +21,13 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define PT_ABI_VERSION 1
+#define PT_ABI_VERSION 2
 
 /* Map names: the pinned file name of each map under the pin directory. */
 #define PT_MAP_CONFIG "config"
-#define PT_MAP_PORT_CLASS "port_class"
+#define PT_MAP_PORT_TABLE "port_table"
 #define PT_MAP_BIND_LPM "bind_lpm"
 #define PT_MAP_POLICY_LPM "policy_lpm"
-#define PT_MAP_PORT_SLOTS "port_slots"
 #define PT_MAP_SOCK_META "sock_meta"
 #define PT_MAP_SVC_SOCKS "svc_socks"
 #define PT_MAP_PORT_STATS "port_stats"
@@ -45,13 +44,12 @@
 /* Limits. */
 #define PT_NAME_LEN 32		/* service name, NUL included: 1-31 chars */
 #define PT_DESC_LEN 96		/* service description, NUL included */
-#define PT_MAX_SERVICES 1024
+#define PT_MAX_SERVICES 512
 #define PT_MAX_SOCKETS 64	/* per service, protocol and family */
 #define PT_MAX_BINDINGS 131072	/* per generation */
 #define PT_MAX_POLICIES 16384	/* per generation */
 #define PT_MAX_WATCHES 16384	/* per generation */
-#define PT_MAX_SLOTS 10240	/* counter slots, classes included */
-#define PT_MAX_CLASS_ENTRIES 524288 /* port_class trie, both generations */
+#define PT_MAX_SLOTS 9216	/* counter slots, classes included */
 #define PT_MAX_BIND_ENTRIES 524288  /* bind_lpm trie, both generations */
 #define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
 #define PT_MAX_BUCKETS 16384
@@ -102,20 +100,32 @@ struct pt_config {
 };
 
 /*
- * port_class: LPM_TRIE. Maps a destination port to its elementary port
- * interval ("class") for the live generation: the class ids partition
- * 0-65535 at every bound of every binding, policy and watch of one
- * protocol. A range is stored as its minimal cover of aligned blocks: a
- * block of 2^k ports has prefixlen = 32 - k (gen and proto, then the
- * port's 16 - k fixed bits).
+ * port_table: ARRAY indexed by PT_PORT_INDEX(gen, proto, port), one entry
+ * per port, written whole for each generation. It answers what every
+ * packet needs in one array look-up (which the verifier inlines): the
+ * port's class (its elementary port interval: every port of a class is
+ * covered by the same rules), its counter slot, and its policy for any
+ * source. Only a port whose class has source-scoped policies sends the
+ * guard on to policy_lpm, and only a bound one sends dispatch on to bind_lpm.
  */
-struct pt_class_key {
-	__u32 prefixlen;
-	__u8 gen;
-	__u8 proto;		/* enum pt_proto */
-	__be16 port;		/* network order, so the trie sees the high bits first */
+#define PT_PORTS 65536
+#define PT_PORT_INDEX(gen, proto, port) \
+	((((__u32)(gen) & 1) * PT_NPROTO + (__u32)(proto)) * PT_PORTS + (__u32)(port))
+#define PT_PORT_ENTRIES (2 * PT_NPROTO * PT_PORTS)
+
+enum pt_port_flags {
+	PT_PORT_BOUND = 1,	/* some binding covers the class: look up bind_lpm */
+	PT_PORT_FROM = 2,	/* source-scoped policies: look up policy_lpm */
 };
-#define PT_CLASS_KEY_BITS 32
+
+struct pt_port_ent {
+	__u32 class;		/* class id, for the LPM keys */
+	__u16 slot;		/* counter slot */
+	__u8 action;		/* enum pt_action, for any source */
+	__u8 flags;		/* enum pt_port_flags */
+	__u32 pps;		/* PT_LIMIT */
+	__u32 rule;		/* rule id of the policy, for its token buckets */
+};
 
 /*
  * bind_lpm: LPM_TRIE. (class, destination prefix) -> winning binding,
@@ -143,22 +153,15 @@ struct pt_bind_val {
 struct pt_policy_val {
 	__u32 action;		/* enum pt_action */
 	__u32 pps;		/* PT_LIMIT: packets per second per port */
-	__u32 slot;		/* counter slot of the class's ports */
 	__u32 rule;		/* rule id, for the per-port token buckets */
-};
-
-/* port_slots: HASH. (gen, proto, port) of an individually counted port -> slot. */
-struct pt_port_key {
-	__u8 gen;
-	__u8 proto;
-	__u16 port;		/* host order */
+	__u32 pad;
 };
 
 /*
  * sock_meta: ARRAY indexed by PT_META_INDEX(service, proto, family).
  * Value: bits 0-7 the number of sockets in the live bank, bit 8 the bank.
- * svc_socks: SOCKHASH keyed by PT_SOCK_KEY(...), value the socket (a
- * cookie when read from user space).
+ * svc_socks: SOCKMAP indexed by PT_SOCK_KEY(...), value the socket (a
+ * cookie when read from user space): an array, the cheapest socket look-up.
  */
 #define PT_META_INDEX(svc, proto, fam) \
 	(((svc) * PT_NPROTO + (proto)) * PT_NFAMILY + (fam))
@@ -168,7 +171,8 @@ struct pt_port_key {
 #define PT_META(count, bank) (((count) & 0xff) | (((bank) & 1) << 8))
 #define PT_SOCK_KEY(meta_index, bank, slot) \
 	(((meta_index) * 2 + (bank)) * PT_MAX_SOCKETS + (slot))
-#define PT_MAX_SOCK_ENTRIES 65536
+#define PT_MAX_SOCK_ENTRIES (PT_META_ENTRIES * 2 * PT_MAX_SOCKETS)
+#define PT_MAX_SOCK_INFO 32768	/* registered sockets, all services */
 
 /* port_stats: PERCPU_ARRAY of PT_MAX_SLOTS counters. */
 struct pt_counters {

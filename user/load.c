@@ -281,9 +281,15 @@ int pt_load(struct pt_ctx *ctx, struct pt_load_result *res)
 		if (err)
 			return err;
 		err = fresh_load(ctx, res);
+		err = err ?: pt_ctx_open(ctx);
 		if (err)
 			return err;
-		return pt_ctx_open(ctx);
+		/* the port table starts as every port in its class row */
+		struct pt_state empty = {};
+
+		err = pt_state_commit(ctx, &empty, &empty);
+		pt_state_free(&empty);
+		return err;
 	}
 	if (err)
 		return err;

@@ -665,7 +665,7 @@ static bool item_beats(const struct item *a, const struct item *b)
 
 struct emit {
 	struct pt_compiled *out;
-	size_t capc, capb, capp;
+	size_t capb, capp;
 	const struct pt_state *st;
 	uint8_t gen, proto;
 };
@@ -694,7 +694,7 @@ static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
 	}
 	if (GROW(e->out->policies, e->out->npolicies, e->capp))
 		return -ENOMEM;
-	struct pt_policy_val val = { .action = PT_ALLOW, .slot = slot };
+	struct pt_policy_val val = { .action = PT_ALLOW };
 	if (g->winner) {
 		const struct pt_policy *p = &e->st->policies[g->winner->index];
 
@@ -784,28 +784,37 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 	return 0;
 }
 
-/* The minimal cover of [lo, hi] by aligned power-of-two blocks. */
-static int emit_blocks(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class)
+/* Fill the port table for the ports of one class. */
+static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class, uint32_t slot,
+		       const struct item *const *act, size_t nact)
 {
-	while (lo <= hi) {
-		unsigned int k = 0;
+	struct pt_port_ent ent = { .class = class, .slot = (uint16_t)slot, .action = PT_ALLOW };
+	const struct item *any = NULL;
 
-		while (k < 16 && !(lo & ((1u << (k + 1)) - 1)) && lo + (1u << (k + 1)) - 1 <= hi)
-			k++;
-		if (GROW(e->out->classes, e->out->nclasses, e->capc))
-			return -ENOMEM;
-		e->out->classes[e->out->nclasses++] = (struct pt_class_entry){
-			.key = {
-				.prefixlen = PT_CLASS_KEY_BITS - k,
-				.gen = e->gen,
-				.proto = e->proto,
-				.port = htons((uint16_t)lo),
-			},
-			.class = class,
-		};
-		lo += 1u << k;
+	for (size_t i = 0; i < nact; i++) {
+		const struct item *it = act[i];
+
+		if (it->kind == 0)
+			ent.flags |= PT_PORT_BOUND;
+		if (it->kind != 1)
+			continue;
+		if (it->prefix->family != PT_FAMILY_ANY) {
+			ent.flags |= PT_PORT_FROM;
+			continue;
+		}
+		/* the policy for any source: the narrowest such range */
+		if (item_beats(it, any))
+			any = it;
 	}
-	return 0;
+	if (any) {
+		const struct pt_policy *p = &e->st->policies[any->index];
+
+		ent.action = (uint8_t)p->action;
+		ent.pps = p->pps;
+		ent.rule = p->rule;
+	}
+	for (uint32_t port = lo; port <= hi; port++)
+		e->out->ports[(size_t)e->proto * PT_PORTS + port] = ent;
 }
 
 static int compile_proto(struct emit *e)
@@ -896,13 +905,16 @@ static int compile_proto(struct emit *e)
 
 		if (!any_rule && !counted)
 			continue;
-		err = emit_blocks(e, lo, hi, class);
-		err = err ?: emit_kind(e, 0, class, slot, act, nact, gs);
-		err = err ?: emit_kind(e, 1, class, slot, act, nact, gs);
+		fill_ports(e, lo, hi, class, slot, act, nact);
+		err = emit_kind(e, 0, class, slot, act, nact, gs);
+		/* source look-ups only where a rule names a source */
+		if (!err && (e->out->ports[(size_t)e->proto * PT_PORTS + lo].flags & PT_PORT_FROM))
+			err = emit_kind(e, 1, class, slot, act, nact, gs);
 		if (err)
 			goto cleanup;
 		class++;
 	}
+	e->out->nclasses[e->proto] = class;
 cleanup:
 	free(items);
 	free(bounds);
@@ -914,27 +926,21 @@ cleanup:
 int pt_compile(const struct pt_state *st, uint8_t gen, struct pt_compiled *out)
 {
 	struct emit e = { .out = out, .st = st, .gen = gen };
-	size_t capports = 0;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->gen = gen;
+	out->ports = calloc((size_t)PT_NPROTO * PT_PORTS, sizeof(*out->ports));
+	if (!out->ports)
+		return -ENOMEM;
+	/* every port starts in its class row, allowed */
+	for (uint8_t proto = 0; proto < PT_NPROTO; proto++)
+		for (uint32_t port = 0; port < PT_PORTS; port++)
+			out->ports[(size_t)proto * PT_PORTS + port].slot =
+				(uint16_t)PT_CLASS_SLOT(proto, pt_port_class((uint16_t)port));
 	for (uint8_t proto = 0; proto < PT_NPROTO && !err; proto++) {
 		e.proto = proto;
 		err = compile_proto(&e);
-	}
-	for (size_t i = 0; i < st->nslots && !err; i++) {
-		const struct pt_slot *s = &st->slots[i];
-
-		if (s->lo != s->hi)
-			continue;
-		if (GROW(out->ports, out->nports, capports)) {
-			err = -ENOMEM;
-			break;
-		}
-		out->ports[out->nports++] = (struct pt_port_entry){
-			.key = { .gen = gen, .proto = s->proto, .port = s->lo },
-			.slot = s->slot,
-		};
 	}
 	if (err)
 		pt_compiled_free(out);
@@ -945,7 +951,6 @@ void pt_compiled_free(struct pt_compiled *c)
 {
 	if (!c)
 		return;
-	free(c->classes);
 	free(c->binds);
 	free(c->policies);
 	free(c->ports);

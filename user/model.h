@@ -75,11 +75,6 @@ struct pt_state {
 #define PT_INDIVIDUAL_MAX 16
 
 /* The tables of one generation, ready to write into the maps. */
-struct pt_class_entry {
-	struct pt_class_key key;
-	uint32_t class;
-};
-
 struct pt_bind_entry {
 	struct pt_lpm_key key;
 	struct pt_bind_val val;
@@ -90,20 +85,15 @@ struct pt_policy_entry {
 	struct pt_policy_val val;
 };
 
-struct pt_port_entry {
-	struct pt_port_key key;
-	uint32_t slot;
-};
-
 struct pt_compiled {
-	struct pt_class_entry *classes;
-	size_t nclasses;
+	uint8_t gen;
+	/* port_table of this generation: ports[proto * PT_PORTS + port] */
+	struct pt_port_ent *ports;
+	uint32_t nclasses[PT_NPROTO];	/* classes per protocol */
 	struct pt_bind_entry *binds;
 	size_t nbinds;
-	struct pt_policy_entry *policies;
+	struct pt_policy_entry *policies;	/* classes with --from rules only */
 	size_t npolicies;
-	struct pt_port_entry *ports;
-	size_t nports;
 };
 
 void pt_state_free(struct pt_state *st);

@@ -292,7 +292,8 @@ static int set_family(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint8_t f
 
 			if (bpf_map_update_elem(sfd, &key, &v, BPF_ANY))
 				return -errno;
-		} else if (bpf_map_delete_elem(sfd, &key) && errno != ENOENT) {
+		} else if (bpf_map_delete_elem(sfd, &key) && errno != ENOENT && errno != EINVAL) {
+			/* a socket map answers EINVAL for an empty slot */
 			return -errno;
 		}
 	}

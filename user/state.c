@@ -17,10 +17,9 @@
 
 const char *const pt_map_names[PT_NMAPS] = {
 	[M_CONFIG] = PT_MAP_CONFIG,
-	[M_PORT_CLASS] = PT_MAP_PORT_CLASS,
+	[M_PORT_TABLE] = PT_MAP_PORT_TABLE,
 	[M_BIND_LPM] = PT_MAP_BIND_LPM,
 	[M_POLICY_LPM] = PT_MAP_POLICY_LPM,
-	[M_PORT_SLOTS] = PT_MAP_PORT_SLOTS,
 	[M_SOCK_META] = PT_MAP_SOCK_META,
 	[M_SVC_SOCKS] = PT_MAP_SVC_SOCKS,
 	[M_PORT_STATS] = PT_MAP_PORT_STATS,
@@ -39,10 +38,9 @@ const char *const pt_map_names[PT_NMAPS] = {
  * -1 for maps without generations. */
 static const int gen_offset[PT_NMAPS] = {
 	[M_CONFIG] = -1,
-	[M_PORT_CLASS] = 4,
+	[M_PORT_TABLE] = -1,	/* an array: each generation owns its half */
 	[M_BIND_LPM] = 4,
 	[M_POLICY_LPM] = 4,
-	[M_PORT_SLOTS] = 0,
 	[M_SOCK_META] = -1,
 	[M_SVC_SOCKS] = -1,
 	[M_PORT_STATS] = -1,
@@ -504,10 +502,8 @@ cleanup:
 int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen)
 {
 	static const size_t ksz[PT_NMAPS] = {
-		[M_PORT_CLASS] = sizeof(struct pt_class_key),
 		[M_BIND_LPM] = sizeof(struct pt_lpm_key),
 		[M_POLICY_LPM] = sizeof(struct pt_lpm_key),
-		[M_PORT_SLOTS] = sizeof(struct pt_port_key),
 		[M_SVC_TABLE] = sizeof(struct pt_svc_key),
 		[M_BIND_TABLE] = sizeof(struct pt_rule_key),
 		[M_POLICY_TABLE] = sizeof(struct pt_rule_key),
@@ -622,9 +618,10 @@ static void gen_image_free(struct gen_image *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c, uint8_t gen,
+static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c,
 			   struct gen_image *g)
 {
+	uint8_t gen = c->gen;
 	int err = 0;
 
 	memset(g, 0, sizeof(*g));
@@ -636,14 +633,13 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 					       .vsz = sizeof(struct pt_policy_rec) };
 	g->m[M_WATCH_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
 	g->m[M_SLOT_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
-	g->m[M_PORT_CLASS] = (struct image){ .ksz = sizeof(struct pt_class_key), .vsz = 4 };
+	g->m[M_PORT_TABLE] = (struct image){ .ksz = 4, .vsz = sizeof(struct pt_port_ent) };
 	g->m[M_BIND_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
 					   .vsz = sizeof(struct pt_bind_val) };
 	g->m[M_POLICY_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
 					     .vsz = sizeof(struct pt_policy_val) };
-	g->m[M_PORT_SLOTS] = (struct image){ .ksz = sizeof(struct pt_port_key), .vsz = 4 };
 
-	for (size_t i = 0; i < st->nservices && !err; i++) {
+	for (size_t i = 0; st && i < st->nservices && !err; i++) {
 		struct pt_svc_key k = { .gen = gen };
 		struct pt_svc_rec v = { .id = st->services[i].id };
 
@@ -651,7 +647,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		memcpy(v.desc, st->services[i].desc, sizeof(v.desc));
 		err = image_add(&g->m[M_SVC_TABLE], &k, &v);
 	}
-	for (size_t i = 0; i < st->nbindings && !err; i++) {
+	for (size_t i = 0; st && i < st->nbindings && !err; i++) {
 		const struct pt_binding *b = &st->bindings[i];
 		struct pt_rule_key k = { .gen = gen, .proto = b->proto, .port_lo = b->lo,
 					 .port_hi = b->hi };
@@ -660,7 +656,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		prefix_to_rule(&b->prefix, &k);
 		err = image_add(&g->m[M_BIND_TABLE], &k, &v);
 	}
-	for (size_t i = 0; i < st->npolicies && !err; i++) {
+	for (size_t i = 0; st && i < st->npolicies && !err; i++) {
 		const struct pt_policy *p = &st->policies[i];
 		struct pt_rule_key k = { .gen = gen, .proto = p->proto, .port_lo = p->lo,
 					 .port_hi = p->hi };
@@ -669,27 +665,28 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		prefix_to_rule(&p->from, &k);
 		err = image_add(&g->m[M_POLICY_TABLE], &k, &v);
 	}
-	for (size_t i = 0; i < st->nwatches && !err; i++) {
+	for (size_t i = 0; st && i < st->nwatches && !err; i++) {
 		struct pt_range_key k = { .gen = gen, .proto = st->watches[i].proto,
 					  .port_lo = st->watches[i].lo, .port_hi = st->watches[i].hi };
 		__u32 v = 1;
 
 		err = image_add(&g->m[M_WATCH_TABLE], &k, &v);
 	}
-	for (size_t i = 0; i < st->nslots && !err; i++) {
+	for (size_t i = 0; st && i < st->nslots && !err; i++) {
 		struct pt_range_key k = { .gen = gen, .proto = st->slots[i].proto,
 					  .port_lo = st->slots[i].lo, .port_hi = st->slots[i].hi };
 
 		err = image_add(&g->m[M_SLOT_TABLE], &k, &st->slots[i].slot);
 	}
-	for (size_t i = 0; i < c->nclasses && !err; i++)
-		err = image_add(&g->m[M_PORT_CLASS], &c->classes[i].key, &c->classes[i].class);
+	for (uint32_t i = 0; i < (uint32_t)PT_NPROTO * PT_PORTS && !err; i++) {
+		__u32 key = PT_PORT_INDEX(gen, i / PT_PORTS, i % PT_PORTS);
+
+		err = image_add(&g->m[M_PORT_TABLE], &key, &c->ports[i]);
+	}
 	for (size_t i = 0; i < c->nbinds && !err; i++)
 		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
 	for (size_t i = 0; i < c->npolicies && !err; i++)
 		err = image_add(&g->m[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
-	for (size_t i = 0; i < c->nports && !err; i++)
-		err = image_add(&g->m[M_PORT_SLOTS], &c->ports[i].key, &c->ports[i].slot);
 	if (err)
 		gen_image_free(g);
 	return err;
@@ -697,14 +694,13 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 
 /* Records first, then the derived tables: nothing reads this generation
  * until the flip, so the order only matters for a reader of records. */
-static int gen_image_write(struct pt_ctx *ctx, const struct gen_image *g)
+static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 {
 	static const int order[] = { M_SVC_TABLE, M_BIND_TABLE, M_POLICY_TABLE, M_WATCH_TABLE,
-				     M_SLOT_TABLE, M_PORT_CLASS, M_BIND_LPM, M_POLICY_LPM,
-				     M_PORT_SLOTS };
+				     M_SLOT_TABLE, M_BIND_LPM, M_POLICY_LPM, M_PORT_TABLE };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		int err = batch_put(ctx->fds[order[i]], &g->m[order[i]]);
+		int err = batch_put(fds[order[i]], &g->m[order[i]]);
 
 		if (err)
 			return err;
@@ -712,14 +708,16 @@ static int gen_image_write(struct pt_ctx *ctx, const struct gen_image *g)
 	return 0;
 }
 
-static int gen_image_delete(struct pt_ctx *ctx, const struct gen_image *g)
+static int gen_image_delete(const int fds[PT_NMAPS], const struct gen_image *g)
 {
 	for (int i = 0; i < PT_NMAPS; i++) {
 		int err;
 
-		if (!g->m[i].n)
+		/* an array's entries cannot be deleted: the next write of
+		 * this generation overwrites them all */
+		if (!g->m[i].n || i == M_PORT_TABLE)
 			continue;
-		err = batch_del(ctx->fds[i], &g->m[i]);
+		err = batch_del(fds[i], &g->m[i]);
 		if (err)
 			return err;
 	}
@@ -800,10 +798,10 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	if (err)
 		return err;
 	err = pt_compile(next, ng, &c);
-	err = err ?: gen_image_build(next, &c, ng, &img);
+	err = err ?: gen_image_build(next, &c, &img);
 	/* what the live generation holds, to remove it after the flip */
 	err = err ?: pt_compile(prev, live, &oldc);
-	err = err ?: gen_image_build(prev, &oldc, live, &old);
+	err = err ?: gen_image_build(prev, &oldc, &old);
 	if (err)
 		goto cleanup;
 	/* Leftovers of an interrupted command, or of another build, never
@@ -816,11 +814,11 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	cfg = ctx->cfg;
 	cfg.idle_dirty = 1;
 	err = write_config(ctx, &cfg);
-	err = err ?: gen_image_write(ctx, &img);
+	err = err ?: gen_image_write(ctx->fds, &img);
 	err = err ?: zero_slots(ctx, fresh, nfresh);
 	if (err) {
 		/* still dirty: the next command clears what was written */
-		gen_image_delete(ctx, &img);
+		gen_image_delete(ctx->fds, &img);
 		goto cleanup;
 	}
 	/* the commit point: one store the programs read whole */
@@ -829,12 +827,12 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	cfg.idle_dirty = 1;	/* the old generation, now idle, is still there */
 	err = write_config(ctx, &cfg);
 	if (err) {
-		gen_image_delete(ctx, &img);
+		gen_image_delete(ctx->fds, &img);
 		goto cleanup;
 	}
 	/* the old generation is unreachable now; a failure here leaves only
 	 * garbage that the next command's full scan removes */
-	if (!gen_image_delete(ctx, &old)) {
+	if (!gen_image_delete(ctx->fds, &old)) {
 		cfg.idle_dirty = 0;
 		write_config(ctx, &cfg);
 	}
@@ -845,6 +843,26 @@ cleanup:
 	gen_image_free(&img);
 	gen_image_free(&old);
 	free(fresh);
+	return err;
+}
+
+int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c)
+{
+	struct gen_image g;
+	int err = gen_image_build(st, c, &g);
+
+	err = err ?: gen_image_write(fds, &g);
+	gen_image_free(&g);
+	return err;
+}
+
+int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c)
+{
+	struct gen_image g;
+	int err = gen_image_build(st, c, &g);
+
+	err = err ?: gen_image_delete(fds, &g);
+	gen_image_free(&g);
 	return err;
 }
 

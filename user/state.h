@@ -19,10 +19,9 @@
 
 enum pt_map_id {
 	M_CONFIG,
-	M_PORT_CLASS,
+	M_PORT_TABLE,
 	M_BIND_LPM,
 	M_POLICY_LPM,
-	M_PORT_SLOTS,
 	M_SOCK_META,
 	M_SVC_SOCKS,
 	M_PORT_STATS,
@@ -71,6 +70,15 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st);
  * counters of new slots, flip config.gen, remove the old generation. On
  * error the live state is untouched. next gets its slots assigned. */
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev);
+/*
+ * Write one generation (records of st when st is not NULL, and the compiled
+ * tables c of generation c->gen) into the maps fds[] (indexed by enum
+ * pt_map_id), with batched updates. pt_gen_delete removes exactly those
+ * entries again (port_table, an array, is only ever overwritten). The
+ * commit uses these; so can tests and benchmarks with maps of their own.
+ */
+int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
+int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
 /* Remove every entry of generation gen from the generation-keyed maps. */
 int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen);
 

@@ -9,7 +9,7 @@
  * off (nothing goes to /sys/fs/bpf), makes real sockets in this process,
  * installs them with pt_sockets_install (user/sockets.c), and installs
  * bindings the way portier does: pt_state -> pt_assign_slots -> pt_compile
- * -> port_class / bind_lpm / policy_lpm / port_slots of one generation ->
+ * -> port_table / bind_lpm / policy_lpm of one generation ->
  * config.gen flip.
  *
  * Tests:
@@ -387,44 +387,18 @@ static void st_bind(struct pt_state *st, const char *spec)
 	REQUIRE(!err, "bind '%s': %d", spec, err);
 }
 
-static int put(int fd, const void *key, const void *val)
-{
-	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
-}
-
-static int del(int fd, const void *key)
-{
-	return bpf_map_delete_elem(fd, key) && errno != ENOENT ? -errno : 0;
-}
-
+/* The compiled tables only (no records), through portier's own writer. */
 static int comp_write(struct fx *fx, const struct pt_compiled *c)
 {
-	int err = 0;
-
-	for (size_t i = 0; i < c->nclasses && !err; i++)
-		err = put(fx->ctx.fds[M_PORT_CLASS], &c->classes[i].key, &c->classes[i].class);
-	for (size_t i = 0; i < c->nbinds && !err; i++)
-		err = put(fx->ctx.fds[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
-	for (size_t i = 0; i < c->npolicies && !err; i++)
-		err = put(fx->ctx.fds[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
-	for (size_t i = 0; i < c->nports && !err; i++)
-		err = put(fx->ctx.fds[M_PORT_SLOTS], &c->ports[i].key, &c->ports[i].slot);
-	return err;
+	return pt_gen_write(fx->ctx.fds, NULL, c);
 }
 
 static int comp_delete(struct fx *fx, const struct pt_compiled *c)
 {
-	int err = 0;
-
-	for (size_t i = 0; i < c->nclasses && !err; i++)
-		err = del(fx->ctx.fds[M_PORT_CLASS], &c->classes[i].key);
-	for (size_t i = 0; i < c->nbinds && !err; i++)
-		err = del(fx->ctx.fds[M_BIND_LPM], &c->binds[i].key);
-	for (size_t i = 0; i < c->npolicies && !err; i++)
-		err = del(fx->ctx.fds[M_POLICY_LPM], &c->policies[i].key);
-	for (size_t i = 0; i < c->nports && !err; i++)
-		err = del(fx->ctx.fds[M_PORT_SLOTS], &c->ports[i].key);
-	return err;
+	/* nothing compiled yet for this generation */
+	if (!c->ports)
+		return 0;
+	return pt_gen_delete(fx->ctx.fds, NULL, c);
 }
 
 /* Write st as generation gen, replacing whatever gen held; nothing reads

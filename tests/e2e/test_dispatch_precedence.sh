@@ -162,13 +162,16 @@ case_wide_range_costs_few_map_entries() {
 	pt "$ns" bind tcp any 1-65534 a
 	pt "$ns" bind udp 198.18.0.0/24 0-65535 b
 	dir=$(pt "$ns" --json status | jq -r .pin_dir)
-	# a range is stored as its minimal cover by aligned blocks, cut at the
-	# port-class borders 1024 and 49152: 10 + 6 + 14 for 1-65534, 1 + 6 + 1
-	# for 0-65535: 38 (not one entry per port)
-	n=$(bpftool -j map dump pinned "$dir/port_class" | jq length)
-	[ "$n" -le 40 ] || fail "port_class holds $n entries for two wide ranges, expected <= 40"
+	# the per-port table is a fixed array (2 generations x 2 protocols x
+	# 65536 ports) whatever the rules; what a range adds is LPM entries: one
+	# per family and class, the classes cut at 1024 and 49152 -- not one
+	# per port
+	n=$(bpftool -j map show pinned "$dir/port_table" | jq .max_entries)
+	expect_eq "$n" 262144 "port_table size"
 	n=$(bpftool -j map dump pinned "$dir/bind_lpm" | jq length)
 	[ "$n" -le 16 ] || fail "bind_lpm holds $n entries for two wide ranges, expected <= 16"
+	n=$(bpftool -j map dump pinned "$dir/policy_lpm" | jq length)
+	expect_eq "$n" 0 "policy_lpm entries without source-scoped policies"
 	# one counter row per wide range, not one per port
 	expect_json "$ns" '.ports | map("\(.proto) \(.port)-\(.port_hi)") | join(",")' \
 		"tcp 1-65534,udp 0-65535" stats
