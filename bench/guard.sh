@@ -39,7 +39,6 @@ bench_guard() {
 	for v in nopolicy parse; do
 		[ -s "$BENCH_OUT/guard_$v.bpf.o" ] && variants+=(--variant "$v=$BENCH_OUT/guard_$v.bpf.o")
 	done
-	[ -s "$BENCH_OUT/guard_noslots.bpf.o" ] && variants+=(--noslots "$BENCH_OUT/guard_noslots.bpf.o")
 	if xf=$(xdp_filter_dir); then
 		variants+=(--xdp-filter "$xf")
 	else

@@ -3,7 +3,7 @@
  * ptbench: the kernel-side measurements of `make bench`.
  *
  *   ptbench guard-cost --guard-id ID --pin-dir DIR --empty OBJ
- *                      [--noslots OBJ] [--variant NAME=OBJ]... [--xdp-filter DIR]
+ *                      [--variant NAME=OBJ]... [--xdp-filter DIR]
  *                      [--repeat N] [--rounds K]
  *       Cost per packet of the guard (the program portier attached, by id)
  *       on six crafted packets, against an empty XDP program and, on the
@@ -14,12 +14,9 @@
  *       running every (program, packet) pair with BPF_PROG_TEST_RUN and
  *       repeat N, interleaved so that drift hits all pairs alike; prints
  *       "guard.CASE.PROG NS" with NS the median of the kernel's ns per run.
- *       --noslots is the guard without its port_slots lookup: it runs on
- *       every packet, must give the same verdicts, and must count each
- *       packet in the same counter slot as the guard ("guard.CASE.same_slot
- *       1"), which shows the lookup redundant. Each --variant (the guard
- *       with more lookups removed, for the breakdown of its cost) runs
- *       only on udp_watched, whose verdict no lookup changes.
+ *       Each --variant (the guard with lookups removed, for the breakdown
+ *       of its cost, loaded over the maps pinned in --pin-dir) runs only
+ *       on udp_watched, whose verdict no lookup changes.
  *
  *   ptbench lookup-cost --prog-pin PATH --empty OBJ --dst ADDR:PORT [--udp]
  *                       [--tag T] [--repeat N] [--rounds K]
@@ -61,7 +58,6 @@
 #include <unistd.h>
 
 #define MAX_ROUNDS 101
-#define PT_SLOTS 10240 /* PT_MAX_SLOTS of include/portier.h */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* xdp-filter's map layout (xdp-tools, xdp-filter/common_kern_user.h):
@@ -412,14 +408,12 @@ static struct gcase gcases[] = {
 enum gprog {
 	G_EMPTY,
 	G_GUARD,
-	G_NOSLOTS,
 	G_XF_ALL,
 	G_XF_UDP,
 	G_VAR0,
 	G_NPROG = G_VAR0 + MAX_VARIANTS
 };
-static const char *gprog_name[G_NPROG] = {"empty", "guard", "noslots", "xdpfilter_all",
-					  "xdpfilter_udp"};
+static const char *gprog_name[G_NPROG] = {"empty", "guard", "xdpfilter_all", "xdpfilter_udp"};
 
 struct gjob {
 	struct gcase *c;
@@ -427,69 +421,20 @@ struct gjob {
 	uint32_t dur[MAX_ROUNDS];
 };
 
-/* The packets counter of every slot of port_stats, summed over the CPUs. */
-static int read_packets(int stats_fd, uint64_t *packets)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *per;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	/* struct pt_counters: six u64, packets first */
-	per = calloc((size_t)ncpu, 6 * sizeof(uint64_t));
-	if (!per)
-		return -ENOMEM;
-	for (uint32_t slot = 0; slot < PT_SLOTS; slot++) {
-		if (bpf_map_lookup_elem(stats_fd, &slot, per)) {
-			int err = -errno;
-
-			free(per);
-			return err;
-		}
-		packets[slot] = 0;
-		for (int c = 0; c < ncpu; c++)
-			packets[slot] += per[(size_t)c * 6];
-	}
-	free(per);
-	return 0;
-}
-
-/* The one slot whose packets counter one run of the program moved; -1 when
- * none or several did. */
-static int slot_of_run(int stats_fd, int prog_fd, const struct gcase *c)
-{
-	static uint64_t before[PT_SLOTS], after[PT_SLOTS];
-	uint32_t got, dur;
-	int slot = -1;
-
-	if (read_packets(stats_fd, before) || xdp_run(prog_fd, c->pkt, c->len, 1, &got, &dur) ||
-	    read_packets(stats_fd, after))
-		return -1;
-	for (int i = 0; i < PT_SLOTS; i++) {
-		if (after[i] == before[i])
-			continue;
-		if (slot >= 0 || after[i] != before[i] + 1)
-			return -1;
-		slot = i;
-	}
-	return slot;
-}
-
 static int cmd_guard_cost(int argc, char **argv)
 {
 	static const struct option opts[] = {{"guard-id", required_argument, NULL, 'g'},
 					     {"pin-dir", required_argument, NULL, 'd'},
 					     {"empty", required_argument, NULL, 'e'},
-					     {"noslots", required_argument, NULL, 'n'},
 					     {"xdp-filter", required_argument, NULL, 'x'},
 					     {"variant", required_argument, NULL, 'v'},
 					     {"repeat", required_argument, NULL, 'r'},
 					     {"rounds", required_argument, NULL, 'k'},
 					     {}};
-	const char *pin_dir = NULL, *empty = NULL, *noslots = NULL, *xf_dir = NULL;
+	const char *pin_dir = NULL, *empty = NULL, *xf_dir = NULL;
 	const char *variant_obj[MAX_VARIANTS] = {};
 	struct bpf_object *objs[G_NPROG] = {};
-	int fds[G_NPROG], opt, ret = 1, njobs = 0, nvariants = 0, stats_fd = -1;
+	int fds[G_NPROG], opt, ret = 1, njobs = 0, nvariants = 0;
 	uint32_t guard_id = 0, repeat = 1000000, rounds = 9;
 	struct gjob jobs[NELEM(gcases) * G_NPROG];
 
@@ -506,9 +451,6 @@ static int cmd_guard_cost(int argc, char **argv)
 			break;
 		case 'e':
 			empty = optarg;
-			break;
-		case 'n':
-			noslots = optarg;
 			break;
 		case 'x':
 			xf_dir = optarg;
@@ -537,9 +479,9 @@ static int cmd_guard_cost(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!guard_id || !empty || ((noslots || nvariants) && !pin_dir))
-		return fail("guard-cost: --guard-id and --empty are required; --noslots and "
-			    "--variant need --pin-dir") +
+	if (!guard_id || !empty || (nvariants && !pin_dir))
+		return fail("guard-cost: --guard-id and --empty are required; --variant needs "
+			    "--pin-dir") +
 		       1;
 
 	fds[G_GUARD] = bpf_prog_get_fd_by_id(guard_id);
@@ -549,21 +491,9 @@ static int cmd_guard_cost(int argc, char **argv)
 	}
 	if (load_obj(empty, NULL, &objs[G_EMPTY], &fds[G_EMPTY]))
 		goto cleanup;
-	if (noslots && load_obj(noslots, pin_dir, &objs[G_NOSLOTS], &fds[G_NOSLOTS]))
-		goto cleanup;
 	for (int v = 0; v < nvariants; v++)
 		if (load_obj(variant_obj[v], pin_dir, &objs[G_VAR0 + v], &fds[G_VAR0 + v]))
 			goto cleanup;
-	if (noslots) {
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/port_stats", pin_dir);
-		stats_fd = bpf_obj_get(path);
-		if (stats_fd < 0) {
-			fail("%s: %s", path, strerror(errno));
-			goto cleanup;
-		}
-	}
 	if (xf_dir) {
 		char path[512];
 
@@ -610,12 +540,6 @@ static int cmd_guard_cost(int argc, char **argv)
 			}
 			jobs[njobs++] = (struct gjob){.c = c, .p = p};
 		}
-		if (stats_fd >= 0) {
-			int a = slot_of_run(stats_fd, fds[G_GUARD], c);
-			int b = slot_of_run(stats_fd, fds[G_NOSLOTS], c);
-
-			printf("guard.%s.same_slot %d\n", c->name, a >= 0 && a == b);
-		}
 	}
 
 	for (uint32_t r = 0; r < rounds; r++)
@@ -637,8 +561,6 @@ static int cmd_guard_cost(int argc, char **argv)
 cleanup:
 	if (fds[G_GUARD] >= 0)
 		close(fds[G_GUARD]);
-	if (stats_fd >= 0)
-		close(stats_fd);
 	for (int i = 0; i < G_NPROG; i++)
 		bpf_object__close(objs[i]);
 	return ret;

@@ -8,9 +8,9 @@
  * kernel's own lookup, untouched.
  *
  * Cost per lookup: three array look-ups (config, port_table, sock_meta;
- * the verifier inlines them), one LPM look-up (class and address) for a
- * bound port only, and one socket-map look-up, whatever the number of
- * bindings.
+ * the verifier inlines them), then for a bound port one hash look-up when a
+ * binding names the exact address, else one LPM look-up (class and
+ * address), and one socket-map look-up, whatever the number of bindings.
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -49,7 +49,7 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 	struct pt_port_ent *port;
 	struct pt_counters *cnt;
 	struct pt_config *cfg;
-	__u32 zero = 0, port_index, meta_index, meta, count, bank, hash, i;
+	__u32 zero = 0, port_index, meta_index, meta, count, bank, hash = 0, i;
 	__u32 *metap;
 	__u16 local_port_host = ctx->local_port;
 	__u8 proto, family;
@@ -90,7 +90,14 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 		bkey.prefixlen = PT_LPM_KEY_BITS + 128;
 		__builtin_memcpy(bkey.addr, ctx->local_ip6, 16);
 	}
-	bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
+	bind = NULL;
+	/* a binding for exactly this address is the longest match: one hash
+	 * look-up, however deep the trie (the host key is the LPM key
+	 * without its prefix length) */
+	if (port->flags & PT_PORT_HOST)
+		bind = bpf_map_lookup_elem(&bind_host, &bkey.gen);
+	if (!bind && (port->flags & PT_PORT_NET))
+		bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
 	if (!bind) {
 		count_unbound();
 		return SK_PASS;
@@ -105,15 +112,37 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 	if (count > PT_MAX_SOCKETS)
 		count = PT_MAX_SOCKETS;
 
+	/* The usual case: one socket, no choice to make. */
+	if (count == 1) {
+		__u32 key = PT_SOCK_KEY(meta_index, bank, 0);
+		struct bpf_sock *sk = bpf_map_lookup_elem(&svc_socks, &key);
+
+		if (sk) {
+			long err = bpf_sk_assign(ctx, sk, 0);
+
+			bpf_sk_release(sk);
+			if (!err) {
+				if (cnt)
+					cnt->steered++;
+				return SK_PASS;
+			}
+		}
+		count = 0;	/* gone, or refused: fall through below */
+	}
+
 	/* One flow, one socket: spread by a hash of the 4-tuple. */
-	if (family == PT_INET)
-		hash = pt_hash_3(ctx->remote_ip4, ctx->local_ip4,
-				 ((__u32)bpf_ntohs(ctx->remote_port) << 16) | local_port_host);
-	else
-		hash = pt_hash_3(ctx->remote_ip6[0] ^ ctx->remote_ip6[1] ^
-					 ctx->remote_ip6[2] ^ ctx->remote_ip6[3],
-				 ctx->local_ip6[3],
-				 ((__u32)bpf_ntohs(ctx->remote_port) << 16) | local_port_host);
+	if (count) {
+		if (family == PT_INET)
+			hash = pt_hash_3(ctx->remote_ip4, ctx->local_ip4,
+					 ((__u32)bpf_ntohs(ctx->remote_port) << 16) |
+						 local_port_host);
+		else
+			hash = pt_hash_3(ctx->remote_ip6[0] ^ ctx->remote_ip6[1] ^
+						 ctx->remote_ip6[2] ^ ctx->remote_ip6[3],
+					 ctx->local_ip6[3],
+					 ((__u32)bpf_ntohs(ctx->remote_port) << 16) |
+						 local_port_host);
+	}
 
 	/* A socket whose process exited has left the map; try the next one. */
 	for (i = 0; i < PT_MAX_SOCKETS && i < count; i++) {

@@ -38,6 +38,15 @@ struct {
 } bind_lpm SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_BIND_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_host_key);
+	__type(value, struct pt_bind_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bind_host SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, PT_MAX_POLICY_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -5,8 +5,8 @@
  * Any change to a layout here must bump PT_ABI_VERSION.
  *
  * The maps fall in three groups (docs/ARCHITECTURE.md explains each):
- *   derived tables, read per packet:  port_table, bind_lpm, policy_lpm,
- *                                     sock_meta, svc_socks
+ *   derived tables, read per packet:  port_table, bind_host, bind_lpm,
+ *                                     policy_lpm, sock_meta, svc_socks
  *   counters, written per packet:     port_stats, global_stats, rate_buckets
  *   records, read only by portier:    svc_table, bind_table, policy_table,
  *                                     watch_table, slot_table, sock_info,
@@ -27,6 +27,7 @@
 #define PT_MAP_CONFIG "config"
 #define PT_MAP_PORT_TABLE "port_table"
 #define PT_MAP_BIND_LPM "bind_lpm"
+#define PT_MAP_BIND_HOST "bind_host"
 #define PT_MAP_POLICY_LPM "policy_lpm"
 #define PT_MAP_SOCK_META "sock_meta"
 #define PT_MAP_SVC_SOCKS "svc_socks"
@@ -114,8 +115,10 @@ struct pt_config {
 #define PT_PORT_ENTRIES (2 * PT_NPROTO * PT_PORTS)
 
 enum pt_port_flags {
-	PT_PORT_BOUND = 1,	/* some binding covers the class: look up bind_lpm */
+	PT_PORT_BOUND = 1,	/* some binding covers the class */
 	PT_PORT_FROM = 2,	/* source-scoped policies: look up policy_lpm */
+	PT_PORT_HOST = 4,	/* bind_host has entries for the class: try it first */
+	PT_PORT_NET = 8,	/* bind_lpm has shorter prefixes for the class */
 };
 
 struct pt_port_ent {
@@ -144,6 +147,21 @@ struct pt_lpm_key {
 	__u8 addr[16];		/* network order; IPv4 in addr[0..3] */
 };
 #define PT_LPM_KEY_BITS 64
+
+/*
+ * bind_host: HASH. The full-length (/32, /128) entries of bind_lpm again,
+ * keyed exactly: such an entry, when present, is always the trie's longest
+ * match, so a hit answers in one hash look-up whatever the trie's depth.
+ * On a miss the trie is asked only when the class has shorter prefixes.
+ */
+struct pt_host_key {
+	__u8 gen;
+	__u8 proto;
+	__u8 family;
+	__u8 pad;
+	__be32 class;		/* network order */
+	__u8 addr[16];		/* network order; IPv4 in addr[0..3] */
+};
 
 struct pt_bind_val {
 	__u32 service;		/* service id */

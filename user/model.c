@@ -665,7 +665,7 @@ static bool item_beats(const struct item *a, const struct item *b)
 
 struct emit {
 	struct pt_compiled *out;
-	size_t capb, capp;
+	size_t capb, capp, caph;
 	const struct pt_state *st;
 	uint8_t gen, proto;
 };
@@ -817,6 +817,33 @@ static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class,
 		e->out->ports[(size_t)e->proto * PT_PORTS + port] = ent;
 }
 
+/*
+ * The bind_lpm entries of one class just emitted (from index first): copy
+ * the full-length ones into the host table and flag the class's ports with
+ * what a look-up needs to try (HOST, NET or both).
+ */
+static int note_hosts(struct emit *e, size_t first, uint32_t lo, uint32_t hi)
+{
+	uint8_t flags = 0;
+
+	for (size_t i = first; i < e->out->nbinds; i++) {
+		const struct pt_bind_entry *b = &e->out->binds[i];
+		uint32_t full = PT_LPM_KEY_BITS + (b->key.family == PT_INET ? 32 : 128);
+
+		if (b->key.prefixlen != full) {
+			flags |= PT_PORT_NET;
+			continue;
+		}
+		flags |= PT_PORT_HOST;
+		if (GROW(e->out->hosts, e->out->nhosts, e->caph))
+			return -ENOMEM;
+		e->out->hosts[e->out->nhosts++] = *b;
+	}
+	for (uint32_t port = lo; port <= hi; port++)
+		e->out->ports[(size_t)e->proto * PT_PORTS + port].flags |= flags;
+	return 0;
+}
+
 static int compile_proto(struct emit *e)
 {
 	const struct pt_state *st = e->st;
@@ -906,7 +933,10 @@ static int compile_proto(struct emit *e)
 		if (!any_rule && !counted)
 			continue;
 		fill_ports(e, lo, hi, class, slot, act, nact);
+		size_t first = e->out->nbinds;
 		err = emit_kind(e, 0, class, slot, act, nact, gs);
+		if (!err)
+			err = note_hosts(e, first, lo, hi);
 		/* source look-ups only where a rule names a source */
 		if (!err && (e->out->ports[(size_t)e->proto * PT_PORTS + lo].flags & PT_PORT_FROM))
 			err = emit_kind(e, 1, class, slot, act, nact, gs);
@@ -952,6 +982,7 @@ void pt_compiled_free(struct pt_compiled *c)
 	if (!c)
 		return;
 	free(c->binds);
+	free(c->hosts);
 	free(c->policies);
 	free(c->ports);
 	memset(c, 0, sizeof(*c));

@@ -90,8 +90,10 @@ struct pt_compiled {
 	/* port_table of this generation: ports[proto * PT_PORTS + port] */
 	struct pt_port_ent *ports;
 	uint32_t nclasses[PT_NPROTO];	/* classes per protocol */
-	struct pt_bind_entry *binds;
+	struct pt_bind_entry *binds;	/* bind_lpm: every entry */
 	size_t nbinds;
+	struct pt_bind_entry *hosts;	/* bind_host: the full-length ones again */
+	size_t nhosts;
 	struct pt_policy_entry *policies;	/* classes with --from rules only */
 	size_t npolicies;
 };

@@ -19,6 +19,7 @@ const char *const pt_map_names[PT_NMAPS] = {
 	[M_CONFIG] = PT_MAP_CONFIG,
 	[M_PORT_TABLE] = PT_MAP_PORT_TABLE,
 	[M_BIND_LPM] = PT_MAP_BIND_LPM,
+	[M_BIND_HOST] = PT_MAP_BIND_HOST,
 	[M_POLICY_LPM] = PT_MAP_POLICY_LPM,
 	[M_SOCK_META] = PT_MAP_SOCK_META,
 	[M_SVC_SOCKS] = PT_MAP_SVC_SOCKS,
@@ -40,6 +41,7 @@ static const int gen_offset[PT_NMAPS] = {
 	[M_CONFIG] = -1,
 	[M_PORT_TABLE] = -1,	/* an array: each generation owns its half */
 	[M_BIND_LPM] = 4,
+	[M_BIND_HOST] = 0,
 	[M_POLICY_LPM] = 4,
 	[M_SOCK_META] = -1,
 	[M_SVC_SOCKS] = -1,
@@ -503,6 +505,7 @@ int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen)
 {
 	static const size_t ksz[PT_NMAPS] = {
 		[M_BIND_LPM] = sizeof(struct pt_lpm_key),
+		[M_BIND_HOST] = sizeof(struct pt_host_key),
 		[M_POLICY_LPM] = sizeof(struct pt_lpm_key),
 		[M_SVC_TABLE] = sizeof(struct pt_svc_key),
 		[M_BIND_TABLE] = sizeof(struct pt_rule_key),
@@ -522,6 +525,10 @@ int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen)
 	}
 	return 0;
 }
+
+/* bind_host's key is bind_lpm's without the prefix length in front */
+_Static_assert(sizeof(struct pt_lpm_key) == sizeof(__u32) + sizeof(struct pt_host_key),
+	       "pt_host_key must be pt_lpm_key after its prefixlen");
 
 /* ---- batched writes ---- */
 
@@ -636,6 +643,8 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	g->m[M_PORT_TABLE] = (struct image){ .ksz = 4, .vsz = sizeof(struct pt_port_ent) };
 	g->m[M_BIND_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
 					   .vsz = sizeof(struct pt_bind_val) };
+	g->m[M_BIND_HOST] = (struct image){ .ksz = sizeof(struct pt_host_key),
+					    .vsz = sizeof(struct pt_bind_val) };
 	g->m[M_POLICY_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
 					     .vsz = sizeof(struct pt_policy_val) };
 
@@ -685,6 +694,9 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	}
 	for (size_t i = 0; i < c->nbinds && !err; i++)
 		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
+	for (size_t i = 0; i < c->nhosts && !err; i++)
+		/* the host key is the LPM key without its prefix length */
+		err = image_add(&g->m[M_BIND_HOST], &c->hosts[i].key.gen, &c->hosts[i].val);
 	for (size_t i = 0; i < c->npolicies && !err; i++)
 		err = image_add(&g->m[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
 	if (err)
@@ -697,7 +709,8 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 {
 	static const int order[] = { M_SVC_TABLE, M_BIND_TABLE, M_POLICY_TABLE, M_WATCH_TABLE,
-				     M_SLOT_TABLE, M_BIND_LPM, M_POLICY_LPM, M_PORT_TABLE };
+				     M_SLOT_TABLE, M_BIND_LPM, M_BIND_HOST, M_POLICY_LPM,
+				     M_PORT_TABLE };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		int err = batch_put(fds[order[i]], &g->m[order[i]]);

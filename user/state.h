@@ -21,6 +21,7 @@ enum pt_map_id {
 	M_CONFIG,
 	M_PORT_TABLE,
 	M_BIND_LPM,
+	M_BIND_HOST,
 	M_POLICY_LPM,
 	M_SOCK_META,
 	M_SVC_SOCKS,

@@ -11,10 +11,11 @@
  *
  * Counting slot: the port's own slot (a counted range with lo == hi);
  * else the narrowest counted range containing the port; else the class
- * row PT_CLASS_SLOT(proto, class). (The guard takes the slot from
- * port_slots, else from the policy entry of the port's class; the
- * compiler gives every class a policy entry for every source, an allow
- * at /0 unless a rule says otherwise, so the two agree.)
+ * row PT_CLASS_SLOT(proto, class). (The guard takes the slot from the
+ * port's port_table entry, where the compiler puts exactly this slot, and
+ * the policy from that entry, or from policy_lpm for a port whose class
+ * has source-scoped rules; there the compiler gives the class a row for
+ * every source, its any-source policy at /0, so the two agree.)
  *
  * Rate limits are modelled without refill: a bucket holds pps packets and
  * every passing packet takes one. That is exact while a test sends fewer

@@ -2,10 +2,15 @@
 /*
  * The guard (bpf/guard.bpf.c) under BPF_PROG_TEST_RUN.
  *
- * 1. A table of cases {name, frame, verdict, counters}: one hand-written
- *    rule set is put in the maps directly (not through the compiler), and
- *    each case checks the verdict, the counters of the slot it must move,
- *    that no other slot moved, and the global counters, exactly.
+ * 1. A table of cases {name, frame, verdict, counters}: one rule set, held
+ *    as a pt_state and written the way portier writes a generation
+ *    (pt_assign_slots, pt_compile, pt_gen_write), with decoy rules in the
+ *    other generation; each case checks the verdict, the counters of the
+ *    slot it must move, that no other slot moved, and the global counters,
+ *    exactly. A few cases (hand_only) run after policy_lpm rows that the
+ *    compiler always writes were removed by hand: a port whose class has
+ *    source-scoped rules but no entry for the source keeps its port_table
+ *    policy and slot. The port_table entries themselves are checked too.
  * 2. The token bucket over time and under two CPUs.
  * 3. The reference model (guard_model.c) against the same table, then
  *    against the program on random and mutated frames over random rule
@@ -36,6 +41,7 @@
 
 #include "portier.h"
 #include "model.h"
+#include "state.h"
 #include "guard.skel.h"
 #include "bpftest.h"
 #include "guard_model.h"
@@ -48,10 +54,12 @@
 static struct guard *skel;
 static int skel_err;
 static bool tables_are_table_rules;
+/* the skeleton's maps by enum pt_map_id, for pt_gen_write */
+static int map_fds[PT_NMAPS];
 
 static struct guard *guard_env(void)
 {
-	int err;
+	int err, i;
 
 	if (skel || skel_err)
 		return skel;
@@ -65,6 +73,15 @@ static struct guard *guard_env(void)
 	err = bt_unpin_maps(skel->obj);
 	if (!err)
 		err = guard__load(skel);
+	for (i = 0; i < PT_NMAPS && !err; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pt_map_names[i]);
+
+		map_fds[i] = map ? bpf_map__fd(map) : -1;
+		if (map_fds[i] < 0) {
+			fprintf(stderr, "# guard: map %s has no fd\n", pt_map_names[i]);
+			err = -ENOENT;
+		}
+	}
 	if (err) {
 		skel_err = err;
 		fprintf(stderr, "# guard: load failed: %s (BPF unavailable?)\n", strerror(-err));
@@ -96,38 +113,20 @@ static void clear_map(int fd, size_t key_size)
 		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
 }
 
-/* Delete every key whose generation byte (at gen_off) is not keep. */
-static void purge_gen(int fd, size_t key_size, size_t gen_off, uint8_t keep)
+/* How many keys have their generation byte (at gen_off) equal to gen. */
+static size_t count_gen(int fd, size_t key_size, size_t gen_off, uint8_t gen)
 {
-	uint8_t *keys = NULL, cur[64], next[64];
-	size_t n = 0, cap = 0, i;
+	uint8_t cur[64], next[64];
 	void *prev = NULL;
+	size_t n = 0;
 
+	assert_true(key_size <= sizeof(cur));
 	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (next[gen_off] != keep) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 256;
-				keys = realloc(keys, cap * key_size);
-				assert_non_null(keys);
-			}
-			memcpy(keys + n * key_size, next, key_size);
-			n++;
-		}
+		n += next[gen_off] == gen;
 		memcpy(cur, next, key_size);
 		prev = cur;
 	}
-	for (i = 0; i < n; i++)
-		assert_int_equal(bpf_map_delete_elem(fd, keys + i * key_size), 0);
-	free(keys);
-}
-
-static void clear_tables(void)
-{
-	clear_map(fd_of(skel->maps.port_class), sizeof(struct pt_class_key));
-	clear_map(fd_of(skel->maps.policy_lpm), sizeof(struct pt_lpm_key));
-	clear_map(fd_of(skel->maps.port_slots), sizeof(struct pt_port_key));
-	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
-	tables_are_table_rules = false;
+	return n;
 }
 
 static void set_gen(uint8_t gen)
@@ -138,24 +137,39 @@ static void set_gen(uint8_t gen)
 	assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.config), &zero, &cfg, BPF_ANY), 0);
 }
 
-/* port_class entries for [lo, hi]: its cover by aligned blocks. */
-static void put_class(uint8_t gen, uint8_t proto, uint16_t lo, uint16_t hi, uint32_t class)
+/* Compile st (slots assigned) as generation gen and write its tables with
+ * portier's own writer. The compiled tables go to *keep when not NULL
+ * (the caller frees them), so that pt_gen_delete can remove them later. */
+static void write_gen(const struct pt_state *st, uint8_t gen, struct pt_compiled *keep)
 {
-	uint32_t p = lo;
+	struct pt_compiled c = {};
 
-	while (p <= hi) {
-		unsigned int k = 0;
-		struct pt_class_key key = { .gen = gen, .proto = proto };
-
-		while (k < 16 && !(p & ((2u << k) - 1)) && p + (2u << k) - 1 <= hi)
-			k++;
-		key.prefixlen = PT_CLASS_KEY_BITS - k;
-		key.port = htons((uint16_t)p);
-		assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.port_class), &key, &class,
-						     BPF_ANY), 0);
-		p += 1u << k;
-	}
+	assert_int_equal(pt_compile(st, gen, &c), 0);
+	assert_int_equal(c.gen, gen);
+	assert_int_equal(pt_gen_write(map_fds, NULL, &c), 0);
+	if (keep)
+		*keep = c;
+	else
+		pt_compiled_free(&c);
 }
+
+/* No rules at all: the derived tables empty, and both generations of
+ * port_table (an array: every entry exists) at their default, every port
+ * in its class row with no policy. */
+static void reset_tables(void)
+{
+	struct pt_state empty = {};
+
+	clear_map(map_fds[M_BIND_LPM], sizeof(struct pt_lpm_key));
+	clear_map(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key));
+	clear_map(map_fds[M_RATE_BUCKETS], sizeof(struct pt_bucket_key));
+	write_gen(&empty, 0, NULL);
+	write_gen(&empty, 1, NULL);
+	tables_are_table_rules = false;
+}
+
+/* parse_prefix fills a pt_prefix as well as a gm_policy */
+_Static_assert(GM_FAMILY_ANY == PT_FAMILY_ANY, "one value for `any`");
 
 /* "198.18.0.0/24", "2001:db8::/32"; NULL is `any`. */
 static int parse_prefix(const char *text, uint8_t *family, uint8_t addr[16], uint8_t *plen)
@@ -178,38 +192,13 @@ static int parse_prefix(const char *text, uint8_t *family, uint8_t addr[16], uin
 	return inet_pton(*family == PT_INET6 ? AF_INET6 : AF_INET, buf, addr) == 1 ? 0 : -1;
 }
 
-/* One policy_lpm entry per family the prefix covers. */
-static void put_policy(uint8_t gen, uint8_t proto, uint32_t class, const char *from,
-		       const struct pt_policy_val *val)
-{
-	uint8_t family, plen, addr[16];
-	int f;
-
-	assert_int_equal(parse_prefix(from, &family, addr, &plen), 0);
-	for (f = 0; f < PT_NFAMILY; f++) {
-		struct pt_lpm_key key = {
-			.gen = gen, .proto = proto, .family = (uint8_t)f,
-			.class = htonl(class),
-		};
-
-		if (family != GM_FAMILY_ANY && family != f)
-			continue;
-		key.prefixlen = PT_LPM_KEY_BITS + plen;
-		memcpy(key.addr, addr, 16);
-		assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.policy_lpm), &key, val,
-						     BPF_ANY), 0);
-	}
-}
-
-static void put_port(uint8_t gen, uint8_t proto, uint16_t port, uint32_t slot)
-{
-	struct pt_port_key key = { .gen = gen, .proto = proto, .port = port };
-
-	assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.port_slots), &key, &slot, BPF_ANY), 0);
-}
-
 /* ---- the table's rule set ---- */
 
+/*
+ * Counter slots the cases name. The class rows are fixed by the ABI; every
+ * other slot is the one pt_assign_slots gave the named port or range of the
+ * table's rule set, looked up when the rule set is built (sym_slot()).
+ */
 enum {
 	S_TCP_WK = PT_CLASS_SLOT(PT_TCP, PT_CLASS_WELL_KNOWN),
 	S_TCP_REG = PT_CLASS_SLOT(PT_TCP, PT_CLASS_REGISTERED),
@@ -217,31 +206,64 @@ enum {
 	S_UDP_WK = PT_CLASS_SLOT(PT_UDP, PT_CLASS_WELL_KNOWN),
 	S_UDP_REG = PT_CLASS_SLOT(PT_UDP, PT_CLASS_REGISTERED),
 	S_UDP_EPH = PT_CLASS_SLOT(PT_UDP, PT_CLASS_EPHEMERAL),
-	S_TCP9100 = 10,		/* watched */
-	S_UDP5353 = 11,		/* watched */
-	S_TCP22 = 12,		/* allow */
-	S_TCP23 = 13,		/* drop */
-	S_TCP25 = 14,		/* drop-new */
-	S_UDP53 = 15,		/* limit 3 */
-	S_TCP443 = 16,		/* limit 3 */
-	S_UDP26 = 17,		/* drop-new */
-	S_UDP7000 = 18,		/* drop from 2001:db8::/32 */
-	S_UDP30K = 19,		/* 30000-30999 drop from 198.18.0.0/15 */
-	S_TCP8K = 20,		/* 8000-8999, scoped rules */
-	S_TCP8443 = 21,		/* allow, inside 8000-8999 */
-	S_UDP40K = 22,		/* 40000-40099 limit 2 */
-	S_UDP54 = 23,		/* limit HAMMER_PPS */
-	S_TCP9200 = 24,		/* in port_slots, no class */
-	S_UDP30303 = 25,	/* in port_slots, inside the 30000-30999 class */
-	S_DECOY = 30,		/* generation 0 only */
-	TBL_SLOTS = 40,		/* slots a table case looks at */
+	SYM_BASE = 1000,
+	S_TCP9100 = SYM_BASE,	/* watched, no policy */
+	S_UDP5353,		/* watched, no policy */
+	S_TCP22,		/* allow */
+	S_TCP23,		/* drop */
+	S_TCP25,		/* drop-new */
+	S_UDP53,		/* limit 3 */
+	S_TCP443,		/* limit 3 */
+	S_UDP26,		/* drop-new */
+	S_UDP7000,		/* drop from 2001:db8::/32 */
+	S_UDP30K,		/* 30000-30999 drop from 198.18.0.0/15 */
+	S_TCP8K,		/* 8000-8999, scoped rules */
+	S_TCP8443,		/* allow, inside 8000-8999 */
+	S_UDP40K,		/* 40000-40099 limit 2 */
+	S_UDP54,		/* limit HAMMER_PPS */
+	S_TCP9200,		/* watched, no policy */
+	S_UDP30303,		/* watched, inside 30000-30999 (source-scoped) */
+	S_TCP9310,		/* watched, inside 9300-9399 (drop) */
+	S_TCP93K,		/* 9300-9399 drop */
+	S_UDP31K,		/* 31000-31999 drop, allow from 198.18.0.0/15 */
+	SYM_END,
+	NSYMS = SYM_END - SYM_BASE,
 	NO_SLOT = -1,
 };
 
-#define TBL_GEN 1
-#define HAMMER_PPS 1000
+/* The port or range each symbol counts. */
+static const struct {
+	uint8_t proto;
+	uint16_t lo, hi;
+} syms[NSYMS] = {
+	[S_TCP9100 - SYM_BASE] = { PT_TCP, 9100, 9100 },
+	[S_UDP5353 - SYM_BASE] = { PT_UDP, 5353, 5353 },
+	[S_TCP22 - SYM_BASE] = { PT_TCP, 22, 22 },
+	[S_TCP23 - SYM_BASE] = { PT_TCP, 23, 23 },
+	[S_TCP25 - SYM_BASE] = { PT_TCP, 25, 25 },
+	[S_UDP53 - SYM_BASE] = { PT_UDP, 53, 53 },
+	[S_TCP443 - SYM_BASE] = { PT_TCP, 443, 443 },
+	[S_UDP26 - SYM_BASE] = { PT_UDP, 26, 26 },
+	[S_UDP7000 - SYM_BASE] = { PT_UDP, 7000, 7000 },
+	[S_UDP30K - SYM_BASE] = { PT_UDP, 30000, 30999 },
+	[S_TCP8K - SYM_BASE] = { PT_TCP, 8000, 8999 },
+	[S_TCP8443 - SYM_BASE] = { PT_TCP, 8443, 8443 },
+	[S_UDP40K - SYM_BASE] = { PT_UDP, 40000, 40099 },
+	[S_UDP54 - SYM_BASE] = { PT_UDP, 54, 54 },
+	[S_TCP9200 - SYM_BASE] = { PT_TCP, 9200, 9200 },
+	[S_UDP30303 - SYM_BASE] = { PT_UDP, 30303, 30303 },
+	[S_TCP9310 - SYM_BASE] = { PT_TCP, 9310, 9310 },
+	[S_TCP93K - SYM_BASE] = { PT_TCP, 9300, 9399 },
+	[S_UDP31K - SYM_BASE] = { PT_UDP, 31000, 31999 },
+};
 
-/* The rule set as the model sees it. Rule ids are 1-based indices. */
+#define TBL_GEN 1
+#define DECOY_GEN 0
+#define HAMMER_PPS 1000
+#define MAX_SNAP 64		/* slots a table case can look at */
+
+/* The rule set. pt_policy_set numbers the rules 1, 2, ... in this order
+ * (checked): the rule ids are the 1-based indices. */
 static const struct {
 	uint8_t proto;
 	uint16_t lo, hi;
@@ -262,134 +284,219 @@ static const struct {
 	{ PT_UDP, 30000, 30999, "198.18.0.0/15", PT_DROP, 0 },	/* 12 */
 	{ PT_UDP, 40000, 40099, NULL, PT_LIMIT, 2 },		/* 13 */
 	{ PT_UDP, 54, 54, NULL, PT_LIMIT, HAMMER_PPS },	/* 14 */
+	{ PT_TCP, 9300, 9399, NULL, PT_DROP, 0 },		/* 15 */
+	{ PT_UDP, 31000, 31999, NULL, PT_DROP, 0 },		/* 16 */
+	{ PT_UDP, 31000, 31999, "198.18.0.0/15", PT_ALLOW, 0 },	/* 17 */
 };
 #define N_TABLE_POLICIES (sizeof(table_policies) / sizeof(table_policies[0]))
 
-static const struct gm_slot table_slots[] = {
-	{ PT_TCP, 22, 22, S_TCP22 },
-	{ PT_TCP, 23, 23, S_TCP23 },
-	{ PT_TCP, 25, 25, S_TCP25 },
-	{ PT_TCP, 443, 443, S_TCP443 },
-	{ PT_TCP, 8000, 8999, S_TCP8K },
-	{ PT_TCP, 8443, 8443, S_TCP8443 },
-	{ PT_TCP, 9100, 9100, S_TCP9100 },
-	{ PT_UDP, 26, 26, S_UDP26 },
-	{ PT_UDP, 53, 53, S_UDP53 },
-	{ PT_UDP, 5353, 5353, S_UDP5353 },
-	{ PT_UDP, 7000, 7000, S_UDP7000 },
-	{ PT_UDP, 30000, 30999, S_UDP30K },
-	{ PT_UDP, 40000, 40099, S_UDP40K },
-	{ PT_UDP, 54, 54, S_UDP54 },
-	{ PT_TCP, 9200, 9200, S_TCP9200 },
-	{ PT_UDP, 30303, 30303, S_UDP30303 },
+static const struct pt_watch table_watches[] = {
+	{ PT_TCP, 9100, 9100 },
+	{ PT_UDP, 5353, 5353 },
+	{ PT_TCP, 9200, 9200 },
+	{ PT_UDP, 30303, 30303 },	/* a class of its own inside rule 12 */
+	{ PT_TCP, 9310, 9310 },		/* a class of its own inside rule 15 */
 };
-#define N_TABLE_SLOTS (sizeof(table_slots) / sizeof(table_slots[0]))
+#define N_TABLE_WATCHES (sizeof(table_watches) / sizeof(table_watches[0]))
 
-/* Classes and their policy entries, compiled by hand the way pt_compile
- * does it: every class gets an allow at /0 in both families unless a rule
- * covers that, except UDP 30000-30999 (no_default), which tests a class
- * with no entry for the source. */
+/* Generation DECOY_GEN holds rules that must not apply while TBL_GEN is
+ * live: TCP 22 and UDP 69 dropped, TCP 3000 watched. Their ranges differ
+ * from the table's, so that they have counter slots of their own. */
 static const struct {
 	uint8_t proto;
 	uint16_t lo, hi;
-	uint32_t class, slot;
-	bool no_default;
-	int rules[4];		/* 1-based table_policies, 0 ends */
-} table_classes[] = {
-	{ PT_TCP, 22, 22, 1, S_TCP22, false, { 1 } },
-	{ PT_TCP, 23, 23, 2, S_TCP23, false, { 2 } },
-	{ PT_TCP, 25, 25, 3, S_TCP25, false, { 3 } },
-	{ PT_TCP, 9100, 9100, 4, S_TCP9100, false, { 0 } },
-	{ PT_TCP, 8000, 8442, 5, S_TCP8K, false, { 4, 5, 6 } },
-	{ PT_TCP, 8443, 8443, 6, S_TCP8443, false, { 7 } },
-	{ PT_TCP, 8444, 8999, 7, S_TCP8K, false, { 4, 5, 6 } },
-	{ PT_TCP, 443, 443, 8, S_TCP443, false, { 8 } },
-	{ PT_UDP, 53, 53, 1, S_UDP53, false, { 9 } },
-	{ PT_UDP, 5353, 5353, 2, S_UDP5353, false, { 0 } },
-	{ PT_UDP, 26, 26, 3, S_UDP26, false, { 10 } },
-	{ PT_UDP, 7000, 7000, 4, S_UDP7000, false, { 11 } },
-	{ PT_UDP, 30000, 30999, 5, S_UDP30K, true, { 12 } },
-	{ PT_UDP, 40000, 40099, 6, S_UDP40K, false, { 13 } },
-	{ PT_UDP, 54, 54, 7, S_UDP54, false, { 14 } },
-};
-#define N_TABLE_CLASSES (sizeof(table_classes) / sizeof(table_classes[0]))
+} decoy_drops[] = { { PT_TCP, 20, 40 }, { PT_UDP, 60, 79 } };
 
+static struct pt_state tbl_st, decoy_st;
+static struct pt_compiled tbl_comp;	/* what TBL_GEN holds, while installed */
+static uint32_t sym_slots[NSYMS];
+static uint32_t n_snap;			/* slots 0..n_snap-1 are checked per case */
+static bool tbl_built;
+
+/* The slot pt_assign_slots gave exactly (proto, lo, hi) in st. */
+static uint32_t assigned_slot(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].proto == proto && st->slots[i].lo == lo && st->slots[i].hi == hi)
+			return st->slots[i].slot;
+	fail_msg("no counter slot for %s %u-%u", proto == PT_TCP ? "tcp" : "udp", lo, hi);
+	return 0;
+}
+
+/* Build the table's rule set and the decoys as portier would hold them,
+ * counter slots assigned (the decoys' with the table as the live state, so
+ * they never share one), and name the slots. Pure: no BPF. */
+static void table_build(void)
+{
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0, i, j;
+
+	if (tbl_built)
+		return;
+	for (i = 0; i < N_TABLE_POLICIES; i++) {
+		struct pt_policy p = {
+			.proto = table_policies[i].proto,
+			.lo = table_policies[i].lo,
+			.hi = table_policies[i].hi,
+			.action = table_policies[i].action,
+			.pps = table_policies[i].pps,
+		};
+
+		assert_int_equal(parse_prefix(table_policies[i].from, &p.from.family,
+					      p.from.addr, &p.from.plen), 0);
+		assert_int_equal(pt_policy_set(&tbl_st, &p, NULL), 0);
+		assert_int_equal(tbl_st.npolicies, i + 1);
+		assert_int_equal(tbl_st.policies[i].rule, i + 1);
+	}
+	for (i = 0; i < N_TABLE_WATCHES; i++)
+		assert_int_equal(pt_watch_add(&tbl_st, table_watches[i].proto, table_watches[i].lo,
+					      table_watches[i].hi), 0);
+	assert_int_equal(pt_assign_slots(&tbl_st, NULL, &fresh, &nfresh), 0);
+	assert_int_equal(nfresh, tbl_st.nslots);
+	free(fresh);
+
+	for (i = 0; i < sizeof(decoy_drops) / sizeof(decoy_drops[0]); i++) {
+		struct pt_policy p = { .proto = decoy_drops[i].proto, .lo = decoy_drops[i].lo,
+				       .hi = decoy_drops[i].hi, .action = PT_DROP,
+				       .from = { .family = PT_FAMILY_ANY } };
+
+		assert_int_equal(pt_policy_set(&decoy_st, &p, NULL), 0);
+	}
+	assert_int_equal(pt_watch_add(&decoy_st, PT_TCP, 3000, 3000), 0);
+	fresh = NULL;
+	assert_int_equal(pt_assign_slots(&decoy_st, &tbl_st, &fresh, &nfresh), 0);
+	assert_int_equal(nfresh, decoy_st.nslots);
+	free(fresh);
+
+	/* The named slots: assigned, distinct, none a class row, none a
+	 * decoy's, and the one each of their ports is counted in. */
+	n_snap = PT_FIRST_FREE_SLOT;
+	for (i = 0; i < NSYMS; i++) {
+		uint32_t s = assigned_slot(&tbl_st, syms[i].proto, syms[i].lo, syms[i].hi);
+
+		sym_slots[i] = s;
+		assert_true(s >= PT_FIRST_FREE_SLOT && s < PT_MAX_SLOTS);
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(sym_slots[j], s);
+		assert_int_equal(pt_slot_of_port(&tbl_st, syms[i].proto, syms[i].lo), s);
+		assert_int_equal(pt_slot_of_port(&tbl_st, syms[i].proto, syms[i].hi), s);
+	}
+	for (i = 0; i < tbl_st.nslots; i++)
+		for (j = 0; j < decoy_st.nslots; j++)
+			assert_int_not_equal(tbl_st.slots[i].slot, decoy_st.slots[j].slot);
+	for (i = 0; i < tbl_st.nslots; i++)
+		if (tbl_st.slots[i].slot >= n_snap)
+			n_snap = tbl_st.slots[i].slot + 1;
+	for (i = 0; i < decoy_st.nslots; i++)
+		if (decoy_st.slots[i].slot >= n_snap)
+			n_snap = decoy_st.slots[i].slot + 1;
+	n_snap += 4;		/* and a few never assigned */
+	assert_true(n_snap <= MAX_SNAP);
+	tbl_built = true;
+}
+
+/* A case's slot: a class row, NO_SLOT, or a named slot. */
+static long sym_slot(int sym)
+{
+	if (sym < SYM_BASE)
+		return sym;
+	assert_true(sym < SYM_END);
+	table_build();
+	return sym_slots[sym - SYM_BASE];
+}
+
+static uint32_t port_class_id(uint8_t proto, uint16_t port)
+{
+	return tbl_comp.ports[(size_t)proto * PT_PORTS + port].class;
+}
+
+/* Delete the policy_lpm row of a class for every source of one family
+ * (its /0). Returns 0 or -errno. */
+static int del_default_row(uint8_t proto, uint32_t class, uint8_t family)
+{
+	struct pt_lpm_key key = { .prefixlen = PT_LPM_KEY_BITS, .gen = TBL_GEN, .proto = proto,
+				  .family = family, .class = htonl(class) };
+
+	return bpf_map_delete_elem(map_fds[M_POLICY_LPM], &key) ? -errno : 0;
+}
+
+/*
+ * The rule set, written the way a commit writes it: the decoys as
+ * generation DECOY_GEN, the table as TBL_GEN, then config.gen to TBL_GEN.
+ * Then, by hand, the /0 rows of some classes with source-scoped rules go
+ * (the hand_only cases): UDP 30000-30999 has no row for any source outside
+ * 198.18.0.0/15 in either family (but its watched port 30303, a class of
+ * its own, keeps its rows), and UDP 31000-31999 none for IPv6 sources.
+ */
 static void install_table_rules(void)
 {
-	struct pt_policy_val decoy = { .action = PT_DROP, .slot = S_DECOY, .rule = 99 };
-	size_t i, j;
+	uint32_t done[4], ndone = 0, class, k;
+	uint16_t p;
 
-	clear_tables();
-	for (i = 0; i < N_TABLE_CLASSES; i++) {
-		bool any_rule = false;
-
-		put_class(TBL_GEN, table_classes[i].proto, table_classes[i].lo,
-			  table_classes[i].hi, table_classes[i].class);
-		for (j = 0; j < 4 && table_classes[i].rules[j]; j++) {
-			int rule = table_classes[i].rules[j];
-			struct pt_policy_val val = {
-				.action = table_policies[rule - 1].action,
-				.pps = table_policies[rule - 1].pps,
-				.slot = table_classes[i].slot,
-				.rule = (uint32_t)rule,
-			};
-
-			any_rule |= !table_policies[rule - 1].from;
-			put_policy(TBL_GEN, table_classes[i].proto, table_classes[i].class,
-				   table_policies[rule - 1].from, &val);
-		}
-		if (!any_rule && !table_classes[i].no_default) {
-			struct pt_policy_val allow = { .action = PT_ALLOW,
-						       .slot = table_classes[i].slot };
-
-			put_policy(TBL_GEN, table_classes[i].proto, table_classes[i].class,
-				   NULL, &allow);
-		}
-	}
-	for (i = 0; i < N_TABLE_SLOTS; i++)
-		if (table_slots[i].lo == table_slots[i].hi)
-			put_port(TBL_GEN, table_slots[i].proto, table_slots[i].lo,
-				 table_slots[i].slot);
-
-	/* Generation 0 holds rules that must not apply while 1 is live. */
-	put_class(0, PT_TCP, 22, 22, 1);
-	put_policy(0, PT_TCP, 1, NULL, &decoy);
-	put_class(0, PT_UDP, 69, 69, 9);
-	put_policy(0, PT_UDP, 9, NULL, &decoy);
-	put_port(0, PT_TCP, 3000, S_DECOY + 1);
+	table_build();
+	reset_tables();
+	pt_compiled_free(&tbl_comp);
+	write_gen(&decoy_st, DECOY_GEN, NULL);
+	write_gen(&tbl_st, TBL_GEN, &tbl_comp);
 	set_gen(TBL_GEN);
+
+	for (p = 30000; p <= 30999; p++) {
+		if (p == 30303)
+			continue;
+		class = port_class_id(PT_UDP, p);
+		for (k = 0; k < ndone && done[k] != class; k++)
+			;
+		if (k < ndone)
+			continue;
+		assert_true(ndone < 4);
+		done[ndone++] = class;
+		assert_int_not_equal(class, port_class_id(PT_UDP, 30303));
+		assert_int_equal(del_default_row(PT_UDP, class, PT_INET), 0);
+		assert_int_equal(del_default_row(PT_UDP, class, PT_INET6), 0);
+	}
+	/* 30000-30302 and 30304-30999 */
+	assert_int_equal(ndone, 2);
+	assert_int_equal(del_default_row(PT_UDP, port_class_id(PT_UDP, 31000), PT_INET6), 0);
 	tables_are_table_rules = true;
 }
 
 static struct gm_policy table_gm_policies[N_TABLE_POLICIES];
+static struct gm_slot table_gm_slots[64];
 
-static void table_gm_rules(struct gm_rules *rules)
+/* The rules of st as the model sees them, into pols and slots. */
+static void gm_rules_of(const struct pt_state *st, struct gm_policy *pols, struct gm_slot *slots,
+			struct gm_rules *rules)
 {
 	size_t i;
 
-	for (i = 0; i < N_TABLE_POLICIES; i++) {
-		struct gm_policy *p = &table_gm_policies[i];
+	for (i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
 
-		memset(p, 0, sizeof(*p));
-		p->proto = table_policies[i].proto;
-		p->lo = table_policies[i].lo;
-		p->hi = table_policies[i].hi;
-		assert_int_equal(parse_prefix(table_policies[i].from, &p->family, p->addr,
-					      &p->plen), 0);
-		p->action = table_policies[i].action;
-		p->pps = table_policies[i].pps;
-		p->rule = (uint32_t)(i + 1);
+		pols[i] = (struct gm_policy){
+			.proto = p->proto, .lo = p->lo, .hi = p->hi,
+			.family = p->from.family == PT_FAMILY_ANY ? GM_FAMILY_ANY : p->from.family,
+			.plen = p->from.plen, .action = p->action, .pps = p->pps,
+			.rule = p->rule,
+		};
+		memcpy(pols[i].addr, p->from.addr, 16);
 	}
-	rules->policies = table_gm_policies;
-	rules->npolicies = N_TABLE_POLICIES;
-	rules->slots = table_slots;
-	rules->nslots = N_TABLE_SLOTS;
+	for (i = 0; i < st->nslots; i++)
+		slots[i] = (struct gm_slot){ st->slots[i].proto, st->slots[i].lo, st->slots[i].hi,
+					     st->slots[i].slot };
+	*rules = (struct gm_rules){ pols, st->npolicies, slots, st->nslots };
+}
+
+static void table_gm_rules(struct gm_rules *rules)
+{
+	table_build();
+	assert_true(tbl_st.nslots <= sizeof(table_gm_slots) / sizeof(table_gm_slots[0]));
+	gm_rules_of(&tbl_st, table_gm_policies, table_gm_slots, rules);
 }
 
 /* ---- counters ---- */
 
 struct snap {
-	struct pt_counters slot[TBL_SLOTS];
+	struct pt_counters slot[MAX_SNAP];
 	struct pt_global g;
 };
 
@@ -409,7 +516,7 @@ static void snap_take(struct snap *s)
 {
 	uint32_t i;
 
-	for (i = 0; i < TBL_SLOTS; i++)
+	for (i = 0; i < n_snap; i++)
 		read_slot(i, &s->slot[i]);
 	read_global(&s->g);
 }
@@ -424,7 +531,8 @@ struct gcase {
 	uint64_t dropped, limited, malformed, fragments, other;
 	int n;			/* frames sent (0: one) */
 	int npass;		/* n > 1: the first npass pass, the rest drop */
-	bool hand_only;		/* maps the compiler never writes: not for the model */
+	bool hand_only;		/* needs the rows install_table_rules removes by
+				 * hand: not for the model */
 	bool refused;		/* shorter than Ethernet: BPF_PROG_TEST_RUN refuses it
 				 * (-EINVAL), so no XDP program ever sees one; the
 				 * expectations are the model's */
@@ -467,10 +575,28 @@ static const struct gcase cases[] = {
 
 	/* Watched ports: their own slot. */
 	{ "tcp4_watched", { V4, TCP(9100) }, PASS, S_TCP9100 },
-	{ "tcp4_port_slot_without_class", { V4, TCP(9200) }, PASS, S_TCP9200 },
-	{ "udp4_port_slot_beats_policy_slot", { V4, UDP(30303) }, DROP, S_UDP30303,
-	  .dropped = 1 },
+	{ "tcp4_watched_no_policy", { V4, TCP(9200) }, PASS, S_TCP9200 },
 	{ "udp6_watched", { V6, UDP(5353) }, PASS, S_UDP5353 },
+
+	/* A watched port inside a policed range: its own slot, the range's
+	 * policy (any source, from the port table alone)... */
+	{ "tcp4_watched_port_in_drop_range", { V4, TCP(9310) }, DROP, S_TCP9310,
+	  .dropped = 1 },
+	{ "tcp6_watched_port_in_drop_range", { V6, TCPF(9310, PKT_TCP_SYN) }, DROP, S_TCP9310,
+	  .dropped = 1 },
+	{ "tcp4_drop_range_beside_watched_port", { V4, TCP(9311) }, DROP, S_TCP93K,
+	  .dropped = 1 },
+	{ "tcp4_drop_range_low_edge", { V4, TCP(9300) }, DROP, S_TCP93K, .dropped = 1 },
+	{ "tcp6_drop_range_high_edge", { V6, TCP(9399) }, DROP, S_TCP93K, .dropped = 1 },
+	{ "tcp4_drop_range_above", { V4, TCP(9400) }, PASS, S_TCP_REG },
+	/* ... and inside a source-scoped range: its own slot, the source's
+	 * policy from policy_lpm. */
+	{ "udp4_watched_port_in_from_range", { V4, UDP(30303) }, DROP, S_UDP30303,
+	  .dropped = 1 },
+	{ "udp4_watched_port_in_from_range_outside_prefix",
+	  { V4S("203.0.113.1"), UDP(30303) }, PASS, S_UDP30303 },
+	{ "udp6_watched_port_in_from_range_other_family", { V6, UDP(30303) }, PASS,
+	  S_UDP30303 },
 
 	/* Actions. */
 	{ "tcp4_allow_gen0_drop_ignored", { V4, TCP(22) }, PASS, S_TCP22 },
@@ -511,9 +637,20 @@ static const struct gcase cases[] = {
 	{ "udp6_from_outside_v6_prefix", { V6S("2001:db9::1"), UDP(7000) }, PASS, S_UDP7000 },
 	{ "udp4_v6_rule_skips_v4", { V4, UDP(7000) }, PASS, S_UDP7000 },
 	{ "udp4_range_from_inside_prefix", { V4, UDP(30500) }, DROP, S_UDP30K, .dropped = 1 },
+	{ "udp4_range_from_inside_prefix_above_watched", { V4S("198.18.200.1"), UDP(30999) },
+	  DROP, S_UDP30K, .dropped = 1 },
+	/* An any-source drop with a source-scoped allow in the same range. */
+	{ "udp4_from_allow_beats_any_drop", { V4, UDP(31500) }, PASS, S_UDP31K },
+	{ "udp4_any_drop_outside_from_prefix", { V4S("203.0.113.1"), UDP(31000) }, DROP,
+	  S_UDP31K, .dropped = 1 },
+	/* No policy_lpm row for the source (removed by hand; the compiler
+	 * always writes a /0 row per family): the port table's policy, allow
+	 * or drop, and its slot. */
 	{ "udp4_range_no_entry_for_source", { V4S("203.0.113.1"), UDP(30000) }, PASS,
-	  S_UDP_REG, .hand_only = true },
-	{ "udp6_range_no_entry_for_family", { V6, UDP(30999) }, PASS, S_UDP_REG,
+	  S_UDP30K, .hand_only = true },
+	{ "udp6_range_no_entry_for_family", { V6, UDP(30999) }, PASS, S_UDP30K,
+	  .hand_only = true },
+	{ "udp6_no_entry_keeps_port_drop", { V6, UDP(31999) }, DROP, S_UDP31K, .dropped = 1,
 	  .hand_only = true },
 
 	/* VLAN tags. */
@@ -769,12 +906,12 @@ static void run_case(void **state)
 	snap_take(&after);
 
 	case_want(c, len, &want, &gwant);
-	for (s = 0; s < TBL_SLOTS; s++) {
+	for (s = 0; s < n_snap; s++) {
 		got.packets = after.slot[s].packets - before.slot[s].packets;
 		got.bytes = after.slot[s].bytes - before.slot[s].bytes;
 		got.dropped = after.slot[s].dropped - before.slot[s].dropped;
 		got.limited = after.slot[s].limited - before.slot[s].limited;
-		bad += expect_counters(c->name, s, &got, (int)s == c->slot ? &want : &zero);
+		bad += expect_counters(c->name, s, &got, (long)s == sym_slot(c->slot) ? &want : &zero);
 	}
 	gdelta.malformed = after.g.malformed - before.g.malformed;
 	gdelta.fragments = after.g.fragments - before.g.fragments;
@@ -808,27 +945,178 @@ static void send_n(const struct pkt_spec *spec, int n, int *passed, int *dropped
 static void test_config_gen(void **state)
 {
 	const struct pkt_spec tcp22 = { V4, TCP(22) }, udp69 = { V6, UDP(69) };
-	struct pt_counters before, after;
+	struct pt_counters b22, a22, b69, a69, bt, at;
+	uint32_t d22, d69;
 	int passed, dropped;
 
 	REQUIRE_GUARD();
 	if (!tables_are_table_rules)
 		install_table_rules();
-	read_slot(S_DECOY, &before);
-	set_gen(0);
+	d22 = pt_slot_of_port(&decoy_st, PT_TCP, 22);
+	d69 = pt_slot_of_port(&decoy_st, PT_UDP, 69);
+	assert_int_equal(d22, assigned_slot(&decoy_st, PT_TCP, 20, 40));
+	assert_int_equal(d69, assigned_slot(&decoy_st, PT_UDP, 60, 79));
+	read_slot(d22, &b22);
+	read_slot(d69, &b69);
+	read_slot((uint32_t)sym_slot(S_TCP22), &bt);
+	set_gen(DECOY_GEN);
 	send_n(&tcp22, 1, &passed, &dropped);
 	assert_int_equal(dropped, 1);
 	send_n(&udp69, 1, &passed, &dropped);
 	assert_int_equal(dropped, 1);
-	read_slot(S_DECOY, &after);
-	assert_int_equal(after.packets - before.packets, 2);
-	assert_int_equal(after.dropped - before.dropped, 2);
+	read_slot(d22, &a22);
+	read_slot(d69, &a69);
+	read_slot((uint32_t)sym_slot(S_TCP22), &at);
+	assert_int_equal(a22.packets - b22.packets, 1);
+	assert_int_equal(a22.dropped - b22.dropped, 1);
+	assert_int_equal(a69.packets - b69.packets, 1);
+	assert_int_equal(a69.dropped - b69.dropped, 1);
+	assert_int_equal(at.packets - bt.packets, 0);
 	set_gen(3);		/* only the low bit counts */
 	send_n(&tcp22, 1, &passed, &dropped);
 	assert_int_equal(passed, 1);
 	set_gen(TBL_GEN);
 	send_n(&tcp22, 1, &passed, &dropped);
 	assert_int_equal(passed, 1);
+}
+
+/* ---- the port table ---- */
+
+static void port_ent(uint8_t gen, uint8_t proto, uint16_t port, struct pt_port_ent *e)
+{
+	uint32_t key = PT_PORT_INDEX(gen, proto, port);
+
+	assert_int_equal(bpf_map_lookup_elem(map_fds[M_PORT_TABLE], &key, e), 0);
+}
+
+/* Every entry of both generations is what pt_compile made of the rule
+ * sets, at the index the guard computes. */
+static void test_port_table_written(void **state)
+{
+	struct pt_compiled decoy = {};
+	struct pt_port_ent e;
+	uint32_t i, bad = 0;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	assert_int_equal(pt_compile(&decoy_st, DECOY_GEN, &decoy), 0);
+	for (i = 0; i < (uint32_t)PT_NPROTO * PT_PORTS; i++) {
+		uint8_t proto = (uint8_t)(i / PT_PORTS);
+		uint16_t port = (uint16_t)(i % PT_PORTS);
+
+		port_ent(TBL_GEN, proto, port, &e);
+		if (memcmp(&e, &tbl_comp.ports[i], sizeof(e)) && bad++ < 5)
+			fprintf(stderr, "# gen %u %s %u: entry differs\n", TBL_GEN,
+				proto == PT_TCP ? "tcp" : "udp", port);
+		/* the slot of every port: pt_slot_of_port's */
+		if (e.slot != pt_slot_of_port(&tbl_st, proto, port) && bad++ < 5)
+			fprintf(stderr, "# %s %u: slot %u, pt_slot_of_port %u\n",
+				proto == PT_TCP ? "tcp" : "udp", port, e.slot,
+				pt_slot_of_port(&tbl_st, proto, port));
+		port_ent(DECOY_GEN, proto, port, &e);
+		if (memcmp(&e, &decoy.ports[i], sizeof(e)) && bad++ < 5)
+			fprintf(stderr, "# gen %u %s %u: entry differs\n", DECOY_GEN,
+				proto == PT_TCP ? "tcp" : "udp", port);
+	}
+	pt_compiled_free(&decoy);
+	assert_int_equal(bad, 0);
+}
+
+/* What the guard reads per packet, for the kinds of port the table has. */
+static void test_port_table_entries(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t proto;
+		uint16_t port;
+		int sym;
+		uint8_t flags, action;
+		uint32_t pps, rule;
+	} want[] = {
+		{ "no rule", PT_TCP, 1023, S_TCP_WK, 0, PT_ALLOW, 0, 0 },
+		{ "no rule", PT_UDP, 65535, S_UDP_EPH, 0, PT_ALLOW, 0, 0 },
+		{ "watched, no policy", PT_TCP, 9100, S_TCP9100, 0, PT_ALLOW, 0, 0 },
+		{ "watched, no policy", PT_TCP, 9200, S_TCP9200, 0, PT_ALLOW, 0, 0 },
+		{ "watched, in a drop range", PT_TCP, 9310, S_TCP93K, 0, PT_DROP, 0, 15 },
+		{ "drop range", PT_TCP, 9399, S_TCP93K, 0, PT_DROP, 0, 15 },
+		{ "drop", PT_TCP, 23, S_TCP23, 0, PT_DROP, 0, 2 },
+		{ "limit", PT_UDP, 53, S_UDP53, 0, PT_LIMIT, 3, 9 },
+		{ "limit range", PT_UDP, 40099, S_UDP40K, 0, PT_LIMIT, 2, 13 },
+		{ "--from rules only", PT_TCP, 8080, S_TCP8K, PT_PORT_FROM, PT_ALLOW, 0, 0 },
+		{ "any-source allow in --from range", PT_TCP, 8443, S_TCP8443, PT_PORT_FROM,
+		  PT_ALLOW, 0, 7 },
+		{ "watched, in a --from range", PT_UDP, 30303, S_UDP30303, PT_PORT_FROM,
+		  PT_ALLOW, 0, 0 },
+		{ "any-source drop and --from allow", PT_UDP, 31000, S_UDP31K, PT_PORT_FROM,
+		  PT_DROP, 0, 16 },
+	};
+	struct pt_port_ent e;
+	size_t i;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		long slot = sym_slot(want[i].sym);
+
+		/* the watched port keeps its own slot */
+		if (want[i].port == 9310)
+			slot = sym_slot(S_TCP9310);
+		port_ent(TBL_GEN, want[i].proto, want[i].port, &e);
+		if (e.slot != slot || e.flags != want[i].flags || e.action != want[i].action ||
+		    e.pps != want[i].pps || e.rule != want[i].rule)
+			fail_msg("%s %u (%s): slot %u flags %u action %u pps %u rule %u; want "
+				 "slot %ld flags %u action %u pps %u rule %u",
+				 want[i].proto == PT_TCP ? "tcp" : "udp", want[i].port, want[i].what,
+				 e.slot, e.flags, e.action, e.pps, e.rule, slot, want[i].flags,
+				 want[i].action, want[i].pps, want[i].rule);
+	}
+	/* the decoys, in the other generation */
+	port_ent(DECOY_GEN, PT_TCP, 22, &e);
+	assert_int_equal(e.action, PT_DROP);
+	assert_int_equal(e.slot, assigned_slot(&decoy_st, PT_TCP, 20, 40));
+	port_ent(DECOY_GEN, PT_TCP, 3000, &e);
+	assert_int_equal(e.slot, assigned_slot(&decoy_st, PT_TCP, 3000, 3000));
+	port_ent(TBL_GEN, PT_TCP, 3000, &e);
+	assert_int_equal(e.slot, S_TCP_REG);
+}
+
+/* Only a port flagged PT_PORT_FROM reads policy_lpm: a row keyed by the
+ * class of a port without the flag changes nothing, while one for a
+ * flagged class decides. */
+static void test_policy_lpm_only_with_from(void **state)
+{
+	const struct pkt_spec tcp22 = { V4, TCP(22) }, tcp8080 = { V4, TCP(8080) };
+	struct pt_policy_val drop = { .action = PT_DROP, .rule = 99 };
+	struct pt_lpm_key key = { .prefixlen = PT_LPM_KEY_BITS, .gen = TBL_GEN, .proto = PT_TCP,
+				  .family = PT_INET };
+	struct pt_port_ent e;
+	int passed, dropped;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	port_ent(TBL_GEN, PT_TCP, 22, &e);
+	assert_int_equal(e.flags & PT_PORT_FROM, 0);
+	key.class = htonl(e.class);
+	/* no row for a class without --from rules: add one */
+	assert_int_equal(bpf_map_update_elem(map_fds[M_POLICY_LPM], &key, &drop, BPF_NOEXIST), 0);
+	send_n(&tcp22, 1, &passed, &dropped);
+	assert_int_equal(bpf_map_delete_elem(map_fds[M_POLICY_LPM], &key), 0);
+	assert_int_equal(passed, 1);
+
+	/* the /0 row of 8080's class (allow: the source is outside every
+	 * prefix) turned into a drop */
+	port_ent(TBL_GEN, PT_TCP, 8080, &e);
+	assert_int_equal(e.flags & PT_PORT_FROM, PT_PORT_FROM);
+	key.class = htonl(e.class);
+	send_n(&tcp8080, 1, &passed, &dropped);
+	assert_int_equal(passed, 1);
+	tables_are_table_rules = false;		/* reinstalled by the next user */
+	assert_int_equal(bpf_map_update_elem(map_fds[M_POLICY_LPM], &key, &drop, BPF_EXIST), 0);
+	send_n(&tcp8080, 1, &passed, &dropped);
+	assert_int_equal(dropped, 1);
 }
 
 /* ---- the token bucket over time and across CPUs ---- */
@@ -935,7 +1223,7 @@ static void test_limit_two_cpus(void **state)
 	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
 	len = pkt_build(&spec, buf, NULL);
 	assert_true(len > 0);
-	read_slot(S_UDP54, &before);
+	read_slot((uint32_t)sym_slot(S_UDP54), &before);
 	assert_int_equal(pthread_barrier_init(&start, NULL, (unsigned int)nthreads), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < nthreads; i++) {
@@ -949,7 +1237,7 @@ static void test_limit_two_cpus(void **state)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_barrier_destroy(&start);
-	read_slot(S_UDP54, &after);
+	read_slot((uint32_t)sym_slot(S_UDP54), &after);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	sent = after.packets - before.packets;
 	passed = sent - (after.limited - before.limited);
@@ -1007,8 +1295,9 @@ static void test_model_table(void **state)
 			gsum.other += r.global_delta.other;
 		}
 		case_want(c, len, &want, &gwant);
-		if (slot != c->slot) {
-			fprintf(stderr, "# model %s: slot %ld, want %d\n", c->name, slot, c->slot);
+		if (slot != sym_slot(c->slot)) {
+			fprintf(stderr, "# model %s: slot %ld, want %ld\n", c->name, slot,
+				sym_slot(c->slot));
 			bad++;
 		}
 		bad += expect_counters(c->name, slot, &got, &want);
@@ -1172,27 +1461,15 @@ static void random_rules(struct rng *r, struct round *rd)
 	}
 }
 
-static void write_compiled(const struct pt_compiled *out)
-{
-	size_t i;
-
-	for (i = 0; i < out->nclasses; i++)
-		assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.port_class),
-						     &out->classes[i].key, &out->classes[i].class,
-						     BPF_ANY), 0);
-	for (i = 0; i < out->npolicies; i++)
-		assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.policy_lpm),
-						     &out->policies[i].key, &out->policies[i].val,
-						     BPF_ANY), 0);
-	for (i = 0; i < out->nports; i++)
-		assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.port_slots),
-						     &out->ports[i].key, &out->ports[i].slot,
-						     BPF_ANY), 0);
-}
-
-/* A random rule set, compiled into generation gen and made live the way
- * portier does it: write the new generation, flip config, purge the old. */
-static void round_make(struct rng *r, struct round *rd, uint8_t gen)
+/*
+ * A random rule set, compiled into generation gen and made live the way
+ * portier's commit does it: write the new generation (pt_gen_write), flip
+ * config, then delete what the old one wrote (pt_gen_delete; port_table, an
+ * array, is overwritten by the next write of that generation instead).
+ * *live holds the compiled tables of the live generation (none when
+ * ports is NULL) and is replaced by the new ones.
+ */
+static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_compiled *live)
 {
 	struct pt_compiled out = {};
 	uint32_t *fresh = NULL;
@@ -1203,21 +1480,25 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen)
 	random_rules(r, rd);
 	assert_int_equal(pt_assign_slots(&rd->st, NULL, &fresh, &nfresh), 0);
 	free(fresh);
-	assert_int_equal(pt_compile(&rd->st, gen, &out), 0);
-	write_compiled(&out);
+	write_gen(&rd->st, gen, &out);
 	set_gen(gen);
-	purge_gen(fd_of(skel->maps.port_class), sizeof(struct pt_class_key),
-		  offsetof(struct pt_class_key, gen), gen);
-	purge_gen(fd_of(skel->maps.policy_lpm), sizeof(struct pt_lpm_key),
-		  offsetof(struct pt_lpm_key, gen), gen);
-	purge_gen(fd_of(skel->maps.port_slots), sizeof(struct pt_port_key),
-		  offsetof(struct pt_port_key, gen), gen);
-	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+	if (live->ports) {
+		assert_int_equal(live->gen, gen ^ 1);
+		assert_int_equal(pt_gen_delete(map_fds, NULL, live), 0);
+	}
+	pt_compiled_free(live);
+	/* pt_gen_delete left nothing of the idle generation behind */
+	assert_int_equal(count_gen(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key),
+				   offsetof(struct pt_lpm_key, gen), gen ^ 1), 0);
+	assert_int_equal(count_gen(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key),
+				   offsetof(struct pt_lpm_key, gen), gen), out.npolicies);
+	clear_map(map_fds[M_RATE_BUCKETS], sizeof(struct pt_bucket_key));
 	tables_are_table_rules = false;
 	fprintf(stderr, "# round gen %u: %zu policies, %zu watches, %zu slots -> "
-		"%zu class, %zu policy, %zu port entries\n", gen, rd->st.npolicies,
-		rd->st.nwatches, rd->st.nslots, out.nclasses, out.npolicies, out.nports);
-	pt_compiled_free(&out);
+		"%u+%u classes, %zu policy entries\n", gen, rd->st.npolicies,
+		rd->st.nwatches, rd->st.nslots, out.nclasses[PT_TCP], out.nclasses[PT_UDP],
+		out.npolicies);
+	*live = out;
 
 	/* The same rules, as the model sees them. */
 	rd->pols = calloc(rd->st.npolicies + 1, sizeof(*rd->pols));
@@ -1226,17 +1507,11 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen)
 	assert_non_null(rd->pols);
 	assert_non_null(rd->slots);
 	assert_non_null(rd->model);
+	gm_rules_of(&rd->st, rd->pols, rd->slots, &rd->rules);
 	rd->max_slot = PT_FIRST_FREE_SLOT - 1;
 	for (i = 0; i < rd->st.npolicies; i++) {
 		const struct pt_policy *p = &rd->st.policies[i];
 
-		rd->pols[i] = (struct gm_policy){
-			.proto = p->proto, .lo = p->lo, .hi = p->hi,
-			.family = p->from.family == PT_FAMILY_ANY ? GM_FAMILY_ANY : p->from.family,
-			.plen = p->from.plen, .action = p->action, .pps = p->pps,
-			.rule = p->rule,
-		};
-		memcpy(rd->pols[i].addr, p->from.addr, 16);
 		add_port(rd, p->proto, (long)p->lo - 1);
 		add_port(rd, p->proto, p->lo);
 		add_port(rd, p->proto, ((long)p->lo + p->hi) / 2);
@@ -1246,14 +1521,12 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen)
 	for (i = 0; i < rd->st.nslots; i++) {
 		const struct pt_slot *s = &rd->st.slots[i];
 
-		rd->slots[i] = (struct gm_slot){ s->proto, s->lo, s->hi, s->slot };
 		assert_true(s->slot < PT_MAX_SLOTS);
 		if (s->slot > rd->max_slot)
 			rd->max_slot = s->slot;
 		add_port(rd, s->proto, s->lo);
 		add_port(rd, s->proto, s->hi);
 	}
-	rd->rules = (struct gm_rules){ rd->pols, rd->st.npolicies, rd->slots, rd->st.nslots };
 	gm_init(rd->model, &rd->rules);
 }
 
@@ -1591,6 +1864,7 @@ static uint64_t fuzz_seed(void)
 static void test_random(void **state)
 {
 	struct fuzz fz = {};
+	struct pt_compiled live = {};
 	struct rng r;
 	struct round rd;
 	struct pkt_layout lay;
@@ -1617,9 +1891,9 @@ static void test_random(void **state)
 	read_global(&fz.gbase);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	clear_tables();
+	reset_tables();
 	for (ri = 0; ri < ROUNDS; ri++) {
-		round_make(&r, &rd, (uint8_t)((ri + 1) & 1));
+		round_make(&r, &rd, (uint8_t)((ri + 1) & 1), &live);
 		for (i = 0; i < VALID_PER_ROUND; i++) {
 			len = random_frame(&r, &rd, buf, &lay);
 			assert_true(len > 0);
@@ -1634,6 +1908,7 @@ static void test_random(void **state)
 		fuzz_end_block(&fz, &rd);
 		round_free(&rd);
 	}
+	pt_compiled_free(&live);
 	/* Nothing was counted anywhere the model did not expect. */
 	if (fuzz_check_counters(&fz, PT_MAX_SLOTS - 1, false))
 		fail_msg("random: counters outside the rule sets' slots moved (seed %llu)",
@@ -1693,6 +1968,12 @@ int main(void)
 		};
 	tests[n++] = (struct CMUnitTest){ .name = "config_gen_selects_tables",
 					  .test_func = test_config_gen };
+	tests[n++] = (struct CMUnitTest){ .name = "port_table_written_whole",
+					  .test_func = test_port_table_written };
+	tests[n++] = (struct CMUnitTest){ .name = "port_table_entries",
+					  .test_func = test_port_table_entries };
+	tests[n++] = (struct CMUnitTest){ .name = "policy_lpm_only_with_from_flag",
+					  .test_func = test_policy_lpm_only_with_from };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_refill", .test_func = test_limit_refill };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_bucket_per_port",
 					  .test_func = test_limit_bucket_per_port };
@@ -1705,6 +1986,9 @@ int main(void)
 	ret = _cmocka_run_group_tests("guard", tests, n, NULL, NULL);
 	if (skel)
 		guard__destroy(skel);
+	pt_compiled_free(&tbl_comp);
+	pt_state_free(&tbl_st);
+	pt_state_free(&decoy_st);
 	free(tests);
 	return ret;
 }
