@@ -36,9 +36,6 @@ bench_guard() {
 	st=$("$PORTIER" --netns "$ns" --json status) || return 1
 	id=$(jq -r '.xdp[0].prog_id' <<<"$st")
 	dir=$(jq -r '.pin_dir' <<<"$st")
-	for v in nopolicy parse; do
-		[ -s "$BENCH_OUT/guard_$v.bpf.o" ] && variants+=(--variant "$v=$BENCH_OUT/guard_$v.bpf.o")
-	done
 	if xf=$(xdp_filter_dir); then
 		variants+=(--xdp-filter "$xf")
 	else

@@ -125,19 +125,6 @@ def main():
         ratio = g / x if g is not None and x else None
         row(label, fmt_ns(g), f"xdp-filter {fmt_ns(x)}", fmt_ratio(ratio),
             f"{op.replace('<=', '≤')} {target:.2f}×", verdict(ratio, op, target))
-    g, n = r.med("guard.udp_watched.guard"), r.med("guard.udp_watched.noslots")
-    if n is not None:
-        same = all(r.text(f"guard.{c}.same_slot", "0") == "1" for c, _ in cases)
-        row("port_slots lookup (UDP watched): guard vs guard without it",
-            fmt_ns(g), f"without {fmt_ns(n)}", fmt_ratio(g / n if g and n else None),
-            "—", f"info: +{g - n:.0f} ns; same slot counted: {'yes' if same else 'NO'}")
-    p, np_, e = (r.med("guard.udp_watched.parse"), r.med("guard.udp_watched.nopolicy"),
-                 r.med("guard.udp_watched.empty"))
-    if p is not None and np_ is not None and n is not None and g is not None:
-        row("where the time goes (UDP watched)",
-            f"parse+count {fmt_ns(p)}", f"empty {fmt_ns(e)}", fmt_ratio(p / e if e else None), "—",
-            f"info: port_class +{np_ - p:.0f}, policy_lpm +{n - np_:.0f}, "
-            f"port_slots +{g - n:.0f} ns")
 
     # 2. drop rate
     drop = section("Drop rate, veth between two namespaces (UDP flood to a dropped port)", "drop.")
@@ -190,7 +177,7 @@ def main():
 
     h, a, e = r.med("sock.hash"), r.med("sock.array"), r.med("sock.empty")
     if h is not None and a is not None:
-        row("socket step alone: take + assign from a SOCKHASH (as svc_socks) vs a SOCKMAP",
+        row("socket step alone: take + assign from a SOCKHASH vs a SOCKMAP (svc_socks)",
             fmt_ns(h), f"SOCKMAP {fmt_ns(a)}", fmt_ratio(h / a if a else None), "—",
             f"info: over empty {fmt_ns(e)}: +{h - e:.0f} vs +{a - e:.0f} ns" if e else "info")
 
@@ -212,7 +199,7 @@ def main():
             fmt_ratio(s / st if st else None))
     mb, ncpu = r.med("mem.map_bytes"), r.med("mem.possible_cpus")
     if mb is not None and ncpu:
-        per_cpu = 48 * 10240 + 32   # port_stats and global_stats, per possible CPU
+        per_cpu = 48 * 9216 + 32   # port_stats (PT_MAX_SLOTS) and global_stats, per possible CPU
         fixed = mb - per_cpu * ncpu
         memlock = sum(float(v[0]) for k, v in r.raw.items() if k.startswith("mem.map."))
         row(f"map memory at 8,192 watched ports, {ncpu:.0f} CPUs (`status`; bpftool sum "
