@@ -373,54 +373,160 @@ static ssize_t lpm_lookup(const struct lpm *t, const void *key)
 	return -1;
 }
 
-/* The three tries of one compiled generation. */
-struct emu {
-	const struct pt_compiled *c;
-	struct lpm cls, bind, pol;
-};
+/*
+ * bind_host, a BPF_MAP_TYPE_HASH: an exact match on the whole key. Its key
+ * is bind_lpm's without the prefixlen in front (the loader passes
+ * &entry.key.gen), so the table reuses the trie's nodes at one length.
+ */
+#define HOST_KEY_LEN (sizeof(struct pt_lpm_key) - 4)
 
-static int emu_load(struct emu *e, const struct pt_compiled *c)
+static int host_load(struct lpm *t, const struct pt_bind_entry *ents, size_t n)
 {
 	int problems = 0;
 
+	_Static_assert(sizeof(struct pt_host_key) == HOST_KEY_LEN, "host key layout");
+	_Static_assert(offsetof(struct pt_lpm_key, gen) == 4, "host key = lpm key after prefixlen");
+	memset(t, 0, sizeof(*t));
+	t->dlen = HOST_KEY_LEN;
+	t->n = n;
+	t->nodes = calloc(n ? n : 1, sizeof(*t->nodes));
+	assert_non_null(t->nodes);
+	for (size_t i = 0; i < n; i++) {
+		t->nodes[i].plen = HOST_KEY_LEN * 8;
+		memcpy(t->nodes[i].data, &ents[i].key.gen, HOST_KEY_LEN);
+		t->nodes[i].index = i;
+	}
+	qsort(t->nodes, n, sizeof(*t->nodes), cmp_node);
+	for (size_t i = 1; i < n; i++)
+		if (!cmp_node(&t->nodes[i - 1], &t->nodes[i])) {
+			print_error("  bind_host: duplicate key (entries %zu and %zu)\n",
+				    t->nodes[i - 1].index, t->nodes[i].index);
+			problems++;
+		}
+	return problems;
+}
+
+static ssize_t host_lookup(const struct lpm *t, const void *key)
+{
+	struct lpm_node q = { .plen = HOST_KEY_LEN * 8 };
+	const struct lpm_node *hit;
+
+	memcpy(q.data, key, HOST_KEY_LEN);
+	hit = t->n ? bsearch(&q, t->nodes, t->n, sizeof(*t->nodes), cmp_node) : NULL;
+	return hit ? (ssize_t)hit->index : -1;
+}
+
+/*
+ * The per-packet tables of one or more compiled generations, loaded the
+ * way the loader (user/state.c) writes them into the maps. port_table is
+ * the flat ARRAY of PT_PORT_ENTRIES: the loader writes c->ports[j] at
+ * PT_PORT_INDEX(gen, j / PT_PORTS, j % PT_PORTS), which is one block of
+ * PT_NPROTO * PT_PORTS entries per generation (test_compile_empty checks
+ * that layout index by index), so the emulation holds a pointer per block
+ * (NULL: never written, all zeros, as a new array map is) rather than a
+ * copy. bind_lpm and policy_lpm are one trie each, and bind_host one hash,
+ * holding the entries of every generation loaded.
+ */
+#define GEN_BLOCK ((uint32_t)PT_NPROTO * PT_PORTS)
+
+struct emu {
+	const struct pt_port_ent *port_block[PT_PORT_ENTRIES / GEN_BLOCK];
+	struct pt_bind_entry *binds;		/* what the bind trie's indexes name */
+	struct pt_bind_entry *hosts;		/* the host table's */
+	struct pt_policy_entry *policies;
+	struct lpm bind, host, pol;
+};
+
+static int emu_load_gens(struct emu *e, const struct pt_compiled *const *cs, size_t n)
+{
+	size_t nb = 0, nh = 0, np = 0;
+	int problems = 0;
+
 	/* data = the key bytes after the u32 prefixlen, no padding anywhere */
-	_Static_assert(offsetof(struct pt_class_key, gen) == 4, "class key layout");
-	_Static_assert(sizeof(struct pt_class_key) == 4 + 4, "class key layout");
 	_Static_assert(offsetof(struct pt_lpm_key, gen) == 4, "lpm key layout");
 	_Static_assert(sizeof(struct pt_lpm_key) == 4 + 24, "lpm key layout");
-	e->c = c;
-	problems += lpm_load(&e->cls, c->nclasses ? (void *)&c->classes[0].key : NULL,
-			     sizeof(c->classes[0]), c->nclasses, 4, "port_class");
-	problems += lpm_load(&e->bind, c->nbinds ? (void *)&c->binds[0].key : NULL,
-			     sizeof(c->binds[0]), c->nbinds, 24, "bind_lpm");
-	problems += lpm_load(&e->pol, c->npolicies ? (void *)&c->policies[0].key : NULL,
-			     sizeof(c->policies[0]), c->npolicies, 24, "policy_lpm");
+	_Static_assert(sizeof(struct pt_port_ent) == 16, "port_table value layout");
+	_Static_assert(PT_PORT_ENTRIES == 2 * GEN_BLOCK, "port_table: a block per generation");
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		nb += cs[i]->nbinds;
+		nh += cs[i]->nhosts;
+		np += cs[i]->npolicies;
+	}
+	e->binds = calloc(nb ? nb : 1, sizeof(*e->binds));
+	e->hosts = calloc(nh ? nh : 1, sizeof(*e->hosts));
+	e->policies = calloc(np ? np : 1, sizeof(*e->policies));
+	assert_true(e->binds && e->hosts && e->policies);
+	nb = nh = np = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_compiled *c = cs[i];	/* its ports outlive e */
+		uint32_t base = PT_PORT_INDEX(c->gen, 0, 0);
+
+		assert_non_null(c->ports);
+		/* the loader's first index of the generation; it writes the
+		 * whole block over whatever was there */
+		if (base % GEN_BLOCK || base >= PT_PORT_ENTRIES) {
+			print_error("  port_table: gen %u starts at index %u\n", c->gen, base);
+			problems++;
+		} else {
+			e->port_block[base / GEN_BLOCK] = c->ports;
+		}
+		if (c->nbinds)
+			memcpy(e->binds + nb, c->binds, c->nbinds * sizeof(*c->binds));
+		if (c->nhosts)
+			memcpy(e->hosts + nh, c->hosts, c->nhosts * sizeof(*c->hosts));
+		if (c->npolicies)
+			memcpy(e->policies + np, c->policies, c->npolicies * sizeof(*c->policies));
+		nb += c->nbinds;
+		nh += c->nhosts;
+		np += c->npolicies;
+	}
+	problems += lpm_load(&e->bind, nb ? (void *)&e->binds[0].key : NULL, sizeof(e->binds[0]),
+			     nb, 24, "bind_lpm");
+	problems += host_load(&e->host, e->hosts, nh);
+	problems += lpm_load(&e->pol, np ? (void *)&e->policies[0].key : NULL,
+			     sizeof(e->policies[0]), np, 24, "policy_lpm");
 	return problems;
+}
+
+static int emu_load(struct emu *e, const struct pt_compiled *c)
+{
+	return emu_load_gens(e, &c, 1);
 }
 
 static void emu_free(struct emu *e)
 {
-	lpm_free(&e->cls);
+	free(e->binds);
+	free(e->hosts);
+	free(e->policies);
 	lpm_free(&e->bind);
+	lpm_free(&e->host);
 	lpm_free(&e->pol);
+	memset(e, 0, sizeof(*e));
 }
 
-/* port_class lookup as dispatch.bpf.c does it; -1 when absent. */
-static ssize_t emu_class(const struct emu *e, uint8_t gen, uint8_t proto, uint16_t port)
+/* port_table look-up as guard.bpf.c and dispatch.bpf.c do it; NULL when
+ * the index is out of the array (the programs then pass the packet). */
+static const struct pt_port_ent *emu_port(const struct emu *e, uint8_t gen, uint8_t proto,
+					  uint16_t port)
 {
-	struct pt_class_key k = {
-		.prefixlen = PT_CLASS_KEY_BITS, .gen = gen, .proto = proto, .port = htons(port),
-	};
+	static const struct pt_port_ent never_written;
+	uint32_t index = PT_PORT_INDEX(gen, proto, port);
+	const struct pt_port_ent *block;
 
-	return lpm_lookup(&e->cls, &k);
+	if (index >= PT_PORT_ENTRIES)
+		return NULL;
+	block = e->port_block[index / GEN_BLOCK];
+	return block ? &block[index % GEN_BLOCK] : &never_written;
 }
 
-/* bind_lpm / policy_lpm lookup as the programs build the key. */
-static ssize_t emu_addr(const struct lpm *t, uint8_t gen, uint8_t proto, uint8_t family,
-			uint32_t class, const uint8_t addr[16])
+/* The key of a bind_lpm / policy_lpm look-up as the programs build it;
+ * bind_host is looked up with the same key from its gen byte on. */
+static struct pt_lpm_key emu_key(uint8_t gen, uint8_t proto, uint8_t family, uint32_t class,
+				 const uint8_t addr[16])
 {
 	struct pt_lpm_key k = {
-		.gen = gen, .proto = proto, .family = family, .class = htonl(class),
+		.gen = gen & 1, .proto = proto, .family = family, .class = htonl(class),
 	};
 
 	if (family == PT_INET) {
@@ -430,7 +536,7 @@ static ssize_t emu_addr(const struct lpm *t, uint8_t gen, uint8_t proto, uint8_t
 		k.prefixlen = PT_LPM_KEY_BITS + 128;
 		memcpy(k.addr, addr, 16);
 	}
-	return lpm_lookup(t, &k);
+	return k;
 }
 
 struct verdict {
@@ -439,31 +545,56 @@ struct verdict {
 	uint32_t action, pps, rule, policy_slot;
 };
 
-/* What dispatch (binding) and guard (policy) find for one packet. */
+/*
+ * What dispatch (binding) and guard (policy and counter slot) find for one
+ * packet. guard: the port's entry gives slot and policy; a FROM port looks
+ * its source up in policy_lpm and takes that row's policy if there is one.
+ * dispatch: an unBOUND port is not bound; a BOUND one looks its
+ * destination up in bind_host if the port is HOST, then, on a miss, in
+ * bind_lpm if it is NET.
+ */
 static void emu_packet(const struct emu *e, uint8_t gen, uint8_t proto, uint8_t family,
 		       const uint8_t addr[16], uint16_t port, struct verdict *v)
 {
-	ssize_t ci = emu_class(e, gen, proto, port), bi, pi;
+	const struct pt_port_ent *ent = emu_port(e, gen, proto, port);
+	struct pt_lpm_key k;
+	ssize_t i;
 
 	memset(v, 0, sizeof(*v));
 	v->action = PT_ALLOW;
-	v->policy_slot = PT_CLASS_SLOT(proto, pt_port_class(port));
-	if (ci < 0)
+	v->policy_slot = UINT32_MAX;	/* not in the array: uncounted, a bug */
+	if (!ent)
 		return;
-	bi = emu_addr(&e->bind, gen, proto, family, e->c->classes[ci].class, addr);
-	if (bi >= 0) {
-		v->bound = true;
-		v->service = e->c->binds[bi].val.service;
-		v->bind_slot = e->c->binds[bi].val.slot;
+	v->policy_slot = ent->slot;
+	v->action = ent->action;
+	v->pps = ent->pps;
+	v->rule = ent->rule;
+	if (ent->flags & PT_PORT_FROM) {
+		k = emu_key(gen, proto, family, ent->class, addr);
+		i = lpm_lookup(&e->pol, &k);
+		if (i >= 0) {
+			v->action = e->policies[i].val.action;
+			v->pps = e->policies[i].val.pps;
+			v->rule = e->policies[i].val.rule;
+		}
 	}
-	pi = emu_addr(&e->pol, gen, proto, family, e->c->classes[ci].class, addr);
-	if (pi >= 0) {
-		v->action = e->c->policies[pi].val.action;
-		v->pps = e->c->policies[pi].val.pps;
-		v->rule = e->c->policies[pi].val.rule;
-		v->policy_slot = e->c->policies[pi].val.slot;
-	} else {
-		v->policy_slot = UINT32_MAX;	/* a class with no policy row: a compiler bug */
+	if (ent->flags & PT_PORT_BOUND) {
+		const struct pt_bind_val *bind = NULL;
+
+		k = emu_key(gen, proto, family, ent->class, addr);
+		if (ent->flags & PT_PORT_HOST) {
+			i = host_lookup(&e->host, &k.gen);
+			bind = i >= 0 ? &e->hosts[i].val : NULL;
+		}
+		if (!bind && (ent->flags & PT_PORT_NET)) {
+			i = lpm_lookup(&e->bind, &k);
+			bind = i >= 0 ? &e->binds[i].val : NULL;
+		}
+		if (bind) {
+			v->bound = true;
+			v->service = bind->service;
+			v->bind_slot = bind->slot;
+		}
 	}
 }
 
@@ -636,71 +767,256 @@ static bool check_packet(const struct emu *e, const struct pt_state *st, uint8_t
 	return false;
 }
 
+/* Whole entries, key then value: no padding in either. */
+static int cmp_bind_entry(const void *a, const void *b)
+{
+	const struct pt_bind_entry *x = a, *y = b;
+	int d = memcmp(&x->key.gen, &y->key.gen, sizeof(x->key) - 4);
+
+	_Static_assert(sizeof(struct pt_bind_entry) == sizeof(struct pt_lpm_key) + 8, "no padding");
+	return d ? d : memcmp(&x->val, &y->val, sizeof(x->val));
+}
+
+/* A tag per rule, so that a sum of tags names a set of rules. */
+static uint64_t rule_tag(uint64_t kind, uint64_t index)
+{
+	uint64_t z = (kind << 40 | index) + 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+#define NO_WIDTH UINT32_MAX
+
+/* What st says about every port of one protocol, computed here. */
+struct port_facts {
+	int32_t cover[65537];		/* rules and counted ranges holding it */
+	int32_t bound[65537];		/* bindings holding it */
+	int32_t from[65537];		/* policies with a source prefix */
+	uint64_t sig[65537];		/* sum of the tags of those two kinds */
+	uint32_t slot_w[65536];		/* width of the narrowest counted range */
+	uint32_t any_w[65536];		/* width of the narrowest policy for any source */
+	uint32_t any_i[65536];		/* and its index */
+};
+
+static void add_span(int32_t *d, uint16_t lo, uint16_t hi)
+{
+	d[lo]++;
+	d[(uint32_t)hi + 1]--;
+}
+
+static void port_facts(const struct pt_state *st, uint8_t proto, struct port_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (uint32_t q = 0; q < 65536; q++)
+		f->slot_w[q] = f->any_w[q] = NO_WIDTH;
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+
+		if (b->proto != proto)
+			continue;
+		add_span(f->cover, b->lo, b->hi);
+		add_span(f->bound, b->lo, b->hi);
+		f->sig[b->lo] += rule_tag(0, i);
+		f->sig[(uint32_t)b->hi + 1] -= rule_tag(0, i);
+	}
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+
+		if (p->proto != proto)
+			continue;
+		add_span(f->cover, p->lo, p->hi);
+		if (p->from.family != PT_FAMILY_ANY) {
+			add_span(f->from, p->lo, p->hi);
+			f->sig[p->lo] += rule_tag(1, i);
+			f->sig[(uint32_t)p->hi + 1] -= rule_tag(1, i);
+			continue;
+		}
+		/* policies for any source never partly overlap: one narrowest */
+		for (uint32_t q = p->lo; q <= p->hi; q++)
+			if ((uint32_t)(p->hi - p->lo) < f->any_w[q]) {
+				f->any_w[q] = (uint32_t)(p->hi - p->lo);
+				f->any_i[q] = (uint32_t)i;
+			}
+	}
+	for (size_t i = 0; i < st->nslots; i++) {
+		const struct pt_slot *s = &st->slots[i];
+
+		if (s->proto != proto)
+			continue;
+		add_span(f->cover, s->lo, s->hi);
+		for (uint32_t q = s->lo; q <= s->hi; q++)
+			if ((uint32_t)(s->hi - s->lo) < f->slot_w[q])
+				f->slot_w[q] = (uint32_t)(s->hi - s->lo);
+	}
+	for (uint32_t q = 1; q <= 65536; q++) {
+		f->cover[q] += f->cover[q - 1];
+		f->bound[q] += f->bound[q - 1];
+		f->from[q] += f->from[q - 1];
+		f->sig[q] += f->sig[q - 1];
+	}
+}
+
 /*
- * Structural checks of one compiled generation: generation byte, key
- * hygiene, aligned and disjoint class blocks, values in range, a policy row
- * for both families in every class, port_slots matching the slots.
+ * Structural checks of one compiled generation against st.
+ * port_table, every port of both protocols: a port no binding, policy or
+ * counted range covers holds the default entry (class 0, its class row's
+ * slot, allow, no flags); any other one holds a class id below nclasses,
+ * the slot of one of the narrowest counted ranges holding it (else its
+ * class row), the policy of the narrowest rule for any source (else
+ * allow), BOUND exactly when a binding covers it and FROM exactly when a
+ * policy with a source prefix does. Every class id is used, and all ports
+ * of one class have identical entries and are covered by the same bindings
+ * and source-scoped policies (the LPM rows of a class are shared).
+ * bind_lpm and policy_lpm: the generation byte, key hygiene, values in
+ * range; bind rows only for BOUND classes, carrying the class's slot;
+ * policy rows only for FROM classes, and a /0 row in both families for
+ * each of those. bind_host: exactly the full-length bind_lpm rows again;
+ * a class is HOST exactly when it has such rows and NET exactly when it
+ * has shorter ones (else dispatch would miss them, or look in vain).
  */
 static int check_tables(const struct pt_state *st, const struct pt_compiled *c, uint8_t gen)
 {
-	int problems = 0;
-	uint32_t nclass[PT_NPROTO] = {};
-	uint8_t *covered[PT_NPROTO], *exists[PT_NPROTO];
+	static struct port_facts facts;	/* large: one, reused */
+	static int32_t slot_of[PT_MAX_SLOTS];	/* slot -> st->slots index */
+	struct port_facts *f = &facts;
+	uint8_t *ckinds[PT_NPROTO];	/* class -> HOST and NET by its bind rows */
+	struct pt_bind_entry *full;
+	size_t nfull = 0;
+	int problems = 0, shown = 0;
+	uint32_t *first[PT_NPROTO];	/* class -> its first port + 1 */
+	uint8_t *cflags[PT_NPROTO];	/* class -> flags */
+	uint32_t ncl[PT_NPROTO];
 
 #define BAD(...)                                                              \
 	do {                                                                  \
-		print_error("  ");                                            \
-		print_error(__VA_ARGS__);                                     \
-		print_error("\n");                                            \
+		if (shown++ < 20) {                                           \
+			print_error("  ");                                    \
+			print_error(__VA_ARGS__);                             \
+			print_error("\n");                                    \
+		}                                                             \
 		problems++;                                                   \
 	} while (0)
-	for (int p = 0; p < PT_NPROTO; p++) {
-		covered[p] = calloc(65536, 1);
-		assert_non_null(covered[p]);
-	}
-	for (size_t i = 0; i < c->nclasses; i++) {
-		const struct pt_class_key *k = &c->classes[i].key;
-		uint16_t port = ntohs(k->port);
-		uint32_t bits;
+	if (c->gen != gen)
+		BAD("compiled gen %u, want %u", c->gen, gen);
+	assert_non_null(c->ports);
+	for (size_t i = 0; i < PT_MAX_SLOTS; i++)
+		slot_of[i] = -1;
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].slot < PT_MAX_SLOTS)
+			slot_of[st->slots[i].slot] = (int32_t)i;
 
-		if (k->gen != gen)
-			BAD("port_class[%zu]: gen %u, want %u", i, k->gen, gen);
-		if (k->proto >= PT_NPROTO) {
-			BAD("port_class[%zu]: proto %u", i, k->proto);
-			continue;
+	for (uint8_t p = 0; p < PT_NPROTO; p++) {
+		const struct pt_port_ent *ports = &c->ports[(size_t)p * PT_PORTS];
+		const char *pn = pt_proto_name(p);
+
+		ncl[p] = c->nclasses[p];
+		if (ncl[p] > 65536) {
+			BAD("nclasses[%s] = %u", pn, ncl[p]);
+			ncl[p] = 65536;
 		}
-		if (k->prefixlen < 16 || k->prefixlen > PT_CLASS_KEY_BITS) {
-			BAD("port_class[%zu]: prefixlen %u", i, k->prefixlen);
-			continue;
+		first[p] = calloc(ncl[p] + 1, sizeof(*first[p]));
+		cflags[p] = calloc(ncl[p] + 1, 1);
+		ckinds[p] = calloc(ncl[p] + 1, 1);
+		assert_true(first[p] && cflags[p] && ckinds[p]);
+		port_facts(st, p, f);
+		for (uint32_t q = 0; q < 65536; q++) {
+			const struct pt_port_ent *x = &ports[q];
+			uint32_t row = PT_CLASS_SLOT(p, pt_port_class((uint16_t)q));
+
+			if (!f->cover[q]) {
+				if (x->class || x->slot != row || x->action != PT_ALLOW || x->flags ||
+				    x->pps || x->rule)
+					BAD("port_table %s %u (no rule): class %u slot %u action %u flags %#x "
+					    "pps %u rule %u, want class 0 slot %u allow",
+					    pn, q, x->class, x->slot, x->action, x->flags, x->pps, x->rule,
+					    row);
+				continue;
+			}
+			if (x->class >= ncl[p]) {
+				BAD("port_table %s %u: class %u of %u", pn, q, x->class, ncl[p]);
+				continue;
+			}
+			if (x->flags & ~(PT_PORT_BOUND | PT_PORT_FROM | PT_PORT_HOST | PT_PORT_NET))
+				BAD("port_table %s %u: flags %#x", pn, q, x->flags);
+			if ((x->flags & (PT_PORT_HOST | PT_PORT_NET)) && !(x->flags & PT_PORT_BOUND))
+				BAD("port_table %s %u: flags %#x: HOST or NET but not BOUND", pn, q,
+				    x->flags);
+			if (!(x->flags & PT_PORT_BOUND) != !f->bound[q])
+				BAD("port_table %s %u: BOUND %d, %d bindings cover it", pn, q,
+				    !!(x->flags & PT_PORT_BOUND), f->bound[q]);
+			if (!(x->flags & PT_PORT_FROM) != !f->from[q])
+				BAD("port_table %s %u: FROM %d, %d policies --from cover it", pn, q,
+				    !!(x->flags & PT_PORT_FROM), f->from[q]);
+			if (f->slot_w[q] == NO_WIDTH) {
+				if (x->slot != row)
+					BAD("port_table %s %u: slot %u, no counted range: want class row %u",
+					    pn, q, x->slot, row);
+			} else {
+				int32_t si = x->slot < PT_MAX_SLOTS ? slot_of[x->slot] : -1;
+				const struct pt_slot *s = si >= 0 ? &st->slots[si] : NULL;
+
+				if (!s || s->proto != p || q < s->lo || q > s->hi ||
+				    (uint32_t)(s->hi - s->lo) != f->slot_w[q])
+					BAD("port_table %s %u: slot %u is not a narrowest counted range's "
+					    "(width %u)", pn, q, x->slot, f->slot_w[q] + 1);
+			}
+			if (f->any_w[q] == NO_WIDTH) {
+				if (x->action != PT_ALLOW || x->pps || x->rule)
+					BAD("port_table %s %u: action %u pps %u rule %u, no policy for any "
+					    "source: want allow", pn, q, x->action, x->pps, x->rule);
+			} else {
+				const struct pt_policy *w = &st->policies[f->any_i[q]];
+
+				if (x->action != w->action || x->pps != w->pps || x->rule != w->rule)
+					BAD("port_table %s %u: action %u pps %u rule %u, want %u %u %u", pn,
+					    q, x->action, x->pps, x->rule, w->action, w->pps, w->rule);
+			}
+			/* one class, one entry, one set of LPM-relevant rules */
+			if (!first[p][x->class]) {
+				first[p][x->class] = q + 1;
+				cflags[p][x->class] = x->flags;
+			} else {
+				uint32_t q0 = first[p][x->class] - 1;
+				const struct pt_port_ent *y = &ports[q0];
+
+				if (x->slot != y->slot || x->action != y->action || x->flags != y->flags ||
+				    x->pps != y->pps || x->rule != y->rule)
+					BAD("port_table %s: ports %u and %u of class %u differ", pn, q0, q,
+					    x->class);
+				if (f->sig[q] != f->sig[q0])
+					BAD("port_table %s: ports %u and %u share class %u but not their "
+					    "bindings and --from policies", pn, q0, q, x->class);
+			}
 		}
-		bits = PT_CLASS_KEY_BITS - k->prefixlen;
-		if (port & ((1u << bits) - 1))
-			BAD("port_class[%zu]: port %u not aligned to /%u", i, port, k->prefixlen);
-		for (uint32_t q = port, twice = 0; q < (uint32_t)port + (1u << bits) && q < 65536; q++) {
-			if (covered[k->proto][q] && !twice++)
-				BAD("port_class[%zu]: port %u in two blocks", i, q);
-			covered[k->proto][q] = 1;
-		}
-		if (c->classes[i].class + 1 > nclass[k->proto])
-			nclass[k->proto] = c->classes[i].class + 1;
+		for (uint32_t cl = 0; cl < ncl[p]; cl++)
+			if (!first[p][cl])
+				BAD("%s class %u of %u: no port", pn, cl, ncl[p]);
 	}
-	for (int p = 0; p < PT_NPROTO; p++) {
-		exists[p] = calloc(nclass[p] + 1, 1);
-		assert_non_null(exists[p]);
-	}
-	for (size_t i = 0; i < c->nclasses; i++)
-		if (c->classes[i].key.proto < PT_NPROTO)
-			exists[c->classes[i].key.proto][c->classes[i].class] = 1;
+
 	for (size_t i = 0; i < c->nbinds; i++) {
 		const struct pt_lpm_key *k = &c->binds[i].key;
 		const struct pt_bind_val *v = &c->binds[i].val;
+		uint32_t cl = ntohl(k->class);
 
 		if (k->gen != gen)
 			BAD("bind_lpm[%zu]: gen %u, want %u", i, k->gen, gen);
-		if (k->proto >= PT_NPROTO || k->family >= PT_NFAMILY || k->pad)
+		if (k->proto >= PT_NPROTO || k->family >= PT_NFAMILY || k->pad) {
 			BAD("bind_lpm[%zu]: proto %u family %u pad %u", i, k->proto, k->family, k->pad);
-		else if (ntohl(k->class) >= nclass[k->proto] || !exists[k->proto][ntohl(k->class)])
-			BAD("bind_lpm[%zu]: class %u has no port_class entry", i, ntohl(k->class));
+			continue;
+		}
+		if (cl >= ncl[k->proto] || !first[k->proto][cl]) {
+			BAD("bind_lpm[%zu]: class %u has no port", i, cl);
+			continue;
+		}
+		ckinds[k->proto][cl] |= k->prefixlen == PT_LPM_KEY_BITS +
+			(k->family == PT_INET ? 32u : 128u) ? PT_PORT_HOST : PT_PORT_NET;
+		if (!(cflags[k->proto][cl] & PT_PORT_BOUND))
+			BAD("bind_lpm[%zu]: class %u is not BOUND: dispatch never looks", i, cl);
+		else if (v->slot != c->ports[(size_t)k->proto * PT_PORTS + first[k->proto][cl] - 1].slot)
+			BAD("bind_lpm[%zu]: slot %u, its class %u counts in %u", i, v->slot, cl,
+			    c->ports[(size_t)k->proto * PT_PORTS + first[k->proto][cl] - 1].slot);
 		if (k->prefixlen < PT_LPM_KEY_BITS ||
 		    k->prefixlen > PT_LPM_KEY_BITS + (k->family == PT_INET ? 32u : 128u))
 			BAD("bind_lpm[%zu]: prefixlen %u", i, k->prefixlen);
@@ -709,78 +1025,83 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 		if (v->slot >= PT_MAX_SLOTS)
 			BAD("bind_lpm[%zu]: slot %u", i, v->slot);
 	}
-	for (size_t i = 0; i < c->npolicies; i++) {
-		const struct pt_lpm_key *k = &c->policies[i].key;
-		const struct pt_policy_val *v = &c->policies[i].val;
+	for (uint8_t p = 0; p < PT_NPROTO; p++)
+		for (uint32_t cl = 0; cl < ncl[p]; cl++)
+			if (first[p][cl] &&
+			    (cflags[p][cl] & (PT_PORT_HOST | PT_PORT_NET)) != ckinds[p][cl])
+				BAD("%s class %u: flags %#x, its bind_lpm rows want HOST %d NET %d",
+				    pt_proto_name(p), cl, cflags[p][cl], !!(ckinds[p][cl] & PT_PORT_HOST),
+				    !!(ckinds[p][cl] & PT_PORT_NET));
+	/* bind_host: the full-length bind_lpm rows, each once, nothing else */
+	full = calloc(c->nbinds + 1, sizeof(*full));
+	assert_non_null(full);
+	for (size_t i = 0; i < c->nbinds; i++)
+		if (c->binds[i].key.prefixlen ==
+		    PT_LPM_KEY_BITS + (c->binds[i].key.family == PT_INET ? 32u : 128u))
+			full[nfull++] = c->binds[i];
+	if (c->nhosts != nfull)
+		BAD("bind_host: %zu entries, bind_lpm has %zu full-length ones", c->nhosts, nfull);
+	qsort(full, nfull, sizeof(*full), cmp_bind_entry);
+	for (size_t i = 0; i < c->nhosts; i++) {
+		struct pt_bind_entry *hit = nfull ? bsearch(&c->hosts[i], full, nfull, sizeof(*full),
+							    cmp_bind_entry) : NULL;
 
-		if (k->gen != gen)
-			BAD("policy_lpm[%zu]: gen %u, want %u", i, k->gen, gen);
-		if (k->proto >= PT_NPROTO || k->family >= PT_NFAMILY || k->pad)
-			BAD("policy_lpm[%zu]: proto %u family %u pad %u", i, k->proto, k->family, k->pad);
-		else if (ntohl(k->class) >= nclass[k->proto] || !exists[k->proto][ntohl(k->class)])
-			BAD("policy_lpm[%zu]: class %u has no port_class entry", i, ntohl(k->class));
-		if (k->prefixlen < PT_LPM_KEY_BITS ||
-		    k->prefixlen > PT_LPM_KEY_BITS + (k->family == PT_INET ? 32u : 128u))
-			BAD("policy_lpm[%zu]: prefixlen %u", i, k->prefixlen);
-		if (v->action > PT_LIMIT || (v->action == PT_LIMIT && !v->pps))
-			BAD("policy_lpm[%zu]: action %u pps %u", i, v->action, v->pps);
-		if (v->slot >= PT_MAX_SLOTS)
-			BAD("policy_lpm[%zu]: slot %u", i, v->slot);
+		if (c->hosts[i].key.prefixlen !=
+		    PT_LPM_KEY_BITS + (c->hosts[i].key.family == PT_INET ? 32u : 128u))
+			BAD("bind_host[%zu]: prefixlen %u: not a full-length row", i,
+			    c->hosts[i].key.prefixlen);
+		if (!hit)
+			BAD("bind_host[%zu]: not a full-length bind_lpm row (prefixlen %u class %u)", i,
+			    c->hosts[i].key.prefixlen, ntohl(c->hosts[i].key.class));
+		else if (hit->key.prefixlen == UINT32_MAX)
+			BAD("bind_host[%zu]: a second copy of one bind_lpm row", i);
+		else
+			hit->key.prefixlen = UINT32_MAX;	/* seen; sorts the same */
 	}
-	/* every class has a /0 policy row in both families */
+	free(full);
 	for (uint8_t p = 0; p < PT_NPROTO; p++) {
-		uint8_t *rows = calloc(nclass[p] ? nclass[p] : 1, 1);
+		uint8_t *rows = calloc(ncl[p] + 1, 1);	/* /0 rows: bit per family */
 
 		assert_non_null(rows);
 		for (size_t i = 0; i < c->npolicies; i++) {
 			const struct pt_lpm_key *k = &c->policies[i].key;
+			const struct pt_policy_val *v = &c->policies[i].val;
+			uint32_t cl = ntohl(k->class);
 
-			if (k->proto == p && k->family < PT_NFAMILY && ntohl(k->class) < nclass[p] &&
-			    k->prefixlen == PT_LPM_KEY_BITS)
-				rows[ntohl(k->class)] |= (uint8_t)(1 << k->family);
-		}
-		for (uint32_t cl = 0; cl < nclass[p]; cl++)
-			if (exists[p][cl] && rows[cl] != 3)
-				BAD("class %s/%u lacks a /0 policy row (families %#x)", pt_proto_name(p), cl,
-				    rows[cl]);
-		free(rows);
-	}
-	/* port_slots: exactly the single-port slots, each once (a port's own
-	 * slot is what pt_slot_of_port returns for it: test_slot_of_port) */
-	{
-		uint32_t *single = calloc(2 * 65536, sizeof(*single));	/* slot + 1 */
-		size_t singles = 0;
-
-		assert_non_null(single);
-		for (size_t i = 0; i < st->nslots; i++)
-			if (st->slots[i].lo == st->slots[i].hi && st->slots[i].proto < PT_NPROTO) {
-				single[st->slots[i].proto * 65536 + st->slots[i].lo] = st->slots[i].slot + 1;
-				singles++;
-			}
-		if (singles != c->nports)
-			BAD("port_slots: %zu entries, %zu single-port slots", c->nports, singles);
-		for (size_t i = 0; i < c->nports; i++) {
-			const struct pt_port_entry *pe = &c->ports[i];
-			uint32_t *want;
-
-			if (pe->key.gen != gen)
-				BAD("port_slots[%zu]: gen %u", i, pe->key.gen);
-			if (pe->key.proto >= PT_NPROTO) {
-				BAD("port_slots[%zu]: proto %u", i, pe->key.proto);
+			if (k->proto != p && (p || k->proto < PT_NPROTO))
+				continue;	/* bad protos reported once, with p 0 */
+			if (k->gen != gen)
+				BAD("policy_lpm[%zu]: gen %u, want %u", i, k->gen, gen);
+			if (k->proto >= PT_NPROTO || k->family >= PT_NFAMILY || k->pad) {
+				BAD("policy_lpm[%zu]: proto %u family %u pad %u", i, k->proto, k->family,
+				    k->pad);
 				continue;
 			}
-			want = &single[pe->key.proto * 65536 + pe->key.port];
-			if (*want != pe->slot + 1)
-				BAD("port_slots[%zu]: %s %u -> %u, its slot is %d", i,
-				    pt_proto_name(pe->key.proto), pe->key.port, pe->slot, (int)*want - 1);
-			else
-				*want = 0;	/* a second entry for it fails */
+			if (cl >= ncl[p] || !first[p][cl])
+				BAD("policy_lpm[%zu]: class %u has no port", i, cl);
+			else if (!(cflags[p][cl] & PT_PORT_FROM))
+				BAD("policy_lpm[%zu]: %s class %u has no --from policy: guard never "
+				    "looks", i, pt_proto_name(p), cl);
+			else if (k->prefixlen == PT_LPM_KEY_BITS)
+				rows[cl] |= (uint8_t)(1 << k->family);
+			if (k->prefixlen < PT_LPM_KEY_BITS ||
+			    k->prefixlen > PT_LPM_KEY_BITS + (k->family == PT_INET ? 32u : 128u))
+				BAD("policy_lpm[%zu]: prefixlen %u", i, k->prefixlen);
+			if (v->action > PT_LIMIT || (v->action == PT_LIMIT && !v->pps) || v->pad)
+				BAD("policy_lpm[%zu]: action %u pps %u pad %u", i, v->action, v->pps,
+				    v->pad);
 		}
-		free(single);
+		/* a FROM class has a row for every source */
+		for (uint32_t cl = 0; cl < ncl[p]; cl++)
+			if (first[p][cl] && (cflags[p][cl] & PT_PORT_FROM) && rows[cl] != 3)
+				BAD("%s class %u is FROM but lacks a /0 policy row (families %#x)",
+				    pt_proto_name(p), cl, rows[cl]);
+		free(rows);
 	}
 	for (int p = 0; p < PT_NPROTO; p++) {
-		free(covered[p]);
-		free(exists[p]);
+		free(first[p]);
+		free(cflags[p]);
+		free(ckinds[p]);
 	}
 	return problems;
 #undef BAD
@@ -1818,33 +2139,58 @@ static void test_compile_empty(void **state)
 
 	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-	assert_int_equal(c.nclasses, 0);
+	assert_int_equal(c.gen, 1);
+	assert_non_null(c.ports);
+	assert_int_equal(c.nclasses[PT_TCP], 0);
+	assert_int_equal(c.nclasses[PT_UDP], 0);
 	assert_int_equal(c.nbinds, 0);
+	assert_int_equal(c.nhosts, 0);
 	assert_int_equal(c.npolicies, 0);
-	assert_int_equal(c.nports, 0);
+	/* every port in its class row (check_tables saw them all) */
+	assert_int_equal(c.ports[0].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_WELL_KNOWN));
+	assert_int_equal(c.ports[1023].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_WELL_KNOWN));
+	assert_int_equal(c.ports[1024].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_REGISTERED));
+	assert_int_equal(c.ports[49151].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_REGISTERED));
+	assert_int_equal(c.ports[49152].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_EPHEMERAL));
+	assert_int_equal(c.ports[65535].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_EPHEMERAL));
+	assert_int_equal(c.ports[PT_PORTS + 0].slot, PT_CLASS_SLOT(PT_UDP, PT_CLASS_WELL_KNOWN));
+	assert_int_equal(c.ports[PT_PORTS + 1024].slot, PT_CLASS_SLOT(PT_UDP, PT_CLASS_REGISTERED));
+	assert_int_equal(c.ports[PT_PORTS + 65535].slot, PT_CLASS_SLOT(PT_UDP, PT_CLASS_EPHEMERAL));
+	assert_int_equal(c.ports[PT_PORTS + 65535].slot, 5);
+	/* the loader writes ports[j] at PT_PORT_INDEX(gen, j / PT_PORTS,
+	 * j % PT_PORTS): one block per generation, as the emulation assumes */
+	for (uint32_t g = 0; g < 2; g++)
+		for (uint32_t j = 0; j < GEN_BLOCK; j++)
+			if (PT_PORT_INDEX(g, j / PT_PORTS, j % PT_PORTS) != g * GEN_BLOCK + j)
+				fail_msg("PT_PORT_INDEX(%u, %u, %u) = %u", g, j / PT_PORTS, j % PT_PORTS,
+					 PT_PORT_INDEX(g, j / PT_PORTS, j % PT_PORTS));
+	assert_int_equal(PT_PORT_INDEX(3, PT_UDP, 65535), PT_PORT_INDEX(1, PT_UDP, 65535));
 	emu_free(&e);
 	pt_compiled_free(&c);
-	assert_null(c.classes);
+	assert_null(c.ports);
+	assert_null(c.binds);
+	assert_null(c.hosts);
+	assert_null(c.policies);
 	pt_compiled_free(NULL);
 	pt_state_free(&st);
 }
 
 /*
- * bind tcp any 0-65535: one counted range, cut at the class borders:
- *   0-1023       one /22 block (1024 ports)            -> 1 entry
- *   1024-49151   1024/22 2048/21 4096/20 8192/19
- *                16384/18 32768/18                     -> 6 entries
- *   49152-65535  one /18 block                         -> 1 entry
- * 3 classes x 2 families: 6 bind entries (any, /0) and 6 policy entries.
+ * bind tcp any 0-65535: one counted range, cut at the class borders into
+ * three classes (0-1023, 1024-49151, 49152-65535), all BOUND and NET:
+ * 3 classes x 2 families = 6 bind rows (any: /0), none full-length so no
+ * host row, and no policy row, as no policy names a source.
  */
 static void test_compile_one_wide_binding(void **state)
 {
 	static const char *const addrs[] = { "198.18.0.2", "2001:db8::1" };
+	static const uint32_t first_port[] = { 0, 1024, 49152 }, last_port[] = { 1023, 49151, 65535 };
 	struct pt_state st = {};
 	struct pt_compiled c;
 	struct emu e;
 	uint32_t *fresh = NULL;
 	size_t nfresh;
+	uint8_t rows[3] = {};
 
 	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
 	assert_int_equal(bind_(&st, PT_TCP, "any", 0, 65535, 0, NULL), 0);
@@ -1852,64 +2198,148 @@ static void test_compile_one_wide_binding(void **state)
 	free(fresh);
 	assert_int_equal(st.nslots, 1);
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-	assert_int_equal(c.nclasses, 8);
+	assert_int_equal(c.nclasses[PT_TCP], 3);
+	assert_int_equal(c.nclasses[PT_UDP], 0);
 	assert_int_equal(c.nbinds, 6);
-	assert_int_equal(c.npolicies, 6);
-	assert_int_equal(c.nports, 0);
+	assert_int_equal(c.nhosts, 0);
+	assert_int_equal(c.npolicies, 0);
+	for (uint32_t cl = 0; cl < 3; cl++)
+		for (uint32_t port = first_port[cl]; port <= last_port[cl]; port += last_port[cl] - first_port[cl]) {
+			const struct pt_port_ent *x = &c.ports[port];
+
+			assert_int_equal(x->class, cl);
+			assert_int_equal(x->slot, st.slots[0].slot);
+			assert_int_equal(x->flags, PT_PORT_BOUND | PT_PORT_NET);
+			assert_int_equal(x->action, PT_ALLOW);
+		}
 	for (size_t i = 0; i < c.nbinds; i++) {
 		assert_int_equal(c.binds[i].key.prefixlen, PT_LPM_KEY_BITS);
+		assert_int_equal(c.binds[i].key.proto, PT_TCP);
 		assert_int_equal(c.binds[i].val.service, 0);
 		assert_int_equal(c.binds[i].val.slot, st.slots[0].slot);
+		assert_true(ntohl(c.binds[i].key.class) < 3);
+		rows[ntohl(c.binds[i].key.class)] |= (uint8_t)(1 << c.binds[i].key.family);
 	}
-	for (size_t i = 0; i < c.npolicies; i++) {
-		assert_int_equal(c.policies[i].val.action, PT_ALLOW);
-		assert_int_equal(c.policies[i].val.slot, st.slots[0].slot);
-	}
+	for (int cl = 0; cl < 3; cl++)
+		assert_int_equal(rows[cl], 3);	/* one /0 row per family per class */
 	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
 	emu_free(&e);
 	pt_compiled_free(&c);
 	pt_state_free(&st);
 }
 
-/* policy tcp 22 drop: one class (port 22), a /0 row per family, one port. */
+/*
+ * policy tcp 22 drop: one class (port 22) whose entry carries the policy,
+ * and no policy_lpm row at all. Then --from rules on the same port: the
+ * port turns FROM and its class gets rows: the /0 base row per family
+ * (the winner for any source of that family) and one per source prefix.
+ */
 static void test_compile_one_policy(void **state)
 {
-	static const char *const addrs[] = { "198.18.0.2", "::1" };
+	static const char *const addrs[] = { "198.18.0.2", "198.20.0.1", "::1", "2001:db8::1" };
 	struct pt_state st = {};
 	struct pt_compiled c;
 	struct emu e;
 	uint32_t *fresh = NULL;
 	size_t nfresh;
+	uint8_t fam, a[16];
+	struct verdict v;
 
 	assert_int_equal(policy_(&st, PT_TCP, 22, 22, NULL, PT_DROP, 0, NULL), 0);
 	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
 	free(fresh);
+	assert_int_equal(st.nslots, 1);
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-	assert_int_equal(c.nclasses, 1);
-	assert_int_equal(c.classes[0].key.prefixlen, 32);
-	assert_int_equal(ntohs(c.classes[0].key.port), 22);
+	assert_int_equal(c.nclasses[PT_TCP], 1);
+	assert_int_equal(c.nclasses[PT_UDP], 0);
 	assert_int_equal(c.nbinds, 0);
+	assert_int_equal(c.nhosts, 0);
+	assert_int_equal(c.npolicies, 0);
+	assert_int_equal(c.ports[22].class, 0);
+	assert_int_equal(c.ports[22].slot, st.slots[0].slot);
+	assert_int_equal(c.ports[22].action, PT_DROP);
+	assert_int_equal(c.ports[22].rule, 1);
+	assert_int_equal(c.ports[22].flags, 0);
+	assert_int_equal(c.ports[21].slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_WELL_KNOWN));
+	assert_int_equal(c.ports[21].action, PT_ALLOW);
+	assert_int_equal(c.ports[23].action, PT_ALLOW);
+	assert_int_equal(c.ports[PT_PORTS + 22].action, PT_ALLOW);
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+
+	/* a source prefix on the same port: IPv4 /0 and /15 rows, IPv6 /0 */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, "198.18.0.0/15", PT_DROP_NEW, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.nclasses[PT_TCP], 1);
+	assert_int_equal(c.nbinds, 0);
+	assert_int_equal(c.npolicies, 3);
+	assert_int_equal(c.ports[22].flags, PT_PORT_FROM);
+	assert_int_equal(c.ports[22].action, PT_DROP);	/* for any source */
+	addr_of("198.18.0.2", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
+	assert_int_equal(v.action, PT_DROP_NEW);
+	assert_int_equal(v.rule, 2);
+	addr_of("198.20.0.1", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
+	assert_int_equal(v.action, PT_DROP);
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+
+	/* 0.0.0.0/0 names a family: FROM too, and it beats any for IPv4 only */
+	assert_int_equal(policy_(&st, PT_TCP, 22, 22, "0.0.0.0/0", PT_LIMIT, 5, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.npolicies, 3);
+	assert_int_equal(c.ports[22].action, PT_DROP);
+	addr_of("198.20.0.1", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
+	assert_int_equal(v.action, PT_LIMIT);
+	assert_int_equal(v.pps, 5);
+	addr_of("2001:db8::1", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
+	assert_int_equal(v.action, PT_DROP);
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+
+	/* only a /0 of a family: still FROM, a /0 row per family */
+	assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &(struct pt_prefix){ .family = PT_FAMILY_ANY }), 0);
+	{
+		struct pt_prefix p15 = pfx("198.18.0.0/15");
+
+		assert_int_equal(pt_policy_del(&st, PT_TCP, 22, 22, &p15), 0);
+	}
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
 	assert_int_equal(c.npolicies, 2);
-	assert_int_equal(c.policies[0].val.action, PT_DROP);
-	assert_int_equal(c.policies[0].val.rule, 1);
-	assert_int_equal(c.nports, 1);
-	assert_int_equal(c.ports[0].key.port, 22);
-	assert_int_equal(c.ports[0].slot, st.slots[0].slot);
+	assert_int_equal(c.ports[22].flags, PT_PORT_FROM);
+	assert_int_equal(c.ports[22].action, PT_ALLOW);
 	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
 	emu_free(&e);
 	pt_compiled_free(&c);
 	pt_state_free(&st);
 }
 
-/* The generation byte goes into every key; gen 0 and gen 1 never collide. */
+/*
+ * The generation byte goes into every key and the generation into the
+ * port_table index; gen 0 and gen 1 never collide. Loaded side by side,
+ * as in the pinned maps, each generation answers for its own state.
+ */
 static void test_compile_generation(void **state)
 {
 	static const char *const addrs[] = { "198.18.0.2", "198.19.1.1", "2001:db8::1" };
-	struct pt_state st = {};
-	struct pt_compiled c0, c1, both = {};
+	struct pt_state st = {}, st2;
+	struct pt_compiled c0, c1, c2;
 	struct emu e0, e1, eb;
 	uint32_t *fresh = NULL;
 	size_t nfresh;
+	struct pt_prefix any = { .family = PT_FAMILY_ANY };
 
 	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
 	assert_int_equal(pt_service_add(&st, "t", NULL), 0);
@@ -1921,36 +2351,52 @@ static void test_compile_generation(void **state)
 	free(fresh);
 	assert_int_equal(compile_and_load(&st, 0, &c0, &e0), 0);
 	assert_int_equal(compile_and_load(&st, 1, &c1, &e1), 0);
-	assert_int_equal(c0.nclasses, c1.nclasses);
+	assert_int_equal(c0.gen, 0);
+	assert_int_equal(c1.gen, 1);
+	assert_int_equal(c0.nclasses[PT_TCP], c1.nclasses[PT_TCP]);
+	assert_int_equal(c0.nclasses[PT_UDP], c1.nclasses[PT_UDP]);
 	assert_int_equal(c0.nbinds, c1.nbinds);
+	assert_int_equal(c0.nhosts, c1.nhosts);
 	assert_int_equal(c0.npolicies, c1.npolicies);
+	assert_memory_equal(c0.ports, c1.ports, (size_t)PT_NPROTO * PT_PORTS * sizeof(*c0.ports));
 	assert_int_equal(probe_all_ports(&st, &e0, 0, addrs, N(addrs), 1, 5), 0);
 	assert_int_equal(probe_all_ports(&st, &e1, 1, addrs, N(addrs), 1, 5), 0);
-	/* both generations in one trie, as in the pinned maps: no collisions,
-	 * and each generation still answers for itself */
-	both.nclasses = c0.nclasses + c1.nclasses;
-	both.nbinds = c0.nbinds + c1.nbinds;
-	both.npolicies = c0.npolicies + c1.npolicies;
-	both.classes = calloc(both.nclasses, sizeof(*both.classes));
-	both.binds = calloc(both.nbinds, sizeof(*both.binds));
-	both.policies = calloc(both.npolicies, sizeof(*both.policies));
-	assert_true(both.classes && both.binds && both.policies);
-	memcpy(both.classes, c0.classes, c0.nclasses * sizeof(*c0.classes));
-	memcpy(both.classes + c0.nclasses, c1.classes, c1.nclasses * sizeof(*c1.classes));
-	memcpy(both.binds, c0.binds, c0.nbinds * sizeof(*c0.binds));
-	memcpy(both.binds + c0.nbinds, c1.binds, c1.nbinds * sizeof(*c1.binds));
-	memcpy(both.policies, c0.policies, c0.npolicies * sizeof(*c0.policies));
-	memcpy(both.policies + c0.npolicies, c1.policies, c1.npolicies * sizeof(*c1.policies));
-	assert_int_equal(emu_load(&eb, &both), 0);
-	assert_int_equal(probe_all_ports(&st, &eb, 0, addrs, N(addrs), 1, 5), 0);
-	assert_int_equal(probe_all_ports(&st, &eb, 1, addrs, N(addrs), 1, 5), 0);
-	emu_free(&eb);
-	pt_compiled_free(&both);
-	emu_free(&e0);
+
+	/* the same state in both generations, in one set of maps */
+	{
+		const struct pt_compiled *both[] = { &c0, &c1 };
+
+		assert_int_equal(emu_load_gens(&eb, both, 2), 0);
+		assert_int_equal(probe_all_ports(&st, &eb, 0, addrs, N(addrs), 1, 5), 0);
+		assert_int_equal(probe_all_ports(&st, &eb, 1, addrs, N(addrs), 1, 5), 0);
+		emu_free(&eb);
+	}
+
+	/* gen 1 an edited state, gen 0 still the old one: each its own */
+	clone_state(&st2, &st);
+	assert_int_equal(bind_(&st2, PT_TCP, "any", 22, 22, 1, NULL), 0);
+	assert_int_equal(pt_binding_del(&st2, PT_UDP, &any, 53, 53), 0);
+	assert_int_equal(policy_(&st2, PT_UDP, 53, 53, "2001:db8::/32", PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st2, PT_TCP, 80, 80, NULL, PT_LIMIT, 9, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st2, &st, &fresh, &nfresh), 0);
+	free(fresh);
 	emu_free(&e1);
+	assert_int_equal(compile_and_load(&st2, 1, &c2, &e1), 0);
+	emu_free(&e1);
+	{
+		const struct pt_compiled *both[] = { &c2, &c0 };	/* load order does not matter */
+
+		assert_int_equal(emu_load_gens(&eb, both, 2), 0);
+		assert_int_equal(probe_all_ports(&st, &eb, 0, addrs, N(addrs), N(addrs), 5), 0);
+		assert_int_equal(probe_all_ports(&st2, &eb, 1, addrs, N(addrs), N(addrs), 5), 0);
+		emu_free(&eb);
+	}
+	emu_free(&e0);
 	pt_compiled_free(&c0);
 	pt_compiled_free(&c1);
+	pt_compiled_free(&c2);
 	pt_state_free(&st);
+	pt_state_free(&st2);
 }
 
 /* Hand-made states whose answers are known, probed on every port. */
@@ -1999,8 +2445,13 @@ static void test_compile_hand_cases(void **state)
 	assert_true(v.bound);
 	assert_int_equal(v.service, 1);		/* exact port beats the /32 range */
 	emu_packet(&e, 1, PT_TCP, fam, a, 81, &v);
-	assert_int_equal(v.service, 2);
+	assert_int_equal(v.service, 2);			/* from bind_host */
 	assert_int_equal(v.action, PT_DROP_NEW);
+	assert_int_equal(c.ports[81].flags, PT_PORT_BOUND | PT_PORT_HOST | PT_PORT_NET);
+	addr_of("198.18.0.3", &fam, a);
+	emu_packet(&e, 1, PT_TCP, fam, a, 81, &v);
+	assert_int_equal(v.service, 0);			/* a host miss: the trie */
+	addr_of("198.18.0.2", &fam, a);
 	emu_packet(&e, 1, PT_TCP, fam, a, 443, &v);
 	assert_int_equal(v.service, 4);		/* 0.0.0.0/0 beats any */
 	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
@@ -2337,7 +2788,7 @@ static int probe_random(const struct pt_state *st, const struct emu *e, uint8_t 
 static void test_compile_random_vs_model(void **state)
 {
 	unsigned int seed = seed_rng("random states");
-	size_t total[4] = {};
+	size_t total[5] = {};
 
 	load_pools();
 	for (int iter = 0; iter < RANDOM_STATES; iter++) {
@@ -2384,10 +2835,12 @@ static void test_compile_random_vs_model(void **state)
 		problems += compile_and_load(&b, 1, &cb, &eb);
 		problems += probe_random(&b, &eb, 1, PROBES_PER_STATE);
 
-		total[0] += ca.nclasses + cb.nclasses;
+		for (int p = 0; p < PT_NPROTO; p++)
+			total[0] += ca.nclasses[p] + cb.nclasses[p];
 		total[1] += ca.nbinds + cb.nbinds;
 		total[2] += ca.npolicies + cb.npolicies;
 		total[3] += a.nbindings + a.npolicies + b.nbindings + b.npolicies;
+		total[4] += ca.nhosts + cb.nhosts;
 		failures += problems;
 		if (failures != before) {
 			print_error("state %d of seed %u (A, then B):\n", iter, seed);
@@ -2404,21 +2857,23 @@ static void test_compile_random_vs_model(void **state)
 		if (failures > 20)
 			break;
 	}
-	print_message("# %d states: %zu rules -> %zu class, %zu bind, %zu policy entries\n",
-		      2 * RANDOM_STATES, total[3], total[0], total[1], total[2]);
+	print_message("# %d states: %zu rules -> %zu classes, %zu bind (%zu host), %zu policy "
+		      "entries\n", 2 * RANDOM_STATES, total[3], total[0], total[1], total[4], total[2]);
 	DONE();
 }
 
-/* 10,000 exact-port bindings: entries grow linearly (one class block, one
- * bind row, two policy rows and one port row per port). */
+/* 10,000 exact-port bindings to one IPv4 address: one class, one bind row
+ * (IPv4 only: no binding names IPv6) and, as it is a /32, one host row per
+ * port; no policy row. Only
+ * PT_MAX_SLOTS - PT_FIRST_FREE_SLOT ports get a counter slot of their own;
+ * the others count in their class row. */
 static void test_compile_many_ports(void **state)
 {
 	static const size_t sizes[] = { 1000, 10000 };
-	size_t per[4] = {};
 
 	seed_rng("many ports");
 	for (size_t si = 0; si < N(sizes); si++) {
-		size_t n = sizes[si];
+		size_t n = sizes[si], per_family[PT_NFAMILY] = {};
 		struct pt_state st = {};
 		struct pt_compiled c;
 		struct emu e;
@@ -2445,20 +2900,32 @@ static void test_compile_many_ports(void **state)
 		}
 		assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
 		free(fresh);
-		assert_int_equal(st.nslots, n);
+		assert_int_equal(st.nslots, n < PT_MAX_SLOTS - PT_FIRST_FREE_SLOT ?
+						n : PT_MAX_SLOTS - PT_FIRST_FREE_SLOT);
 		assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-		assert_int_equal(c.nclasses, n);
+		assert_int_equal(c.nclasses[PT_TCP], n);
+		assert_int_equal(c.nclasses[PT_UDP], 0);
 		assert_int_equal(c.nbinds, n);
-		assert_int_equal(c.npolicies, 2 * n);
-		assert_int_equal(c.nports, n);
-		if (si == 0) {
-			per[0] = c.nclasses / n;
-			per[1] = c.nbinds / n;
-			per[2] = c.npolicies / n;
-			per[3] = c.nports / n;
+		assert_int_equal(c.nhosts, n);
+		assert_int_equal(c.npolicies, 0);
+		for (size_t i = 0; i < c.nbinds; i++) {
+			assert_true(c.binds[i].key.family < PT_NFAMILY);
+			per_family[c.binds[i].key.family]++;
+			assert_int_equal(c.binds[i].key.prefixlen, PT_LPM_KEY_BITS + 32);
 		}
-		assert_int_equal(c.nclasses, per[0] * n);
-		assert_int_equal(c.npolicies, per[2] * n);
+		assert_int_equal(per_family[PT_INET], n);
+		assert_int_equal(per_family[PT_INET6], 0);
+		for (size_t i = 0; i < n; i++) {
+			const struct pt_port_ent *x = &c.ports[20000 + i];
+
+			assert_int_equal(x->class, i);	/* classes numbered by port */
+			assert_int_equal(x->flags, PT_PORT_BOUND | PT_PORT_HOST);	/* no trie */
+			assert_int_equal(x->slot, pt_slot_of_port(&st, PT_TCP, (uint16_t)(20000 + i)));
+			if (i >= PT_MAX_SLOTS - PT_FIRST_FREE_SLOT)
+				assert_int_equal(x->slot, PT_CLASS_SLOT(PT_TCP, PT_CLASS_REGISTERED));
+		}
+		assert_int_equal(c.ports[19999].flags, 0);
+		assert_int_equal(c.ports[20000 + n].flags, 0);
 		/* a sample of packets, around and inside the block */
 		{
 			uint8_t fam, a[16];
@@ -2479,9 +2946,15 @@ static void test_compile_many_ports(void **state)
 	DONE();
 }
 
-/* Many ranges of one prefix, nested and disjoint: class entries stay
- * within the minimal cover (at most 2*16 blocks per elementary interval)
- * and the tables agree with the model on every port. */
+/*
+ * Many ranges, nested and disjoint: one class per elementary interval.
+ * The 60 nested ranges give 60 starts and 59 ends below 65536, the 100
+ * disjoint ones 200 bounds, the class borders 2: 321 intervals, all
+ * covered. 12 of the disjoint ranges (i % 40 < 4: 1, 6, 11 and 16 ports,
+ * three of each) are counted port by port, which cuts them into single
+ * ports: 3 * (0 + 5 + 10 + 15) = 90 more. The tables agree with the model
+ * on every port.
+ */
 static void test_compile_nested_ranges(void **state)
 {
 	static const char *const addrs[] = { "198.18.0.2", "2001:db8::1" };
@@ -2489,7 +2962,7 @@ static void test_compile_nested_ranges(void **state)
 	struct pt_compiled c;
 	struct emu e;
 	uint32_t *fresh = NULL;
-	size_t nfresh, nclasses_ids = 0;
+	size_t nfresh;
 
 	assert_int_equal(pt_service_add(&st, "s", NULL), 0);
 	for (uint32_t i = 0; i < 60; i++)	/* 60 nested ranges */
@@ -2501,10 +2974,9 @@ static void test_compile_nested_ranges(void **state)
 	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
 	free(fresh);
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-	for (size_t i = 0; i < c.nclasses; i++)
-		if (c.classes[i].class + 1 > nclasses_ids)
-			nclasses_ids = c.classes[i].class + 1;
-	assert_true(c.nclasses <= nclasses_ids * 32);
+	assert_int_equal(c.nclasses[PT_TCP], 0);
+	assert_int_equal(c.nclasses[PT_UDP], 321 + 90);
+	assert_int_equal(c.npolicies, 0);
 	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), 1, 5), 0);
 	emu_free(&e);
 	pt_compiled_free(&c);
