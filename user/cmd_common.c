@@ -77,7 +77,8 @@ int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg)
 		goto cleanup;
 	err = pt_state_commit(&ctx, &next, &live);
 	if (err == -ENOSPC)
-		ret = pt_fail("out of counter slots: at most %d ports can be watched", PT_MAX_SLOTS - PT_FIRST_FREE_SLOT);
+		ret = pt_bad("out of counter slots: at most %d ports can be watched one by one "
+			     "(nothing changed)", PT_MAX_SLOTS - PT_FIRST_FREE_SLOT);
 	else if (err)
 		ret = pt_fail("updating the maps: %s (nothing changed)", pt_strerror(err));
 	else if (after)

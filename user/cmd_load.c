@@ -83,6 +83,12 @@ int cmd_load(int argc, char **argv)
 			      PT_ABI_VERSION);
 		goto cleanup;
 	}
+	if (err == -EEXIST) {
+		ret = pt_fail("load: portier's dispatcher is already attached to this namespace "
+			      "(link %u) but its pins are not under %s: is another bpffs mounted "
+			      "there? Not attaching a second one", res.link_id, PT_PIN_ROOT);
+		goto cleanup;
+	}
 	if (err) {
 		ret = pt_fail("load: %s", pt_strerror(err));
 		goto cleanup;

@@ -91,10 +91,8 @@ int cmd_service(int argc, char **argv)
 		return pt_usage_error("service", "--desc goes with add");
 	if (a.desc && strlen(a.desc) >= PT_DESC_LEN)
 		return pt_bad("service add: --desc is longer than %d characters", PT_DESC_LEN - 1);
-	if (a.desc)
-		for (const char *p = a.desc; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				return pt_bad("service add: --desc has a control character");
+	if (a.desc && !pt_text_valid(a.desc))
+		return pt_bad("service add: --desc must be UTF-8 text without control characters");
 	return pt_edit_state(edit_service, &a);
 }
 

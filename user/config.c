@@ -87,6 +87,16 @@ static int split(char *line, unsigned int lineno, struct word *w, size_t *nw,
 	}
 }
 
+/* No word from w[from] on may be an option. */
+static int no_options(struct word *w, size_t nw, size_t from, unsigned int lineno,
+		      struct pt_config_error *e)
+{
+	for (size_t i = from; i < nw; i++)
+		if (!strncmp(w[i].s, "--", 2))
+			return seterr(e, lineno, w[i].col, "unknown option '%s'", w[i].s);
+	return 0;
+}
+
 /* Find an option "--name VALUE" among w[from..nw); removes both words. */
 static int take_option(struct word *w, size_t *nw, size_t from, const char *name,
 		       const char **val, unsigned int lineno, struct pt_config_error *e)
@@ -199,6 +209,9 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 		if (opt && strlen(opt) >= PT_DESC_LEN)
 			return seterr(e, ln, w[2].col, "--desc is longer than %d characters",
 				      PT_DESC_LEN - 1);
+		if (opt && !pt_text_valid(opt))
+			return seterr(e, ln, w[2].col,
+				      "--desc must be UTF-8 text without control characters");
 		err = pt_service_add(pd->st, w[2].s, opt);
 		if (err == -ENOSPC)
 			return seterr(e, ln, w[2].col, "more than %d services", PT_MAX_SERVICES);
@@ -219,7 +232,7 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 		struct pt_binding b = {};
 		const struct pt_service *s;
 
-		err = take_option(w, &nw, 1, "--none", &opt, ln, e);
+		err = no_options(w, nw, 1, ln, e);
 		err = err ?: want_words(w, nw, 5, ln, "bind PROTO PREFIX PORTS SERVICE", e);
 		if (err)
 			return err;
@@ -276,7 +289,7 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 	if (!strcmp(cmd, "watch")) {
 		struct pt_watch wt = {};
 
-		err = take_option(w, &nw, 1, "--none", &opt, ln, e);
+		err = no_options(w, nw, 1, ln, e);
 		err = err ?: want_words(w, nw, 3, ln, "watch PROTO PORTS", e);
 		if (err)
 			return err;
@@ -368,6 +381,23 @@ static int check_laminar(struct ref *r, size_t n, size_t *first, size_t *second,
 	return 0;
 }
 
+/* qsort has no context argument: the array the indices point into */
+static const struct pt_watch *sort_watches;
+
+static int cmp_watch_ix(const void *x, const void *y)
+{
+	const struct pt_watch *a = &sort_watches[*(const size_t *)x];
+	const struct pt_watch *b = &sort_watches[*(const size_t *)y];
+
+	if (a->proto != b->proto)
+		return a->proto - b->proto;
+	if (a->lo != b->lo)
+		return a->lo - b->lo;
+	if (a->hi != b->hi)
+		return a->hi - b->hi;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
 static unsigned int max_u(unsigned int a, unsigned int b)
 {
 	return a > b ? a : b;
@@ -433,14 +463,30 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 	if (err)
 		return err;
 	/* watches: identical ones are harmless, but a file says each once */
-	for (size_t i = 0; i < st->nwatches; i++)
-		for (size_t j = i + 1; j < st->nwatches && st->nwatches < 4096; j++)
-			if (st->watches[i].proto == st->watches[j].proto &&
-			    st->watches[i].lo == st->watches[j].lo &&
-			    st->watches[i].hi == st->watches[j].hi)
-				return seterr(e, pd->watch_line[j], pd->watch_col[j],
+	if (st->nwatches > 1) {
+		size_t *ix = malloc(st->nwatches * sizeof(*ix));
+
+		if (!ix)
+			return -ENOMEM;
+		for (size_t i = 0; i < st->nwatches; i++)
+			ix[i] = i;
+		sort_watches = st->watches;
+		qsort(ix, st->nwatches, sizeof(*ix), cmp_watch_ix);
+		for (size_t i = 1; i < st->nwatches; i++) {
+			const struct pt_watch *w1 = &st->watches[ix[i - 1]], *w2 = &st->watches[ix[i]];
+
+			if (w1->proto == w2->proto && w1->lo == w2->lo && w1->hi == w2->hi) {
+				size_t first = ix[i - 1] < ix[i] ? ix[i - 1] : ix[i];
+				size_t later = ix[i - 1] < ix[i] ? ix[i] : ix[i - 1];
+
+				free(ix);
+				return seterr(e, pd->watch_line[later], pd->watch_col[later],
 					      "the same watch again (first at line %u)",
-					      pd->watch_line[i]);
+					      pd->watch_line[first]);
+			}
+		}
+		free(ix);
+	}
 	if (st->nwatches > PT_MAX_WATCHES)
 		return seterr(e, pd->watch_line[PT_MAX_WATCHES], 1, "more than %d watches",
 			      PT_MAX_WATCHES);

@@ -93,6 +93,41 @@ static int open_dispatch(const char *dir, struct dispatch **out)
 	return 0;
 }
 
+/*
+ * Is a portier dispatcher already attached to this namespace? Its pins may
+ * be invisible here (another bpffs mounted over /sys/fs/bpf, a private
+ * mount namespace): a second one must not be attached beside it.
+ */
+static uint32_t attached_dispatcher(uint64_t netns_ino)
+{
+	__u32 id = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = {};
+		struct bpf_prog_info pinfo = {};
+		__u32 len = sizeof(info), plen = sizeof(pinfo);
+		int fd = bpf_link_get_fd_by_id(id), pfd;
+		bool ours = false;
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_NETNS &&
+		    info.netns.attach_type == BPF_SK_LOOKUP && info.netns.netns_ino == netns_ino) {
+			pfd = bpf_prog_get_fd_by_id(info.prog_id);
+			if (pfd >= 0) {
+				/* the kernel keeps 15 characters of a name */
+				ours = !bpf_obj_get_info_by_fd(pfd, &pinfo, &plen) &&
+				       !strncmp(pinfo.name, "portier_dispatch", sizeof(pinfo.name) - 1);
+				close(pfd);
+			}
+		}
+		close(fd);
+		if (ours)
+			return id;
+	}
+	return 0;
+}
+
 static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
 {
 	char tmp[PATH_MAX + 8], path[PATH_MAX + 64];
@@ -102,6 +137,9 @@ static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
 	__u32 zero = 0;
 	int err;
 
+	res->link_id = attached_dispatcher(ctx->netns_ino);
+	if (res->link_id)
+		return -EEXIST;
 	snprintf(tmp, sizeof(tmp), "%s_new", ctx->dir);
 	/* a previous load that died half way left this; it was never live */
 	err = rm_dir_pins(tmp);

@@ -14,11 +14,13 @@ enum pt_load_action {
 
 struct pt_load_result {
 	enum pt_load_action action;
+	uint32_t link_id;	/* -EEXIST: the dispatcher already attached */
 };
 
 /* Identity of the BPF objects built into this binary. */
 uint64_t pt_build_id(void);
-/* Under the lock: load (idempotent) and leave ctx's maps open. */
+/* Under the lock: load (idempotent) and leave ctx's maps open. -EEXIST
+ * when a dispatcher is attached to the namespace whose pins are not here. */
 int pt_load(struct pt_ctx *ctx, struct pt_load_result *res);
 /* Under the lock: remove the pins of namespaces that no longer exist. */
 int pt_prune_dead(void);

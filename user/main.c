@@ -183,10 +183,8 @@ int main(int argc, char **argv)
 			return pt_bad("unknown option '%s' (see portier help)", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return PT_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return pt_bad("missing COMMAND (see portier help)");
 	libbpf_set_print(libbpf_print);
 	pt_xdp_init();
 	name = argv[optind];
@@ -199,10 +197,18 @@ int main(int argc, char **argv)
 				return err;
 		}
 		/* handlers see argv[0] = the command and parse the rest */
-		int first = optind;
+		int first = optind, ret;
 
 		optind = 0;
-		return cmds[i].fn(argc - first, &argv[first]);
+		ret = cmds[i].fn(argc - first, &argv[first]);
+		/* output that could not be written is a failure, said once */
+		if (fflush(stdout) || ferror(stdout)) {
+			int e = errno;
+
+			if (!ret)
+				ret = pt_fail("%s: writing the output: %s", name, strerror(e ? e : EIO));
+		}
+		return ret;
 	}
 	return pt_bad("unknown command '%s' (see portier help)", name);
 }

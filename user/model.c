@@ -142,6 +142,44 @@ bool pt_name_valid(const char *s)
 	return true;
 }
 
+bool pt_text_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		/* UTF-8: a lead byte and its continuation bytes, shortest form */
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3;
+		else
+			return false;
+		if (*p == 0xe0 && (p[1] & 0xe0) != 0xa0)
+			return false;
+		if (*p == 0xed && (p[1] & 0xe0) != 0x80)
+			return false;
+		if (*p == 0xf0 && (p[1] < 0x90 || p[1] > 0xbf))
+			return false;
+		if (*p == 0xf4 && (p[1] & 0xf0) != 0x80)
+			return false;
+		for (int i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 bool pt_prefix_valid(const struct pt_prefix *p)
 {
 	static const uint8_t zero[16];
@@ -248,7 +286,7 @@ int pt_service_add(struct pt_state *st, const char *name, const char *desc)
 	struct pt_service *old = pt_service_by_name(st, name);
 	uint32_t id;
 
-	if (!pt_name_valid(name) || (desc && strlen(desc) >= PT_DESC_LEN))
+	if (!pt_name_valid(name) || (desc && (strlen(desc) >= PT_DESC_LEN || !pt_text_valid(desc))))
 		return -EINVAL;
 	if (old) {
 		/* declaring again only updates the description */
@@ -460,9 +498,34 @@ int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
 	uint8_t *used = NULL;
 	int err = 0;
 
-	for (size_t i = 0; i < st->nwatches && !err; i++)
-		err = want_range(&w, &nw, &capw, st->watches[i].proto, st->watches[i].lo,
-				 st->watches[i].hi, true, true);
+	/* watched ports: their union, counted before anything is expanded,
+	 * so a thousand wide watches cost a bitmap, not a million entries */
+	if (st->nwatches) {
+		uint8_t *bits = calloc(PT_NPROTO * PT_PORTS / 8, 1);
+		size_t total = 0;
+
+		if (!bits)
+			return -ENOMEM;
+		for (size_t i = 0; i < st->nwatches; i++)
+			for (uint32_t p = st->watches[i].lo; p <= st->watches[i].hi; p++) {
+				uint32_t b = (uint32_t)st->watches[i].proto * PT_PORTS + p;
+
+				if (!(bits[b / 8] & (1u << (b % 8)))) {
+					bits[b / 8] |= (uint8_t)(1u << (b % 8));
+					total++;
+				}
+			}
+		if (total > PT_MAX_SLOTS - PT_FIRST_FREE_SLOT) {
+			free(bits);
+			return -ENOSPC;
+		}
+		for (uint32_t b = 0; b < PT_NPROTO * PT_PORTS && !err; b++)
+			if (bits[b / 8] & (1u << (b % 8)))
+				err = want_range(&w, &nw, &capw, (uint8_t)(b / PT_PORTS),
+						 (uint16_t)(b % PT_PORTS), (uint16_t)(b % PT_PORTS), true,
+						 true);
+		free(bits);
+	}
 	for (size_t i = 0; i < st->nbindings && !err; i++) {
 		const struct pt_binding *b = &st->bindings[i];
 

@@ -153,6 +153,8 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			       const uint8_t src[16], uint16_t port);
 
+/* Text for a description: valid UTF-8, no control characters. */
+bool pt_text_valid(const char *s);
 /* A name of 1-31 characters of [a-z0-9_.-]. */
 bool pt_name_valid(const char *s);
 /* A known family, a length within it, host bits and unused bytes zero. */

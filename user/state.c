@@ -132,6 +132,19 @@ int pt_ctx_lock(struct pt_ctx *ctx)
 	ctx->lock_fd = open(PT_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->lock_fd < 0)
 		return -errno;
+	/* a pin root someone made readable would let any user hold the lock
+	 * (and read the pins' names): a writer closes it again */
+	if (!ctx->shared) {
+		struct stat stt;
+
+		if (!fstat(ctx->lock_fd, &stt) && (stt.st_mode & 0777) != 0700 &&
+		    fchmod(ctx->lock_fd, 0700)) {
+			err = -errno;
+			close(ctx->lock_fd);
+			ctx->lock_fd = -1;
+			return err;
+		}
+	}
 	if (flock(ctx->lock_fd, ctx->shared ? LOCK_SH : LOCK_EX)) {
 		err = -errno;
 		close(ctx->lock_fd);

@@ -24,15 +24,30 @@ static int why(const char *fmt, ...)
 	return -EINVAL;
 }
 
+void pt_escape(char *buf, size_t len)
+{
+	char out[1024];
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)buf; *p && o + 5 < sizeof(out); p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			out[o++] = (char)*p;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *p);
+	}
+	out[o] = 0;
+	snprintf(buf, len, "%s", out);
+}
+
 static void report(const char *fmt, va_list ap)
 {
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* one line, always */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	/* one line of printable ASCII, always: whatever bytes a user typed
+	 * come back escaped, never as terminal controls or invalid UTF-8 */
+	pt_escape(msg, sizeof(msg));
 	if (pt_json) {
 		json_object *o = json_object_new_object();
 
@@ -72,6 +87,7 @@ void pt_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	pt_escape(msg, sizeof(msg));
 	fprintf(stderr, "portier: warning: %s\n", msg);
 }
 

@@ -24,6 +24,8 @@ extern char pt_why[160];
 int pt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pt_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* In place: bytes outside printable ASCII become \xNN. */
+void pt_escape(char *buf, size_t len);
 
 int pt_parse_proto(const char *s, uint8_t *proto);
 int pt_parse_port(const char *s, uint16_t *port);
