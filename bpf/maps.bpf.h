@@ -39,7 +39,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_BIND_ENTRIES);
+	__uint(max_entries, PT_MAX_HOST_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pt_host_key);
 	__type(value, struct pt_bind_val);

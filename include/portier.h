@@ -52,6 +52,7 @@
 #define PT_MAX_WATCHES 16384	/* per generation */
 #define PT_MAX_SLOTS 9216	/* counter slots, classes included */
 #define PT_MAX_BIND_ENTRIES 524288  /* bind_lpm trie, both generations */
+#define PT_MAX_HOST_ENTRIES (2 * PT_MAX_BINDINGS) /* bind_host, both generations */
 #define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
 #define PT_MAX_BUCKETS 16384
 
