@@ -2,14 +2,22 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Run every suite (unit, bpf, e2e). Each prints TAP; this counts the
 # results and ends with one line: N passed, N failed.
-# Usage: tests/run.sh [unit|bpf|e2e]...   (default: all)
+# Usage: tests/run.sh [unit|bpf|e2e|san:unit|san:bpf|san:e2e]...
+#   (default: unit bpf e2e). A san: suite runs the same tests again with
+#   the ASan/UBSan build in $SAN_OUT (default build-san, `make SAN=1`);
+#   every sanitizer report, from any portier a test ran (even one whose
+#   exit status the test ignores), counts as a failure.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build}
+SAN_OUT=${SAN_OUT:-build-san}
 export PORTIER=${PORTIER:-$PWD/$OUT/portier}
 export CMOCKA_MESSAGE_OUTPUT=TAP
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=(unit bpf e2e)
+BASE_OUT=$OUT
+BASE_PORTIER=$PORTIER
+SAN_LOGS=
 
 pass=0
 fail=0
@@ -59,32 +67,76 @@ run_tap() {
 	rm -f "$log"
 }
 
+# sanitizer reports go to files (stderr stays what the tests expect) and
+# exit with a status no portier uses, so no test mistakes one for its 1 or 2
+san_env() {
+	[ -n "$SAN_LOGS" ] && return 0
+	SAN_LOGS=$(mktemp -d /tmp/portier-san.XXXXXX)
+	chmod 1777 "$SAN_LOGS"	# a test may run portier as nobody
+	export ASAN_OPTIONS="detect_leaks=1:exitcode=86:log_path=$SAN_LOGS/asan"
+	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86:log_path=$SAN_LOGS/ubsan"
+	export LSAN_OPTIONS="exitcode=86:log_path=$SAN_LOGS/lsan"
+}
+
 for suite in "${suites[@]}"; do
+	OUT=$BASE_OUT
+	export PORTIER=$BASE_PORTIER
+	pfx=""
+	case $suite in
+	san:*)
+		suite=${suite#san:}
+		OUT=$SAN_OUT
+		case $SAN_OUT in
+		/*) export PORTIER=$SAN_OUT/portier ;;
+		*) export PORTIER=$PWD/$SAN_OUT/portier ;;
+		esac
+		pfx="san/"
+		san_env
+		if [ ! -x "$PORTIER" ]; then
+			echo "[san] $PORTIER missing: build it with make SAN=1"
+			fail=$((fail + 1))
+			failed_names+=("san: $PORTIER not built")
+			continue
+		fi
+		;;
+	esac
 	case $suite in
 	unit | bpf)
 		for bin in "$OUT"/tests/"$suite"/test_*; do
 			[ -x "$bin" ] || continue
-			run_tap "$suite/$(basename "$bin")" "$bin"
+			run_tap "$pfx$suite/$(basename "$bin")" "$bin"
 		done
 		;;
 	e2e)
 		if [ "$(id -u)" != 0 ]; then
 			echo "[e2e] needs root: network namespaces, BPF"
 			fail=$((fail + 1))
-			failed_names+=("e2e: not run as root")
+			failed_names+=("${pfx}e2e: not run as root")
 			continue
 		fi
 		for t in tests/e2e/test_*.sh; do
 			[ -f "$t" ] || continue
-			run_tap "e2e/$(basename "$t" .sh)" bash "$t"
+			run_tap "${pfx}e2e/$(basename "$t" .sh)" bash "$t"
 		done
 		;;
 	*)
-		echo "unknown suite '$suite' (unit, bpf, e2e)" >&2
+		echo "unknown suite '$suite' (unit, bpf, e2e, san:unit, san:bpf, san:e2e)" >&2
 		exit 2
 		;;
 	esac
 done
+
+# every sanitizer report is a failure, wherever it came from
+if [ -n "$SAN_LOGS" ]; then
+	for f in "$SAN_LOGS"/*; do
+		[ -f "$f" ] || continue
+		echo "[san] $(basename "$f"):"
+		head -30 "$f" | sed 's/^/[san]   /'
+		fail=$((fail + 1))
+		failed_names+=("san: $(grep -m1 -E 'ERROR|runtime error|SUMMARY' "$f" || basename "$f")")
+	done
+	rm -rf -- "$SAN_LOGS"
+fi
 
 if [ ${#skipped_names[@]} -gt 0 ]; then
 	echo
