@@ -48,7 +48,7 @@ static int edit_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 			return pt_fail("service del: %s", strerror(-err));
 		/* its sockets go with it: nothing is bound to it, so no packet
 		 * can reach them any more */
-		for (uint8_t proto = 0; proto < PT_NPROTO; proto++)
+		for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
 			pt_sockets_clear(ctx, id, proto);
 		return 0;
 	}

@@ -38,7 +38,7 @@ static int install_sockets(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 
 	if (!s)
 		return pt_fail("register: service '%s' vanished", a->name);
-	for (uint8_t proto = 0; proto < PT_NPROTO; proto++) {
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++) {
 		bool any = false;
 
 		for (size_t i = 0; i < a->cand.n; i++)
@@ -195,7 +195,7 @@ static int edit_unregister(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 
 	if (!s)
 		return pt_bad("unregister: no service '%s'", a->name);
-	for (uint8_t proto = 0; proto < PT_NPROTO; proto++) {
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++) {
 		if (a->has_proto && proto != a->proto)
 			continue;
 		err = pt_sockets_clear(ctx, s->id, proto);
@@ -241,7 +241,7 @@ static size_t service_rows(struct pt_ctx *ctx, const struct pt_service *s, struc
 {
 	size_t n = 0;
 
-	for (uint8_t proto = 0; proto < PT_NPROTO; proto++) {
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++) {
 		uint64_t cookies[2 * PT_MAX_SOCKETS];
 		size_t nc = 0;
 

@@ -184,6 +184,7 @@ static const struct pt_service *index_find(const struct name_index *ix, const ch
 	const struct pt_service *kp = &key, *const *hit;
 
 	snprintf(key.name, sizeof(key.name), "%s", name);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 	hit = bsearch(&kp, ix->v, ix->n, sizeof(*ix->v), cmp_svc_ptr);
 	return hit ? *hit : NULL;
 }
@@ -220,11 +221,13 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 		/* rebuild the index: services are few, declarations rare */
 		free(ix->v);
 		ix->n = pd->st->nservices;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 		ix->v = malloc((ix->n ? ix->n : 1) * sizeof(*ix->v));
 		if (!ix->v)
 			return -ENOMEM;
 		for (size_t i = 0; i < ix->n; i++)
 			ix->v[i] = &pd->st->services[i];
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_svc_ptr);
 		return 0;
 	}
@@ -416,6 +419,7 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 		return -ENOMEM;
 	if (st->nbindings > PT_MAX_BINDINGS) {
 		free(r);
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
 		return seterr(e, pd->bind_line[PT_MAX_BINDINGS], 1, "more than %d bindings",
 			      PT_MAX_BINDINGS);
 	}
@@ -424,6 +428,7 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 				     st->bindings[i].lo, st->bindings[i].hi, i };
 	err = check_laminar(r, st->nbindings, &a, &b, &dup);
 	if (err == -EEXIST || err == -ERANGE) {
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
 		unsigned int la = pd->bind_line[a], lb = pd->bind_line[b];
 		size_t later = lb > la ? b : a;
 
@@ -441,6 +446,7 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 	}
 	if (st->npolicies > PT_MAX_POLICIES) {
 		free(r);
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
 		return seterr(e, pd->pol_line[PT_MAX_POLICIES], 1, "more than %d policies",
 			      PT_MAX_POLICIES);
 	}
@@ -450,6 +456,7 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 	err = check_laminar(r, st->npolicies, &a, &b, &dup);
 	free(r);
 	if (err == -EEXIST || err == -ERANGE) {
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
 		unsigned int la = pd->pol_line[a], lb = pd->pol_line[b];
 		size_t later = lb > la ? b : a;
 
@@ -480,6 +487,7 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 				size_t later = ix[i - 1] < ix[i] ? ix[i] : ix[i - 1];
 
 				free(ix);
+				/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
 				return seterr(e, pd->watch_line[later], pd->watch_col[later],
 					      "the same watch again (first at line %u)",
 					      pd->watch_line[first]);
@@ -530,6 +538,7 @@ int pt_config_parse(const char *text, size_t len, const struct pt_state *live,
 		out->nservices = live->nservices;
 	}
 	ix.n = out->nservices;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 	ix.v = malloc((ix.n ? ix.n : 1) * sizeof(*ix.v));
 	line = malloc(MAX_LINE + 1);
 	if (!ix.v || !line) {
@@ -538,6 +547,7 @@ int pt_config_parse(const char *text, size_t len, const struct pt_state *live,
 	}
 	for (size_t i = 0; i < ix.n; i++)
 		ix.v[i] = &out->services[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 	qsort(ix.v, ix.n, sizeof(*ix.v), cmp_svc_ptr);
 
 	while (pos < len) {

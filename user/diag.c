@@ -281,7 +281,7 @@ int pt_diag_owners(const uint32_t *inos, size_t n, pid_t *pids)
 				continue;
 			for (size_t i = 0; i < n; i++)
 				if (inos[i] == ino && !pids[i]) {
-					pids[i] = (pid_t)atoi(pe->d_name);
+					pids[i] = (pid_t)strtol(pe->d_name, NULL, 10);
 					missing--;
 				}
 		}

@@ -503,9 +503,10 @@ static bool walk_guard(struct walk *w)
 			    st->policies[i].from.plen == 0)
 				tmp[sub.npolicies++] = st->policies[i];
 		sub.policies = tmp;
-		win = pt_model_policy_lookup(&sub, f->proto, f->family, f->addr, f->port);
+		/* out of memory: no unscoped policy can be told, say none */
+		win = tmp ? pt_model_policy_lookup(&sub, f->proto, f->family, f->addr, f->port) : -1;
 		/* map back to an index of st */
-		if (win >= 0) {
+		if (tmp && win >= 0) {
 			ssize_t idx = pt_policy_find(st, tmp[win].proto, tmp[win].lo, tmp[win].hi,
 						     &tmp[win].from);
 

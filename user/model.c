@@ -777,7 +777,7 @@ static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
 static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 		     const struct item *const *act, size_t nact, struct group *gs)
 {
-	for (uint8_t family = 0; family < PT_NFAMILY; family++) {
+	for (unsigned int family = 0; family < PT_NFAMILY; family++) {
 		size_t ng = 0, top = 0;
 		struct group **stack = NULL;
 		int err = 0;
@@ -815,6 +815,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 			gs[m++] = gs[i];
 		}
 		ng = m;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 		stack = calloc(ng, sizeof(*stack));
 		if (!stack)
 			return -ENOMEM;
@@ -921,6 +922,7 @@ static int compile_proto(struct emit *e)
 
 	items = calloc(total + 1, sizeof(*items));
 	bounds = calloc(2 * total + 4, sizeof(*bounds));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 	act = calloc(total + 1, sizeof(*act));
 	gs = calloc(total + 2, sizeof(*gs));
 	if (!items || !bounds || !act || !gs) {
@@ -1027,11 +1029,11 @@ int pt_compile(const struct pt_state *st, uint8_t gen, struct pt_compiled *out)
 	if (!out->ports)
 		return -ENOMEM;
 	/* every port starts in its class row, allowed */
-	for (uint8_t proto = 0; proto < PT_NPROTO; proto++)
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
 		for (uint32_t port = 0; port < PT_PORTS; port++)
 			out->ports[(size_t)proto * PT_PORTS + port].slot =
 				(uint16_t)PT_CLASS_SLOT(proto, pt_port_class((uint16_t)port));
-	for (uint8_t proto = 0; proto < PT_NPROTO && !err; proto++) {
+	for (unsigned int proto = 0; proto < PT_NPROTO && !err; proto++) {
 		e.proto = proto;
 		err = compile_proto(&e);
 	}

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ static int sockopt_int(int fd, int level, int opt)
  * -ENOTSOCK / -EPROTOTYPE / -ENOTCONN ... with *why set when it is not. */
 static int inspect(int fd, uint64_t netns_ino, struct pt_sock *s, const char **why)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {};
 	socklen_t len = sizeof(ss);
 	struct stat stt;
 	int domain, type, protocol, nsfd;
@@ -98,6 +99,7 @@ static int inspect(int fd, uint64_t netns_ino, struct pt_sock *s, const char **w
 		return -EPROTOTYPE;
 	}
 	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));	/* the kernel fills only the family's part */
 	if (getsockname(fd, (struct sockaddr *)&ss, &len)) {
 		*why = "no local address";
 		return -errno;
@@ -203,9 +205,16 @@ int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter
 		ssize_t n;
 		int target, fd, r;
 
+		char *end;
+		long t;
+
 		if (de->d_name[0] == '.')
 			continue;
-		target = atoi(de->d_name);
+		errno = 0;
+		t = strtol(de->d_name, &end, 10);
+		if (errno || *end || t < 0 || t > INT_MAX)
+			continue;	/* not a descriptor number */
+		target = (int)t;
 		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
 		n = readlink(fdpath, link, sizeof(link) - 1);
 		if (n <= 0)
@@ -353,7 +362,7 @@ int pt_sockets_check(const struct pt_candidates *c, uint8_t *proto_out)
 	size_t n[PT_NPROTO][PT_NFAMILY] = {};
 
 	for (size_t i = 0; i < c->n; i++)
-		for (uint8_t fam = 0; fam < PT_NFAMILY; fam++)
+		for (unsigned int fam = 0; fam < PT_NFAMILY; fam++)
 			if (serves(&c->socks[i], fam) && ++n[c->socks[i].proto][fam] > PT_MAX_SOCKETS) {
 				*proto_out = c->socks[i].proto;
 				return -E2BIG;
@@ -373,7 +382,7 @@ int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
 
 		if (s->proto != proto)
 			continue;
-		for (uint8_t fam = 0; fam < PT_NFAMILY; fam++) {
+		for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
 			if (!serves(s, fam))
 				continue;
 			if (nfam[fam] >= PT_MAX_SOCKETS)
@@ -381,7 +390,7 @@ int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
 			fam_socks[fam][nfam[fam]++] = s;
 		}
 	}
-	for (uint8_t fam = 0; fam < PT_NFAMILY; fam++) {
+	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
 		err = set_family(ctx, svc, proto, fam, fam_socks[fam], nfam[fam]);
 		if (err)
 			return err;
@@ -406,7 +415,7 @@ int pt_sockets_clear(struct pt_ctx *ctx, uint32_t svc, uint8_t proto)
 {
 	int err = 0;
 
-	for (uint8_t fam = 0; fam < PT_NFAMILY && !err; fam++)
+	for (unsigned int fam = 0; fam < PT_NFAMILY && !err; fam++)
 		err = set_family(ctx, svc, proto, fam, NULL, 0);
 	gc_sock_info(ctx);
 	return err;
@@ -416,7 +425,7 @@ int pt_service_sockets(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint64_t
 		       size_t max, size_t *n)
 {
 	*n = 0;
-	for (uint8_t fam = 0; fam < PT_NFAMILY; fam++) {
+	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
 		uint32_t mi = PT_META_INDEX(svc, proto, fam), meta = 0;
 
 		if (bpf_map_lookup_elem(ctx->fds[M_SOCK_META], &mi, &meta))

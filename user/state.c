@@ -905,8 +905,10 @@ uint64_t pt_map_bytes(int fd)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
+		if (!strncmp(line, "memlock:", 8)) {
+			v = strtoull(line + 8, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return v;
 }

@@ -82,8 +82,8 @@ int pt_stats_collect(struct pt_ctx *ctx, const struct pt_state *st, struct pt_st
 	}
 	if (out->nrows)
 		qsort(out->rows, out->nrows, sizeof(*out->rows), cmp_row);
-	for (uint8_t proto = 0; proto < PT_NPROTO; proto++)
-		for (uint8_t cl = 0; cl < PT_NCLASS; cl++) {
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
+		for (unsigned int cl = 0; cl < PT_NCLASS; cl++) {
 			struct pt_class_row *r = &out->classes[proto * PT_NCLASS + cl];
 
 			r->proto = proto;
@@ -94,7 +94,7 @@ int pt_stats_collect(struct pt_ctx *ctx, const struct pt_state *st, struct pt_st
 		uint64_t cookies[2 * PT_MAX_SOCKETS];
 		size_t n = 0, total = 0;
 
-		for (uint8_t proto = 0; proto < PT_NPROTO; proto++)
+		for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
 			if (!pt_service_sockets(ctx, st->services[i].id, proto, cookies,
 						2 * PT_MAX_SOCKETS, &n))
 				total += n;

@@ -127,7 +127,7 @@ int pt_parse_proto(const char *s, uint8_t *proto)
 
 int pt_parse_port(const char *s, uint16_t *port)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (!s || !*s)
 		return why("empty port");
@@ -141,7 +141,7 @@ int pt_parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
 {
 	char buf[16];
 	const char *dash;
-	uint16_t a, b;
+	uint16_t a = 0, b = 0;
 
 	if (!s || !*s)
 		return why("empty port range");
@@ -198,7 +198,7 @@ int pt_parse_prefix(const char *s, struct pt_prefix *p)
 	}
 	if (strlen(s) >= sizeof(buf))
 		return why("'%s' is not a prefix", s);
-	strcpy(buf, s);
+	memcpy(buf, s, strlen(s) + 1);
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash = 0;
@@ -233,7 +233,7 @@ int pt_parse_addrport(const char *s, uint8_t *family, uint8_t addr[16], uint16_t
 		*has_port = false;
 	if (!s || !*s || strlen(s) >= sizeof(buf))
 		return why("'%s' is not ADDR:PORT", s ? s : "");
-	strcpy(buf, s);
+	memcpy(buf, s, strlen(s) + 1);
 	if (buf[0] == '[') {
 		char *close = strchr(buf, ']');
 
