@@ -358,38 +358,32 @@ int pt_unload(struct pt_ctx *ctx)
 	return rm_dir_pins(ctx->dir);
 }
 
-int pt_prog_info(const char *dir, const char *pin, struct bpf_prog_info *info)
+/* The info of a pinned program or link. */
+static int pin_info(const char *dir, const char *pin, void *info, __u32 size)
 {
 	char path[PATH_MAX + 64];
-	__u32 len = sizeof(*info);
+	__u32 len = size;
 	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, pin);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
-	memset(info, 0, sizeof(*info));
+	memset(info, 0, size);
 	if (bpf_obj_get_info_by_fd(fd, info, &len))
 		err = -errno;
 	close(fd);
 	return err;
 }
 
+int pt_prog_info(const char *dir, const char *pin, struct bpf_prog_info *info)
+{
+	return pin_info(dir, pin, info, sizeof(*info));
+}
+
 int pt_link_info(const char *dir, const char *pin, struct bpf_link_info *info)
 {
-	char path[PATH_MAX + 64];
-	__u32 len = sizeof(*info);
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, pin);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	memset(info, 0, sizeof(*info));
-	if (bpf_obj_get_info_by_fd(fd, info, &len))
-		err = -errno;
-	close(fd);
-	return err;
+	return pin_info(dir, pin, info, sizeof(*info));
 }
 
 const char *pt_dispatch_prog_pin(void)
