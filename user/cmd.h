@@ -24,6 +24,10 @@ int pt_open_locked(struct pt_ctx *ctx);
 /* The same for a command that only reads: the lock is shared. */
 int pt_open_read(struct pt_ctx *ctx);
 int pt_open_common(struct pt_ctx *ctx, bool shared);
+/* A reading command's start: the state open under the shared lock and the
+ * live generation loaded. On failure prints the error, closes ctx and
+ * returns the exit status. */
+int pt_read_state(const char *cmd, struct pt_ctx *ctx, struct pt_state *st);
 
 /* Load, edit, commit. edit() returns an exit status and prints its own
  * errors; nothing is committed unless it returns 0. */

@@ -277,20 +277,15 @@ int cmd_dump(int argc, char **argv)
 	static const struct option opts[] = { {} };
 	struct pt_state st = {};
 	struct pt_ctx ctx;
-	int ret, err;
+	int ret;
 
 	opterr = 0;
 	if (getopt_long(argc, argv, "", opts, NULL) != -1)
 		return pt_usage_error("dump", "unknown option '%s'", argv[optind - 1]);
 	ret = pt_check_positional("dump", argc, argv, 0, 0);
-	ret = ret ?: pt_open_read(&ctx);
+	ret = ret ?: pt_read_state("dump", &ctx, &st);
 	if (ret)
 		return ret;
-	err = pt_state_load(&ctx, &st);
-	if (err) {
-		pt_ctx_close(&ctx);
-		return pt_fail("dump: reading the pinned state: %s", pt_strerror(err));
-	}
 	if (pt_json) {
 		json_object *o = json_object_new_object(), *a;
 		char buf[64];

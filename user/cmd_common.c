@@ -14,6 +14,20 @@ int pt_open_read(struct pt_ctx *ctx)
 	return pt_open_common(ctx, true);
 }
 
+int pt_read_state(const char *cmd, struct pt_ctx *ctx, struct pt_state *st)
+{
+	int ret = pt_open_read(ctx), err;
+
+	if (ret)
+		return ret;
+	err = pt_state_load(ctx, st);
+	if (err) {
+		pt_ctx_close(ctx);
+		return pt_fail("%s: reading the pinned state: %s", cmd, pt_strerror(err));
+	}
+	return 0;
+}
+
 int pt_open_common(struct pt_ctx *ctx, bool shared)
 {
 	int err = pt_ctx_init(ctx, pt_netns);

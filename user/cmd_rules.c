@@ -183,21 +183,6 @@ int cmd_unbind(int argc, char **argv)
 	return pt_edit_state(edit_bind, &a);
 }
 
-/* Read-only commands: load the live state, no edit. */
-static int read_state(struct pt_ctx *ctx, struct pt_state *st)
-{
-	int ret = pt_open_read(ctx), err;
-
-	if (ret)
-		return ret;
-	err = pt_state_load(ctx, st);
-	if (err) {
-		pt_ctx_close(ctx);
-		return pt_fail("reading the pinned state: %s", pt_strerror(err));
-	}
-	return 0;
-}
-
 static const char *service_name(const struct pt_state *st, uint32_t id)
 {
 	const struct pt_service *s = pt_service_by_id(st, id);
@@ -213,7 +198,7 @@ int cmd_bindings(int argc, char **argv)
 
 	ret = parse_plain("bindings", argc, argv);
 	ret = ret ?: pt_check_positional("bindings", argc, argv, 0, 0);
-	ret = ret ?: read_state(&ctx, &st);
+	ret = ret ?: pt_read_state("bindings", &ctx, &st);
 	if (ret)
 		return ret;
 	if (pt_json) {
@@ -368,7 +353,7 @@ int cmd_policies(int argc, char **argv)
 
 	ret = parse_plain("policies", argc, argv);
 	ret = ret ?: pt_check_positional("policies", argc, argv, 0, 0);
-	ret = ret ?: read_state(&ctx, &st);
+	ret = ret ?: pt_read_state("policies", &ctx, &st);
 	if (ret)
 		return ret;
 	if (pt_json) {

@@ -272,20 +272,15 @@ int cmd_services(int argc, char **argv)
 	struct pt_ctx ctx;
 	json_object *arr = NULL;
 	struct pt_table t;
-	int ret, err;
+	int ret;
 
 	opterr = 0;
 	if (getopt_long(argc, argv, "", opts, NULL) != -1)
 		return pt_usage_error("services", "unknown option '%s'", argv[optind - 1]);
 	ret = pt_check_positional("services", argc, argv, 0, 0);
-	ret = ret ?: pt_open_read(&ctx);
+	ret = ret ?: pt_read_state("services", &ctx, &st);
 	if (ret)
 		return ret;
-	err = pt_state_load(&ctx, &st);
-	if (err) {
-		pt_ctx_close(&ctx);
-		return pt_fail("reading the pinned state: %s", pt_strerror(err));
-	}
 	if (pt_json) {
 		arr = json_object_new_array();
 	} else {

@@ -186,14 +186,9 @@ int cmd_stats(int argc, char **argv)
 		}
 	}
 	ret = pt_check_positional("stats", argc, argv, 0, 0);
-	ret = ret ?: pt_open_read(&ctx);
+	ret = ret ?: pt_read_state("stats", &ctx, &st);
 	if (ret)
 		return ret;
-	err = pt_state_load(&ctx, &st);
-	if (err) {
-		ret = pt_fail("stats: reading the pinned state: %s", pt_strerror(err));
-		goto cleanup;
-	}
 	if (f.service && !pt_service_by_name(&st, f.service)) {
 		ret = pt_bad("stats: no service '%s'", f.service);
 		goto cleanup;

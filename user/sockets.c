@@ -35,18 +35,13 @@
 #define SO_COOKIE 57
 #endif
 
-static void cand_free(struct pt_candidates *c)
+void pt_candidates_free(struct pt_candidates *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->socks[i].fd >= 0)
 			close(c->socks[i].fd);
 	free(c->socks);
 	memset(c, 0, sizeof(*c));
-}
-
-void pt_candidates_free(struct pt_candidates *c)
-{
-	cand_free(c);
 }
 
 static int sockopt_int(int fd, int level, int opt)
@@ -251,7 +246,7 @@ cleanup:
 		closedir(d);
 	close(pidfd);
 	if (err)
-		cand_free(out);
+		pt_candidates_free(out);
 	return err;
 }
 
