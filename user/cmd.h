@@ -28,6 +28,18 @@ int pt_open_common(struct pt_ctx *ctx, bool shared);
  * live generation loaded. On failure prints the error, closes ctx and
  * returns the exit status. */
 int pt_read_state(const char *cmd, struct pt_ctx *ctx, struct pt_state *st);
+/* A reader's snapshot is taken: release the lock (and the maps) before
+ * printing, so a reader blocked on its output never holds up a writer.
+ * ctx's plain fields (dir, netns_ino, cfg) stay readable; pt_ctx_close
+ * after it does nothing. */
+void pt_read_done(struct pt_ctx *ctx);
+
+/* Does the guard run on at least one interface of ctx's namespace (the
+ * calling thread must be in it)? */
+bool pt_guard_enforces(struct pt_ctx *ctx);
+/* policy, watch, apply: one warning line when no interface has the guard
+ * ("WHAT until 'portier load --xdp IFACE'"); the change stands. */
+void pt_warn_no_guard(struct pt_ctx *ctx, const char *what);
 
 /* Load, edit, commit. edit() returns an exit status and prints its own
  * errors; nothing is committed unless it returns 0. */

@@ -247,6 +247,10 @@ int cmd_apply(int argc, char **argv)
 			ret = pt_fail("apply: updating the maps: %s (nothing changed)", pt_strerror(err));
 			goto cleanup;
 		}
+		if (next.npolicies)
+			pt_warn_no_guard(&ctx, "the policies of this file are not enforced");
+		else if (next.nwatches)
+			pt_warn_no_guard(&ctx, "the watched ports of this file are not counted");
 	}
 	if (pt_json) {
 		json_object *o = json_object_new_object();
@@ -286,6 +290,7 @@ int cmd_dump(int argc, char **argv)
 	ret = ret ?: pt_read_state("dump", &ctx, &st);
 	if (ret)
 		return ret;
+	pt_read_done(&ctx);	/* print without the lock */
 	if (pt_json) {
 		json_object *o = json_object_new_object(), *a;
 		char buf[64];

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
+#include "xdp.h"
 
 int pt_open_locked(struct pt_ctx *ctx)
 {
@@ -26,6 +27,30 @@ int pt_read_state(const char *cmd, struct pt_ctx *ctx, struct pt_state *st)
 		return pt_fail("%s: reading the pinned state: %s", cmd, pt_strerror(err));
 	}
 	return 0;
+}
+
+void pt_read_done(struct pt_ctx *ctx)
+{
+	pt_ctx_close(ctx);
+}
+
+bool pt_guard_enforces(struct pt_ctx *ctx)
+{
+	static struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
+	size_t n = 0;
+
+	if (pt_xdp_list(ctx, xif, PT_MAX_XDP_IFACES, &n))
+		return true;	/* cannot tell: say nothing rather than something false */
+	for (size_t i = 0; i < n; i++)
+		if (xif[i].attached && xif[i].exists)
+			return true;
+	return false;
+}
+
+void pt_warn_no_guard(struct pt_ctx *ctx, const char *what)
+{
+	if (!pt_guard_enforces(ctx))
+		pt_warn("no interface has the guard: %s until 'portier load --xdp IFACE'", what);
 }
 
 int pt_open_common(struct pt_ctx *ctx, bool shared)

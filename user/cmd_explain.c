@@ -126,6 +126,7 @@ int cmd_explain(int argc, char **argv)
 			      "available?)" : "");
 		goto cleanup;
 	}
+	pt_read_done(&ctx);	/* decide and print without the lock */
 	x = calloc(1, sizeof(*x));
 	if (!x) {
 		ret = pt_fail("explain: %s", strerror(ENOMEM));

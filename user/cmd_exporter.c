@@ -2,18 +2,28 @@
 /*
  * exporter [--listen ADDR:PORT]: the counters as Prometheus metrics over
  * HTTP (text exposition format 0.0.4), GET /metrics; 127.0.0.1:9469 by
- * default. Each scrape reopens the pinned state and reads every counter in
- * one batched pass, so new bindings appear and an unload/load is followed.
- * libmicrohttpd serves from one internal thread (one scrape at a time);
- * the main thread waits for SIGTERM or SIGINT and stops it cleanly.
+ * default, in the caller's network namespace: with --netns it reads that
+ * namespace's state (the pins are in the caller's bpffs) and listens where
+ * the host's Prometheus can reach it. Each scrape reopens the pinned state
+ * and reads every counter in one batched pass under the shared lock, then
+ * renders without it, so new bindings appear and an unload/load is
+ * followed.
+ *
+ * One thread serves (libmicrohttpd driven by MHD_run_wait) and enforces
+ * the bounds that keep slow or idle clients from starving a scrape: at most
+ * CONN_MAX connections, CONN_PER_CLIENT from one address, an idle timeout,
+ * and a total deadline per connection that no trickle of bytes extends.
+ * The same loop takes SIGTERM and SIGINT and stops cleanly.
  */
 #include <errno.h>
-#include <pthread.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +35,15 @@
 #define DEFAULT_LISTEN "127.0.0.1:9469"
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-static pthread_mutex_t scrape_lock = PTHREAD_MUTEX_INITIALIZER;
+#define CONN_MAX 64		/* connections at once */
+#define CONN_PER_CLIENT 8	/* connections at once from one client address */
+#define CONN_IDLE_S 5		/* idle timeout: reset by every byte */
+#define CONN_DEADLINE_S 10	/* a connection's whole life, however busy */
+#define LOOP_MS 250		/* the longest wait between two deadline sweeps */
+
+/* The caller's namespace: where the exporter listens, and where the scrape
+ * comes back to after naming --netns's. */
+static int caller_netns = -1;
 
 /* A growing text buffer; on allocation failure it stops growing and
  * remembers it. */
@@ -202,6 +220,18 @@ static void render(struct out *o, const struct pt_state *st, const struct pt_sta
 	put(o, "portier_watches %zu\n", st->nwatches);
 }
 
+/* Name the target namespace's pin directory. pt_ctx_init enters --netns's
+ * namespace to do so; nothing a scrape does needs to be inside it, so the
+ * thread comes straight back to the caller's. */
+static int name_state(struct pt_ctx *ctx)
+{
+	int err = pt_ctx_init(ctx, pt_netns);
+
+	if (!err && pt_netns && setns(caller_netns, CLONE_NEWNET))
+		err = -errno;
+	return err;
+}
+
 /* One scrape: 200 with the metrics (portier_loaded 0 when not loaded),
  * or 500 with why the state could not be read. */
 static unsigned int scrape(struct out *o)
@@ -212,10 +242,11 @@ static unsigned int scrape(struct out *o)
 	unsigned int code = MHD_HTTP_OK;
 	int err;
 
-	err = pt_ctx_init(&ctx, pt_netns);
+	err = name_state(&ctx);
 	if (err) {
 		put(o, "portier: network namespace: %s\n", strerror(-err));
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		goto cleanup;
 	}
 	ctx.shared = true;
 	err = pt_ctx_lock(&ctx);
@@ -226,6 +257,7 @@ static unsigned int scrape(struct out *o)
 	}
 	err = err ?: pt_state_load(&ctx, &st);
 	err = err ?: pt_stats_collect(&ctx, &st, &s);
+	pt_ctx_close(&ctx);	/* the snapshot is taken: render without the lock */
 	if (err) {
 		put(o, "portier: reading the pinned state in %s: %s\n", ctx.dir, pt_strerror(err));
 		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -272,9 +304,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		put(&o, "not found: the metrics are at /metrics\n");
 		code = MHD_HTTP_NOT_FOUND;
 	} else {
-		pthread_mutex_lock(&scrape_lock);
 		code = scrape(&o);
-		pthread_mutex_unlock(&scrape_lock);
 	}
 	if (o.oom) {
 		free(o.p);
@@ -282,6 +312,87 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	return reply(conn, code, code == MHD_HTTP_OK ? CONTENT_TYPE : "text/plain; charset=utf-8",
 		     o.p ? o.p : strdup(""), o.len);
+}
+
+/* ---- connection bounds ---- */
+
+/* A live connection and when it began. The server's one thread notifies,
+ * sweeps and closes, so the list needs no lock. */
+struct conn {
+	struct conn *next;
+	int fd;
+	struct timespec start;
+	bool cut;
+};
+
+static struct conn *conns;
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *mc, void **socket_context,
+			enum MHD_ConnectionNotificationCode code)
+{
+	struct conn *c = *socket_context, **pp;
+	const union MHD_ConnectionInfo *info;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		for (pp = &conns; c && *pp; pp = &(*pp)->next) {
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+		}
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		/* a connection whose deadline cannot be kept is not served */
+		shutdown(info->connect_fd, SHUT_RDWR);
+		return;
+	}
+	c->fd = info->connect_fd;
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	c->next = conns;
+	conns = c;
+	*socket_context = c;
+}
+
+/* Cut every connection past its deadline, whatever it is doing (sending a
+ * header a byte at a time, or not reading its response): shutdown() wakes
+ * the server on that socket, which then sees the end and closes it. The fd
+ * is still the connection's: the server closes it only after the CLOSED
+ * notification has taken it off the list, on this same thread. */
+static void sweep(void)
+{
+	for (struct conn *c = conns; c; c = c->next) {
+		if (c->cut || since(&c->start) < CONN_DEADLINE_S)
+			continue;
+		shutdown(c->fd, SHUT_RDWR);
+		c->cut = true;
+	}
+}
+
+/* libmicrohttpd's messages (a client refused at a limit, a timeout) could
+ * be provoked at will by any client: shown only with --debug. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	if (!pt_debug)
+		return;
+	fprintf(stderr, "portier: exporter: ");
+	vfprintf(stderr, fmt, ap);
 }
 
 static bool is_loopback(uint8_t family_, const uint8_t addr[16])
@@ -328,6 +439,24 @@ static int listen_on(uint8_t fam, const uint8_t addr[16], uint16_t port, int *fd
 	return 0;
 }
 
+/* Serve until SIGTERM or SIGINT: 0, or 1 when the server loop fails. */
+static int serve(struct MHD_Daemon *d, const sigset_t *sigs)
+{
+	const struct timespec poll_only = { 0, 0 };
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(sigs, NULL, &poll_only);
+		if (sig > 0)
+			break;
+		if (MHD_run_wait(d, LOOP_MS) != MHD_YES)
+			return pt_fail("exporter: the HTTP server failed");
+		sweep();
+	}
+	fprintf(stderr, "portier: exporter: stopped by %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	return 0;
+}
+
 int cmd_exporter(int argc, char **argv)
 {
 	static const struct option opts[] = { { "listen", required_argument, NULL, 'l' }, {} };
@@ -338,7 +467,7 @@ int cmd_exporter(int argc, char **argv)
 	struct pt_ctx ctx;
 	sigset_t sigs;
 	uint16_t port;
-	int c, ret, err, fd = -1, sig = 0;
+	int c, ret, err, fd = -1;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -356,41 +485,57 @@ int cmd_exporter(int argc, char **argv)
 		return pt_bad("exporter: bad --listen '%s': the port must be 1-65535", listen_s);
 	pt_format_addrport(fam, addr, port, where, sizeof(where));
 
-	/* enter the namespace (for this thread, and the server's thread that
-	 * it starts), and say early when the state is not there yet */
+	caller_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (caller_netns < 0)
+		return pt_fail("exporter: network namespace: %s", strerror(errno));
+	/* say early when the state is not there yet (and stop at a bad
+	 * --netns); then back to the caller's namespace to listen */
 	ret = pt_open_read(&ctx);
-	if (ret == PT_EXIT_USAGE)
-		return ret;
-	if (ret)
-		pt_warn("exporter: serving portier_loaded 0 until portier is loaded here");
-	else
+	if (!ret)
 		pt_ctx_close(&ctx);
+	if (pt_netns && setns(caller_netns, CLONE_NEWNET)) {
+		ret = pt_fail("exporter: back to the caller's network namespace: %s",
+			      strerror(errno));
+		goto cleanup;
+	}
+	if (ret == PT_EXIT_USAGE)
+		goto cleanup;
+	if (ret)
+		pt_warn("exporter: serving portier_loaded 0 until portier is loaded there");
+	ret = 0;
 
 	err = listen_on(fam, addr, port, &fd);
-	if (err)
-		return pt_fail("exporter: cannot listen on %s: %s", where, strerror(-err));
+	if (err) {
+		ret = pt_fail("exporter: cannot listen on %s: %s", where, strerror(-err));
+		goto cleanup;
+	}
 	if (!is_loopback(fam, addr))
 		pt_warn("exporter: %s is not a loopback address: the metrics are exposed to "
 			"whoever can reach it", where);
 
-	/* the server's thread inherits the mask: only sigwait() below sees them */
+	/* blocked: only sigtimedwait() in serve() sees them */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_MAX,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)CONN_PER_CLIENT,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_IDLE_S,
+			     MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL, MHD_OPTION_END);
 	if (!d) {
 		close(fd);
-		return pt_fail("exporter: cannot start the HTTP server on %s", where);
+		ret = pt_fail("exporter: cannot start the HTTP server on %s", where);
+		goto cleanup;
 	}
 	printf("exporter: serving http://%s/metrics\n", where);
 	fflush(stdout);
-	while (sigwait(&sigs, &sig) == EINTR)
-		;
+	ret = serve(d, &sigs);
 	MHD_stop_daemon(d);	/* closes the listening socket */
-	fprintf(stderr, "portier: exporter: stopped by %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	return 0;
+cleanup:
+	close(caller_netns);
+	caller_netns = -1;
+	return ret;
 }

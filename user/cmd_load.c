@@ -270,6 +270,7 @@ int cmd_status(int argc, char **argv)
 	pt_xdp_list(&ctx, xif, PT_MAX_XDP_IFACES, &nxif);
 	have_prog = !pt_prog_info(ctx.dir, pt_dispatch_prog_pin(), &pinfo);
 	have_link = !pt_link_info(ctx.dir, pt_dispatch_link_pin(), &linfo);
+	pt_read_done(&ctx);	/* print without the lock */
 
 	if (pt_json) {
 		json_object *o = json_object_new_object(), *progs = json_object_new_array();

@@ -201,6 +201,7 @@ int cmd_bindings(int argc, char **argv)
 	ret = ret ?: pt_read_state("bindings", &ctx, &st);
 	if (ret)
 		return ret;
+	pt_read_done(&ctx);	/* print without the lock */
 	if (pt_json) {
 		json_object *arr = json_object_new_array();
 
@@ -329,12 +330,21 @@ static int parse_policy(const char *cmd, int argc, char **argv, struct policy_ar
 	return pt_check_positional(cmd, argc, argv, 3, 3);
 }
 
+/* Once the policy is live: say so when no interface can enforce it. */
+static int warn_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	(void)st;
+	(void)varg;
+	pt_warn_no_guard(ctx, "this policy is not enforced");
+	return 0;
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	struct policy_arg a = {};
 	int ret = parse_policy("policy", argc, argv, &a, true);
 
-	return ret ?: pt_edit_state(edit_policy, &a);
+	return ret ?: pt_edit_state_then(edit_policy, warn_policy, &a);
 }
 
 int cmd_unpolicy(int argc, char **argv)
@@ -356,6 +366,7 @@ int cmd_policies(int argc, char **argv)
 	ret = ret ?: pt_read_state("policies", &ctx, &st);
 	if (ret)
 		return ret;
+	pt_read_done(&ctx);	/* print without the lock */
 	if (pt_json) {
 		json_object *arr = json_object_new_array();
 
@@ -429,6 +440,14 @@ static int edit_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return err ? pt_fail("watch: %s", strerror(-err)) : 0;
 }
 
+static int warn_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	(void)st;
+	(void)varg;
+	pt_warn_no_guard(ctx, "these ports are not counted");
+	return 0;
+}
+
 static int watch_common(const char *cmd, int argc, char **argv, bool del)
 {
 	struct watch_arg a = { .del = del };
@@ -442,7 +461,7 @@ static int watch_common(const char *cmd, int argc, char **argv, bool del)
 		return pt_bad("%s: bad protocol: %s", cmd, pt_why);
 	if (pt_parse_ports(argv[optind + 1], &a.lo, &a.hi))
 		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	return pt_edit_state(edit_watch, &a);
+	return pt_edit_state_then(edit_watch, del ? NULL : warn_watch, &a);
 }
 
 int cmd_watch(int argc, char **argv)

@@ -329,6 +329,7 @@ int cmd_services(int argc, char **argv)
 			pt_table_add(&t, row);
 		}
 	}
+	pt_read_done(&ctx);	/* print without the lock */
 	if (pt_json) {
 		pt_json_print(arr);
 		json_object_put(arr);

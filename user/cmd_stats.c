@@ -198,6 +198,7 @@ int cmd_stats(int argc, char **argv)
 		ret = pt_fail("stats: reading the counters: %s", pt_strerror(err));
 		goto cleanup;
 	}
+	pt_read_done(&ctx);	/* print without the lock */
 	if (pt_json)
 		print_json(&f, &stats);
 	else

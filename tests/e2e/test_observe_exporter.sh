@@ -24,12 +24,13 @@ building() {
 	printf -v "$2" '%s' "$__s"
 }
 
-# exporter VAR NS DIR ARGS...: start `portier exporter ARGS` for NS (its
-# stdout and stderr in DIR/ex.out, DIR/ex.err); PID in VAR.
+# exporter VAR NS DIR ARGS...: start `portier exporter ARGS` for NS, from
+# inside NS (it listens in its caller's namespace; its stdout and stderr in
+# DIR/ex.out, DIR/ex.err); PID in VAR.
 exporter() {
 	local __var=$1 __ns=$2 __dir=$3 __pid
 	shift 3
-	"$PORTIER" --netns "$__ns" exporter "$@" >"$__dir/ex.out" 2>"$__dir/ex.err" &
+	nsenter --net="/run/netns/$__ns" "$PORTIER" --netns "$__ns" exporter "$@" >"$__dir/ex.out" 2>"$__dir/ex.err" &
 	__pid=$!
 	_PIDS+=("$__pid")
 	printf -v "$__var" '%s' "$__pid"
@@ -169,7 +170,7 @@ case_exporter_listen_errors_and_warnings() {
 	wait_http "$ns" http://127.0.0.1:9469/metrics
 	# the port is taken: exit 1, one clear line
 	rc=0
-	err=$(pt "$ns" exporter --listen 127.0.0.1:9469 2>&1 >/dev/null) || rc=$?
+	err=$(in_ns "$ns" "$PORTIER" --netns "$ns" exporter --listen 127.0.0.1:9469 2>&1 >/dev/null) || rc=$?
 	expect_eq "$rc" 1 "exit status of a second exporter on the same port"
 	expect_eq "$err" "portier: exporter: cannot listen on 127.0.0.1:9469: Address already in use" "its error"
 	# IPv6 loopback works too
