@@ -502,7 +502,6 @@ int cmd_exporter(int argc, char **argv)
 		goto cleanup;
 	if (ret)
 		pt_warn("exporter: serving portier_loaded 0 until portier is loaded there");
-	ret = 0;
 
 	err = listen_on(fam, addr, port, &fd);
 	if (err) {
