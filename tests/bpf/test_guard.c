@@ -1044,6 +1044,236 @@ static void send_n(const struct pkt_spec *spec, int n, int *passed, int *dropped
 	}
 }
 
+/* ---- fragments: a datagram's frames in sequence (frag_table) ---- */
+
+struct fstep {
+	struct pkt_spec spec;
+	uint32_t verdict;
+	bool on_slot;		/* counted on the sequence's slot */
+};
+
+struct fseq {
+	const char *name;
+	struct fstep steps[6];
+	int slot;		/* the slot the on_slot frames move, or NO_SLOT */
+	uint64_t dropped, limited, fragments, unreadable;
+};
+
+#define ID(n) .ip_id = (n)
+#define FIRST4(n) V4, .mf = true, ID(n)
+#define LATER4(n, off, m) V4, .frag_off = (off), .mf = (m), ID(n)
+
+static const struct fseq fseqs[] = {
+	{ "udp_first_passed_later_on_its_port",
+	  { { { FIRST4(7), UDP(5353) }, PASS, true },
+	    { { LATER4(7, 3, true), UDP(5353) }, PASS, true },
+	    { { LATER4(7, 9, false), UDP(5353) }, PASS, true } },
+	  S_UDP5353, .dropped = 0 },
+	{ "tcp_first_dropped_later_dropped_on_its_port",
+	  { { { FIRST4(8), TCPF(23, PKT_TCP_SYN) }, DROP, true },
+	    { { LATER4(8, 5, false), TCP(23) }, DROP, true } },
+	  S_TCP23, .dropped = 2 },
+	{ "drop_new_syn_first_dropped_later_dropped",
+	  { { { FIRST4(9), TCPF(25, PKT_TCP_SYN) }, DROP, true },
+	    { { LATER4(9, 3, false), TCP(25) }, DROP, true } },
+	  S_TCP25, .dropped = 2 },
+	{ "tiny_first_offset_1_and_rest_all_unreadable",
+	  { { { FIRST4(10), TCPF(9100, PKT_TCP_SYN), .tot_len = 28 }, DROP },
+	    { { LATER4(10, 1, true), TCP(9100) }, DROP },
+	    { { LATER4(10, 2, false), TCP(9100) }, DROP } },
+	  NO_SLOT, .unreadable = 3 },
+	{ "later_before_first_is_unknown",
+	  { { { LATER4(11, 3, true), UDP(5353) }, PASS },
+	    { { FIRST4(11), UDP(5353) }, PASS, true },
+	    { { LATER4(11, 4, false), UDP(5353) }, PASS, true } },
+	  S_UDP5353, .fragments = 1 },
+	{ "other_id_not_attributed",
+	  { { { FIRST4(12), TCP(23) }, DROP, true },
+	    { { LATER4(13, 3, false), TCP(23) }, PASS } },
+	  S_TCP23, .dropped = 1, .fragments = 1 },
+	{ "ipv4_protocol_is_part_of_the_key",
+	  { { { FIRST4(14), TCP(23) }, DROP, true },
+	    { { LATER4(14, 3, false), UDP(23) }, PASS } },
+	  S_TCP23, .dropped = 1, .fragments = 1 },
+	{ "other_source_not_attributed",
+	  { { { FIRST4(15), TCP(23) }, DROP, true },
+	    { { V4S("198.19.1.2"), .frag_off = 3, ID(15), TCP(23) }, PASS } },
+	  S_TCP23, .dropped = 1, .fragments = 1 },
+	{ "limited_first_later_limited",
+	  { { { V4, UDP(53) }, PASS, true },
+	    { { V4, UDP(53) }, PASS, true },
+	    { { V4, UDP(53) }, PASS, true },
+	    { { FIRST4(16), UDP(53) }, DROP, true },
+	    { { LATER4(16, 3, false), UDP(53) }, DROP, true } },
+	  S_UDP53, .limited = 2 },
+	{ "ipv6_first_dropped_later_dropped",
+	  { { { V6, .ext = { FRAG(0, true) }, .next = 1, ID(17), TCP(23) }, DROP, true },
+	    { { V6, .ext = { FRAG(3, false) }, .next = 1, ID(17), TCP(23) }, DROP, true } },
+	  S_TCP23, .dropped = 2 },
+	{ "ipv6_later_any_next_header_same_datagram",
+	  { { { V6, .ext = { FRAG(0, true) }, .next = 1, ID(18), UDP(5353) }, PASS, true },
+	    { { V6, .ext = { FRAG(3, false) }, .next = 1, ID(18), .l4 = 59 }, PASS, true } },
+	  S_UDP5353, .dropped = 0 },
+	{ "ipv6_tiny_first_later_unreadable",
+	  { { { V6, .ext = { FRAG(0, true) }, .next = 1, ID(19), UDP(5353), .plen6 = 8 + 4 },
+	      DROP },
+	    { { V6, .ext = { FRAG(1, false) }, .next = 1, ID(19), UDP(5353) }, DROP } },
+	  NO_SLOT, .unreadable = 2 },
+	{ "vlan_tagged_fragments_same_datagram",
+	  { { { .vlan = { PKT_ETH_8021Q }, FIRST4(20), TCP(23) }, DROP, true },
+	    { { LATER4(20, 3, false), TCP(23) }, DROP, true } },
+	  S_TCP23, .dropped = 2 },
+};
+#define N_FSEQS (sizeof(fseqs) / sizeof(fseqs[0]))
+
+static void test_fragment_sequences(void **state)
+{
+	struct gm_model *m = malloc(sizeof(*m));
+	struct gm_rules rules;
+	uint8_t buf[PKT_MAX];
+	size_t k;
+	int bad = 0;
+
+	REQUIRE_GUARD();
+	assert_non_null(m);
+	if (!tables_are_table_rules)
+		install_table_rules();
+	table_gm_rules(&rules);
+	for (k = 0; k < N_FSEQS; k++) {
+		const struct fseq *q = &fseqs[k];
+		struct pt_counters want = {}, got, zero = {};
+		struct pt_global gwant = {}, gd;
+		struct snap before, after;
+		uint32_t sl, verdict;
+		int i;
+
+		clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+		clear_map(fd_of(skel->maps.frag_table), sizeof(struct pt_frag_key));
+		gm_init(m, &rules);
+		snap_take(&before);
+		for (i = 0; i < 6 && q->steps[i].spec.family; i++) {
+			const struct fstep *st = &q->steps[i];
+			int len = pkt_build(&st->spec, buf, NULL);
+			struct gm_result r;
+
+			assert_true(len > 0);
+			assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
+						    (size_t)len, &verdict), 0);
+			gm_run(m, buf, (size_t)len, &r);
+			if (verdict != st->verdict || r.verdict != st->verdict) {
+				fprintf(stderr, "# %s: frame %d: guard %s, model %s, want %s\n", q->name,
+					i, verdict_name(verdict), verdict_name(r.verdict),
+					verdict_name(st->verdict));
+				bad++;
+			}
+			if (st->on_slot) {
+				want.packets++;
+				want.bytes += (uint64_t)len;
+			}
+		}
+		snap_take(&after);
+		want.dropped = q->dropped;
+		want.limited = q->limited;
+		for (sl = 0; sl < n_snap; sl++) {
+			got.packets = after.slot[sl].packets - before.slot[sl].packets;
+			got.bytes = after.slot[sl].bytes - before.slot[sl].bytes;
+			got.dropped = after.slot[sl].dropped - before.slot[sl].dropped;
+			got.limited = after.slot[sl].limited - before.slot[sl].limited;
+			bad += expect_counters(q->name, sl, &got,
+					       (long)sl == sym_slot(q->slot) ? &want : &zero);
+		}
+		gwant.fragments = q->fragments;
+		gwant.unreadable = q->unreadable;
+		gd.malformed = after.g.malformed - before.g.malformed;
+		gd.fragments = after.g.fragments - before.g.fragments;
+		gd.other = after.g.other - before.g.other;
+		gd.unreadable = after.g.unreadable - before.g.unreadable;
+		bad += expect_globals(q->name, &gd, &gwant);
+	}
+	free(m);
+	if (bad)
+		fail_msg("fragment sequences: %d mismatches", bad);
+}
+
+/* Unreadable frames, sent with and without non-allow rules. */
+static const struct pkt_spec unreadable_frames[] = {
+	{ V4, .mf = true, TCPF(23, PKT_TCP_SYN), .tot_len = 28, ID(30) },
+	{ V4, .frag_off = 1, .mf = true, ID(30), TCP(23) },
+	{ V4, .frag_off = 2, ID(30), TCP(23) },	/* its first was unreadable */
+	{ V6, .ext = { DST8, EXT(60, 0) }, .next = 9, TCPF(23, PKT_TCP_SYN) },
+	{ .vlan = { PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q }, V4, TCPF(23, PKT_TCP_SYN) },
+};
+#define N_UNREADABLE (sizeof(unreadable_frames) / sizeof(unreadable_frames[0]))
+
+static void send_unreadable(uint32_t want_verdict, const char *when)
+{
+	struct pt_global b, a;
+	uint8_t buf[PKT_MAX];
+	uint32_t verdict;
+	size_t i;
+
+	clear_map(map_fds[M_FRAG_TABLE], sizeof(struct pt_frag_key));
+	read_global(&b);
+	for (i = 0; i < N_UNREADABLE; i++) {
+		int len = pkt_build(&unreadable_frames[i], buf, NULL);
+
+		assert_true(len > 0);
+		assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
+					    (size_t)len, &verdict), 0);
+		if (verdict != want_verdict)
+			fail_msg("%s: frame %zu: %s, want %s", when, i, verdict_name(verdict),
+				 verdict_name(want_verdict));
+	}
+	read_global(&a);
+	assert_int_equal(a.unreadable - b.unreadable, N_UNREADABLE);
+	assert_int_equal(a.malformed - b.malformed, 0);
+	assert_int_equal(a.fragments - b.fragments, 0);
+}
+
+/* With no rules, or only allow rules, the guard changes nothing: what it
+ * cannot read is counted and passed. config.enforce is per generation: a
+ * flip to a generation with a drop rule makes it drop. */
+static void test_unreadable_needs_a_rule(void **state)
+{
+	struct pt_state st = {};
+	struct pt_policy allow = { .proto = PT_TCP, .lo = 1, .hi = 65535, .action = PT_ALLOW,
+				   .from = { .family = PT_FAMILY_ANY } };
+	struct pt_policy drop = { .proto = PT_UDP, .lo = 9, .hi = 9, .action = PT_DROP,
+				  .from = { .family = PT_FAMILY_ANY } };
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+
+	REQUIRE_GUARD();
+	reset_tables();
+	set_gen(0);
+	send_unreadable(XDP_PASS, "no rules, generation 0");
+	set_gen(1);
+	send_unreadable(XDP_PASS, "no rules, generation 1");
+
+	assert_int_equal(pt_policy_set(&st, &allow, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	write_gen(&st, 0, NULL);
+	assert_int_equal(gen_enforce[0], 0);
+	set_gen(0);
+	send_unreadable(XDP_PASS, "allow rules only");
+
+	/* a drop on another protocol and port still closes the door */
+	assert_int_equal(pt_policy_set(&st, &drop, NULL), 0);
+	fresh = NULL;
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	write_gen(&st, 1, NULL);
+	assert_int_equal(gen_enforce[1], 1);
+	send_unreadable(XDP_PASS, "drop rule written, not yet live");
+	set_gen(1);
+	send_unreadable(XDP_DROP, "drop rule live");
+	set_gen(0);
+	send_unreadable(XDP_PASS, "back to allow rules only");
+	pt_state_free(&st);
+	reset_tables();
+}
+
 /* config.gen picks the tables: generation 0 holds the decoys. */
 static void test_config_gen(void **state)
 {
@@ -2290,7 +2520,7 @@ int main(void)
 	size_t n = 0, i;
 	int ret;
 
-	tests = calloc(N_CASES + 10, sizeof(*tests));
+	tests = calloc(N_CASES + 12, sizeof(*tests));
 	if (!tests)
 		return 1;
 	tests[n++] = (struct CMUnitTest){ .name = "program_shape", .test_func = test_program_shape };
@@ -2300,6 +2530,10 @@ int main(void)
 			.test_func = run_case,
 			.initial_state = (void *)(uintptr_t)&cases[i],
 		};
+	tests[n++] = (struct CMUnitTest){ .name = "fragment_sequences",
+					  .test_func = test_fragment_sequences };
+	tests[n++] = (struct CMUnitTest){ .name = "unreadable_needs_a_non_allow_rule",
+					  .test_func = test_unreadable_needs_a_rule };
 	tests[n++] = (struct CMUnitTest){ .name = "config_gen_selects_tables",
 					  .test_func = test_config_gen };
 	tests[n++] = (struct CMUnitTest){ .name = "port_table_written_whole",
