@@ -5,8 +5,9 @@
   evade.py syn IFACE DSTMAC SRC DST DPORT FORM... [--timeout S]
       For each FORM in turn: send one TCP SYN from SRC to DST:DPORT out of
       IFACE (to DSTMAC) in that form, wait (bounded, --timeout, default
-      1.5 s) for a SYN-ACK and print "FORM FRAMES SYNACKS": how many frames
-      were sent and how many SYN-ACKs came back. SRC should be an address
+      0.5 s: over a veth a SYN-ACK takes well under a millisecond) for a
+      SYN-ACK and print "FORM FRAMES SYNACKS": how many frames were sent
+      and how many distinct SYN-ACKs came back. SRC should be an address
       the sender does not own (a pinned neighbour of the receiver), so that
       no RST answers the SYN-ACK and the receiver's counters stay exact.
       Each SYN has its own source port and fragment id. FORM:
@@ -33,12 +34,17 @@ sent anywhere else. Every wait is bounded.
 """
 import argparse
 import random
+import select
+import socket
 import sys
 import time
 
-from scapy.all import (  # noqa: E402
-    IP, IPv6, TCP, UDP, Dot1Q, Ether, Raw, IPv6ExtHdrDestOpt,
-    IPv6ExtHdrFragment, AsyncSniffer, sendp, raw, conf)
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment
+from scapy.layers.l2 import Dot1Q, Ether
+from scapy.packet import Raw
+from scapy.compat import raw
+from scapy.config import conf
 
 conf.verb = 0
 
@@ -99,48 +105,70 @@ def l2(a, frames):
     tags = {"vlan3": 3, "vlan1tiny8": 1}.get(getattr(a, "cur", ""), 0)
     out = []
     for f in frames:
-        e = Ether(dst=a.dstmac)
+        e = Ether(dst=a.dstmac, src=a.srcmac)
         for _ in range(tags):
             e = e / Dot1Q(vlan=0)
         out.append(e / f)
     return out
 
 
+def open_raw(iface):
+    """An AF_PACKET socket on iface: it sends the frames and sees the replies."""
+    sk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sk.bind((iface, 0))
+    return sk
+
+
+def mac_of(sk):
+    return ":".join("%02x" % b for b in sk.getsockname()[4][:6])
+
+
 def do_syn(a):
+    sk = open_raw(a.iface)
+    a.srcmac = mac_of(sk)
     for form in a.form:
         a.cur = form
         a.id = random.randrange(1, 65536)
-        print(form, *syn_one(a))
+        print(form, *syn_one(a, sk))
         sys.stdout.flush()
+    sk.close()
 
 
-def syn_one(a):
+def syn_one(a, sk):
+    """Send one SYN in form a.cur; count the SYN-ACKs that answer it."""
     sport = random.randrange(40000, 60000)
-
-    def synack(p):
-        return (TCP in p and p[TCP].sport == a.dport and p[TCP].dport == sport and
-                (int(p[TCP].flags) & 0x12) == 0x12)
-
-    sniffer = AsyncSniffer(iface=a.iface, lfilter=synack, store=True)
-    sniffer.start()
-    time.sleep(0.3)
     frames = l2(a, syn_frames(a, sport))
-    sendp(frames, iface=a.iface)
-    deadline = time.time() + a.timeout
-    while time.time() < deadline and not sniffer.results:
-        time.sleep(0.05)
-    time.sleep(0.1)
-    sniffer.stop()
-    # a SYN-ACK seen twice (a capture both ways, a retransmission) is one
-    return len(frames), len({int(p[TCP].seq) for p in sniffer.results})
+    for f in frames:
+        sk.send(raw(f))
+    seqs = set()
+    deadline = time.monotonic() + a.timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or seqs:
+            break
+        ready, _, _ = select.select([sk], [], [], left)
+        if not ready:
+            continue
+        data, addr = sk.recvfrom(65535)
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        p = Ether(data)
+        if (TCP in p and p[TCP].sport == a.dport and p[TCP].dport == sport and
+                (int(p[TCP].flags) & 0x12) == 0x12):
+            seqs.add(int(p[TCP].seq))
+    return len(frames), len(seqs)
 
 
 def do_udpfrag(a):
     payload = bytes(random.randrange(256) for _ in range(a.size))
+    sk = open_raw(a.iface)
+    a.srcmac = mac_of(sk)
     l4 = raw(IP(src=a.src, dst=a.dst) / UDP(sport=random.randrange(40000, 60000),
                                             dport=a.dport) / Raw(payload))[20:]
     frames = l2(a, frags4(a.src, a.dst, l4, 17, 1480, a.id))
-    sendp(frames, iface=a.iface)
+    for f in frames:
+        sk.send(raw(f))
+    sk.close()
     print(len(frames))
 
 
@@ -157,7 +185,7 @@ def main():
         p.add_argument("dport", type=int)
         p.add_argument("--id", type=int, default=random.randrange(1, 65536))
     s.add_argument("form", nargs="+")
-    s.add_argument("--timeout", type=float, default=1.5)
+    s.add_argument("--timeout", type=float, default=0.5)
     u.add_argument("size", type=int)
     a = ap.parse_args()
     if not (a.dst.startswith(("198.18.", "198.19.", "2001:db8:")) and
