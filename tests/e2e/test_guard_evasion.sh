@@ -165,4 +165,22 @@ case_any_rule_closes_unpolicy_opens() {
 	finish
 }
 
+# ABI 3 added frag_table: pins of ABI 2 lack it. They are refused with the
+# ABI named (not taken for "not loaded"), left alone, and unload clears them.
+case_older_abi_without_frag_table_refused() {
+	local street bldg mac dir err
+	evasion_street street bldg mac
+	dir=$(pt "$bldg" --json status | jq -r .pin_dir)
+	rm "$dir/frag_table"
+	"$E2E_HELPERS/fake_build.sh" "$dir" 0x1 2
+	err=$(pt_err "$bldg" load)
+	[[ $err == *"ABI 2"*"unload"* ]] || fail "load over ABI 2: '$err'"
+	expect_rc 1 pt "$bldg" load
+	expect_rc 1 pt "$bldg" stats
+	expect_eq "$(ls "$dir" | grep -c frag_table)" 0 "pins left alone"
+	pt "$bldg" unload >/dev/null
+	[ ! -e "$dir" ] || fail "$dir left after unload"
+	finish
+}
+
 run_cases
