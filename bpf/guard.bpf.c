@@ -67,11 +67,12 @@ static __always_inline int pass_uncounted(enum pt_global_field field)
 }
 
 /* A frame the stack could deliver but we cannot read. */
-static __always_inline int unreadable(__u8 enforce)
+static __always_inline int unreadable(const struct pt_config *cfg, __u32 gen)
 {
 	count_global(PT_G_UNREADABLE);
-	/* Some rule refuses something: what we cannot read could be it. */
-	if (enforce)
+	/* Some rule of the live generation refuses something: what we
+	 * cannot read could be it. */
+	if (cfg->enforce[gen])
 		return XDP_DROP;
 	return XDP_PASS;
 }
@@ -222,19 +223,21 @@ static __always_inline void frag_remember(const struct pt_flow *f, const struct 
 }
 
 /* A first fragment we cannot read: its later fragments follow it. */
-static __always_inline int unreadable_first(const struct pt_flow *f, __u8 enforce)
+static __always_inline int unreadable_first(const struct pt_flow *f,
+					    const struct pt_config *cfg, __u32 gen)
 {
+	int verdict = unreadable(cfg, gen);
 	struct pt_frag_val v = {
-		.verdict = enforce ? PT_FRAG_UNREADABLE_DROPPED : PT_FRAG_UNREADABLE,
+		.verdict = verdict == XDP_DROP ? PT_FRAG_UNREADABLE_DROPPED : PT_FRAG_UNREADABLE,
 	};
 
 	frag_remember(f, &v);
-	return unreadable(enforce);
+	return verdict;
 }
 
 /* A fragment after the first: no port of its own. */
-static __always_inline int later_fragment(const struct pt_flow *f, __u8 enforce,
-					  __u64 frame_len)
+static __always_inline int later_fragment(const struct pt_flow *f,
+					  const struct pt_config *cfg, __u32 gen, __u64 frame_len)
 {
 	struct pt_frag_key k = {};
 	struct pt_counters *cnt;
@@ -244,7 +247,7 @@ static __always_inline int later_fragment(const struct pt_flow *f, __u8 enforce,
 	/* At offset 1 (8 bytes) a TCP fragment can rewrite the flags and the
 	 * header length of the first (RFC 3128). */
 	if (f->l4 == IPPROTO_TCP && f->frag_off == 1)
-		return unreadable(enforce);
+		return unreadable(cfg, gen);
 
 	frag_key(f, &k);
 	v = bpf_map_lookup_elem(&frag_table, &k);
@@ -293,7 +296,6 @@ int portier_guard(struct xdp_md *ctx)
 	struct pt_frag_val rec = {};
 	struct pt_config *cfg;
 	__u32 zero = 0, gen;
-	__u8 enforce;
 	int next, verdict;
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
@@ -302,11 +304,10 @@ int portier_guard(struct xdp_md *ctx)
 	/* The generation is read once: a commit may flip it at any time, and
 	 * one frame is judged by one generation. */
 	gen = *(volatile __u32 *)&cfg->gen & 1;
-	enforce = cfg->enforce[gen];
 
 	next = pt_parse_eth(&c);
 	if (next == PT_ERR_UNREADABLE)
-		return unreadable(enforce);
+		return unreadable(cfg, gen);
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);
 	if (next == ETH_P_IP)
@@ -317,7 +318,7 @@ int portier_guard(struct xdp_md *ctx)
 		return pass_uncounted(PT_G_OTHER);
 
 	if (next == PT_ERR_FRAGMENT)
-		return later_fragment(&f, enforce, frame_len);
+		return later_fragment(&f, cfg, gen, frame_len);
 	if (next >= 0) {
 		if (next == IPPROTO_TCP)
 			next = pt_parse_tcp(&c, &f);
@@ -329,8 +330,8 @@ int portier_guard(struct xdp_md *ctx)
 	if (next == PT_ERR_UNREADABLE || (next == PT_ERR_CUT && f.mf)) {
 		/* a first fragment cut short: its later fragments follow it */
 		if (f.mf)
-			return unreadable_first(&f, enforce);
-		return unreadable(enforce);
+			return unreadable_first(&f, cfg, gen);
+		return unreadable(cfg, gen);
 	}
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);

@@ -170,8 +170,10 @@ static __always_inline int pt_parse_ipv4(struct pt_cursor *c, struct pt_flow *f)
 
 	f->family = PT_INET;
 	__builtin_memcpy(f->saddr, &iph->saddr, 4);
-	__builtin_memcpy(f->daddr, &iph->daddr, 4);
 	frag = bpf_ntohs(iph->frag_off);
+	if (!(frag & (PT_IP_OFFSET_MASK | PT_IP_MF)))
+		return iph->protocol;
+	__builtin_memcpy(f->daddr, &iph->daddr, 4);
 	f->frag_off = frag & PT_IP_OFFSET_MASK;
 	f->mf = (frag & PT_IP_MF) >> 13;
 	f->l4 = iph->protocol;
