@@ -74,9 +74,10 @@ struct pt_flow {
 	__u8 family;		/* enum pt_family */
 	__u8 proto;		/* enum pt_proto */
 	__u8 tcp_flags;		/* TCP only: the flags byte */
-	/* Fragments. Set by arithmetic, not by branches, so that the
-	 * verifier's states do not split on them. A non-first fragment
-	 * returns PT_ERR_FRAGMENT; after that, f->mf says "first fragment". */
+	/* Fragments only (zero otherwise). Set by arithmetic rather than
+	 * by branches where the parser loops, so that the verifier's states
+	 * do not split on them. A non-first fragment returns PT_ERR_FRAGMENT;
+	 * past that, f->mf says "a first fragment". */
 	__u8 mf;		/* more fragments: 0 or 1 */
 	__u8 l4;		/* IPv4 protocol / IPv6 fragment header's next header */
 	__u16 frag_off;		/* offset in 8-byte units */
