@@ -4,14 +4,22 @@
  * (Ethernet, two VLAN tags, IPv4 with options, IPv6 with its extension
  * headers, TCP, UDP), counts it against its destination port's counter
  * slot and applies the port's policy: allow, drop, drop-new or a
- * per-port token bucket. What it cannot read is counted and passed to the
- * stack, which is the judge of bad packets; with no rules it changes
- * nothing but counters.
+ * per-port token bucket. Bad headers the stack itself drops are counted
+ * and passed to the stack, which is their judge. What the stack could
+ * still deliver but whose port or flags the guard cannot read (a first
+ * fragment without its whole TCP/UDP header, a TCP fragment at offset 1,
+ * a header chain or a tag stack past our bounds) is counted `unreadable`
+ * and dropped whenever the live generation has a rule other than allow:
+ * it fails closed. With no rules it changes nothing but counters.
+ *
+ * Later fragments carry no port: frag_table remembers what each first
+ * fragment was judged, and they share its fate and its counters.
  *
  * Cost per TCP/UDP packet: two array look-ups (config, port_table) and one
  * per-CPU array look-up (counters), all inlined by the verifier; one LPM
  * look-up (class and source address) only for ports with source-scoped
- * rules; one hash look-up and a spin lock only for rate-limited ports.
+ * rules; one hash look-up and a spin lock only for rate-limited ports; one
+ * LRU hash update or look-up only for fragments.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -31,22 +39,41 @@ enum pt_global_field {
 	PT_G_MALFORMED,
 	PT_G_FRAGMENTS,
 	PT_G_OTHER,
+	PT_G_UNREADABLE,
 };
 
-/* Count a frame we do not police, and hand it to the stack. */
-static __always_inline int pass_uncounted(enum pt_global_field field)
+static __always_inline void count_global(enum pt_global_field field)
 {
 	__u32 zero = 0;
 	struct pt_global *g = bpf_map_lookup_elem(&global_stats, &zero);
 
-	if (g) {
-		if (field == PT_G_MALFORMED)
-			g->malformed++;
-		else if (field == PT_G_FRAGMENTS)
-			g->fragments++;
-		else
-			g->other++;
-	}
+	if (!g)
+		return;
+	if (field == PT_G_MALFORMED)
+		g->malformed++;
+	else if (field == PT_G_FRAGMENTS)
+		g->fragments++;
+	else if (field == PT_G_UNREADABLE)
+		g->unreadable++;
+	else
+		g->other++;
+}
+
+/* Count a frame we do not police, and hand it to the stack. */
+static __always_inline int pass_uncounted(enum pt_global_field field)
+{
+	count_global(field);
+	return XDP_PASS;
+}
+
+/* A frame the stack could deliver but we cannot read. */
+static __always_inline int unreadable(const struct pt_config *cfg, __u32 gen)
+{
+	count_global(PT_G_UNREADABLE);
+	/* Some rule of the live generation refuses something: what we
+	 * cannot read could be it. */
+	if (cfg->enforce[gen])
+		return XDP_DROP;
 	return XDP_PASS;
 }
 
@@ -96,22 +123,20 @@ static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32
 	return ok;
 }
 
-/* Count a TCP or UDP packet against its port and apply the policy. */
-static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
+/* Count a TCP or UDP packet against its port and apply the policy of
+ * generation gen. rec gets what was decided, for a first fragment's
+ * later fragments. */
+static __always_inline int police(const struct pt_flow *f, __u32 gen, __u64 frame_len,
+				  struct pt_frag_val *rec)
 {
 	struct pt_lpm_key pkey = {};
 	struct pt_policy_val *pol;
 	struct pt_port_ent *port;
 	struct pt_counters *cnt;
-	struct pt_config *cfg;
-	__u32 zero = 0, port_index, slot, action, pps, rule;
-
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg)
-		return XDP_PASS;
+	__u32 port_index, slot, action, pps, rule;
 
 	/* one array look-up gives the port's counter slot and its policy */
-	port_index = PT_PORT_INDEX(cfg->gen, f->proto, f->dport);
+	port_index = PT_PORT_INDEX(gen, f->proto, f->dport);
 	port = bpf_map_lookup_elem(&port_table, &port_index);
 	if (!port)
 		return XDP_PASS;
@@ -122,7 +147,7 @@ static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 
 	/* only ports with source-scoped rules pay for the source look-up */
 	if (port->flags & PT_PORT_FROM) {
-		pkey.gen = cfg->gen & 1;
+		pkey.gen = gen & 1;
 		pkey.proto = f->proto;
 		pkey.family = f->family;
 		pkey.class = bpf_htonl(port->class);
@@ -136,6 +161,10 @@ static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 		}
 	}
 
+	rec->slot = slot;
+	rec->port = f->dport;
+	rec->proto = f->proto;
+	rec->verdict = PT_FRAG_PASSED;
 	cnt = bpf_map_lookup_elem(&port_stats, &slot);
 	if (cnt) {
 		cnt->packets++;
@@ -145,6 +174,7 @@ static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 	switch (action) {
 	case PT_DROP:
 		/* The operator closed this port (to this source). */
+		rec->verdict = PT_FRAG_DROPPED;
 		if (cnt)
 			cnt->dropped++;
 		return XDP_DROP;
@@ -153,6 +183,7 @@ static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 		    (f->tcp_flags & (PT_TCP_FLAG_SYN | PT_TCP_FLAG_ACK)) == PT_TCP_FLAG_SYN) {
 			/* A new inbound connection to a port closed to them;
 			 * replies to the host's own connections carry ACK. */
+			rec->verdict = PT_FRAG_DROPPED;
 			if (cnt)
 				cnt->dropped++;
 			return XDP_DROP;
@@ -161,6 +192,7 @@ static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 	case PT_LIMIT:
 		if (!bucket_take(rule, f->dport, f->proto, pps)) {
 			/* Over the port's rate: its bucket is empty. */
+			rec->verdict = PT_FRAG_LIMITED;
 			if (cnt)
 				cnt->limited++;
 			return XDP_DROP;
@@ -171,6 +203,88 @@ static __always_inline int police(const struct pt_flow *f, __u64 frame_len)
 	}
 }
 
+/* The key the stack reassembles a fragment's datagram by. */
+static __always_inline void frag_key(const struct pt_flow *f, struct pt_frag_key *k)
+{
+	k->family = f->family;
+	k->l4 = f->family == PT_INET ? f->l4 : 0;
+	k->id = f->frag_id;
+	__builtin_memcpy(k->saddr, f->saddr, sizeof(k->saddr));
+	__builtin_memcpy(k->daddr, f->daddr, sizeof(k->daddr));
+}
+
+/* Remember how a first fragment was judged. */
+static __always_inline void frag_remember(const struct pt_flow *f, const struct pt_frag_val *v)
+{
+	struct pt_frag_key k = {};
+
+	frag_key(f, &k);
+	bpf_map_update_elem(&frag_table, &k, v, BPF_ANY);
+}
+
+/* A first fragment we cannot read: its later fragments follow it. */
+static __always_inline int unreadable_first(const struct pt_flow *f,
+					    const struct pt_config *cfg, __u32 gen)
+{
+	int verdict = unreadable(cfg, gen);
+	struct pt_frag_val v = {
+		.verdict = verdict == XDP_DROP ? PT_FRAG_UNREADABLE_DROPPED : PT_FRAG_UNREADABLE,
+	};
+
+	frag_remember(f, &v);
+	return verdict;
+}
+
+/* A fragment after the first: no port of its own. */
+static __always_inline int later_fragment(const struct pt_flow *f,
+					  const struct pt_config *cfg, __u32 gen, __u64 frame_len)
+{
+	struct pt_frag_key k = {};
+	struct pt_counters *cnt;
+	struct pt_frag_val *v;
+	__u32 slot;
+
+	/* At offset 1 (8 bytes) a TCP fragment can rewrite the flags and the
+	 * header length of the first (RFC 3128). */
+	if (f->l4 == IPPROTO_TCP && f->frag_off == 1)
+		return unreadable(cfg, gen);
+
+	frag_key(f, &k);
+	v = bpf_map_lookup_elem(&frag_table, &k);
+	if (!v)
+		return pass_uncounted(PT_G_FRAGMENTS);
+
+	switch (v->verdict) {
+	case PT_FRAG_UNREADABLE:
+		return pass_uncounted(PT_G_UNREADABLE);
+	case PT_FRAG_UNREADABLE_DROPPED:
+		/* Its first fragment was unreadable and dropped. */
+		count_global(PT_G_UNREADABLE);
+		return XDP_DROP;
+	default:
+		break;
+	}
+	slot = v->slot;
+	cnt = bpf_map_lookup_elem(&port_stats, &slot);
+	if (cnt) {
+		cnt->packets++;
+		cnt->bytes += frame_len;
+	}
+	if (v->verdict == PT_FRAG_DROPPED) {
+		/* Its first fragment was dropped by the port's policy. */
+		if (cnt)
+			cnt->dropped++;
+		return XDP_DROP;
+	}
+	if (v->verdict == PT_FRAG_LIMITED) {
+		/* Its first fragment was over the port's rate. */
+		if (cnt)
+			cnt->limited++;
+		return XDP_DROP;
+	}
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int portier_guard(struct xdp_md *ctx)
 {
@@ -179,9 +293,21 @@ int portier_guard(struct xdp_md *ctx)
 	__u64 frame_len = data_end - data;
 	struct pt_cursor c = { .pos = data, .end = data_end, .left = frame_len };
 	struct pt_flow f = {};
-	int next, err;
+	struct pt_frag_val rec = {};
+	struct pt_config *cfg;
+	__u32 zero = 0, gen;
+	int next, verdict;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+	/* The generation is read once: a commit may flip it at any time, and
+	 * one frame is judged by one generation. */
+	gen = *(volatile __u32 *)&cfg->gen & 1;
 
 	next = pt_parse_eth(&c);
+	if (next == PT_ERR_UNREADABLE)
+		return unreadable(cfg, gen);
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);
 	if (next == ETH_P_IP)
@@ -192,20 +318,28 @@ int portier_guard(struct xdp_md *ctx)
 		return pass_uncounted(PT_G_OTHER);
 
 	if (next == PT_ERR_FRAGMENT)
-		return pass_uncounted(PT_G_FRAGMENTS);
+		return later_fragment(&f, cfg, gen, frame_len);
+	if (next >= 0) {
+		if (next == IPPROTO_TCP)
+			next = pt_parse_tcp(&c, &f);
+		else if (next == IPPROTO_UDP)
+			next = pt_parse_udp(&c, &f);
+		else
+			return pass_uncounted(PT_G_OTHER);
+	}
+	if (next == PT_ERR_UNREADABLE || (next == PT_ERR_CUT && f.mf)) {
+		/* a first fragment cut short: its later fragments follow it */
+		if (f.mf)
+			return unreadable_first(&f, cfg, gen);
+		return unreadable(cfg, gen);
+	}
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);
 
-	if (next == IPPROTO_TCP)
-		err = pt_parse_tcp(&c, &f);
-	else if (next == IPPROTO_UDP)
-		err = pt_parse_udp(&c, &f);
-	else
-		return pass_uncounted(PT_G_OTHER);
-	if (err)
-		return pass_uncounted(PT_G_MALFORMED);
-
-	return police(&f, frame_len);
+	verdict = police(&f, gen, frame_len, &rec);
+	if (f.mf)
+		frag_remember(&f, &rec);
+	return verdict;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

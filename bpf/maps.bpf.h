@@ -96,6 +96,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rate_buckets SEC(".maps");
 
+/* First fragments and their fate, for the later fragments (guard only).
+ * An LRU: a flood of first fragments evicts old entries, whose later
+ * fragments then pass as `fragments` (harmless without their first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PT_MAX_FRAGS);
+	__type(key, struct pt_frag_key);
+	__type(value, struct pt_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frag_table SEC(".maps");
+
 /* Records: never read per packet; pinned with the rest so the state lives
  * in the kernel alone. */
 struct {

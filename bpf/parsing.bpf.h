@@ -25,14 +25,22 @@
 #include <bpf/bpf_endian.h>
 
 #define PT_VLAN_MAX 2		/* 802.1Q / 802.1ad tags parsed */
+#define PT_VLAN_SCAN 8		/* further tags looked through for an IP EtherType */
 #define PT_IPV6_EXT_MAX 8	/* IPv6 extension headers followed */
 
 #define PT_IP_OFFSET_MASK 0x1fff	/* IPv4 fragment offset bits */
+#define PT_IP_MF 0x2000			/* IPv4 more fragments */
 #define PT_IP6_OFFSET_MASK 0xfff8	/* IPv6 fragment offset bits */
+#define PT_IP6_MF 0x0001		/* IPv6 M flag */
 
 enum pt_parse_err {
-	PT_ERR_MALFORMED = -1,	/* truncated or inconsistent header */
+	PT_ERR_MALFORMED = -1,	/* truncated or inconsistent header: the stack drops it */
 	PT_ERR_FRAGMENT = -2,	/* a non-first fragment: no L4 header */
+	PT_ERR_UNREADABLE = -3,	/* deliverable, but beyond what we parse */
+	PT_ERR_CUT = -4,	/* a header ends past the IP packet: malformed,
+				 * unless the packet is a first fragment (f->mf),
+				 * whose rest is in the next fragment (RFC 1858,
+				 * RFC 7112): then unreadable */
 };
 
 struct pt_vlan_hdr {
@@ -66,6 +74,15 @@ struct pt_flow {
 	__u8 family;		/* enum pt_family */
 	__u8 proto;		/* enum pt_proto */
 	__u8 tcp_flags;		/* TCP only: the flags byte */
+	/* Fragments only (zero otherwise). Set by arithmetic rather than
+	 * by branches where the parser loops, so that the verifier's states
+	 * do not split on them. A non-first fragment returns PT_ERR_FRAGMENT;
+	 * past that, f->mf says "a first fragment". */
+	__u8 mf;		/* more fragments: 0 or 1 */
+	__u8 l4;		/* IPv4 protocol / IPv6 fragment header's next header */
+	__u16 frag_off;		/* offset in 8-byte units */
+	__be32 frag_id;		/* network order */
+	__u8 daddr[16];		/* network order; IPv4 in daddr[0..3] */
 };
 
 #define PT_TCP_FLAG_SYN 0x02
@@ -87,8 +104,11 @@ static __always_inline int pt_is_vlan(__u16 proto)
 }
 
 /* Ethernet and up to PT_VLAN_MAX tags of either kind, in any order.
- * Returns the EtherType behind them (still a VLAN type when there are
- * more tags than we parse). */
+ * Returns the EtherType behind them. With more tags than we parse, the
+ * stack may still strip them (stacked priority tags, VLAN id 0, one after
+ * another) and deliver what is behind: up to PT_VLAN_SCAN more are looked
+ * through, and an IP EtherType (or yet more tags) behind them makes the
+ * frame PT_ERR_UNREADABLE. */
 static __always_inline int pt_parse_eth(struct pt_cursor *c)
 {
 	struct ethhdr *eth = c->pos;
@@ -103,21 +123,39 @@ static __always_inline int pt_parse_eth(struct pt_cursor *c)
 #pragma unroll
 	for (i = 0; i < PT_VLAN_MAX; i++) {
 		if (!pt_is_vlan(proto))
-			break;
+			return proto;
 		vlan = c->pos;
 		if ((void *)(vlan + 1) > c->end || pt_advance(c, sizeof(*vlan)))
 			return PT_ERR_MALFORMED;
 		proto = bpf_ntohs(vlan->proto);
 	}
-	return proto;
+	if (!pt_is_vlan(proto))
+		return proto;
+
+	/* More tags than we parse: only their EtherTypes, to see what is behind. */
+#pragma unroll
+	for (i = 0; i < PT_VLAN_SCAN; i++) {
+		vlan = c->pos;
+		if ((void *)(vlan + 1) > c->end || pt_advance(c, sizeof(*vlan)))
+			return PT_ERR_MALFORMED;
+		proto = bpf_ntohs(vlan->proto);
+		if (!pt_is_vlan(proto))
+			break;
+	}
+	if (proto == ETH_P_IP || proto == ETH_P_IPV6 || pt_is_vlan(proto))
+		return PT_ERR_UNREADABLE;
+	/* Not IP. A constant, not proto: the verifier then knows the IP
+	 * parsers are not reached from here. */
+	return 0;
 }
 
 /* IPv4 with options. Returns the L4 protocol; the cursor is then bounded
- * by the total length. */
+ * by the total length. A fragment fills f's fragment fields; a non-first
+ * one returns PT_ERR_FRAGMENT. */
 static __always_inline int pt_parse_ipv4(struct pt_cursor *c, struct pt_flow *f)
 {
 	struct iphdr *iph = c->pos;
-	__u32 hdr_len, tot_len;
+	__u32 hdr_len, tot_len, frag;
 
 	if ((void *)(iph + 1) > c->end)
 		return PT_ERR_MALFORMED;
@@ -130,23 +168,32 @@ static __always_inline int pt_parse_ipv4(struct pt_cursor *c, struct pt_flow *f)
 	c->left = tot_len;
 	if (pt_advance(c, hdr_len))
 		return PT_ERR_MALFORMED;
-	if (bpf_ntohs(iph->frag_off) & PT_IP_OFFSET_MASK)
-		return PT_ERR_FRAGMENT;
 
 	f->family = PT_INET;
 	__builtin_memcpy(f->saddr, &iph->saddr, 4);
+	frag = bpf_ntohs(iph->frag_off);
+	if (!(frag & (PT_IP_OFFSET_MASK | PT_IP_MF)))
+		return iph->protocol;
+	__builtin_memcpy(f->daddr, &iph->daddr, 4);
+	f->frag_off = frag & PT_IP_OFFSET_MASK;
+	f->mf = (frag & PT_IP_MF) >> 13;
+	f->l4 = iph->protocol;
+	f->frag_id = bpf_htonl(bpf_ntohs(iph->id));
+	if (f->frag_off)
+		return PT_ERR_FRAGMENT;
 	return iph->protocol;
 }
 
 /* IPv6 and its extension header chain, at most PT_IPV6_EXT_MAX headers.
  * Returns the upper-layer protocol; the cursor is then bounded by the
- * payload length. */
+ * payload length. A longer chain is PT_ERR_UNREADABLE (the stack follows
+ * any length); so is a first fragment whose chain it cuts (RFC 7112). */
 static __always_inline int pt_parse_ipv6(struct pt_cursor *c, struct pt_flow *f)
 {
 	struct ipv6hdr *ip6h = c->pos;
 	struct pt_frag_hdr *frag;
 	struct pt_ext_hdr *ext;
-	__u32 len;
+	__u32 len, fo;
 	__u8 next;
 	int i;
 
@@ -159,6 +206,8 @@ static __always_inline int pt_parse_ipv6(struct pt_cursor *c, struct pt_flow *f)
 		return PT_ERR_MALFORMED;
 	c->left = len;
 	next = ip6h->nexthdr;
+	f->family = PT_INET6;
+	__builtin_memcpy(f->saddr, &ip6h->saddr, 16);
 
 	for (i = 0; i < PT_IPV6_EXT_MAX; i++) {
 		switch (next) {
@@ -167,49 +216,61 @@ static __always_inline int pt_parse_ipv6(struct pt_cursor *c, struct pt_flow *f)
 		case IPPROTO_DSTOPTS:
 			ext = c->pos;
 			if ((void *)(ext + 1) > c->end)
-				return PT_ERR_MALFORMED;
+				goto cut;
 			len = (ext->hdrlen + 1) * 8;
 			break;
 		case IPPROTO_AH:
 			ext = c->pos;
 			if ((void *)(ext + 1) > c->end)
-				return PT_ERR_MALFORMED;
+				goto cut;
 			len = (ext->hdrlen + 2) * 4;
 			break;
 		case IPPROTO_FRAGMENT:
 			frag = c->pos;
 			if ((void *)(frag + 1) > c->end || sizeof(*frag) > c->left)
-				return PT_ERR_MALFORMED;
-			if (bpf_ntohs(frag->frag_off) & PT_IP6_OFFSET_MASK)
+				goto cut;
+			/* offset 0 without M: an atomic fragment, a whole packet */
+			fo = bpf_ntohs(frag->frag_off);
+			f->frag_off = fo >> 3;
+			f->mf = fo & PT_IP6_MF;
+			f->l4 = frag->nexthdr;
+			f->frag_id = frag->id;
+			__builtin_memcpy(f->daddr, &ip6h->daddr, 16);
+			if (f->frag_off)
 				return PT_ERR_FRAGMENT;
 			ext = c->pos;
 			len = sizeof(*frag);
 			break;
 		default:
-			goto upper;
+			return next;
 		}
 		next = ext->nexthdr;
 		if (pt_advance(c, len))
-			return PT_ERR_MALFORMED;
+			goto cut;
 	}
-	/* More extension headers than we follow: we cannot find the ports. */
+	/* More extension headers than we follow: we cannot find the ports,
+	 * and the stack, which has no such bound, may deliver the packet. */
 	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
 	    next == IPPROTO_DSTOPTS || next == IPPROTO_AH || next == IPPROTO_FRAGMENT)
-		return PT_ERR_MALFORMED;
-upper:
-	f->family = PT_INET6;
-	__builtin_memcpy(f->saddr, &ip6h->saddr, 16);
+		return PT_ERR_UNREADABLE;
 	return next;
+cut:
+	/* A header cut by the payload length (or the frame). */
+	return PT_ERR_CUT;
 }
 
+/* TCP: the whole header, options included. PT_ERR_CUT when the packet
+ * ends before it. */
 static __always_inline int pt_parse_tcp(struct pt_cursor *c, struct pt_flow *f)
 {
 	struct tcphdr *th = c->pos;
 
 	if ((void *)(th + 1) > c->end || sizeof(*th) > c->left)
+		return PT_ERR_CUT;
+	if (th->doff < 5)
 		return PT_ERR_MALFORMED;
-	if (th->doff < 5 || th->doff * 4 > c->left)
-		return PT_ERR_MALFORMED;
+	if (th->doff * 4 > c->left)
+		return PT_ERR_CUT;
 	f->proto = PT_TCP;
 	f->dport = bpf_ntohs(th->dest);
 	f->tcp_flags = ((__u8 *)th)[13];
@@ -221,7 +282,7 @@ static __always_inline int pt_parse_udp(struct pt_cursor *c, struct pt_flow *f)
 	struct udphdr *uh = c->pos;
 
 	if ((void *)(uh + 1) > c->end || sizeof(*uh) > c->left)
-		return PT_ERR_MALFORMED;
+		return PT_ERR_CUT;
 	f->proto = PT_UDP;
 	f->dport = bpf_ntohs(uh->dest);
 	return 0;

@@ -7,7 +7,8 @@
  * The maps fall in three groups (docs/ARCHITECTURE.md explains each):
  *   derived tables, read per packet:  port_table, bind_host, bind_lpm,
  *                                     policy_lpm, sock_meta, svc_socks
- *   counters, written per packet:     port_stats, global_stats, rate_buckets
+ *   counters, written per packet:     port_stats, global_stats, rate_buckets,
+ *                                     frag_table
  *   records, read only by portier:    svc_table, bind_table, policy_table,
  *                                     watch_table, slot_table, sock_info,
  *                                     xdp_table
@@ -21,7 +22,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define PT_ABI_VERSION 2
+#define PT_ABI_VERSION 3
 
 /* Map names: the pinned file name of each map under the pin directory. */
 #define PT_MAP_CONFIG "config"
@@ -41,6 +42,7 @@
 #define PT_MAP_SLOT_TABLE "slot_table"
 #define PT_MAP_SOCK_INFO "sock_info"
 #define PT_MAP_XDP_TABLE "xdp_table"
+#define PT_MAP_FRAG_TABLE "frag_table"
 
 /* Limits. */
 #define PT_NAME_LEN 32		/* service name, NUL included: 1-31 chars */
@@ -55,6 +57,7 @@
 #define PT_MAX_HOST_ENTRIES (2 * PT_MAX_BINDINGS) /* bind_host, both generations */
 #define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
 #define PT_MAX_BUCKETS 16384
+#define PT_MAX_FRAGS 8192	/* frag_table: first fragments remembered (LRU) */
 
 /* Protocol index used in keys and array indices (not the IPPROTO number). */
 enum pt_proto {
@@ -98,7 +101,10 @@ struct pt_config {
 	__u64 serial;		/* bumped on every committed change */
 	__u32 idle_dirty;	/* the idle generation may hold entries: clear it
 				 * by a full scan before writing it */
-	__u32 pad;
+	__u8 enforce[2];	/* per generation: 1 when it has a rule other than
+				 * allow; the guard then drops what it cannot read.
+				 * Written for the idle generation before the flip. */
+	__u16 pad;
 };
 
 /*
@@ -209,6 +215,10 @@ struct pt_global {
 	__u64 fragments;	/* non-first fragments, passed */
 	__u64 other;		/* non-IP, passed */
 	__u64 dispatch_other;	/* sk_lookup runs for no binding */
+	__u64 unreadable;	/* deliverable, but port or flags unreadable: tiny
+				 * first fragments, TCP fragments at offset 1, too
+				 * long header chains, too many VLAN tags. Dropped
+				 * when the live generation enforces. */
 };
 
 /* rate_buckets: HASH (rule, proto, port) -> token bucket, shared by CPUs. */
@@ -225,6 +235,39 @@ struct pt_bucket {
 	__u64 last_ns;
 };
 #define PT_TOKEN_SCALE 1000000000ULL
+
+/*
+ * frag_table: LRU_HASH of the first fragments the guard judged, so that the
+ * later fragments of a datagram (which carry no port) share its fate and
+ * its counters. Key: what the stack reassembles by (IPv4: addresses, id,
+ * protocol; IPv6: addresses and id, l4 zero). A later fragment with no
+ * entry (out of order, or evicted) is passed and counted as `fragments`:
+ * without its first fragment the stack cannot complete the datagram, and
+ * every first fragment is judged on its own.
+ */
+struct pt_frag_key {
+	__u8 family;		/* enum pt_family */
+	__u8 l4;		/* IPv4: IPPROTO_*; IPv6: 0 */
+	__u16 pad;
+	__be32 id;		/* network order; IPv4's 16-bit id in the low half */
+	__u8 saddr[16];		/* network order; IPv4 in [0..3] */
+	__u8 daddr[16];
+};
+
+enum pt_frag_verdict {
+	PT_FRAG_PASSED = 0,	/* counted to slot, passed */
+	PT_FRAG_DROPPED = 1,	/* counted to slot as dropped */
+	PT_FRAG_LIMITED = 2,	/* counted to slot as limited, dropped */
+	PT_FRAG_UNREADABLE = 3,	/* counted as unreadable, passed (no rules) */
+	PT_FRAG_UNREADABLE_DROPPED = 4,	/* counted as unreadable, dropped */
+};
+
+struct pt_frag_val {
+	__u32 slot;		/* counter slot of the datagram's port */
+	__u16 port;		/* host order */
+	__u8 proto;		/* enum pt_proto */
+	__u8 verdict;		/* enum pt_frag_verdict */
+};
 
 /* ---- records: read and written only by portier ---- */
 

@@ -204,6 +204,11 @@ static void render(struct out *o, const struct pt_state *st, const struct pt_sta
 	family(o, "portier_other_total", "counter",
 	       "Frames that are neither TCP nor UDP over IP, passed.");
 	put(o, "portier_other_total %llu\n", (unsigned long long)s->global.other);
+	family(o, "portier_unreadable_total", "counter",
+	       "Frames the stack could deliver whose port or TCP flags the guard cannot read "
+	       "(tiny first fragments, TCP fragments at offset 1, too long header chains); "
+	       "dropped while any rule is not allow.");
+	put(o, "portier_unreadable_total %llu\n", (unsigned long long)s->global.unreadable);
 	family(o, "portier_unbound_lookups_total", "counter",
 	       "Dispatcher lookups for no binding, left to the kernel untouched.");
 	put(o, "portier_unbound_lookups_total %llu\n", (unsigned long long)s->global.dispatch_other);

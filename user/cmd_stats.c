@@ -86,6 +86,8 @@ static void print_json(const struct stats_filter *f, const struct pt_stats *s)
 	json_object_object_add(root, "malformed", json_object_new_int64((int64_t)s->global.malformed));
 	json_object_object_add(root, "fragments", json_object_new_int64((int64_t)s->global.fragments));
 	json_object_object_add(root, "other", json_object_new_int64((int64_t)s->global.other));
+	json_object_object_add(root, "unreadable",
+			       json_object_new_int64((int64_t)s->global.unreadable));
 	json_object_object_add(root, "unbound_lookups",
 			       json_object_new_int64((int64_t)s->global.dispatch_other));
 	pt_json_print(root);
@@ -139,9 +141,10 @@ static void print_table(const struct stats_filter *f, const struct pt_stats *s)
 	num(s->global.malformed, f->exact, v[0], sizeof(v[0]));
 	num(s->global.fragments, f->exact, v[1], sizeof(v[1]));
 	num(s->global.other, f->exact, v[2], sizeof(v[2]));
-	num(s->global.dispatch_other, f->exact, v[3], sizeof(v[3]));
-	printf("guard: malformed %s, fragments %s, other %s; dispatch: unbound lookups %s\n", v[0],
-	       v[1], v[2], v[3]);
+	num(s->global.unreadable, f->exact, v[3], sizeof(v[3]));
+	num(s->global.dispatch_other, f->exact, v[4], sizeof(v[4]));
+	printf("guard: malformed %s, fragments %s, other %s, unreadable %s; "
+	       "dispatch: unbound lookups %s\n", v[0], v[1], v[2], v[3], v[4]);
 }
 
 int cmd_stats(int argc, char **argv)

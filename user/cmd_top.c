@@ -51,7 +51,7 @@ struct top {
 	struct top_row *rows;
 	size_t nrows;
 	struct pt_global g;
-	double g_rate[4];		/* malformed, fragments, other, unbound */
+	double g_rate[5];		/* malformed, fragments, other, unbound, unreadable */
 	bool have_g;
 	struct timespec last;
 	bool have_last;
@@ -207,6 +207,7 @@ static int sample(struct top *t)
 		t->g_rate[1] = rate(t->g.fragments, s.global.fragments, dt);
 		t->g_rate[2] = rate(t->g.other, s.global.other, dt);
 		t->g_rate[3] = rate(t->g.dispatch_other, s.global.dispatch_other, dt);
+		t->g_rate[4] = rate(t->g.unreadable, s.global.unreadable, dt);
 	}
 	t->g = s.global;
 	t->have_g = true;
@@ -317,7 +318,7 @@ static void draw(struct top *t)
 {
 	int lines = LINES, cols = COLS, y = 0;
 	size_t nports = 0, nclasses = 0, fixed = strlen(header) + 1, hw;
-	char line[512], spark[HIST * 4 + 1], tbuf[16], g[4][16];
+	char line[512], spark[HIST * 4 + 1], tbuf[16], g[5][16];
 	time_t wall = time(NULL);
 	struct tm tm;
 	bool show_classes;
@@ -406,9 +407,10 @@ static void draw(struct top *t)
 			y++;
 		}
 	}
-	snprintf(line, sizeof(line), "per second: guard malformed %s, fragments %s, other %s; "
-		 "dispatch unbound lookups %s", fmt_rate(t->g_rate[0], g[0], sizeof(g[0])),
-		 fmt_rate(t->g_rate[1], g[1], sizeof(g[1])), fmt_rate(t->g_rate[2], g[2], sizeof(g[2])),
+	snprintf(line, sizeof(line), "per second: guard malformed %s, fragments %s, other %s, "
+		 "unreadable %s; dispatch unbound lookups %s",
+		 fmt_rate(t->g_rate[0], g[0], sizeof(g[0])), fmt_rate(t->g_rate[1], g[1], sizeof(g[1])),
+		 fmt_rate(t->g_rate[2], g[2], sizeof(g[2])), fmt_rate(t->g_rate[4], g[4], sizeof(g[4])),
 		 fmt_rate(t->g_rate[3], g[3], sizeof(g[3])));
 	mvaddnstr(lines - 1, 0, line, cols);
 	refresh();
@@ -463,7 +465,7 @@ static void snapshot_json(const struct top *t, double dt)
 	json_object *o = json_object_new_object(), *ports = json_object_new_array(),
 		    *classes = json_object_new_array();
 	static const char *const gnames[] = { "malformed_per_s", "fragments_per_s", "other_per_s",
-					      "unbound_lookups_per_s" };
+					      "unbound_lookups_per_s", "unreadable_per_s" };
 
 	json_object_object_add(o, "interval", json_object_new_double(dt));
 	for (size_t i = 0; i < t->nrows; i++) {
@@ -492,7 +494,7 @@ static void snapshot_json(const struct top *t, double dt)
 	}
 	json_object_object_add(o, "ports", ports);
 	json_object_object_add(o, "classes", classes);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 5; i++)
 		json_object_object_add(o, gnames[i], json_object_new_double(t->g_rate[i]));
 	pt_json_print(o);
 	json_object_put(o);
@@ -502,7 +504,7 @@ static void snapshot_text(const struct top *t, double dt)
 {
 	static const char *const hdr[] = { "PROTO", "PORT", "SERVICE", "PKTS/S", "BYTES/S",
 					   "DROP/S", "STEER/S" };
-	char tbuf[16], port[16], v[4][16], g[4][16];
+	char tbuf[16], port[16], v[4][16], g[5][16];
 	time_t wall = time(NULL);
 	struct pt_table tab;
 	struct tm tm;
@@ -529,9 +531,11 @@ static void snapshot_text(const struct top *t, double dt)
 	}
 	pt_table_print(&tab);
 	pt_table_free(&tab);
-	printf("per second: guard malformed %s, fragments %s, other %s; dispatch unbound lookups %s\n",
+	printf("per second: guard malformed %s, fragments %s, other %s, unreadable %s; "
+	       "dispatch unbound lookups %s\n",
 	       fmt_rate(t->g_rate[0], g[0], sizeof(g[0])), fmt_rate(t->g_rate[1], g[1], sizeof(g[1])),
-	       fmt_rate(t->g_rate[2], g[2], sizeof(g[2])), fmt_rate(t->g_rate[3], g[3], sizeof(g[3])));
+	       fmt_rate(t->g_rate[2], g[2], sizeof(g[2])), fmt_rate(t->g_rate[4], g[4], sizeof(g[4])),
+	       fmt_rate(t->g_rate[3], g[3], sizeof(g[3])));
 }
 
 static void sleep_for(double s)

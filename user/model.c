@@ -1025,6 +1025,9 @@ int pt_compile(const struct pt_state *st, uint8_t gen, struct pt_compiled *out)
 
 	memset(out, 0, sizeof(*out));
 	out->gen = gen;
+	for (size_t i = 0; st && i < st->npolicies; i++)
+		if (st->policies[i].action != PT_ALLOW)
+			out->enforce = 1;
 	out->ports = calloc((size_t)PT_NPROTO * PT_PORTS, sizeof(*out->ports));
 	if (!out->ports)
 		return -ENOMEM;

@@ -87,6 +87,9 @@ struct pt_policy_entry {
 
 struct pt_compiled {
 	uint8_t gen;
+	/* some rule is not allow: the guard drops what it cannot read
+	 * (config.enforce[gen], written before the flip) */
+	uint8_t enforce;
 	/* port_table of this generation: ports[proto * PT_PORTS + port] */
 	struct pt_port_ent *ports;
 	uint32_t nclasses[PT_NPROTO];	/* classes per protocol */

@@ -33,6 +33,7 @@ const char *const pt_map_names[PT_NMAPS] = {
 	[M_SLOT_TABLE] = PT_MAP_SLOT_TABLE,
 	[M_SOCK_INFO] = PT_MAP_SOCK_INFO,
 	[M_XDP_TABLE] = PT_MAP_XDP_TABLE,
+	[M_FRAG_TABLE] = PT_MAP_FRAG_TABLE,
 };
 
 /* Where the generation byte sits in each generation-keyed map's key;
@@ -55,6 +56,7 @@ static const int gen_offset[PT_NMAPS] = {
 	[M_SLOT_TABLE] = 0,
 	[M_SOCK_INFO] = -1,
 	[M_XDP_TABLE] = -1,
+	[M_FRAG_TABLE] = -1,
 };
 
 const char *pt_strerror(int err)
@@ -160,6 +162,7 @@ int pt_ctx_open(struct pt_ctx *ctx)
 	__u32 zero = 0;
 	int err;
 
+	/* config first: pins of another ABI may lack maps this one has */
 	for (int i = 0; i < PT_NMAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", ctx->dir, pt_map_names[i]);
 		ctx->fds[i] = bpf_obj_get(path);
@@ -168,11 +171,13 @@ int pt_ctx_open(struct pt_ctx *ctx)
 			ctx->fds[i] = -1;
 			return err == -ENOENT ? -ENOENT : err;
 		}
+		if (i != M_CONFIG)
+			continue;
+		if (bpf_map_lookup_elem(ctx->fds[M_CONFIG], &zero, &ctx->cfg))
+			return -errno;
+		if (ctx->cfg.abi != PT_ABI_VERSION)
+			return -EPROTO;
 	}
-	if (bpf_map_lookup_elem(ctx->fds[M_CONFIG], &zero, &ctx->cfg))
-		return -errno;
-	if (ctx->cfg.abi != PT_ABI_VERSION)
-		return -EPROTO;
 	if (pt_pins_stale(ctx->dir, ctx->netns_ino))
 		return -ESTALE;
 	return 0;
@@ -839,6 +844,7 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	}
 	cfg = ctx->cfg;
 	cfg.idle_dirty = 1;
+	cfg.enforce[ng] = c.enforce;	/* read only once ng is live */
 	err = write_config(ctx, &cfg);
 	err = err ?: gen_image_write(ctx->fds, &img);
 	err = err ?: zero_slots(ctx, fresh, nfresh);
@@ -1011,6 +1017,7 @@ int pt_read_global(struct pt_ctx *ctx, struct pt_global *out)
 		out->fragments += per[i].fragments;
 		out->other += per[i].other;
 		out->dispatch_other += per[i].dispatch_other;
+		out->unreadable += per[i].unreadable;
 	}
 	free(per);
 	return err;

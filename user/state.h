@@ -35,6 +35,7 @@ enum pt_map_id {
 	M_SLOT_TABLE,
 	M_SOCK_INFO,
 	M_XDP_TABLE,
+	M_FRAG_TABLE,
 	PT_NMAPS,
 };
 

@@ -34,6 +34,8 @@ static int is_ext(uint8_t nh)
 	       nh == GM_IP6_AH || nh == GM_IP6_DSTOPTS;
 }
 
+#define GM_VLAN_SCAN 8
+
 const char *gm_kind_name(enum gm_kind kind)
 {
 	switch (kind) {
@@ -45,12 +47,37 @@ const char *gm_kind_name(enum gm_kind kind)
 		return "other";
 	case GM_POLICED:
 		return "policed";
+	case GM_UNREADABLE:
+		return "unreadable";
+	case GM_FRAG_PORT:
+		return "fragment-of-port";
+	case GM_NKINDS:
+		break;
 	}
 	return "?";
 }
 
+/* What the parse found about fragmentation. */
+struct gm_frag_info {
+	uint8_t mf;		/* the (last) fragment header's more-fragments bit */
+	uint16_t off;		/* its offset, 8-byte units */
+	uint8_t l4;		/* IPv4 protocol / the fragment header's next header */
+	uint32_t id;
+	uint8_t daddr[16];
+};
+
+/* Parse results besides enum gm_kind: a later fragment, and a header cut
+ * by the end of the IP packet (malformed, or unreadable in a first
+ * fragment). */
+enum { P_LATER = 100, P_CUT = 101 };
+
+static int is_vlan(uint16_t et)
+{
+	return et == GM_ETH_8021Q || et == GM_ETH_8021AD;
+}
+
 /* Parse the frame; for GM_POLICED fill proto, family, saddr, dport, flags. */
-static enum gm_kind parse(const uint8_t *p, size_t len, struct gm_result *r)
+static int parse(const uint8_t *p, size_t len, struct gm_result *r, struct gm_frag_info *fi)
 {
 	size_t off, end, hl;
 	uint16_t et;
@@ -61,15 +88,28 @@ static enum gm_kind parse(const uint8_t *p, size_t len, struct gm_result *r)
 		return GM_MALFORMED;
 	et = be16(p + 12);
 	off = 14;
-	for (i = 0; i < GM_MAX_VLAN && (et == GM_ETH_8021Q || et == GM_ETH_8021AD); i++) {
+	for (i = 0; i < GM_MAX_VLAN && is_vlan(et); i++) {
 		if (off + 4 > len)
 			return GM_MALFORMED;
 		et = be16(p + off + 2);
 		off += 4;
 	}
+	if (is_vlan(et)) {
+		/* more tags than parsed: is there IP (or more tags) behind? */
+		for (i = 0; i < GM_VLAN_SCAN && is_vlan(et); i++) {
+			if (off + 4 > len)
+				return GM_MALFORMED;
+			et = be16(p + off + 2);
+			off += 4;
+		}
+		if (et == GM_ETH_IP || et == GM_ETH_IPV6 || is_vlan(et))
+			return GM_UNREADABLE;
+		return GM_OTHER;
+	}
 
 	if (et == GM_ETH_IP) {
 		size_t tot;
+		uint16_t fo;
 
 		if (off + 20 > len)
 			return GM_MALFORMED;
@@ -79,13 +119,20 @@ static enum gm_kind parse(const uint8_t *p, size_t len, struct gm_result *r)
 		tot = be16(p + off + 2);
 		if (off + tot > len || tot < hl)
 			return GM_MALFORMED;
-		if (be16(p + off + 6) & 0x1fff)
-			return GM_FRAGMENT;
-		end = off + tot;
-		l4 = p[off + 9];
 		r->family = PT_INET;
 		memset(r->saddr, 0, 16);
 		memcpy(r->saddr, p + off + 12, 4);
+		memset(fi->daddr, 0, 16);
+		memcpy(fi->daddr, p + off + 16, 4);
+		fo = be16(p + off + 6);
+		fi->off = fo & 0x1fff;
+		fi->mf = (fo >> 13) & 1;
+		fi->l4 = p[off + 9];
+		fi->id = be16(p + off + 4);
+		if (fi->off)
+			return P_LATER;
+		end = off + tot;
+		l4 = p[off + 9];
 		off += hl;
 	} else if (et == GM_ETH_IPV6) {
 		if (off + 40 > len)
@@ -98,25 +145,33 @@ static enum gm_kind parse(const uint8_t *p, size_t len, struct gm_result *r)
 		l4 = p[off + 6];
 		r->family = PT_INET6;
 		memcpy(r->saddr, p + off + 8, 16);
+		memcpy(fi->daddr, p + off + 24, 16);
 		off += 40;
 		for (i = 0; is_ext(l4); i++) {
 			if (i == GM_MAX_EXT)
-				return GM_MALFORMED;
+				return GM_UNREADABLE;
 			if (l4 == GM_IP6_FRAGMENT) {
+				uint16_t fo;
+
 				if (off + 8 > end)
-					return GM_MALFORMED;
-				if (be16(p + off + 2) >> 3)
-					return GM_FRAGMENT;
+					return P_CUT;
+				fo = be16(p + off + 2);
+				fi->off = fo >> 3;
+				fi->mf = fo & 1;
+				fi->l4 = p[off];
+				fi->id = (uint32_t)be16(p + off + 4) << 16 | be16(p + off + 6);
+				if (fi->off)
+					return P_LATER;
 				hl = 8;
 			} else {
 				if (off + 2 > end)
-					return GM_MALFORMED;
+					return P_CUT;
 				if (l4 == GM_IP6_AH)
 					hl = ((size_t)p[off + 1] + 2) * 4;
 				else
 					hl = ((size_t)p[off + 1] + 1) * 8;
 				if (off + hl > end)
-					return GM_MALFORMED;
+					return P_CUT;
 			}
 			l4 = p[off];
 			off += hl;
@@ -127,15 +182,17 @@ static enum gm_kind parse(const uint8_t *p, size_t len, struct gm_result *r)
 
 	if (l4 == GM_IP_TCP) {
 		if (off + 20 > end)
-			return GM_MALFORMED;
+			return P_CUT;
 		hl = (size_t)(p[off + 12] >> 4) * 4;
-		if (hl < 20 || off + hl > end)
+		if (hl < 20)
 			return GM_MALFORMED;
+		if (off + hl > end)
+			return P_CUT;
 		r->proto = PT_TCP;
 		r->tcp_flags = p[off + 13];
 	} else if (l4 == GM_IP_UDP) {
 		if (off + 8 > end)
-			return GM_MALFORMED;
+			return P_CUT;
 		r->proto = PT_UDP;
 	} else {
 		return GM_OTHER;
@@ -249,58 +306,161 @@ static int bucket_take(struct gm_model *m, const struct gm_policy *pol, uint16_t
 
 void gm_init(struct gm_model *m, const struct gm_rules *rules)
 {
+	size_t i;
+
 	memset(m, 0, sizeof(*m));
 	m->rules = *rules;
+	for (i = 0; i < rules->npolicies; i++)
+		if (rules->policies[i].action != PT_ALLOW)
+			m->enforce = 1;
+}
+
+void gm_forget_fragments(struct gm_model *m)
+{
+	memset(m->frags, 0, sizeof(m->frags));
+	m->nfrags = 0;
+}
+
+/* The remembered first fragment of a datagram, or NULL; with add, a place
+ * for it (the oldest is overwritten when the table is full). */
+static struct gm_frag *frag_find(struct gm_model *m, const struct gm_result *r,
+				 const struct gm_frag_info *fi, int add)
+{
+	uint8_t l4 = r->family == PT_INET ? fi->l4 : 0;
+	size_t i;
+
+	for (i = 0; i < m->nfrags; i++) {
+		struct gm_frag *e = &m->frags[i];
+
+		if (e->family == r->family && e->l4 == l4 && e->id == fi->id &&
+		    !memcmp(e->saddr, r->saddr, 16) && !memcmp(e->daddr, fi->daddr, 16))
+			return e;
+	}
+	if (!add)
+		return NULL;
+	i = m->nfrags < GM_FRAGS ? m->nfrags++ : fi->id % GM_FRAGS;
+	m->frags[i] = (struct gm_frag){ .used = 1, .family = r->family, .l4 = l4, .id = fi->id };
+	memcpy(m->frags[i].saddr, r->saddr, 16);
+	memcpy(m->frags[i].daddr, fi->daddr, 16);
+	return &m->frags[i];
+}
+
+static void unreadable(struct gm_model *m, struct gm_result *r)
+{
+	r->kind = GM_UNREADABLE;
+	r->global_delta.unreadable = 1;
+	r->verdict = m->enforce ? XDP_DROP : XDP_PASS;
+}
+
+/* A later fragment: its first's fate, or unknown. */
+static void later_fragment(struct gm_model *m, struct gm_result *r, const struct gm_frag_info *fi,
+			   size_t len)
+{
+	const struct gm_frag *e;
+
+	if (fi->l4 == GM_IP_TCP && fi->off == 1) {
+		unreadable(m, r);	/* can rewrite the first's flags (RFC 3128) */
+		return;
+	}
+	e = frag_find(m, r, fi, 0);
+	if (!e) {
+		r->kind = GM_FRAGMENT;
+		r->global_delta.fragments = 1;
+		return;
+	}
+	switch (e->verdict) {
+	case PT_FRAG_UNREADABLE:
+	case PT_FRAG_UNREADABLE_DROPPED:
+		r->kind = GM_UNREADABLE;
+		r->global_delta.unreadable = 1;
+		r->verdict = e->verdict == PT_FRAG_UNREADABLE ? XDP_PASS : XDP_DROP;
+		return;
+	default:
+		break;
+	}
+	r->kind = GM_FRAG_PORT;
+	r->slot = e->slot;
+	r->slot_delta.packets = 1;
+	r->slot_delta.bytes = len;
+	if (e->verdict == PT_FRAG_DROPPED) {
+		r->slot_delta.dropped = 1;
+		r->verdict = XDP_DROP;
+	} else if (e->verdict == PT_FRAG_LIMITED) {
+		r->slot_delta.limited = 1;
+		r->verdict = XDP_DROP;
+	}
 }
 
 void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_result *r)
 {
 	const struct gm_policy *pol = NULL;
+	struct gm_frag_info fi = {};
+	struct gm_frag *e;
+	int kind;
 
 	memset(r, 0, sizeof(*r));
 	r->verdict = XDP_PASS;
 	r->policy = -1;
-	r->kind = parse(frame, len, r);
-	switch (r->kind) {
+	kind = parse(frame, len, r, &fi);
+	if (kind == P_CUT)
+		kind = fi.mf ? GM_UNREADABLE : GM_MALFORMED;
+	switch (kind) {
 	case GM_MALFORMED:
+		r->kind = GM_MALFORMED;
 		r->global_delta.malformed = 1;
 		return;
-	case GM_FRAGMENT:
-		r->global_delta.fragments = 1;
-		return;
 	case GM_OTHER:
+		r->kind = GM_OTHER;
 		r->global_delta.other = 1;
 		return;
-	case GM_POLICED:
+	case P_LATER:
+		later_fragment(m, r, &fi, len);
+		return;
+	case GM_UNREADABLE:
+		unreadable(m, r);
+		if (fi.mf) {
+			e = frag_find(m, r, &fi, 1);
+			e->verdict = m->enforce ? PT_FRAG_UNREADABLE_DROPPED : PT_FRAG_UNREADABLE;
+			e->slot = 0;
+		}
+		return;
+	default:
 		break;
 	}
 
+	r->kind = GM_POLICED;
 	r->policy = gm_policy_lookup(&m->rules, r->proto, r->family, r->saddr, r->dport);
 	if (r->policy >= 0)
 		pol = &m->rules.policies[r->policy];
 	r->slot = slot_of(&m->rules, r->proto, r->dport);
 	r->slot_delta.packets = 1;
 	r->slot_delta.bytes = len;
-	if (!pol)
-		return;
-	switch (pol->action) {
-	case PT_DROP:
-		r->verdict = XDP_DROP;
-		r->slot_delta.dropped = 1;
-		break;
-	case PT_DROP_NEW:
-		if (r->proto == PT_TCP && (r->tcp_flags & 0x12) == 0x02) {
+	if (pol) {
+		switch (pol->action) {
+		case PT_DROP:
 			r->verdict = XDP_DROP;
 			r->slot_delta.dropped = 1;
+			break;
+		case PT_DROP_NEW:
+			if (r->proto == PT_TCP && (r->tcp_flags & 0x12) == 0x02) {
+				r->verdict = XDP_DROP;
+				r->slot_delta.dropped = 1;
+			}
+			break;
+		case PT_LIMIT:
+			if (!bucket_take(m, pol, r->dport)) {
+				r->verdict = XDP_DROP;
+				r->slot_delta.limited = 1;
+			}
+			break;
+		default:
+			break;
 		}
-		break;
-	case PT_LIMIT:
-		if (!bucket_take(m, pol, r->dport)) {
-			r->verdict = XDP_DROP;
-			r->slot_delta.limited = 1;
-		}
-		break;
-	default:
-		break;
+	}
+	if (fi.mf) {
+		e = frag_find(m, r, &fi, 1);
+		e->slot = r->slot;
+		e->verdict = r->slot_delta.dropped ? PT_FRAG_DROPPED :
+			     r->slot_delta.limited ? PT_FRAG_LIMITED : PT_FRAG_PASSED;
 	}
 }

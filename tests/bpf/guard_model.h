@@ -17,6 +17,20 @@
  * has source-scoped rules; there the compiler gives the class a row for
  * every source, its any-source policy at /0, so the two agree.)
  *
+ * Fail closed: a frame the stack could deliver but whose port or flags
+ * cannot be read (a first fragment cut before the end of its TCP/UDP
+ * header or of its IPv6 header chain, a TCP fragment at offset 1, more
+ * than GM_MAX_EXT IPv6 extension headers, more than GM_MAX_VLAN tags with
+ * IP or more tags behind) is GM_UNREADABLE: counted `unreadable`, dropped
+ * when any policy is not allow, passed when none is.
+ *
+ * Fragments: every first fragment (TCP, UDP or unreadable) is remembered
+ * with what it was judged, keyed by (family, source, destination, id and,
+ * for IPv4, protocol); a later fragment of a remembered datagram shares
+ * its fate and its counters (GM_FRAG_PORT, GM_UNREADABLE), one of an
+ * unknown one is GM_FRAGMENT. The table is unbounded here (up to
+ * GM_FRAGS): tests keep the kernel's LRU far from full.
+ *
  * Rate limits are modelled without refill: a bucket holds pps packets and
  * every passing packet takes one. That is exact while a test sends fewer
  * than pps packets per second of wall time past the burst, or sends its
@@ -57,10 +71,16 @@ struct gm_rules {
 
 enum gm_kind {
 	GM_MALFORMED,
-	GM_FRAGMENT,
+	GM_FRAGMENT,		/* a later fragment of an unknown datagram */
 	GM_OTHER,
 	GM_POLICED,		/* TCP or UDP: counted in a slot */
+	GM_UNREADABLE,
+	GM_FRAG_PORT,		/* a later fragment counted in its first's slot */
+	GM_NKINDS,
 };
+
+/* Does the kind move a port slot? */
+#define GM_HAS_SLOT(kind) ((kind) == GM_POLICED || (kind) == GM_FRAG_PORT)
 
 /* What a frame did: its verdict and the counters it moved. */
 struct gm_result {
@@ -77,6 +97,17 @@ struct gm_result {
 };
 
 #define GM_BUCKETS 4096
+#define GM_FRAGS 4096
+
+struct gm_frag {
+	uint8_t used;
+	uint8_t family;
+	uint8_t l4;		/* IPv4 protocol; 0 for IPv6 */
+	uint32_t id;
+	uint8_t saddr[16], daddr[16];
+	uint8_t verdict;	/* enum pt_frag_verdict */
+	uint32_t slot;
+};
 
 struct gm_bucket {
 	uint32_t rule;
@@ -88,11 +119,17 @@ struct gm_bucket {
 
 struct gm_model {
 	struct gm_rules rules;
+	uint8_t enforce;	/* some policy is not allow */
 	struct gm_bucket buckets[GM_BUCKETS];
+	struct gm_frag frags[GM_FRAGS];
+	size_t nfrags;
 };
 
 /* Start a model over rules (not copied: they must outlive the model). */
 void gm_init(struct gm_model *m, const struct gm_rules *rules);
+
+/* Forget every remembered first fragment (the guard's frag_table emptied). */
+void gm_forget_fragments(struct gm_model *m);
 
 /* Run one frame through the model. */
 void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_result *r);

@@ -119,7 +119,7 @@ int pkt_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *lay)
 			return -1;
 		buf[l3] = (uint8_t)(0x40 | (ihl / 4));
 		put16(buf + l3 + 2, (uint16_t)len);
-		put16(buf + l3 + 4, 0x1234);				/* id */
+		put16(buf + l3 + 4, (uint16_t)(s->ip_id ? s->ip_id : 0x1234));	/* id */
 		put16(buf + l3 + 6, (uint16_t)((s->mf ? 0x2000 : 0) | (s->frag_off & 0x1fff)));
 		buf[l3 + 8] = 64;					/* ttl */
 		buf[l3 + 9] = s->l4;
@@ -154,7 +154,7 @@ int pkt_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *lay)
 			buf[off] = i + 1 < s->next ? s->ext[i + 1].type : s->l4;
 			if (e->type == IPPROTO_FRAGMENT) {
 				put16(buf + off + 2, (uint16_t)((e->frag_off << 3) | (e->more ? 1 : 0)));
-				put32(buf + off + 4, 0xcafe);
+				put32(buf + off + 4, s->ip_id ? s->ip_id : 0xcafe);
 			} else {
 				buf[off + 1] = e->hdrlen;
 			}

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define PKT_MAX 2048
-#define PKT_MAX_VLAN 4
-#define PKT_MAX_EXT 12
+#define PKT_MAX_VLAN 12
+#define PKT_MAX_EXT 48
 
 #define PKT_ETH_ARP 0x0806
 #define PKT_ETH_IP 0x0800
@@ -53,6 +53,7 @@ struct pkt_spec {
 	uint8_t ip_opts;	/* IPv4 option bytes, a multiple of 4, <= 40 */
 	uint16_t frag_off;	/* IPv4 fragment offset in 8-byte units */
 	bool mf;		/* IPv4 more fragments */
+	uint32_t ip_id;		/* IPv4 id / IPv6 fragment id; 0: 0x1234 / 0xcafe */
 	struct pkt_ext ext[PKT_MAX_EXT];
 	uint8_t next;		/* number of IPv6 extension headers */
 	uint8_t l4;		/* IPPROTO_* of the upper layer */

@@ -129,9 +129,14 @@ static size_t count_gen(int fd, size_t key_size, size_t gen_off, uint8_t gen)
 	return n;
 }
 
+/* config.enforce of each generation, as the compiler said when it was
+ * written (pt_compiled.enforce): set_gen writes it with the flip. */
+static uint8_t gen_enforce[2];
+
 static void set_gen(uint8_t gen)
 {
-	struct pt_config cfg = { .abi = PT_ABI_VERSION, .gen = gen, .serial = 1 };
+	struct pt_config cfg = { .abi = PT_ABI_VERSION, .gen = gen, .serial = 1,
+				 .enforce = { gen_enforce[0], gen_enforce[1] } };
 	uint32_t zero = 0;
 
 	assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.config), &zero, &cfg, BPF_ANY), 0);
@@ -147,6 +152,7 @@ static void write_gen(const struct pt_state *st, uint8_t gen, struct pt_compiled
 	assert_int_equal(pt_compile(st, gen, &c), 0);
 	assert_int_equal(c.gen, gen);
 	assert_int_equal(pt_gen_write(map_fds, NULL, &c), 0);
+	gen_enforce[gen & 1] = c.enforce;
 	if (keep)
 		*keep = c;
 	else
@@ -163,6 +169,7 @@ static void reset_tables(void)
 	clear_map(map_fds[M_BIND_LPM], sizeof(struct pt_lpm_key));
 	clear_map(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key));
 	clear_map(map_fds[M_RATE_BUCKETS], sizeof(struct pt_bucket_key));
+	clear_map(map_fds[M_FRAG_TABLE], sizeof(struct pt_frag_key));
 	write_gen(&empty, 0, NULL);
 	write_gen(&empty, 1, NULL);
 	tables_are_table_rules = false;
@@ -528,7 +535,7 @@ struct gcase {
 	struct pkt_spec spec;
 	uint32_t verdict;	/* n == 1 */
 	int slot;		/* the slot that moves, or NO_SLOT */
-	uint64_t dropped, limited, malformed, fragments, other;
+	uint64_t dropped, limited, malformed, fragments, other, unreadable;
 	int n;			/* frames sent (0: one) */
 	int npass;		/* n > 1: the first npass pass, the rest drop */
 	bool hand_only;		/* needs the rows install_table_rules removes by
@@ -554,6 +561,8 @@ struct gcase {
 #define DROP .verdict = XDP_DROP
 #define EXT(t, l) { .type = (t), .hdrlen = (l) }
 #define FRAG(off, m) { .type = IPPROTO_FRAGMENT, .frag_off = (off), .more = (m) }
+#define VLAN10 PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q, \
+	       PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q
 #define DST8 EXT(60, 0), EXT(60, 0), EXT(60, 0), EXT(60, 0), \
 	     EXT(60, 0), EXT(60, 0), EXT(60, 0), EXT(60, 0)
 
@@ -664,9 +673,27 @@ static const struct gcase cases[] = {
 	{ "vlan_8021q_8021ad_tcp6_drop",
 	  { .vlan = { PKT_ETH_8021Q, PKT_ETH_8021AD }, V6, TCP(23) }, DROP, S_TCP23,
 	  .dropped = 1 },
-	{ "vlan_three_tags_other",
-	  { .vlan = { PKT_ETH_8021AD, PKT_ETH_8021Q, PKT_ETH_8021Q }, V4, TCP(23) }, PASS,
+	/* More tags than parsed: the stack strips stacked priority tags, so
+	 * IP (or more tags) behind them is unreadable, and dropped here. */
+	{ "vlan_three_tags_ip_unreadable",
+	  { .vlan = { PKT_ETH_8021AD, PKT_ETH_8021Q, PKT_ETH_8021Q }, V4, TCP(23) }, DROP,
+	  NO_SLOT, .unreadable = 1 },
+	{ "vlan_three_tags_allowed_port_unreadable",
+	  { .vlan = { PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q }, V6, UDP(5353) }, DROP,
+	  NO_SLOT, .unreadable = 1 },
+	{ "vlan_ten_tags_ip_unreadable",
+	  { .vlan = { VLAN10 }, V4, TCP(9100) }, DROP, NO_SLOT, .unreadable = 1 },
+	{ "vlan_eleven_tags_unreadable",
+	  { .vlan = { VLAN10, PKT_ETH_8021Q }, V4, TCP(9100) }, DROP, NO_SLOT, .unreadable = 1 },
+	{ "vlan_three_tags_arp_other",
+	  { .vlan = { PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q }, .ethertype = PKT_ETH_ARP },
+	  PASS, NO_SLOT, .other = 1 },
+	{ "vlan_ten_tags_arp_other", { .vlan = { VLAN10 }, .ethertype = PKT_ETH_ARP }, PASS,
 	  NO_SLOT, .other = 1 },
+	{ "vlan_third_tag_truncated_malformed",
+	  { .vlan = { PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q }, V4, TCP(23),
+	    .cut_layer = PKT_L2, .cut_len = 24 },
+	  PASS, NO_SLOT, .malformed = 1 },
 	{ "vlan_tag_truncated",
 	  { .vlan = { PKT_ETH_8021Q }, V4, TCP(23), .cut_layer = PKT_L2, .cut_len = 16 },
 	  PASS, NO_SLOT, .malformed = 1 },
@@ -705,6 +732,64 @@ static const struct gcase cases[] = {
 	{ "ipv6_fragment_header_past_payload_length",
 	  { V6, .ext = { FRAG(185, false) }, .next = 1, UDP(53), .plen6 = 4 }, PASS, NO_SLOT,
 	  .malformed = 1 },
+	/* First fragments without their whole TCP/UDP header (RFC 1858,
+	 * RFC 7112): unreadable, whatever the port (the ports may be read,
+	 * the flags not); dropped, since the table has non-allow rules. */
+	{ "ipv4_tiny_first_fragment_8_bytes_unreadable",
+	  { V4, .mf = true, TCPF(23, PKT_TCP_SYN), .tot_len = 20 + 8 }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv4_tiny_first_fragment_allowed_port_unreadable",
+	  { V4, .mf = true, TCP(9100), .tot_len = 20 + 8 }, DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv4_first_fragment_16_bytes_unreadable",
+	  { V4, .mf = true, TCPF(25, PKT_TCP_SYN), .tot_len = 20 + 16 }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv4_first_fragment_19_bytes_unreadable",
+	  { V4, .ip_opts = 8, .mf = true, TCPF(25, PKT_TCP_SYN), .tot_len = 28 + 19 }, DROP,
+	  NO_SLOT, .unreadable = 1 },
+	{ "ipv4_first_fragment_tcp_options_cut_unreadable",
+	  { V4, .mf = true, TCPF(25, PKT_TCP_SYN), .tcp_opts = 20, .tot_len = 20 + 24 }, DROP,
+	  NO_SLOT, .unreadable = 1 },
+	{ "ipv4_first_fragment_doff_below_5_malformed",
+	  { V4, .mf = true, TCP(23), .doff = 4 }, PASS, NO_SLOT, .malformed = 1 },
+	{ "ipv4_first_fragment_udp_4_bytes_unreadable",
+	  { V4, .mf = true, UDP(5353), .tot_len = 20 + 4 }, DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv4_first_fragment_udp_whole_header_policed",
+	  { V4, .mf = true, UDPP(5353, 0), .tot_len = 20 + 8 }, PASS, S_UDP5353 },
+	{ "ipv4_first_fragment_tcp_whole_header_policed",
+	  { V4, .mf = true, TCPF(25, PKT_TCP_SYN), .tot_len = 20 + 20 }, DROP, S_TCP25,
+	  .dropped = 1 },
+	{ "ipv4_first_fragment_icmp_cut_other",
+	  { V4, .mf = true, .l4 = IPPROTO_ICMP, .payload = 8, .tot_len = 20 + 4 }, PASS, NO_SLOT,
+	  .other = 1 },
+	{ "ipv4_tcp_fragment_offset_1_unreadable",
+	  { V4, .frag_off = 1, .mf = true, TCP(23) }, DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv4_tcp_fragment_offset_2_fragments",
+	  { V4, .frag_off = 2, .mf = true, TCP(23) }, PASS, NO_SLOT, .fragments = 1 },
+	{ "ipv4_udp_fragment_offset_1_fragments", { V4, .frag_off = 1, UDP(53) }, PASS, NO_SLOT,
+	  .fragments = 1 },
+	{ "ipv4_vlan_tiny_first_fragment_unreadable",
+	  { .vlan = { PKT_ETH_8021Q, PKT_ETH_8021AD }, V4, .mf = true, TCP(9100),
+	    .tot_len = 20 + 8 },
+	  DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv6_tiny_first_fragment_unreadable",
+	  { V6, .ext = { FRAG(0, true) }, .next = 1, TCPF(23, PKT_TCP_SYN), .plen6 = 8 + 8 },
+	  DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv6_first_fragment_udp_cut_unreadable",
+	  { V6, .ext = { FRAG(0, true) }, .next = 1, UDP(5353), .plen6 = 8 + 6 }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv6_first_fragment_chain_cut_unreadable",
+	  { V6, .ext = { FRAG(0, true), EXT(60, 3) }, .next = 2, TCP(23), .plen6 = 8 + 16 },
+	  DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv6_chain_cut_before_fragment_header_malformed",
+	  { V6, .ext = { EXT(0, 3), FRAG(0, true) }, .next = 2, TCP(23), .plen6 = 16 }, PASS,
+	  NO_SLOT, .malformed = 1 },
+	{ "ipv6_atomic_fragment_cut_malformed",
+	  { V6, .ext = { FRAG(0, false) }, .next = 1, TCP(23), .plen6 = 8 + 8 }, PASS, NO_SLOT,
+	  .malformed = 1 },
+	{ "ipv6_tcp_fragment_offset_1_unreadable",
+	  { V6, .ext = { FRAG(1, true) }, .next = 1, TCP(23) }, DROP, NO_SLOT, .unreadable = 1 },
+	{ "ipv6_udp_fragment_offset_1_fragments",
+	  { V6, .ext = { FRAG(1, false) }, .next = 1, UDP(53) }, PASS, NO_SLOT, .fragments = 1 },
 	{ "ipv6_atomic_fragment_udp",
 	  { V6, .ext = { FRAG(0, false) }, .next = 1, UDP(5353) }, PASS, S_UDP5353 },
 
@@ -716,8 +801,22 @@ static const struct gcase cases[] = {
 	  { V6, .ext = { EXT(43, 2), EXT(51, 4) }, .next = 2, UDP(5353) }, PASS, S_UDP5353 },
 	{ "ipv6_chain_at_bound_8", { V6, .ext = { DST8 }, .next = 8, TCP(23) }, DROP,
 	  S_TCP23, .dropped = 1 },
-	{ "ipv6_chain_over_bound_9", { V6, .ext = { DST8, EXT(0, 0) }, .next = 9, TCP(23) },
-	  PASS, NO_SLOT, .malformed = 1 },
+	/* Past the bound the stack still follows the chain: unreadable. */
+	{ "ipv6_chain_over_bound_9_unreadable",
+	  { V6, .ext = { DST8, EXT(60, 0) }, .next = 9, TCPF(23, PKT_TCP_SYN) }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv6_chain_over_bound_allowed_port_unreadable",
+	  { V6, .ext = { DST8, EXT(43, 1) }, .next = 9, UDP(5353) }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv6_chain_40_unreadable",
+	  { V6, .ext = { DST8, DST8, DST8, DST8, DST8 }, .next = 40, TCP(23) }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv6_first_fragment_chain_over_bound_unreadable",
+	  { V6, .ext = { FRAG(0, true), DST8 }, .next = 9, TCP(23) }, DROP, NO_SLOT,
+	  .unreadable = 1 },
+	{ "ipv6_chain_9_cut_still_unreadable",
+	  { V6, .ext = { DST8, EXT(60, 4) }, .next = 9, TCP(23), .plen6 = 64 + 8 }, DROP,
+	  NO_SLOT, .unreadable = 1 },
 	{ "ipv6_ext_past_payload_length",
 	  { V6, .ext = { EXT(0, 3) }, .next = 1, TCP(23), .plen6 = 16 }, PASS, NO_SLOT,
 	  .malformed = 1 },
@@ -851,7 +950,8 @@ static int expect_globals(const char *name, const struct pt_global *got,
 {
 	return expect(name, "malformed", -1, got->malformed, want->malformed) +
 	       expect(name, "fragments", -1, got->fragments, want->fragments) +
-	       expect(name, "other", -1, got->other, want->other);
+	       expect(name, "other", -1, got->other, want->other) +
+	       expect(name, "unreadable", -1, got->unreadable, want->unreadable);
 }
 
 static void case_want(const struct gcase *c, int len, struct pt_counters *slot,
@@ -870,6 +970,7 @@ static void case_want(const struct gcase *c, int len, struct pt_counters *slot,
 	g->malformed = c->malformed;
 	g->fragments = c->fragments;
 	g->other = c->other;
+	g->unreadable = c->unreadable;
 }
 
 static void run_case(void **state)
@@ -886,6 +987,7 @@ static void run_case(void **state)
 	if (!tables_are_table_rules)
 		install_table_rules();
 	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+	clear_map(fd_of(skel->maps.frag_table), sizeof(struct pt_frag_key));
 	len = case_frame(c, buf);
 	if (c->refused) {
 		assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
@@ -916,6 +1018,7 @@ static void run_case(void **state)
 	gdelta.malformed = after.g.malformed - before.g.malformed;
 	gdelta.fragments = after.g.fragments - before.g.fragments;
 	gdelta.other = after.g.other - before.g.other;
+	gdelta.unreadable = after.g.unreadable - before.g.unreadable;
 	bad += expect_globals(c->name, &gdelta, &gwant);
 	if (bad) {
 		pkt_hexdump(buf, (size_t)len);
@@ -939,6 +1042,236 @@ static void send_n(const struct pkt_spec *spec, int n, int *passed, int *dropped
 		else
 			(*dropped)++;
 	}
+}
+
+/* ---- fragments: a datagram's frames in sequence (frag_table) ---- */
+
+struct fstep {
+	struct pkt_spec spec;
+	uint32_t verdict;
+	bool on_slot;		/* counted on the sequence's slot */
+};
+
+struct fseq {
+	const char *name;
+	struct fstep steps[6];
+	int slot;		/* the slot the on_slot frames move, or NO_SLOT */
+	uint64_t dropped, limited, fragments, unreadable;
+};
+
+#define ID(n) .ip_id = (n)
+#define FIRST4(n) V4, .mf = true, ID(n)
+#define LATER4(n, off, m) V4, .frag_off = (off), .mf = (m), ID(n)
+
+static const struct fseq fseqs[] = {
+	{ "udp_first_passed_later_on_its_port",
+	  { { { FIRST4(7), UDP(5353) }, PASS, true },
+	    { { LATER4(7, 3, true), UDP(5353) }, PASS, true },
+	    { { LATER4(7, 9, false), UDP(5353) }, PASS, true } },
+	  S_UDP5353, .dropped = 0 },
+	{ "tcp_first_dropped_later_dropped_on_its_port",
+	  { { { FIRST4(8), TCPF(23, PKT_TCP_SYN) }, DROP, true },
+	    { { LATER4(8, 5, false), TCP(23) }, DROP, true } },
+	  S_TCP23, .dropped = 2 },
+	{ "drop_new_syn_first_dropped_later_dropped",
+	  { { { FIRST4(9), TCPF(25, PKT_TCP_SYN) }, DROP, true },
+	    { { LATER4(9, 3, false), TCP(25) }, DROP, true } },
+	  S_TCP25, .dropped = 2 },
+	{ "tiny_first_offset_1_and_rest_all_unreadable",
+	  { { { FIRST4(10), TCPF(9100, PKT_TCP_SYN), .tot_len = 28 }, DROP },
+	    { { LATER4(10, 1, true), TCP(9100) }, DROP },
+	    { { LATER4(10, 2, false), TCP(9100) }, DROP } },
+	  NO_SLOT, .unreadable = 3 },
+	{ "later_before_first_is_unknown",
+	  { { { LATER4(11, 3, true), UDP(5353) }, PASS },
+	    { { FIRST4(11), UDP(5353) }, PASS, true },
+	    { { LATER4(11, 4, false), UDP(5353) }, PASS, true } },
+	  S_UDP5353, .fragments = 1 },
+	{ "other_id_not_attributed",
+	  { { { FIRST4(12), TCP(23) }, DROP, true },
+	    { { LATER4(13, 3, false), TCP(23) }, PASS } },
+	  S_TCP23, .dropped = 1, .fragments = 1 },
+	{ "ipv4_protocol_is_part_of_the_key",
+	  { { { FIRST4(14), TCP(23) }, DROP, true },
+	    { { LATER4(14, 3, false), UDP(23) }, PASS } },
+	  S_TCP23, .dropped = 1, .fragments = 1 },
+	{ "other_source_not_attributed",
+	  { { { FIRST4(15), TCP(23) }, DROP, true },
+	    { { V4S("198.19.1.2"), .frag_off = 3, ID(15), TCP(23) }, PASS } },
+	  S_TCP23, .dropped = 1, .fragments = 1 },
+	{ "limited_first_later_limited",
+	  { { { V4, UDP(53) }, PASS, true },
+	    { { V4, UDP(53) }, PASS, true },
+	    { { V4, UDP(53) }, PASS, true },
+	    { { FIRST4(16), UDP(53) }, DROP, true },
+	    { { LATER4(16, 3, false), UDP(53) }, DROP, true } },
+	  S_UDP53, .limited = 2 },
+	{ "ipv6_first_dropped_later_dropped",
+	  { { { V6, .ext = { FRAG(0, true) }, .next = 1, ID(17), TCP(23) }, DROP, true },
+	    { { V6, .ext = { FRAG(3, false) }, .next = 1, ID(17), TCP(23) }, DROP, true } },
+	  S_TCP23, .dropped = 2 },
+	{ "ipv6_later_any_next_header_same_datagram",
+	  { { { V6, .ext = { FRAG(0, true) }, .next = 1, ID(18), UDP(5353) }, PASS, true },
+	    { { V6, .ext = { FRAG(3, false) }, .next = 1, ID(18), .l4 = 59 }, PASS, true } },
+	  S_UDP5353, .dropped = 0 },
+	{ "ipv6_tiny_first_later_unreadable",
+	  { { { V6, .ext = { FRAG(0, true) }, .next = 1, ID(19), UDP(5353), .plen6 = 8 + 4 },
+	      DROP },
+	    { { V6, .ext = { FRAG(1, false) }, .next = 1, ID(19), UDP(5353) }, DROP } },
+	  NO_SLOT, .unreadable = 2 },
+	{ "vlan_tagged_fragments_same_datagram",
+	  { { { .vlan = { PKT_ETH_8021Q }, FIRST4(20), TCP(23) }, DROP, true },
+	    { { LATER4(20, 3, false), TCP(23) }, DROP, true } },
+	  S_TCP23, .dropped = 2 },
+};
+#define N_FSEQS (sizeof(fseqs) / sizeof(fseqs[0]))
+
+static void test_fragment_sequences(void **state)
+{
+	struct gm_model *m = malloc(sizeof(*m));
+	struct gm_rules rules;
+	uint8_t buf[PKT_MAX];
+	size_t k;
+	int bad = 0;
+
+	REQUIRE_GUARD();
+	assert_non_null(m);
+	if (!tables_are_table_rules)
+		install_table_rules();
+	table_gm_rules(&rules);
+	for (k = 0; k < N_FSEQS; k++) {
+		const struct fseq *q = &fseqs[k];
+		struct pt_counters want = {}, got, zero = {};
+		struct pt_global gwant = {}, gd;
+		struct snap before, after;
+		uint32_t sl, verdict;
+		int i;
+
+		clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+		clear_map(fd_of(skel->maps.frag_table), sizeof(struct pt_frag_key));
+		gm_init(m, &rules);
+		snap_take(&before);
+		for (i = 0; i < 6 && q->steps[i].spec.family; i++) {
+			const struct fstep *st = &q->steps[i];
+			int len = pkt_build(&st->spec, buf, NULL);
+			struct gm_result r;
+
+			assert_true(len > 0);
+			assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
+						    (size_t)len, &verdict), 0);
+			gm_run(m, buf, (size_t)len, &r);
+			if (verdict != st->verdict || r.verdict != st->verdict) {
+				fprintf(stderr, "# %s: frame %d: guard %s, model %s, want %s\n", q->name,
+					i, verdict_name(verdict), verdict_name(r.verdict),
+					verdict_name(st->verdict));
+				bad++;
+			}
+			if (st->on_slot) {
+				want.packets++;
+				want.bytes += (uint64_t)len;
+			}
+		}
+		snap_take(&after);
+		want.dropped = q->dropped;
+		want.limited = q->limited;
+		for (sl = 0; sl < n_snap; sl++) {
+			got.packets = after.slot[sl].packets - before.slot[sl].packets;
+			got.bytes = after.slot[sl].bytes - before.slot[sl].bytes;
+			got.dropped = after.slot[sl].dropped - before.slot[sl].dropped;
+			got.limited = after.slot[sl].limited - before.slot[sl].limited;
+			bad += expect_counters(q->name, sl, &got,
+					       (long)sl == sym_slot(q->slot) ? &want : &zero);
+		}
+		gwant.fragments = q->fragments;
+		gwant.unreadable = q->unreadable;
+		gd.malformed = after.g.malformed - before.g.malformed;
+		gd.fragments = after.g.fragments - before.g.fragments;
+		gd.other = after.g.other - before.g.other;
+		gd.unreadable = after.g.unreadable - before.g.unreadable;
+		bad += expect_globals(q->name, &gd, &gwant);
+	}
+	free(m);
+	if (bad)
+		fail_msg("fragment sequences: %d mismatches", bad);
+}
+
+/* Unreadable frames, sent with and without non-allow rules. */
+static const struct pkt_spec unreadable_frames[] = {
+	{ V4, .mf = true, TCPF(23, PKT_TCP_SYN), .tot_len = 28, ID(30) },
+	{ V4, .frag_off = 1, .mf = true, ID(30), TCP(23) },
+	{ V4, .frag_off = 2, ID(30), TCP(23) },	/* its first was unreadable */
+	{ V6, .ext = { DST8, EXT(60, 0) }, .next = 9, TCPF(23, PKT_TCP_SYN) },
+	{ .vlan = { PKT_ETH_8021Q, PKT_ETH_8021Q, PKT_ETH_8021Q }, V4, TCPF(23, PKT_TCP_SYN) },
+};
+#define N_UNREADABLE (sizeof(unreadable_frames) / sizeof(unreadable_frames[0]))
+
+static void send_unreadable(uint32_t want_verdict, const char *when)
+{
+	struct pt_global b, a;
+	uint8_t buf[PKT_MAX];
+	uint32_t verdict;
+	size_t i;
+
+	clear_map(map_fds[M_FRAG_TABLE], sizeof(struct pt_frag_key));
+	read_global(&b);
+	for (i = 0; i < N_UNREADABLE; i++) {
+		int len = pkt_build(&unreadable_frames[i], buf, NULL);
+
+		assert_true(len > 0);
+		assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
+					    (size_t)len, &verdict), 0);
+		if (verdict != want_verdict)
+			fail_msg("%s: frame %zu: %s, want %s", when, i, verdict_name(verdict),
+				 verdict_name(want_verdict));
+	}
+	read_global(&a);
+	assert_int_equal(a.unreadable - b.unreadable, N_UNREADABLE);
+	assert_int_equal(a.malformed - b.malformed, 0);
+	assert_int_equal(a.fragments - b.fragments, 0);
+}
+
+/* With no rules, or only allow rules, the guard changes nothing: what it
+ * cannot read is counted and passed. config.enforce is per generation: a
+ * flip to a generation with a drop rule makes it drop. */
+static void test_unreadable_needs_a_rule(void **state)
+{
+	struct pt_state st = {};
+	struct pt_policy allow = { .proto = PT_TCP, .lo = 1, .hi = 65535, .action = PT_ALLOW,
+				   .from = { .family = PT_FAMILY_ANY } };
+	struct pt_policy drop = { .proto = PT_UDP, .lo = 9, .hi = 9, .action = PT_DROP,
+				  .from = { .family = PT_FAMILY_ANY } };
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+
+	REQUIRE_GUARD();
+	reset_tables();
+	set_gen(0);
+	send_unreadable(XDP_PASS, "no rules, generation 0");
+	set_gen(1);
+	send_unreadable(XDP_PASS, "no rules, generation 1");
+
+	assert_int_equal(pt_policy_set(&st, &allow, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	write_gen(&st, 0, NULL);
+	assert_int_equal(gen_enforce[0], 0);
+	set_gen(0);
+	send_unreadable(XDP_PASS, "allow rules only");
+
+	/* a drop on another protocol and port still closes the door */
+	assert_int_equal(pt_policy_set(&st, &drop, NULL), 0);
+	fresh = NULL;
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	write_gen(&st, 1, NULL);
+	assert_int_equal(gen_enforce[1], 1);
+	send_unreadable(XDP_PASS, "drop rule written, not yet live");
+	set_gen(1);
+	send_unreadable(XDP_DROP, "drop rule live");
+	set_gen(0);
+	send_unreadable(XDP_PASS, "back to allow rules only");
+	pt_state_free(&st);
+	reset_tables();
 }
 
 /* config.gen picks the tables: generation 0 holds the decoys. */
@@ -1281,7 +1614,7 @@ static void test_model_table(void **state)
 					verdict_name(case_verdict(c, i)));
 				bad++;
 			}
-			if (r.kind == GM_POLICED) {
+			if (GM_HAS_SLOT(r.kind)) {
 				if (slot != NO_SLOT && slot != (long)r.slot)
 					bad++;
 				slot = r.slot;
@@ -1293,6 +1626,7 @@ static void test_model_table(void **state)
 			gsum.malformed += r.global_delta.malformed;
 			gsum.fragments += r.global_delta.fragments;
 			gsum.other += r.global_delta.other;
+			gsum.unreadable += r.global_delta.unreadable;
 		}
 		case_want(c, len, &want, &gwant);
 		if (slot != sym_slot(c->slot)) {
@@ -1313,6 +1647,7 @@ static void test_model_table(void **state)
 #define ROUNDS 8
 #define VALID_PER_ROUND 20000
 #define MUTATED_PER_ROUND 20000
+#define ADVERSARIAL_PER_ROUND 130000	/* >= 10^6 adversarial frames a run */
 #define BATCH 1000
 
 struct rng {
@@ -1416,7 +1751,10 @@ static void add_port(struct round *rd, uint8_t proto, long port)
 
 static void random_rules(struct rng *r, struct round *rd)
 {
-	uint32_t n = 4 + below(r, 28), i;
+	/* a third of the configs have only allow rules (or none): the guard
+	 * must then change nothing, unreadable frames included */
+	bool allow_only = chance(r, 33);
+	uint32_t n = allow_only && chance(r, 30) ? 0 : 4 + below(r, 28), i;
 	int err;
 
 	for (i = 0; i < n; i++) {
@@ -1444,7 +1782,7 @@ static void random_rules(struct rng *r, struct round *rd)
 			break;
 		}
 		random_prefix(r, &p.from);
-		p.action = below(r, 4);
+		p.action = allow_only ? PT_ALLOW : below(r, 4);
 		if (p.action == PT_LIMIT)
 			p.pps = 100000000 + below(r, 1000);	/* never runs out here */
 		err = pt_policy_set(&rd->st, &p, NULL);
@@ -1654,6 +1992,197 @@ static int random_frame(struct rng *r, const struct round *rd, uint8_t *buf,
 	return pkt_build(&s, buf, lay);
 }
 
+/*
+ * Adversarial frames: what a guard that cannot read must not pass.
+ *  - one datagram cut into fragments of every size and offset, first
+ *    fragments tiny (0..28 bytes of L4) or whole, later ones at any
+ *    offset (1 included), overlapping, duplicated, out of order, some
+ *    never sent; both families, with and without VLAN tags;
+ *  - IPv6 header chains of 0..40 extension headers, fragment headers
+ *    among them;
+ *  - stacks of 0..12 VLAN tags before IP and non-IP.
+ * The frames of one datagram share (source, destination, id), drawn from
+ * a small set so that datagrams also collide. Returns the number of frames
+ * written to out[] (at most ADV_MAX).
+ */
+#define ADV_MAX 12
+
+static void adv_base(struct rng *r, const struct round *rd, struct pkt_spec *s)
+{
+	static const uint8_t dst4[16] = { 198, 18, 0, 1 };
+	static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	unsigned int i, nvlan = chance(r, 70) ? 0 : below(r, 4);
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < nvlan; i++)
+		s->vlan[i] = chance(r, 50) ? PKT_ETH_8021Q : PKT_ETH_8021AD;
+	s->family = chance(r, 50) ? 4 : 6;
+	s->l4 = chance(r, 50) ? IPPROTO_TCP : chance(r, 85) ? IPPROTO_UDP : IPPROTO_ICMP;
+	s->dport = random_port(r, rd, s->l4 == IPPROTO_UDP ? PT_UDP : PT_TCP);
+	s->sport = (uint16_t)below(r, 65536);
+	s->tcp_flags = chance(r, 60) ? PKT_TCP_SYN : (uint8_t)rnd(r);
+	if (chance(r, 40))
+		s->tcp_opts = (uint8_t)(4 * below(r, 11));
+	s->payload = (uint16_t)below(r, 120);
+	/* few sources and ids: datagrams collide */
+	if (chance(r, 50) && rd->st.npolicies)
+		random_source(r, rd, s->family == 4 ? PT_INET : PT_INET6, s->saddr);
+	else if (s->family == 4)
+		memcpy(s->saddr, (const uint8_t[4]){ 198, 19, 0, (uint8_t)below(r, 4) }, 4);
+	else
+		memcpy(s->saddr, (const uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, 0, 2,
+						       [15] = (uint8_t)below(r, 4) }, 16);
+	memcpy(s->daddr, s->family == 4 ? dst4 : dst6, 16);
+	s->ip_id = 1 + below(r, 8);
+}
+
+/* Copy the datagram's L2+L3 headers and L4 bytes [from, from + n) of full
+ * into out as a fragment at offset from / 8. IPv6: full's last extension
+ * header is its fragment header. */
+static size_t adv_fragment(const uint8_t *full, const struct pkt_layout *lay, uint8_t family,
+			   size_t from, size_t n, bool more, uint8_t *out)
+{
+	size_t hdr = lay->l4, l4len = lay->end - lay->l4, i;
+	uint16_t off8 = (uint16_t)(from / 8);
+
+	memcpy(out, full, hdr);
+	for (i = 0; i < n && hdr + i < PKT_MAX; i++)
+		out[hdr + i] = from + i < l4len ? full[hdr + from + i] : (uint8_t)(0xa5 ^ i);
+	if (family == 4) {
+		out[lay->l3 + 2] = (uint8_t)((hdr - lay->l3 + n) >> 8);
+		out[lay->l3 + 3] = (uint8_t)(hdr - lay->l3 + n);
+		out[lay->l3 + 6] = (uint8_t)((more ? 0x20 : 0) | (off8 >> 8));
+		out[lay->l3 + 7] = (uint8_t)off8;
+	} else {
+		size_t plen = hdr - lay->l3 - 40 + n;
+		uint16_t fo = (uint16_t)(off8 << 3 | (more ? 1 : 0));
+
+		out[lay->l3 + 4] = (uint8_t)(plen >> 8);
+		out[lay->l3 + 5] = (uint8_t)plen;
+		out[hdr - 8 + 2] = (uint8_t)(fo >> 8);
+		out[hdr - 8 + 3] = (uint8_t)fo;
+	}
+	return hdr + n;
+}
+
+static int adv_fragments(struct rng *r, const struct round *rd, uint8_t out[][PKT_MAX],
+			 size_t *lens)
+{
+	static const uint8_t ext_types[] = { 0, 43, 51, 60 };
+	struct pkt_spec s;
+	struct pkt_layout lay;
+	uint8_t full[PKT_MAX];
+	size_t l4len, first, i, n = 0, k;
+	int len;
+
+	adv_base(r, rd, &s);
+	if (s.family == 4) {
+		s.mf = true;
+		if (chance(r, 20))
+			s.ip_opts = (uint8_t)(4 * below(r, 11));
+	} else {
+		s.next = (uint8_t)below(r, 4);
+		for (i = 0; i < s.next; i++)
+			s.ext[i] = (struct pkt_ext){ .type = ext_types[below(r, 4)],
+						     .hdrlen = (uint8_t)below(r, 3) };
+		s.ext[s.next++] = (struct pkt_ext){ .type = IPPROTO_FRAGMENT, .more = true };
+	}
+	len = pkt_build(&s, full, &lay);
+	assert_true(len > 0);
+	l4len = lay.end - lay.l4;
+
+	/* the first fragment: tiny, cut anywhere, or whole */
+	switch (below(r, 4)) {
+	case 0:
+		first = 8 * (1 + below(r, 3));		/* 8, 16, 24 */
+		break;
+	case 1:
+		first = below(r, 29);			/* 0..28, any byte */
+		break;
+	default:
+		first = 8 * ((l4len + 7) / 8);		/* all of it, rounded up */
+		if (first > 8 && chance(r, 50))
+			first = 8 * (3 + below(r, (uint32_t)(first / 8 - 2)));
+		break;
+	}
+	if (chance(r, 90))
+		lens[n] = adv_fragment(full, &lay, s.family, 0, first, true, out[n]), n++;
+	/* later fragments: the rest in pieces, plus overlaps and offset 1 */
+	for (size_t at = first ? 8 * ((first + 7) / 8) : 8; at < l4len + 16 && n < ADV_MAX - 3;) {
+		size_t size = 8 * (1 + below(r, 6));
+		bool last = at + size >= l4len;
+
+		if (chance(r, 85))
+			lens[n] = adv_fragment(full, &lay, s.family, at, size, !last, out[n]), n++;
+		at += size;
+	}
+	for (k = below(r, 4); k > 0 && n < ADV_MAX; k--) {
+		size_t at = chance(r, 30) ? 8 : 8 * below(r, (uint32_t)(l4len / 8 + 3));
+
+		lens[n] = adv_fragment(full, &lay, s.family, at, 8 * (1 + below(r, 4)),
+				       chance(r, 70), out[n]);
+		n++;
+	}
+	/* out of order */
+	for (i = n; i > 1; i--) {
+		uint8_t tmp[PKT_MAX];
+		size_t j = below(r, (uint32_t)i), tl;
+
+		if (!chance(r, 30))
+			continue;
+		memcpy(tmp, out[i - 1], PKT_MAX);
+		memcpy(out[i - 1], out[j], PKT_MAX);
+		memcpy(out[j], tmp, PKT_MAX);
+		tl = lens[i - 1];
+		lens[i - 1] = lens[j];
+		lens[j] = tl;
+	}
+	return (int)n;
+}
+
+/* One frame: an IPv6 chain of 0..40 headers, or a stack of 0..12 tags. */
+static int adv_chain(struct rng *r, const struct round *rd, uint8_t *buf)
+{
+	static const uint8_t ext_types[] = { 0, 43, 44, 51, 60, 60, 60 };
+	struct pkt_spec s;
+	unsigned int i, n;
+
+	adv_base(r, rd, &s);
+	if (chance(r, 50)) {
+		s.family = 6;
+		s.l4 = chance(r, 50) ? IPPROTO_TCP : IPPROTO_UDP;
+		n = chance(r, 50) ? 6 + below(r, 6) : below(r, 41);
+		s.next = (uint8_t)n;
+		for (i = 0; i < n; i++) {
+			struct pkt_ext *e = &s.ext[i];
+
+			e->type = ext_types[below(r, sizeof(ext_types))];
+			e->hdrlen = (uint8_t)below(r, 2);
+			if (e->type == IPPROTO_FRAGMENT) {
+				e->frag_off = chance(r, 70) ? 0 : (uint16_t)below(r, 3);
+				e->more = chance(r, 70);
+			}
+		}
+		if (chance(r, 20))
+			s.plen6 = (uint16_t)(8 * below(r, 60));
+	} else {
+		memset(s.vlan, 0, sizeof(s.vlan));
+		n = below(r, PKT_MAX_VLAN + 1);
+		for (i = 0; i < n; i++)
+			s.vlan[i] = chance(r, 60) ? PKT_ETH_8021Q : PKT_ETH_8021AD;
+		if (chance(r, 20)) {
+			s.family = 0;
+			s.ethertype = chance(r, 50) ? PKT_ETH_ARP : 0x88cc;
+			s.payload = 28;
+		}
+		if (chance(r, 10)) {
+			s.cut_layer = PKT_L2;
+			s.cut_len = (uint16_t)(14 + 4 * below(r, n + 1));
+		}
+	}
+	return pkt_build(&s, buf, NULL);
+}
+
 /* Damage a valid frame: cut it, flip header bytes, rewrite a length field,
  * or append junk. */
 static size_t mutate(struct rng *r, uint8_t *buf, size_t len, const struct pkt_layout *lay)
@@ -1704,7 +2233,7 @@ struct fuzz {
 	size_t *lens;
 	size_t nblock;
 	size_t index;			/* frames run so far */
-	size_t kinds[GM_POLICED + 1];	/* what the frames were */
+	size_t kinds[GM_NKINDS];	/* what the frames were */
 	size_t dropped;
 };
 
@@ -1721,6 +2250,7 @@ static void add_global(struct pt_global *a, const struct pt_global *d)
 	a->malformed += d->malformed;
 	a->fragments += d->fragments;
 	a->other += d->other;
+	a->unreadable += d->unreadable;
 }
 
 static void report_frame(const struct fuzz *fz, size_t index, const uint8_t *frame, size_t len,
@@ -1729,7 +2259,7 @@ static void report_frame(const struct fuzz *fz, size_t index, const uint8_t *fra
 	fprintf(stderr, "# MISMATCH seed=%llu frame=%zu len=%zu (replay: PT_SEED=%llu)\n",
 		(unsigned long long)fz->seed, index, len, (unsigned long long)fz->seed);
 	fprintf(stderr, "# model: %s verdict=%s", gm_kind_name(r->kind), verdict_name(r->verdict));
-	if (r->kind == GM_POLICED)
+	if (GM_HAS_SLOT(r->kind))
 		fprintf(stderr, " %s dport=%u family=%u flags=0x%02x policy=%ld slot=%u",
 			r->proto == PT_TCP ? "tcp" : "udp", r->dport, r->family, r->tcp_flags,
 			r->policy, r->slot);
@@ -1763,12 +2293,22 @@ static int fuzz_check_counters(struct fuzz *fz, uint32_t max_slot, bool quiet)
 	gd.malformed = g.malformed - fz->gbase.malformed;
 	gd.fragments = g.fragments - fz->gbase.fragments;
 	gd.other = g.other - fz->gbase.other;
+	gd.unreadable = g.unreadable - fz->gbase.unreadable;
 	if (quiet)
 		bad += gd.malformed != fz->gwant.malformed || gd.fragments != fz->gwant.fragments ||
-		       gd.other != fz->gwant.other;
+		       gd.other != fz->gwant.other || gd.unreadable != fz->gwant.unreadable;
 	else
 		bad += expect_globals(name, &gd, &fz->gwant);
 	return bad;
+}
+
+/* Empty the guard's frag_table and the model's: each block of frames
+ * starts from none, so the kernel's LRU (PT_MAX_FRAGS) never fills and
+ * never evicts what the model keeps. */
+static void fragments_forget(struct round *rd)
+{
+	clear_map(fd_of(skel->maps.frag_table), sizeof(struct pt_frag_key));
+	gm_forget_fragments(rd->model);
 }
 
 /* A block's counters disagree: replay it frame by frame to name one. */
@@ -1780,6 +2320,8 @@ static void fuzz_find_culprit(struct fuzz *fz, struct round *rd)
 	uint32_t verdict;
 	size_t i;
 
+	/* every block starts with no first fragments remembered */
+	fragments_forget(rd);
 	for (i = 0; i < fz->nblock; i++) {
 		gm_run(rd->model, fz->frames[i], fz->lens[i], &r);
 		read_slot(r.slot, &before);
@@ -1788,23 +2330,26 @@ static void fuzz_find_culprit(struct fuzz *fz, struct round *rd)
 					    fz->frames[i], fz->lens[i], &verdict), 0);
 		read_slot(r.slot, &after);
 		read_global(&ga);
-		if ((r.kind == GM_POLICED &&
+		if ((GM_HAS_SLOT(r.kind) &&
 		     (after.packets - before.packets != 1 ||
 		      after.bytes - before.bytes != fz->lens[i] ||
 		      after.dropped - before.dropped != r.slot_delta.dropped ||
 		      after.limited - before.limited != r.slot_delta.limited)) ||
 		    ga.malformed - gb.malformed != r.global_delta.malformed ||
 		    ga.fragments - gb.fragments != r.global_delta.fragments ||
-		    ga.other - gb.other != r.global_delta.other) {
+		    ga.other - gb.other != r.global_delta.other ||
+		    ga.unreadable - gb.unreadable != r.global_delta.unreadable) {
 			report_frame(fz, fz->index - fz->nblock + i, fz->frames[i], fz->lens[i], &r);
 			fprintf(stderr, "# guard moved: slot %u +%llu packets +%llu dropped "
-				"+%llu limited; malformed +%llu fragments +%llu other +%llu\n",
+				"+%llu limited; malformed +%llu fragments +%llu other +%llu "
+				"unreadable +%llu\n",
 				r.slot, (unsigned long long)(after.packets - before.packets),
 				(unsigned long long)(after.dropped - before.dropped),
 				(unsigned long long)(after.limited - before.limited),
 				(unsigned long long)(ga.malformed - gb.malformed),
 				(unsigned long long)(ga.fragments - gb.fragments),
-				(unsigned long long)(ga.other - gb.other));
+				(unsigned long long)(ga.other - gb.other),
+				(unsigned long long)(ga.unreadable - gb.unreadable));
 			return;
 		}
 	}
@@ -1821,6 +2366,7 @@ static void fuzz_end_block(struct fuzz *fz, struct round *rd)
 			 (unsigned long long)fz->seed);
 	}
 	fz->nblock = 0;
+	fragments_forget(rd);
 }
 
 static void fuzz_one(struct fuzz *fz, struct round *rd, const uint8_t *frame, size_t len)
@@ -1839,7 +2385,7 @@ static void fuzz_one(struct fuzz *fz, struct round *rd, const uint8_t *frame, si
 	}
 	fz->kinds[r.kind]++;
 	fz->dropped += r.verdict == XDP_DROP;
-	if (r.kind == GM_POLICED)
+	if (GM_HAS_SLOT(r.kind))
 		add_counters(&fz->want[r.slot], &r.slot_delta);
 	add_global(&fz->gwant, &r.global_delta);
 	memcpy(fz->frames[fz->nblock], frame, len);
@@ -1869,6 +2415,8 @@ static void test_random(void **state)
 	struct round rd;
 	struct pkt_layout lay;
 	uint8_t buf[PKT_MAX];
+	static uint8_t adv[ADV_MAX][PKT_MAX];
+	size_t adv_len[ADV_MAX];
 	struct timespec t0, t1;
 	uint32_t s;
 	int ri, i, len;
@@ -1905,6 +2453,20 @@ static void test_random(void **state)
 			len = (int)mutate(&r, buf, (size_t)len, &lay);
 			fuzz_one(&fz, &rd, buf, (size_t)len);
 		}
+		for (i = 0; i < ADVERSARIAL_PER_ROUND;) {
+			if (chance(&r, 70)) {
+				int k, nf = adv_fragments(&r, &rd, adv, adv_len);
+
+				for (k = 0; k < nf; k++)
+					fuzz_one(&fz, &rd, adv[k], adv_len[k]);
+				i += nf;
+			} else {
+				len = adv_chain(&r, &rd, buf);
+				assert_true(len > 0);
+				fuzz_one(&fz, &rd, buf, (size_t)len);
+				i++;
+			}
+		}
 		fuzz_end_block(&fz, &rd);
 		round_free(&rd);
 	}
@@ -1914,11 +2476,13 @@ static void test_random(void **state)
 		fail_msg("random: counters outside the rule sets' slots moved (seed %llu)",
 			 (unsigned long long)fz.seed);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(stderr, "# random: %zu frames (%d rule sets) in %.2f s: %zu policed (%zu dropped), "
-		"%zu malformed, %zu fragments, %zu other\n", fz.index, ROUNDS,
+	fprintf(stderr, "# random: %zu frames (%d rule sets, %d adversarial) in %.2f s: "
+		"%zu policed (%zu dropped), %zu malformed, %zu fragments, %zu fragments of a "
+		"port, %zu unreadable, %zu other\n", fz.index, ROUNDS,
+		ROUNDS * ADVERSARIAL_PER_ROUND,
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 		fz.kinds[GM_POLICED], fz.dropped, fz.kinds[GM_MALFORMED], fz.kinds[GM_FRAGMENT],
-		fz.kinds[GM_OTHER]);
+		fz.kinds[GM_FRAG_PORT], fz.kinds[GM_UNREADABLE], fz.kinds[GM_OTHER]);
 	free(fz.base);
 	free(fz.want);
 	free(fz.frames);
@@ -1956,7 +2520,7 @@ int main(void)
 	size_t n = 0, i;
 	int ret;
 
-	tests = calloc(N_CASES + 10, sizeof(*tests));
+	tests = calloc(N_CASES + 12, sizeof(*tests));
 	if (!tests)
 		return 1;
 	tests[n++] = (struct CMUnitTest){ .name = "program_shape", .test_func = test_program_shape };
@@ -1966,6 +2530,10 @@ int main(void)
 			.test_func = run_case,
 			.initial_state = (void *)(uintptr_t)&cases[i],
 		};
+	tests[n++] = (struct CMUnitTest){ .name = "fragment_sequences",
+					  .test_func = test_fragment_sequences };
+	tests[n++] = (struct CMUnitTest){ .name = "unreadable_needs_a_non_allow_rule",
+					  .test_func = test_unreadable_needs_a_rule };
 	tests[n++] = (struct CMUnitTest){ .name = "config_gen_selects_tables",
 					  .test_func = test_config_gen };
 	tests[n++] = (struct CMUnitTest){ .name = "port_table_written_whole",

@@ -392,7 +392,7 @@ class_of() {
 		'[.classes[] | select(.proto == $p and .class == $c)] | if length == 1 then .[0][$f] else "none" end'
 }
 
-# global_of NS FIELD: malformed, fragments or other.
+# global_of NS FIELD: malformed, fragments, other or unreadable.
 global_of() {
 	guard_stats "$1" | jq -r --arg f "$2" '.[$f]'
 }

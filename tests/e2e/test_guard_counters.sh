@@ -24,7 +24,7 @@ case_watched_port_counts_exactly() {
 	expect_eq "$(stat_of "$bldg" udp 5000 dropped)" 0 "udp 5000 dropped"
 	# nothing else crossed the link
 	expect_eq "$(guard_stats "$bldg" | jq -c '[.classes[].packets] | add')" 0 "class rows"
-	expect_eq "$(guard_stats "$bldg" | jq -c '[.malformed, .fragments, .other]')" "[0,0,0]" "malformed, fragments, other"
+	expect_eq "$(guard_stats "$bldg" | jq -c '[.malformed, .fragments, .other, .unreadable]')" "[0,0,0,0]" "malformed, fragments, other, unreadable"
 	# counting changes nothing: the server got every datagram
 	expect_eq "$(sink_settle "$tmp/rx" 5000 42)" 42 "datagrams the server received"
 	finish
@@ -64,7 +64,7 @@ case_unwatched_ports_count_per_class() {
 	expect_rc 1 in_ns "$street" timeout 3 socat -T1 - TCP:198.18.0.2:22,connect-timeout=2
 	expect_eq "$(class_of "$bldg" tcp well-known packets)" 1 "tcp well-known packets"
 	expect_eq "$(class_of "$bldg" tcp well-known bytes)" 74 "tcp well-known bytes"
-	expect_eq "$(guard_stats "$bldg" | jq -c '[.malformed, .fragments, .other]')" "[0,0,0]" "malformed, fragments, other"
+	expect_eq "$(guard_stats "$bldg" | jq -c '[.malformed, .fragments, .other, .unreadable]')" "[0,0,0,0]" "malformed, fragments, other, unreadable"
 	finish
 }
 
@@ -89,14 +89,15 @@ case_other_fragments_malformed() {
 	expect_eq "$(ptnet "$street" frame door ff:ff:ff:ff:ff:ff arp)" 42 "ARP request frame length"
 	expect_eq "$(global_of "$bldg" other)" 4 "other after an ARP request"
 	expect_eq "$(guard_stats "$bldg" | jq -c '[.classes[].packets] | add')" 0 "class rows"
-	# 3000 bytes over MTU 1500: three fragments; the first (1500 bytes of
-	# IP, 1514 on the wire) has the UDP header, the other two do not
+	# 3000 bytes over MTU 1500: three fragments (1500, 1500 and 68 bytes of
+	# IP; 1514, 1514, 82 on the wire); the first has the UDP header, the
+	# other two are counted on its port through frag_table
 	udp_send "$street" 198.18.0.2 5000 1 --size 3000
 	expect_eq "$(sink_settle "$tmp/rx" 5000 1)" 1 "the reassembled datagram"
 	expect_eq "$(awk '{print $3}' "$tmp/rx")" 3000 "its length"
-	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 1 "first fragment on its port"
-	expect_eq "$(stat_of "$bldg" udp 5000 bytes)" 1514 "bytes of the first fragment"
-	expect_eq "$(global_of "$bldg" fragments)" 2 "non-first fragments"
+	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 3 "the fragments on their port"
+	expect_eq "$(stat_of "$bldg" udp 5000 bytes)" $((1514 + 1514 + 82)) "bytes of the fragments"
+	expect_eq "$(global_of "$bldg" fragments)" 0 "non-first fragments of unknown datagrams"
 	# hand-made frames: a truncated IPv4 header is malformed (and passed to
 	# the stack, which drops it); UDP behind one and two VLAN tags counts on
 	# its port with the tags' bytes
@@ -106,16 +107,16 @@ case_other_fragments_malformed() {
 	expect_eq "$len" $(($(udp_frame 100) + 4)) "802.1Q frame length"
 	len=$(ptnet "$street" frame door "$mac" udp --port 5000 --size 100 --vlans 2)
 	expect_eq "$len" $(($(udp_frame 100) + 8)) "802.1ad frame length"
-	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 3 "udp 5000 packets with the tagged frames"
-	expect_eq "$(stat_of "$bldg" udp 5000 bytes)" $((1514 + 146 + 150)) "udp 5000 bytes with the tagged frames"
+	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 5 "udp 5000 packets with the tagged frames"
+	expect_eq "$(stat_of "$bldg" udp 5000 bytes)" $((3110 + 146 + 150)) "udp 5000 bytes with the tagged frames"
 	# IPv4 options (8 bytes of them): counted on the port, and the stack
 	# takes the datagram
 	len=$(ptnet "$street" frame door "$mac" udp --port 5000 --size 100 --ipopts 2)
 	expect_eq "$len" $(($(udp_frame 100) + 8)) "frame length with IPv4 options"
 	expect_eq "$(sink_settle "$tmp/rx" 5000 2)" 2 "datagrams received (one with IPv4 options)"
-	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 4 "udp 5000 packets with IPv4 options"
-	expect_eq "$(stat_of "$bldg" udp 5000 bytes)" $((1514 + 146 + 150 + 150)) "udp 5000 bytes with IPv4 options"
-	expect_eq "$(guard_stats "$bldg" | jq -c '[.malformed, .fragments, .other]')" "[2,2,4]" "malformed, fragments, other"
+	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 6 "udp 5000 packets with IPv4 options"
+	expect_eq "$(stat_of "$bldg" udp 5000 bytes)" $((3110 + 146 + 150 + 150)) "udp 5000 bytes with IPv4 options"
+	expect_eq "$(guard_stats "$bldg" | jq -c '[.malformed, .fragments, .other, .unreadable]')" "[2,0,4,0]" "malformed, fragments, other, unreadable"
 	expect_eq "$(guard_stats "$bldg" | jq -c '[.classes[].packets] | add')" 0 "class rows"
 	finish
 }

@@ -62,12 +62,13 @@ expected_lines() {
 	   | "portier_class_\(.key)_total{proto=\"\($r.proto)\",class=\"\($r.class)\"} \(.value)"),
 	  "portier_malformed_total \(.malformed)",
 	  "portier_fragments_total \(.fragments)",
-	  "portier_other_total \(.other)"' | sort
+	  "portier_other_total \(.other)",
+	  "portier_unreadable_total \(.unreadable)"' | sort
 }
 
 # The sample lines of the families expected_lines covers, sorted.
 metric_lines() {
-	grep -E '^portier_(port_[a-z_]+|class_[a-z_]+|malformed|fragments|other)_total[{ ]' | sort
+	grep -E '^portier_(port_[a-z_]+|class_[a-z_]+|malformed|fragments|other|unreadable)_total[{ ]' | sort
 }
 
 case_metrics_equal_stats_and_prometheus_scrapes() {
@@ -99,7 +100,7 @@ case_metrics_equal_stats_and_prometheus_scrapes() {
 	want=$(expected_lines <<<"$stats")
 	got=$(metric_lines <<<"$m1")
 	expect_eq "$got" "$want" "metrics vs stats --json"
-	expect_eq "$(grep -c . <<<"$want")" 51 "lines compared (4 rows x 6 + 6 classes x 4 + 3)"
+	expect_eq "$(grep -c . <<<"$want")" 52 "lines compared (4 rows x 6 + 6 classes x 4 + 4)"
 	grep -qx 'portier_port_steered_total{proto="tcp",port="80",service="irene"} 3' <<<"$m1" ||
 		fail "steered of port 80 is not 3: $(grep 'steered_total.*port="80"' <<<"$m1")"
 	grep -qx 'portier_port_steered_total{proto="tcp",port="3064-3099",service="irene"} 1' <<<"$m1" ||

@@ -59,9 +59,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gm_init(&model, &rules);
 	gm_run(&model, frame, size, &r);
 	FZ_CHECK(r.verdict == XDP_PASS || r.verdict == XDP_DROP, "verdict %u", r.verdict);
-	globals = r.global_delta.malformed + r.global_delta.fragments + r.global_delta.other;
+	/* with no rules the guard changes nothing: every frame passes */
+	{
+		const struct gm_rules none = { 0 };
+
+		gm_init(&model, &none);
+		gm_run(&model, frame, size, &r2);
+		FZ_CHECK(r2.verdict == XDP_PASS && r2.kind == r.kind, "no rules: %s %s",
+			 gm_kind_name(r2.kind), r2.verdict == XDP_DROP ? "dropped" : "passed");
+	}
+	globals = r.global_delta.malformed + r.global_delta.fragments + r.global_delta.other +
+		  r.global_delta.unreadable;
+	/* one frame on a fresh model: no first fragment is known */
+	FZ_CHECK(r.kind != GM_FRAG_PORT, "a later fragment of an unknown datagram attributed");
 	if (r.kind != GM_POLICED) {
-		FZ_CHECK(r.verdict == XDP_PASS, "a %s frame dropped", gm_kind_name(r.kind));
+		/* unreadable frames are dropped: these rules are not all allow */
+		FZ_CHECK(r.verdict == (r.kind == GM_UNREADABLE ? XDP_DROP : XDP_PASS),
+			 "a %s frame %s", gm_kind_name(r.kind),
+			 r.verdict == XDP_DROP ? "dropped" : "passed");
 		FZ_CHECK(globals == 1, "a %s frame moved %llu global counters", gm_kind_name(r.kind),
 			 (unsigned long long)globals);
 		FZ_CHECK(!r.slot_delta.packets && !r.slot_delta.bytes, "a %s frame counted in a slot",

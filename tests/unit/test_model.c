@@ -900,6 +900,15 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 	} while (0)
 	if (c->gen != gen)
 		BAD("compiled gen %u, want %u", c->gen, gen);
+	{
+		/* the guard fails closed exactly when some rule is not allow */
+		uint8_t want = 0;
+
+		for (size_t i = 0; i < st->npolicies; i++)
+			want |= st->policies[i].action != PT_ALLOW;
+		if (c->enforce != want)
+			BAD("compiled enforce %u, want %u", c->enforce, want);
+	}
 	assert_non_null(c->ports);
 	for (size_t i = 0; i < PT_MAX_SLOTS; i++)
 		slot_of[i] = -1;
