@@ -181,6 +181,12 @@ int portier_guard(struct xdp_md *ctx)
 	struct pt_flow f = {};
 	int next, err;
 
+#ifdef PT_TEST_GUARD_B
+	/* only in the test build build/tests/portier-guardB: another program
+	 * with the same verdicts, for the guard-only upgrade test */
+	volatile __u32 test_build = 0xb;
+	(void)test_build;
+#endif
 	next = pt_parse_eth(&c);
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);

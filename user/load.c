@@ -20,6 +20,7 @@
 #include "dispatch.skel.h"
 #include "load.h"
 #include "util.h"
+#include "xdp.h"
 
 #define PIN_DISPATCH_PROG PT_PIN_DISPATCH_PROG
 #define PIN_DISPATCH_LINK PT_PIN_DISPATCH_LINK
@@ -35,12 +36,18 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
+/* Every BPF object the binary carries: a release that changes only the
+ * guard is another build too. */
 uint64_t pt_build_id(void)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t sz = 0;
 	const void *elf = dispatch__elf_bytes(&sz);
 
+	h = fnv1a(h, &sz, sizeof(sz));
+	h = fnv1a(h, elf, sz);
+	elf = pt_xdp_guard_elf(&sz);
+	h = fnv1a(h, &sz, sizeof(sz));
 	h = fnv1a(h, elf, sz);
 	return h;
 }
@@ -226,6 +233,13 @@ static int upgrade(struct pt_ctx *ctx, struct pt_load_result *res)
 	if (err || rename(tmp, path)) {
 		err = err ?: -errno;
 		unlink(tmp);
+		goto cleanup;
+	}
+	/* the guard, on every interface it runs on; the build id goes in
+	 * last, so a load that fails or dies before it is done again whole */
+	err = pt_xdp_upgrade_all(ctx, &res->guards);
+	if (err) {
+		res->guard_failed = true;
 		goto cleanup;
 	}
 	cfg.build_id = pt_build_id();

@@ -129,6 +129,11 @@ cleanup:
 	return err;
 }
 
+const void *pt_xdp_guard_elf(size_t *sz)
+{
+	return guard__elf_bytes(sz);
+}
+
 void pt_xdp_init(void)
 {
 	libxdp_set_print(xdp_print);
