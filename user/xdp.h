@@ -34,6 +34,9 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 const void *pt_xdp_guard_elf(size_t *sz);
 /* After a load over another build: swap in this build's guard everywhere. */
 int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded);
+/* Does a recorded interface run a portier guard other than the recorded
+ * one (a load or upgrade killed between the swap and its record)? */
+bool pt_xdp_strays(struct pt_ctx *ctx);
 int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_rec *rec);
 /* Detach the guard from every recorded interface. */
 int pt_xdp_detach_all(struct pt_ctx *ctx);
