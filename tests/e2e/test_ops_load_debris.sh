@@ -31,11 +31,15 @@ kill_point() {
 	' "$1"
 }
 
+# LeakSanitizer cannot run under ptrace: an ASan build is traced without it
+# (everything else of ASan and UBSan stays on)
+NO_LSAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
 # trace_run TRACE BIN ARGS...: run BIN under strace, every syscall to TRACE.
 trace_run() {
 	local out=$1
 	shift
-	strace -f -s 256 -o "$out" "$@" >/dev/null
+	ASAN_OPTIONS=$NO_LSAN strace -f -s 256 -o "$out" "$@" >/dev/null
 }
 
 # killed_run "SYSCALL N" BIN ARGS...: run BIN, killed at the entry of the
@@ -44,7 +48,7 @@ killed_run() {
 	local point=$1 rc=0
 	shift
 	# shellcheck disable=SC2086 # "SYSCALL N"
-	set -- strace -f -o /dev/null -e "inject=${point% *}:signal=SIGKILL:when=${point#* }" "$@"
+	set -- env ASAN_OPTIONS="$NO_LSAN" strace -f -o /dev/null -e "inject=${point% *}:signal=SIGKILL:when=${point#* }" "$@"
 	("$@" >/dev/null 2>&1) 2>/dev/null || rc=$?
 	[ "$rc" -eq 137 ] || fail "killed at $point: exited $rc, not killed"
 }
