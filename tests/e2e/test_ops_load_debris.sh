@@ -45,11 +45,12 @@ trace_run() {
 # killed_run "SYSCALL N" BIN ARGS...: run BIN, killed at the entry of the
 # Nth SYSCALL; fails unless it was.
 killed_run() {
-	local point=$1 rc=0
+	local point=$1 rc
 	shift
 	# shellcheck disable=SC2086 # "SYSCALL N"
 	set -- env ASAN_OPTIONS="$NO_LSAN" strace -f -o /dev/null -e "inject=${point% *}:signal=SIGKILL:when=${point#* }" "$@"
-	("$@" >/dev/null 2>&1) 2>/dev/null || rc=$?
+	# the shell that reaps it says "Killed": that one's stderr goes too
+	rc=$( { "$@" >/dev/null 2>&1; echo $?; } 2>/dev/null)
 	[ "$rc" -eq 137 ] || fail "killed at $point: exited $rc, not killed"
 }
 
@@ -111,7 +112,9 @@ case_load_killed_anywhere() {
 		killed_run "$point" "$PORTIER" --netns "$bldg" load --xdp lobby
 		# the case: the rename never ran, its directory is left
 		if [ "$pat|$when" = "rename(|before" ]; then
-			[ -d "${dir}_new" ] && [ ! -e "$dir" ] || fail "killed at the rename: no ${dir}_new left"
+			if [ ! -d "${dir}_new" ] || [ -e "$dir" ]; then
+				fail "killed at the rename: no ${dir}_new left, or $dir made"
+			fi
 		fi
 		out=$(pt "$bldg" load --xdp lobby | head -1) || fail "load after a kill $when '$pat'"
 		case $want in

@@ -54,18 +54,21 @@ case_rebind_port_under_load() {
 # test_ops_guard_upgrade.sh.
 
 case_incompatible_abi_refused() {
-	local street bldg dir err
+	local street bldg dir err pins config
 	street_and_building street bldg
 	pt "$bldg" load --xdp lobby >/dev/null
 	pt "$bldg" service add irene
 	dir=$(pt "$bldg" --json status | jq -r .pin_dir)
 	"$FAKE_BUILD" "$dir" 0x1 7
+	pins=$(find "$dir" | sort)
+	config=$(bpftool -j map dump pinned "$dir/config")
 	err=$(pt_err "$bldg" load)
 	[[ $err == *"ABI 7"*"unload"* ]] || fail "load over ABI 7: '$err'"
 	expect_rc 1 pt "$bldg" load
 	expect_rc 1 pt "$bldg" bindings
 	# never misread: the state is left alone until unloaded
-	expect_eq "$(ls "$dir" | grep -c .)" "$(ls "$dir" | grep -c .)" "pins untouched"
+	expect_eq "$(find "$dir" | sort)" "$pins" "pins untouched"
+	expect_eq "$(bpftool -j map dump pinned "$dir/config")" "$config" "config untouched"
 	pt "$bldg" unload >/dev/null
 	[ ! -e "$dir" ] || fail "$dir left after unload"
 	expect_eq "$(ip -n "$bldg" link show lobby | grep -c ' xdp')" 0 "guard detached"

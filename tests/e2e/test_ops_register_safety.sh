@@ -93,7 +93,7 @@ time.sleep(60)'
 	pt "$ns" bind tcp 198.18.5.2 80 both
 	pt "$ns" bind tcp 2001:db8::2 80 both
 	expect_eq "$(tcp_get "$ns" 198.18.5.2 80)" "both 0" "IPv4 to the IPv4 listener"
-	expect_eq "$(in_ns "$ns" timeout 3 socat -T2 - TCP6:[2001:db8::2]:80 </dev/null 2>/dev/null)" \
+	expect_eq "$(in_ns "$ns" timeout 3 socat -T2 - "TCP6:[2001:db8::2]:80" </dev/null 2>/dev/null)" \
 		"both 1" "IPv6 to the IPv6 listener"
 }
 
