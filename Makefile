@@ -95,7 +95,7 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | deps
 $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@ 2> $@.log || { cat $@.log >&2; exit 1; }
-	$(Q)grep -v 'unrecognized data section .xdp_run_config' $@.log >&2 || true
+	$(Q)grep -v 'unrecognized data section.*[.]xdp_run_config' $@.log >&2 || true
 	$(Q)rm -f $@.log
 
 $(OUT)/%.o: %.c $(SKELS) | deps
@@ -118,7 +118,7 @@ $(GUARDB)/bpf/guard.bpf.o: bpf/guard.bpf.c | deps
 $(GUARDB)/guard.skel.h: $(GUARDB)/bpf/guard.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name guard > $@ 2> $@.log || { cat $@.log >&2; exit 1; }
-	$(Q)grep -v 'unrecognized data section .xdp_run_config' $@.log >&2 || true
+	$(Q)grep -v 'unrecognized data section.*[.]xdp_run_config' $@.log >&2 || true
 	$(Q)rm -f $@.log
 
 $(GUARDB)/xdp.o: user/xdp.c $(GUARDB)/guard.skel.h $(SKELS) | deps
