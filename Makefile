@@ -95,7 +95,7 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | deps
 $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@ 2> $@.log || { cat $@.log >&2; exit 1; }
-	$(Q)grep -v 'unrecognized data section .xdp_run_config' $@.log >&2 || true
+	$(Q)grep -v 'unrecognized data section.*[.]xdp_run_config' $@.log >&2 || true
 	$(Q)rm -f $@.log
 
 $(OUT)/%.o: %.c $(SKELS) | deps
@@ -107,7 +107,29 @@ $(OUT)/portier: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-tests: $(OUT)/portier $(TEST_BINS)
+# A second portier that differs only in its guard (built with
+# -DPT_TEST_GUARD_B): the guard-only upgrade test loads one over the other.
+GUARDB    := $(OUT)/tests/guardB
+$(GUARDB)/bpf/guard.bpf.o: bpf/guard.bpf.c | deps
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DPT_TEST_GUARD_B -c $< -o $@
+
+$(GUARDB)/guard.skel.h: $(GUARDB)/bpf/guard.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name guard > $@ 2> $@.log || { cat $@.log >&2; exit 1; }
+	$(Q)grep -v 'unrecognized data section.*[.]xdp_run_config' $@.log >&2 || true
+	$(Q)rm -f $@.log
+
+$(GUARDB)/xdp.o: user/xdp.c $(GUARDB)/guard.skel.h $(SKELS) | deps
+	$(call msg,CC,$@)
+	$(Q)$(CC) -I$(GUARDB) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/tests/portier-guardB: $(filter-out $(OUT)/user/xdp.o,$(USER_OBJS)) $(GUARDB)/xdp.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(OUT)/portier $(TEST_BINS) $(OUT)/tests/portier-guardB
 
 # every suite, then unit and e2e again under ASan/UBSan (build-san/): one
 # run of the runner, so the last line counts them all
@@ -155,5 +177,5 @@ uninstall:
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d $(GUARDB)/bpf/*.d)
 include bench/bench.mk

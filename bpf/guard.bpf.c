@@ -305,6 +305,12 @@ int portier_guard(struct xdp_md *ctx)
 	 * one frame is judged by one generation. */
 	gen = *(volatile __u32 *)&cfg->gen & 1;
 
+#ifdef PT_TEST_GUARD_B
+	/* only in the test build build/tests/portier-guardB: another program
+	 * with the same verdicts, for the guard-only upgrade test */
+	volatile __u32 test_build = 0xb;
+	(void)test_build;
+#endif
 	next = pt_parse_eth(&c);
 	if (next == PT_ERR_UNREADABLE)
 		return unreadable(cfg, gen);

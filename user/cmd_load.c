@@ -89,19 +89,15 @@ int cmd_load(int argc, char **argv)
 			      "there? Not attaching a second one", res.link_id, PT_PIN_ROOT);
 		goto cleanup;
 	}
+	if (err && res.guard_failed) {
+		ret = pt_fail("load: upgrading the guard: %s (dispatch is upgraded; "
+			      "'portier status' shows each interface; 'portier load' tries again)",
+			      pt_strerror(err));
+		goto cleanup;
+	}
 	if (err) {
 		ret = pt_fail("load: %s", pt_strerror(err));
 		goto cleanup;
-	}
-	if (res.action == PT_LOAD_UPGRADED) {
-		unsigned int up = 0;
-
-		err = pt_xdp_upgrade_all(&ctx, &up);
-		if (err) {
-			ret = pt_fail("load: upgrading the guard: %s (dispatch is upgraded; "
-				      "'portier status' shows each interface)", pt_strerror(err));
-			goto cleanup;
-		}
 	}
 	for (; nattached < nif; nattached++) {
 		err = pt_xdp_attach(&ctx, ifaces[nattached], mode, force, &recs[nattached]);

@@ -55,6 +55,37 @@ static int install_sockets(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return 0;
 }
 
+/* The refusal of an ambiguous --pid: every candidate endpoint, in one line. */
+static int refuse_ambiguous(const struct register_arg *a, unsigned long long pid, uint8_t proto,
+			    uint8_t family)
+{
+	enum { SHOWN = 8 };
+	char list[SHOWN * 72 + 32] = "";
+	size_t used = 0, shown = 0, total = pt_candidates_endpoints(&a->cand);
+
+	for (size_t i = 0; i < a->cand.n && shown < SHOWN; i++) {
+		const struct pt_sock *s = &a->cand.socks[i];
+		char local[64];
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= s->proto == a->cand.socks[j].proto &&
+			       s->family == a->cand.socks[j].family && s->port == a->cand.socks[j].port &&
+			       !memcmp(s->addr, a->cand.socks[j].addr, 16);
+		if (dup)
+			continue;
+		pt_format_addrport(s->family, s->addr, s->port, local, sizeof(local));
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s %s", shown ? ", " : "",
+					 pt_proto_name(s->proto), local);
+		shown++;
+	}
+	if (total > shown)
+		snprintf(list + used, sizeof(list) - used, ", and %zu more", total - shown);
+	return pt_bad("register: pid %llu: %zu candidates, more than one %s over %s (%s); choose "
+		      "with --addr ADDR:PORT or take all with --all", pid, total,
+		      pt_proto_name(proto), family == PT_INET ? "IPv4" : "IPv6", list);
+}
+
 static void describe_warnings(const struct register_arg *a)
 {
 	for (size_t i = 0; i < a->cand.n; i++) {
@@ -78,9 +109,11 @@ int cmd_register(int argc, char **argv)
 		{ "fd", required_argument, NULL, 'f' },
 		{ "proto", required_argument, NULL, 'P' },
 		{ "addr", required_argument, NULL, 'a' },
+		{ "all", no_argument, NULL, 'A' },
 		{},
 	};
 	struct register_arg a = {};
+	bool all = false;
 	const char *pid_s = NULL, *fd_s = NULL;
 	struct pt_sock_reject rej;
 	struct pt_ctx probe;
@@ -107,6 +140,9 @@ int cmd_register(int argc, char **argv)
 				return pt_bad("register: bad --addr: %s", pt_why);
 			a.filter.has_addr = true;
 			break;
+		case 'A':
+			all = true;
+			break;
 		default:
 			return pt_usage_error("register", "unknown option or missing value '%s'",
 					      argv[optind - 1]);
@@ -120,6 +156,11 @@ int cmd_register(int argc, char **argv)
 		return pt_bad("register: bad service name '%s': %s", a.name, pt_why);
 	if (!pid_s == !fd_s)
 		return pt_usage_error("register", "give exactly one of --pid and --fd");
+	if (all && a.filter.has_addr)
+		return pt_usage_error("register", "--addr takes one socket, --all takes them all: "
+				      "give one of them");
+	if (all && fd_s)
+		return pt_usage_error("register", "--all goes with --pid");
 
 	/* the namespace decides which sockets are acceptable */
 	err = pt_ctx_init(&probe, pt_netns);
@@ -149,6 +190,17 @@ int cmd_register(int argc, char **argv)
 				      "socket%s", (unsigned long long)v,
 				      a.filter.has_proto || a.filter.has_addr ?
 				      " matching --proto/--addr" : "");
+		}
+		/* an admin or debug listener beside the service's own is never
+		 * taken by accident: more than one endpoint per (protocol,
+		 * family) needs --addr or --all */
+		uint8_t aproto, afam;
+
+		if (!all && !a.filter.has_addr && pt_candidates_ambiguous(&a.cand, &aproto, &afam)) {
+			pt_ctx_close(&probe);
+			ret = refuse_ambiguous(&a, (unsigned long long)v, aproto, afam);
+			pt_candidates_free(&a.cand);
+			return ret;
 		}
 	} else {
 		const char *why = NULL;

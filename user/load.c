@@ -20,6 +20,7 @@
 #include "dispatch.skel.h"
 #include "load.h"
 #include "util.h"
+#include "xdp.h"
 
 #define PIN_DISPATCH_PROG PT_PIN_DISPATCH_PROG
 #define PIN_DISPATCH_LINK PT_PIN_DISPATCH_LINK
@@ -35,12 +36,18 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
+/* Every BPF object the binary carries: a release that changes only the
+ * guard is another build too. */
 uint64_t pt_build_id(void)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t sz = 0;
 	const void *elf = dispatch__elf_bytes(&sz);
 
+	h = fnv1a(h, &sz, sizeof(sz));
+	h = fnv1a(h, elf, sz);
+	elf = pt_xdp_guard_elf(&sz);
+	h = fnv1a(h, &sz, sizeof(sz));
 	h = fnv1a(h, elf, sz);
 	return h;
 }
@@ -128,6 +135,52 @@ static uint32_t attached_dispatcher(uint64_t netns_ino)
 	return 0;
 }
 
+/*
+ * A load that died before its rename left <ino>_new: never live as a
+ * state, but its pinned link, if it got that far, is attached to the
+ * namespace. Detach it first (a pin removed frees its link only later),
+ * then remove the directory.
+ */
+static int rm_unfinished(const char *tmp)
+{
+	char path[PATH_MAX + 64];
+	int fd, err;
+
+	err = pin_path(path, sizeof(path), tmp, PIN_DISPATCH_LINK);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	return rm_dir_pins(tmp);
+}
+
+/* The port table starts as every port in its class row: commit the empty
+ * state into the new directory, before anything runs on it. */
+static int commit_empty(const struct pt_ctx *ctx, const char *tmp)
+{
+	struct pt_state empty = {};
+	struct pt_ctx t = *ctx;
+	int err;
+
+	for (int i = 0; i < PT_NMAPS; i++)
+		t.fds[i] = -1;
+	if ((size_t)snprintf(t.dir, sizeof(t.dir), "%s", tmp) >= sizeof(t.dir))
+		return -ENAMETOOLONG;
+	err = pt_ctx_open(&t);
+	err = err ?: pt_state_commit(&t, &empty, &empty);
+	pt_state_free(&empty);
+	pt_ctx_close_maps(&t);
+	return err;
+}
+
+/*
+ * A first load: everything is built in <ino>_new and renamed into place,
+ * so a load killed anywhere leaves either no state (and a directory the
+ * next load removes) or the whole one.
+ */
 static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
 {
 	char tmp[PATH_MAX + 8], path[PATH_MAX + 64];
@@ -137,14 +190,14 @@ static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
 	__u32 zero = 0;
 	int err;
 
+	snprintf(tmp, sizeof(tmp), "%s_new", ctx->dir);
+	/* a previous load that died half way left this; it was never live */
+	err = rm_unfinished(tmp);
+	if (err)
+		return err;
 	res->link_id = attached_dispatcher(ctx->netns_ino);
 	if (res->link_id)
 		return -EEXIST;
-	snprintf(tmp, sizeof(tmp), "%s_new", ctx->dir);
-	/* a previous load that died half way left this; it was never live */
-	err = rm_dir_pins(tmp);
-	if (err)
-		return err;
 	if (mkdir(tmp, 0700))
 		return -errno;
 	err = open_dispatch(tmp, &skel);
@@ -154,6 +207,9 @@ static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
 		err = -errno;
 		goto fail;
 	}
+	err = commit_empty(ctx, tmp);
+	if (err)
+		goto fail;
 	link = bpf_program__attach_netns(skel->progs.portier_dispatch, ctx->netns_fd);
 	if (!link) {
 		err = -errno;
@@ -226,6 +282,13 @@ static int upgrade(struct pt_ctx *ctx, struct pt_load_result *res)
 	if (err || rename(tmp, path)) {
 		err = err ?: -errno;
 		unlink(tmp);
+		goto cleanup;
+	}
+	/* the guard, on every interface it runs on; the build id goes in
+	 * last, so a load that fails or dies before it is done again whole */
+	err = pt_xdp_upgrade_all(ctx, &res->guards);
+	if (err) {
+		res->guard_failed = true;
 		goto cleanup;
 	}
 	cfg.build_id = pt_build_id();
@@ -319,19 +382,13 @@ int pt_load(struct pt_ctx *ctx, struct pt_load_result *res)
 		if (err)
 			return err;
 		err = fresh_load(ctx, res);
-		err = err ?: pt_ctx_open(ctx);
-		if (err)
-			return err;
-		/* the port table starts as every port in its class row */
-		struct pt_state empty = {};
-
-		err = pt_state_commit(ctx, &empty, &empty);
-		pt_state_free(&empty);
-		return err;
+		return err ?: pt_ctx_open(ctx);
 	}
 	if (err)
 		return err;
-	if (ctx->cfg.build_id == pt_build_id() && link_alive(ctx->dir)) {
+	/* this build, attached, and every guard the recorded one: nothing to
+	 * do; anything else is upgraded (or repaired) in place */
+	if (ctx->cfg.build_id == pt_build_id() && link_alive(ctx->dir) && !pt_xdp_strays(ctx)) {
 		res->action = PT_LOAD_ALREADY;
 		return 0;
 	}

@@ -15,6 +15,8 @@ enum pt_load_action {
 struct pt_load_result {
 	enum pt_load_action action;
 	uint32_t link_id;	/* -EEXIST: the dispatcher already attached */
+	unsigned int guards;	/* PT_LOAD_UPGRADED: interfaces whose guard was replaced */
+	bool guard_failed;	/* the error came from replacing a guard */
 };
 
 /* Identity of the BPF objects built into this binary. */

@@ -275,6 +275,48 @@ int pt_socket_from_fd(int fd, uint64_t netns_ino, const struct pt_sock_filter *f
 	return add_cand(out, dupfd, &s);
 }
 
+/* ---- choosing ---- */
+
+static bool same_endpoint(const struct pt_sock *a, const struct pt_sock *b)
+{
+	return a->proto == b->proto && a->family == b->family && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, a->family == PT_INET ? 4 : 16);
+}
+
+/* Is c->socks[i] the first socket of its endpoint? */
+static bool first_of_endpoint(const struct pt_candidates *c, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (same_endpoint(&c->socks[j], &c->socks[i]))
+			return false;
+	return true;
+}
+
+size_t pt_candidates_endpoints(const struct pt_candidates *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += first_of_endpoint(c, i);
+	return n;
+}
+
+bool pt_candidates_ambiguous(const struct pt_candidates *c, uint8_t *proto, uint8_t *family)
+{
+	size_t n[PT_NPROTO][PT_NFAMILY] = {};
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pt_sock *s = &c->socks[i];
+
+		if (!first_of_endpoint(c, i) || ++n[s->proto][s->family] < 2)
+			continue;
+		*proto = s->proto;
+		*family = s->family;
+		return true;
+	}
+	return false;
+}
+
 /* ---- installing ---- */
 
 static int set_family(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint8_t fam,

@@ -41,6 +41,15 @@ int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter
 int pt_socket_from_fd(int fd, uint64_t netns_ino, const struct pt_sock_filter *f,
 		      struct pt_candidates *out, const char **why);
 void pt_candidates_free(struct pt_candidates *c);
+/*
+ * register takes one endpoint per (protocol, family) unless told which
+ * (--addr) or told to take them all (--all). The distinct endpoints of c
+ * (protocol, family, address, port: a reuseport group on one address is
+ * one endpoint); true, with the first (protocol, family) that has more
+ * than one, when c is ambiguous.
+ */
+size_t pt_candidates_endpoints(const struct pt_candidates *c);
+bool pt_candidates_ambiguous(const struct pt_candidates *c, uint8_t *proto, uint8_t *family);
 
 /* -E2BIG (and the protocol) when c has more than PT_MAX_SOCKETS sockets
  * for one protocol and family: checked before anything changes. */

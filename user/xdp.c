@@ -70,6 +70,10 @@ struct iface_state {
 	bool dispatcher;	/* through libxdp's dispatcher */
 	uint32_t main_id;
 	char main_name[64];
+	/* a portier guard that is not the recorded one: left by a load or
+	 * an upgrade killed between attaching it and recording it */
+	uint32_t stray_id;
+	uint32_t stray_mode;	/* PT_XDP_NATIVE or PT_XDP_SKB */
 };
 
 static void inspect_iface(int ifindex, uint32_t our_id, struct iface_state *st)
@@ -87,14 +91,19 @@ static void inspect_iface(int ifindex, uint32_t our_id, struct iface_state *st)
 		snprintf(st->main_name, sizeof(st->main_name), "%s", xdp_program__name(p));
 	}
 	st->dispatcher = !xdp_multiprog__is_legacy(mp);
+	st->stray_mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? PT_XDP_SKB : PT_XDP_NATIVE;
 	if (st->dispatcher) {
 		for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp)) {
 			st->any = true;
 			if (our_id && xdp_program__id(p) == our_id)
 				st->ours = true;
+			else if (!strcmp(xdp_program__name(p), GUARD_PROG_NAME))
+				st->stray_id = xdp_program__id(p);
 		}
 	} else if (our_id && st->main_id == our_id) {
 		st->ours = true;
+	} else if (st->any && !strcmp(st->main_name, GUARD_PROG_NAME)) {
+		st->stray_id = st->main_id;
 	}
 	xdp_multiprog__close(mp);
 }
@@ -129,6 +138,103 @@ cleanup:
 	return err;
 }
 
+/*
+ * Put new_fd in the place of program old_id on an interface that runs one
+ * program (no dispatcher), in one step: XDP_FLAGS_REPLACE names the program
+ * it expects, so a program someone else attached meanwhile is never hit.
+ */
+static int swap_single(uint32_t ifindex, int new_fd, uint32_t old_id, uint32_t mode,
+		       uint32_t *new_id)
+{
+	DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, aopts);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int old_fd, err = 0;
+
+	old_fd = bpf_prog_get_fd_by_id(old_id);
+	if (old_fd < 0)
+		return -errno;
+	aopts.old_prog_fd = old_fd;
+	if (bpf_xdp_attach((int)ifindex, new_fd,
+			   (mode == PT_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE) |
+				   XDP_FLAGS_REPLACE,
+			   &aopts))
+		err = -errno;
+	close(old_fd);
+	if (!err && bpf_obj_get_info_by_fd(new_fd, &info, &len))
+		err = -errno;
+	if (!err)
+		*new_id = info.id;
+	return err;
+}
+
+/* In libxdp's dispatcher: detach every portier guard but keep_id (an
+ * upgrade or attach that died before detaching the one it replaced). */
+static void drop_strays(uint32_t ifindex, uint32_t keep_id)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex((int)ifindex);
+	enum xdp_attach_mode mode;
+	struct xdp_program *p;
+	uint32_t ids[PT_MAX_XDP_IFACES];
+	size_t n = 0;
+
+	if (!mp || libxdp_get_error(mp))
+		return;
+	if (xdp_multiprog__is_legacy(mp)) {
+		xdp_multiprog__close(mp);
+		return;
+	}
+	mode = xdp_multiprog__attach_mode(mp);
+	for (p = xdp_multiprog__next_prog(NULL, mp); p && n < PT_MAX_XDP_IFACES;
+	     p = xdp_multiprog__next_prog(p, mp))
+		if (xdp_program__id(p) != keep_id && !strcmp(xdp_program__name(p), GUARD_PROG_NAME))
+			ids[n++] = xdp_program__id(p);
+	xdp_multiprog__close(mp);
+	for (size_t i = 0; i < n; i++) {
+		struct xdp_program *q = xdp_program__from_id(ids[i]);
+
+		if (libxdp_get_error(q))
+			continue;
+		xdp_program__detach(q, (int)ifindex, mode, 0);
+		xdp_program__close(q);
+	}
+}
+
+/*
+ * A portier guard runs alone on the interface but is not the recorded one:
+ * a load killed between attaching it and recording it left it. Replace it
+ * in one step with this build's guard on the state's maps, and record that.
+ */
+static int replace_stray(struct pt_ctx *ctx, uint32_t ifindex, const char *ifname,
+			 const struct iface_state *now, struct pt_xdp_rec *out)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = ctx->dir);
+	struct pt_xdp_rec rec = { .mode = now->stray_mode };
+	struct guard *skel;
+	int err;
+
+	skel = guard__open_opts(&oopts);
+	if (!skel)
+		return -errno;
+	err = guard__load(skel);
+	err = err ?: swap_single(ifindex, bpf_program__fd(skel->progs.portier_guard),
+				 now->stray_id, rec.mode, &rec.prog_id);
+	guard__destroy(skel);	/* the interface holds the program */
+	if (err)
+		return err;
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", ifname);
+	snprintf(rec.why, sizeof(rec.why), "libxdp attached a single program (no dispatcher)");
+	if (bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &ifindex, &rec, BPF_ANY))
+		return -errno;
+	*out = rec;
+	return 0;
+}
+
+const void *pt_xdp_guard_elf(size_t *sz)
+{
+	return guard__elf_bytes(sz);
+}
+
 void pt_xdp_init(void)
 {
 	libxdp_set_print(xdp_print);
@@ -148,12 +254,26 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 		return -ENODEV;
 	have_old = !bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &ifindex, &old);
 	inspect_iface((int)ifindex, have_old ? old.prog_id : 0, &now);
+	if (!now.ours && now.stray_id && !now.dispatcher) {
+		uint32_t want = req == PT_XDP_REQ_SKB ? PT_XDP_SKB : PT_XDP_NATIVE;
+		struct pt_xdp_rec stray = { .prog_id = now.stray_id, .mode = now.stray_mode };
+
+		if (req == PT_XDP_REQ_AUTO || now.stray_mode == want)
+			return replace_stray(ctx, ifindex, ifname, &now, out);
+		/* asked for the other mode: it goes, a new one comes */
+		err = pt_xdp_detach_one(ctx, ifindex, &stray);
+		if (err)
+			return err;
+		now.any = false;
+	}
 	if (now.ours) {
 		uint32_t want = req == PT_XDP_REQ_SKB ? PT_XDP_SKB : PT_XDP_NATIVE;
 
 		/* idempotent: the guard already runs here, in the mode asked
 		 * for (auto accepts whichever won) */
 		if (req == PT_XDP_REQ_AUTO || old.mode == want) {
+			if (now.dispatcher)
+				drop_strays(ifindex, old.prog_id);
 			*out = old;
 			return 0;
 		}
@@ -205,6 +325,8 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 		pt_xdp_detach_one(ctx, ifindex, &rec);
 		return err;
 	}
+	if (now.dispatcher)
+		drop_strays(ifindex, prog_id);
 	*out = rec;
 	return 0;
 }
@@ -240,13 +362,15 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 	for (size_t i = 0; i < n; i++) {
 		struct pt_xdp_rec rec;
 		struct iface_state now;
-		int old_fd, r = 0;
+		int r = 0;
 
 		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec))
 			continue;
 		inspect_iface((int)keys[i], rec.prog_id, &now);
-		if (!now.ours)
-			continue;	/* gone, or no longer ours: status says so */
+		/* gone, or no longer ours: status says so. A stray guard is
+		 * an upgrade that died between the swap and its record. */
+		if (!now.ours && !now.stray_id)
+			continue;
 		if (now.dispatcher) {
 			/* libxdp's dispatcher: attach the new one, then detach the old */
 			struct xdp_program *np = xdp_program__from_fd(bpf_program__fd(skel->progs.portier_guard));
@@ -257,37 +381,21 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 
 				r = xdp_program__attach(np, (int)keys[i], m, 0);
 				if (!r) {
-					struct pt_xdp_rec nrec = rec;
-
-					nrec.prog_id = xdp_program__id(np);
-					pt_xdp_detach_one(ctx, keys[i], &rec);
-					bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &nrec, BPF_ANY);
+					rec.prog_id = xdp_program__id(np);
+					drop_strays(keys[i], rec.prog_id);
+					bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec, BPF_ANY);
 				}
 				xdp_program__close(np);
 			}
 		} else {
-			DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, aopts);
-			struct bpf_prog_info info = {};
-			__u32 len = sizeof(info);
-			int new_fd = bpf_program__fd(skel->progs.portier_guard);
+			uint32_t cur = now.ours ? rec.prog_id : now.stray_id;
 
-			old_fd = bpf_prog_get_fd_by_id(rec.prog_id);
-			if (old_fd < 0) {
+			if (!now.ours)
+				rec.mode = now.stray_mode;
+			r = swap_single(keys[i], bpf_program__fd(skel->progs.portier_guard), cur,
+					rec.mode, &rec.prog_id);
+			if (!r && bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec, BPF_ANY))
 				r = -errno;
-			} else {
-				aopts.old_prog_fd = old_fd;
-				if (bpf_xdp_attach((int)keys[i], new_fd,
-						   (rec.mode == PT_XDP_SKB ? XDP_FLAGS_SKB_MODE
-									   : XDP_FLAGS_DRV_MODE) |
-							   XDP_FLAGS_REPLACE,
-						   &aopts))
-					r = -errno;
-				close(old_fd);
-			}
-			if (!r && !bpf_obj_get_info_by_fd(new_fd, &info, &len)) {
-				rec.prog_id = info.id;
-				bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec, BPF_ANY);
-			}
 		}
 		if (r && !err)
 			err = r;
@@ -297,6 +405,28 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 cleanup:
 	guard__destroy(skel);
 	return err;
+}
+
+bool pt_xdp_strays(struct pt_ctx *ctx)
+{
+	uint32_t key, next, *prev = NULL;
+	size_t n = 0;
+
+	while (n++ < PT_MAX_XDP_IFACES && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
+		struct pt_xdp_rec rec;
+		struct iface_state now;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &key, &rec))
+			continue;
+		inspect_iface((int)key, rec.prog_id, &now);
+		if (!now.ours && now.stray_id)
+			return true;
+		if (now.dispatcher && now.stray_id)
+			return true;
+	}
+	return false;
 }
 
 int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_rec *rec)

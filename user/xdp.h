@@ -30,8 +30,13 @@ const char *pt_xdp_mode_name(uint32_t mode);
  * the interface (and !force). Idempotent. */
 int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, bool force,
 		  struct pt_xdp_rec *out);
+/* The guard object built into this binary (for the build identity). */
+const void *pt_xdp_guard_elf(size_t *sz);
 /* After a load over another build: swap in this build's guard everywhere. */
 int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded);
+/* Does a recorded interface run a portier guard other than the recorded
+ * one (a load or upgrade killed between the swap and its record)? */
+bool pt_xdp_strays(struct pt_ctx *ctx);
 int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_rec *rec);
 /* Detach the guard from every recorded interface. */
 int pt_xdp_detach_all(struct pt_ctx *ctx);

@@ -80,8 +80,10 @@ case_register_filters_replace_per_protocol() {
 	expect_json "$ns" '.[0].sockets | map("\(.proto) \(.local)") | sort | join(",")' \
 		"tcp 127.0.0.1:4012,udp 127.0.0.1:4013" services
 	expect_eq "$(tcp_get "$ns" 198.18.0.2 80)" "mix 1" "tcp 80 with --addr"
-	# --proto tcp takes both listeners, replacing the one
-	pt "$ns" register mix --pid "$mix" --proto tcp
+	# --proto tcp alone is ambiguous (two listeners); with --all it takes
+	# both, replacing the one
+	expect_bad "$ns" register mix --pid "$mix" --proto tcp
+	pt "$ns" register mix --pid "$mix" --proto tcp --all
 	expect_json "$ns" '.[0].sockets | map("\(.proto) \(.local)") | sort | join(",")' \
 		"tcp 127.0.0.1:4011,tcp 127.0.0.1:4012,udp 127.0.0.1:4013" services
 	# unregister one protocol, then the rest

@@ -13,7 +13,7 @@ case_64_sockets_spread_by_4tuple() {
 	pt "$ns" load >/dev/null
 	for i in $(seq 0 63); do addrs+=("127.0.0.1:$((4000 + i))"); done
 	pyserve spread "$ns" spread --index "${addrs[@]}"
-	pt "$ns" register spread --pid "$spread"
+	pt "$ns" register spread --pid "$spread" --all
 	pt "$ns" bind tcp 198.18.0.2/32 80 spread
 	expect_json "$ns" '.[0].sockets | length' 64 services
 	expect_json "$ns" "[.[0].sockets[] | select(.pid == $spread and .proto == \"tcp\")] | length" 64 services
@@ -40,9 +40,11 @@ case_64_sockets_spread_by_4tuple() {
 	addrs=()
 	for i in $(seq 0 64); do addrs+=("127.0.0.1:$((4100 + i))"); done
 	pyserve big "$ns" big --index "${addrs[@]}"
-	expect_bad "$ns" register spread --pid "$big"
+	expect_bad "$ns" register spread --pid "$big" --all
+	expect_eq "$(pt_err "$ns" register spread --pid "$big" --all)" \
+		"portier: register: more than 64 tcp sockets of one family for 'spread'" "the refusal of 65"
 	# refused before anything changed: a new name is not even declared
-	expect_bad "$ns" register newcomer --pid "$big"
+	expect_bad "$ns" register newcomer --pid "$big" --all
 	expect_json "$ns" 'map(.name) | join(",")' spread services
 	expect_json "$ns" "[.[0].sockets[] | select(.pid == $spread)] | length" 64 services
 	expect_eq "$(ptnet "$ns" loop 198.18.0.2 80 1 | cut -d' ' -f2)" spread "still the 64"

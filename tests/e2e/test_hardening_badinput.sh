@@ -19,6 +19,7 @@ T=
 casetmp T
 newns NS hbad
 SRV=
+SRV2=
 SLEEPER=
 NCASE=0
 NFAIL=0
@@ -36,6 +37,8 @@ setup() {
 		pt "$NS" policy tcp 1000-2000 drop-new &&
 		pt "$NS" policy udp 53 limit 100 --from 198.18.0.0/15 &&
 		pt "$NS" watch tcp 8080 || return 1
+	# a process with an app and an admin listener
+	pyserve SRV2 "$NS" two 127.0.0.1:4003 127.0.0.1:4004 || return 1
 	# a process with no socket at all
 	spawn SLEEPER "$NS" sleep 600
 }
@@ -219,6 +222,12 @@ bad "register --addr with two ports" -- register web --pid "$SRV" --addr 127.0.0
 bad "register --addr with a name" -- register web --pid "$SRV" --addr localhost:4001
 bad "register --proto without a value" -- register web --pid "$SRV" --proto
 bad "register a bad name" -- register Web --pid "$SRV"
+bad "register --pid of a process with two listeners" -- register web --pid "$SRV2"
+bad "register --pid of two listeners, a new service" -- register two --pid "$SRV2"
+bad "register --pid of two listeners, --proto tcp" -- register web --pid "$SRV2" --proto tcp
+bad "register --all with --addr" -- register web --pid "$SRV2" --all --addr 127.0.0.1:4003
+bad "register --all with --fd" -- register web --fd 0 --all
+bad "register --all with a value" -- register web --pid "$SRV2" --all=yes
 bad "unregister an undeclared service" -- unregister nosuch
 bad "unregister --proto without a value" -- unregister web --proto
 bad "unregister extra argument" -- unregister web tcp
@@ -338,6 +347,7 @@ bad "--json bind partial overlap" -- --json bind tcp any 1500-2500 web
 bad "--json service name with a high byte" -- --json service add "$(printf 'w\xffb')"
 bad "--json service name with an escape" -- --json service add "$(printf 'w\033[31m')"
 bad "--json register --pid 0" -- --json register web --pid 0
+bad "--json register of two listeners" -- --json register web --pid "$SRV2"
 bad "--json policy limit 0" -- --json policy tcp 80 limit 0
 bad "--json unpolicy of no policy" -- --json unpolicy tcp 22
 bad "--json watch range LO > HI" -- --json watch tcp 80-70
