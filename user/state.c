@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -778,36 +780,65 @@ static int write_config(struct pt_ctx *ctx, const struct pt_config *cfg)
 	return 0;
 }
 
-/* Token buckets of rules that are gone (or no longer limit) are freed, so
- * a later rule never inherits one and the map does not fill up. */
-static void gc_buckets(struct pt_ctx *ctx, const struct pt_state *st)
+/* ---- the grace period ---- */
+
+/*
+ * Wait until every BPF program run that began before this call has ended,
+ * so that what the runs may have read (a generation that is idle now, a
+ * socket bank that is no longer live) can be rewritten. Both programs run
+ * inside RCU read-side sections (XDP in NAPI with bottom halves off,
+ * sk_lookup under rcu_read_lock), so an RCU grace period is exactly that.
+ *
+ * The kernel's own way: an update of a map-in-map from user space returns
+ * only after synchronize_rcu(), so that user space knows no program still
+ * uses the old inner map (maybe_wait_bpf_programs() in
+ * kernel/bpf/syscall.c, since 4.20; the BPF selftests' kern_sync_rcu()
+ * relies on it). The map is private to this process, made on first use.
+ * Where it cannot be made, membarrier(MEMBARRIER_CMD_GLOBAL) also waits
+ * for synchronize_rcu() (kernel/sched/membarrier.c; refused under
+ * nohz_full). With neither, the error is returned and the caller rewrites
+ * nothing.
+ */
+static int grace_outer = -1, grace_inner = -1;
+
+static int grace_map(void)
 {
-	struct pt_bucket_key key, next, *prev = NULL, *dead = NULL;
-	size_t n = 0, cap = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	__u32 zero = 0, val;
+	int err;
 
-	while (!bpf_map_get_next_key(ctx->fds[M_RATE_BUCKETS], prev, &next)) {
-		bool live = false;
-
-		key = next;
-		prev = &key;
-		for (size_t i = 0; i < st->npolicies && !live; i++)
-			live = st->policies[i].rule == key.rule && st->policies[i].action == PT_LIMIT;
-		if (live)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			void *p = realloc(dead, nc * sizeof(*dead));
-
-			if (!p)
-				break;
-			dead = p;
-			cap = nc;
+	if (grace_outer < 0) {
+		grace_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pt_grace_in", 4, 4, 1, NULL);
+		if (grace_inner < 0) {
+			err = -errno;
+			grace_inner = -1;
+			return err;
 		}
-		dead[n++] = key;
+		opts.inner_map_fd = grace_inner;
+		grace_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "pt_grace", 4, 4, 1,
+					     &opts);
+		if (grace_outer < 0) {
+			err = -errno;
+			close(grace_inner);
+			grace_inner = grace_outer = -1;
+			return err;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(ctx->fds[M_RATE_BUCKETS], &dead[i]);
-	free(dead);
+	val = (__u32)grace_inner;
+	if (bpf_map_update_elem(grace_outer, &zero, &val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int pt_grace_period(void)
+{
+	int err = grace_map();
+
+	if (!err)
+		return 0;
+	if (!syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return 0;
+	return err;
 }
 
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev)
@@ -831,9 +862,12 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	if (err)
 		goto cleanup;
 	/* Leftovers of an interrupted command, or of another build, never
-	 * reach the packets: a full scan clears the idle generation. */
+	 * reach the packets: a full scan clears the idle generation. That
+	 * command may have died right after its flip, before its grace
+	 * period: wait for one before touching what it left. */
 	if (ctx->cfg.idle_dirty) {
-		err = pt_state_clear_gen(ctx, ng);
+		err = pt_grace_period();
+		err = err ?: pt_state_clear_gen(ctx, ng);
 		if (err)
 			goto cleanup;
 	}
@@ -856,13 +890,15 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 		gen_image_delete(ctx->fds, &img);
 		goto cleanup;
 	}
-	/* the old generation is unreachable now; a failure here leaves only
-	 * garbage that the next command's full scan removes */
-	if (!gen_image_delete(ctx->fds, &old)) {
+	/* New runs read the new generation; runs that began before the flip
+	 * may still be reading the old one. Once they are over it is
+	 * unreachable: delete it. Without a grace period it stays, dirty, and
+	 * the next command waits for one before it clears it. A failure here
+	 * leaves only garbage that the next command's full scan removes. */
+	if (!pt_grace_period() && !gen_image_delete(ctx->fds, &old)) {
 		cfg.idle_dirty = 0;
 		write_config(ctx, &cfg);
 	}
-	gc_buckets(ctx, next);
 cleanup:
 	pt_compiled_free(&c);
 	pt_compiled_free(&oldc);
