@@ -834,8 +834,8 @@ static int write_config(struct pt_ctx *ctx, const struct pt_config *cfg)
  * relies on it). The map is private to this process, made on first use.
  * Where it cannot be made, membarrier(MEMBARRIER_CMD_GLOBAL) also waits
  * for synchronize_rcu() (kernel/sched/membarrier.c; refused under
- * nohz_full). With neither, the error is returned and the caller rewrites
- * nothing.
+ * nohz_full) when more than one CPU is online. With neither, the error is
+ * returned and the caller rewrites nothing.
  */
 static int grace_outer = -1, grace_inner = -1;
 
@@ -874,7 +874,11 @@ int pt_grace_period(void)
 
 	if (!err)
 		return 0;
-	if (!syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+	/* with one CPU online membarrier returns without waiting: a reader
+	 * preempted inside rcu_read_lock() (sk_lookup from process context,
+	 * on a preemptible kernel) could still be running */
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	    !syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
 		return 0;
 	return err;
 }
