@@ -25,9 +25,9 @@ fi
 REGISTERS=${PT_STRESS_REGISTERS:-100}
 
 # loop VAR NS PORT OUT TRIGGER: connections to 127.0.0.1:PORT, one after
-# another, until TRIGGER appears (200,000 at most, 2 s per connection).
+# another, until TRIGGER appears (200 per commit at most, 2 s each).
 loop() {
-	spawn "$1" "$2" "$E2E_PY" "$E2E_HELPERS/ptnet.py" loop 127.0.0.1 "$3" 200000 \
+	spawn "$1" "$2" "$E2E_PY" "$E2E_HELPERS/ptnet.py" loop 127.0.0.1 "$3" $((COMMITS * 200)) \
 		--delay 0.002 --timeout 2 --out "$4" --stop-after "$5:0"
 }
 
