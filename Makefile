@@ -129,7 +129,14 @@ $(OUT)/tests/portier-guardB: $(filter-out $(OUT)/user/xdp.o,$(USER_OBJS)) $(GUAR
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-tests: $(OUT)/portier $(TEST_BINS) $(OUT)/tests/portier-guardB
+
+# e2e helpers in C, linked with the user-space library
+E2E_BINS := $(OUT)/tests/e2e/commit_flip
+$(OUT)/tests/e2e/%: $(OUT)/tests/e2e/helpers/%.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(OUT)/portier $(TEST_BINS) $(E2E_BINS) $(OUT)/tests/portier-guardB
 
 # every suite, then unit and e2e again under ASan/UBSan (build-san/): one
 # run of the runner, so the last line counts them all

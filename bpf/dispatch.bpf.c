@@ -49,7 +49,7 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 	struct pt_port_ent *port;
 	struct pt_counters *cnt;
 	struct pt_config *cfg;
-	__u32 zero = 0, port_index, meta_index, meta, count, bank, hash = 0, i;
+	__u32 zero = 0, gen, port_index, meta_index, meta, count, bank, hash = 0, i;
 	__u32 *metap;
 	__u16 local_port_host = ctx->local_port;
 	__u8 proto, family;
@@ -71,15 +71,19 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
 		return SK_PASS;
+	/* One read of the generation, and every key below uses it: a commit
+	 * that flips it meanwhile cannot pair this generation's class with
+	 * the next one's tables. volatile: the compiler may not load again. */
+	gen = *(volatile __u32 *)&cfg->gen & 1;
 
-	port_index = PT_PORT_INDEX(cfg->gen, proto, local_port_host);
+	port_index = PT_PORT_INDEX(gen, proto, local_port_host);
 	port = bpf_map_lookup_elem(&port_table, &port_index);
 	if (!port || !(port->flags & PT_PORT_BOUND)) {
 		count_unbound();
 		return SK_PASS;
 	}
 
-	bkey.gen = cfg->gen & 1;
+	bkey.gen = gen;
 	bkey.proto = proto;
 	bkey.family = family;
 	bkey.class = bpf_htonl(port->class);

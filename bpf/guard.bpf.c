@@ -18,8 +18,8 @@
  * Cost per TCP/UDP packet: two array look-ups (config, port_table) and one
  * per-CPU array look-up (counters), all inlined by the verifier; one LPM
  * look-up (class and source address) only for ports with source-scoped
- * rules; one hash look-up and a spin lock only for rate-limited ports; one
- * LRU hash update or look-up only for fragments.
+ * rules; two array look-ups and a spin lock only for rate-limited ports;
+ * one LRU hash update or look-up only for fragments.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -77,33 +77,79 @@ static __always_inline int unreadable(const struct pt_config *cfg, __u32 gen)
 	return XDP_PASS;
 }
 
+/* The seed of the bucket sets' hash: drawn once, on first use. */
+static __always_inline __u32 bucket_seed(void)
+{
+	__u32 index = PT_BUCKET_SEED_INDEX, seed, fresh;
+	struct pt_bucket_set *s = bpf_map_lookup_elem(&rate_buckets, &index);
+
+	if (!s)
+		return 0;
+	seed = *(volatile __u32 *)&s->seed;
+	if (seed)
+		return seed;
+	fresh = bpf_get_prandom_u32() | 1;
+	bpf_spin_lock(&s->lock);
+	if (!s->seed)
+		s->seed = fresh;	/* another CPU may have been first */
+	seed = s->seed;
+	bpf_spin_unlock(&s->lock);
+	return seed;
+}
+
 /*
  * Token bucket of (rule, port, proto): pps tokens at most, refilled at pps
  * tokens per second. Tokens are kept in units of 1/PT_TOKEN_SCALE packet
  * so that the refill is elapsed_ns * pps with no division. Returns 1 when
  * the packet may pass.
+ *
+ * The bucket lives in one set of PT_BUCKET_WAYS ways, under the set's
+ * lock. With no way of its own, the packet takes a way untouched for a
+ * second: such a bucket is full again, exactly what a fresh one would be
+ * (an empty way, last_ns 0, is one of them). With neither, no state can
+ * be had and the packet is limited: a sweep of many ports never switches
+ * a limit off, it can only make idle ports that share a set with ports
+ * active in the last second start limited.
  */
 static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32 pps)
 {
-	struct pt_bucket_key key = { .rule = rule, .port = port, .proto = proto };
+	__u64 key = PT_BUCKET_KEY(rule, proto, port);
 	__u64 now = bpf_ktime_get_ns();
 	__u64 cap = (__u64)pps * PT_TOKEN_SCALE;
 	__u64 elapsed = 0, tokens;
+	struct pt_bucket_set *s;
 	struct pt_bucket *b;
+	__u32 index, w, hit = PT_BUCKET_WAYS, idle = PT_BUCKET_WAYS;
 	int ok;
 
-	b = bpf_map_lookup_elem(&rate_buckets, &key);
-	if (!b) {
-		struct pt_bucket fresh = { .tokens = cap, .last_ns = now };
+	index = pt_bucket_set(bucket_seed(), key);
+	s = bpf_map_lookup_elem(&rate_buckets, &index);
+	if (!s)
+		return 0;	/* cannot happen (index < PT_BUCKET_SETS): limited */
 
-		/* Another CPU may create it first: then we use theirs. */
-		bpf_map_update_elem(&rate_buckets, &key, &fresh, BPF_NOEXIST);
-		b = bpf_map_lookup_elem(&rate_buckets, &key);
-		if (!b)
-			return 1;	/* bucket table full: fail open */
+	bpf_spin_lock(&s->lock);
+#pragma unroll
+	for (w = 0; w < PT_BUCKET_WAYS; w++) {
+		if (s->way[w].key == key) {
+			hit = w;
+			break;
+		}
+		if (idle == PT_BUCKET_WAYS && now > s->way[w].last_ns &&
+		    now - s->way[w].last_ns >= PT_TOKEN_SCALE)
+			idle = w;
 	}
-
-	bpf_spin_lock(&b->lock);
+	if (hit >= PT_BUCKET_WAYS) {
+		if (idle >= PT_BUCKET_WAYS) {
+			bpf_spin_unlock(&s->lock);
+			/* every way holds a bucket used in the last second */
+			return 0;
+		}
+		hit = idle;
+		s->way[hit].key = key;
+		s->way[hit].tokens = cap;
+		s->way[hit].last_ns = now;
+	}
+	b = &s->way[hit & (PT_BUCKET_WAYS - 1)];
 	/* now was read before the lock: another CPU may have moved last_ns
 	 * past it. Time never runs backwards for a bucket. */
 	if (now > b->last_ns) {
@@ -119,7 +165,7 @@ static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32
 	if (ok)
 		tokens -= PT_TOKEN_SCALE;
 	b->tokens = tokens;
-	bpf_spin_unlock(&b->lock);
+	bpf_spin_unlock(&s->lock);
 	return ok;
 }
 

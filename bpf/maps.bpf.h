@@ -23,6 +23,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PT_PORT_ENTRIES);
+	/* mmapable: a commit writes the idle half (2 MiB) with one memcpy */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct pt_port_ent);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -88,11 +90,10 @@ struct {
 } global_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_BUCKETS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pt_bucket_key);
-	__type(value, struct pt_bucket);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_BUCKET_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct pt_bucket_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rate_buckets SEC(".maps");
 

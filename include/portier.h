@@ -56,7 +56,6 @@
 #define PT_MAX_BIND_ENTRIES 524288  /* bind_lpm trie, both generations */
 #define PT_MAX_HOST_ENTRIES (2 * PT_MAX_BINDINGS) /* bind_host, both generations */
 #define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
-#define PT_MAX_BUCKETS 16384
 #define PT_MAX_FRAGS 8192	/* frag_table: first fragments remembered (LRU) */
 
 /* Protocol index used in keys and array indices (not the IPPROTO number). */
@@ -221,18 +220,46 @@ struct pt_global {
 				 * when the live generation enforces. */
 };
 
-/* rate_buckets: HASH (rule, proto, port) -> token bucket, shared by CPUs. */
-struct pt_bucket_key {
-	__u32 rule;
-	__u16 port;		/* host order */
-	__u16 proto;
-};
+/*
+ * rate_buckets: ARRAY of PT_BUCKET_SETS sets of PT_BUCKET_WAYS token
+ * buckets, preallocated: the rate-limit state is bounded and never
+ * allocated per packet. A bucket of key (rule, proto, port) lives in the
+ * set PT_BUCKET_SET(seed, key); the set's spin lock covers its ways. A
+ * bucket untouched for a second is full again (the refill caps at one
+ * second), the same as a fresh one, so its way may be given to another
+ * key; a packet whose set has neither its own bucket nor such a way is
+ * limited. Element PT_BUCKET_SETS holds the hash seed (random, drawn by
+ * the guard on first use), so that no one outside can aim keys at a set.
+ * Memory: (PT_BUCKET_SETS + 1) * sizeof(struct pt_bucket_set), 1.6 MiB.
+ */
+#define PT_BUCKET_SETS 8192	/* a power of two */
+#define PT_BUCKET_WAYS 8
+#define PT_BUCKET_SEED_INDEX PT_BUCKET_SETS
+#define PT_BUCKET_ENTRIES (PT_BUCKET_SETS + 1)
+#define PT_BUCKET_KEY(rule, proto, port) \
+	(((__u64)(__u32)(rule) << 32) | ((__u64)(__u16)(port) << 16) | (__u16)(proto))
+
+/* The set of a bucket key: a multiply-xorshift mix of the key and seed. */
+static inline __u32 pt_bucket_set(__u32 seed, __u64 key)
+{
+	__u64 h = (key ^ ((__u64)seed << 32 | seed)) * 0x9e3779b97f4a7c15ULL;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return (__u32)h & (PT_BUCKET_SETS - 1);
+}
 
 struct pt_bucket {
-	struct bpf_spin_lock lock;
-	__u32 pad;
+	__u64 key;		/* PT_BUCKET_KEY(rule, proto, port) */
 	__u64 tokens;		/* in units of 1/PT_TOKEN_SCALE packet */
-	__u64 last_ns;
+	__u64 last_ns;		/* bpf_ktime_get_ns() of the last refill */
+};
+
+struct pt_bucket_set {
+	struct bpf_spin_lock lock;
+	__u32 seed;		/* element PT_BUCKET_SEED_INDEX only: the seed */
+	struct pt_bucket way[PT_BUCKET_WAYS];
 };
 #define PT_TOKEN_SCALE 1000000000ULL
 

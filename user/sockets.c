@@ -319,39 +319,77 @@ bool pt_candidates_ambiguous(const struct pt_candidates *c, uint8_t *proto, uint
 
 /* ---- installing ---- */
 
-static int set_family(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint8_t fam,
-		      const struct pt_sock *const *socks, size_t n)
+/*
+ * Make socks[fam] (n[fam] of them) the sockets of (svc, proto, fam) for
+ * both families: fill each idle bank, flip each sock_meta word, wait for
+ * one grace period, clear the old banks. A lookup that read the old word
+ * may still be using the old bank until the grace period is over; so the
+ * old bank is cleared only after it, and an idle bank found with entries
+ * (a command died between its flip and its grace period) is written only
+ * after one.
+ */
+static int swap_banks(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
+		      const struct pt_sock *socks[PT_NFAMILY][PT_MAX_SOCKETS],
+		      const size_t n[PT_NFAMILY])
 {
-	uint32_t mi = PT_META_INDEX(svc, proto, fam), meta = 0, bank, nb, nmeta;
 	int mfd = ctx->fds[M_SOCK_META], sfd = ctx->fds[M_SVC_SOCKS];
+	uint32_t mi[PT_NFAMILY], bank[PT_NFAMILY];
+	bool leftover = false;
+	int err;
 
-	if (bpf_map_lookup_elem(mfd, &mi, &meta))
-		return -errno;
-	bank = PT_META_BANK(meta);
-	nb = bank ^ 1;
-	/* fill the idle bank, clear what is left of an older set there */
-	for (uint32_t i = 0; i < PT_MAX_SOCKETS; i++) {
-		uint32_t key = PT_SOCK_KEY(mi, nb, i);
+	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
+		uint32_t meta = 0;
 
-		if (i < n) {
-			uint64_t v = (uint64_t)socks[i]->fd;
-
-			if (bpf_map_update_elem(sfd, &key, &v, BPF_ANY))
-				return -errno;
-		} else if (bpf_map_delete_elem(sfd, &key) && errno != ENOENT && errno != EINVAL) {
-			/* a socket map answers EINVAL for an empty slot */
+		mi[fam] = PT_META_INDEX(svc, proto, fam);
+		if (bpf_map_lookup_elem(mfd, &mi[fam], &meta))
 			return -errno;
+		bank[fam] = PT_META_BANK(meta);
+		for (uint32_t i = 0; i < PT_MAX_SOCKETS && !leftover; i++) {
+			uint32_t key = PT_SOCK_KEY(mi[fam], bank[fam] ^ 1, i);
+			uint64_t cookie;
+
+			leftover = !bpf_map_lookup_elem(sfd, &key, &cookie);
+		}
+	}
+	if (leftover) {
+		err = pt_grace_period();
+		if (err)
+			return err;
+	}
+	/* fill the idle banks, clear what is left of an older set there */
+	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
+		for (uint32_t i = 0; i < PT_MAX_SOCKETS; i++) {
+			uint32_t key = PT_SOCK_KEY(mi[fam], bank[fam] ^ 1, i);
+
+			if (i < n[fam]) {
+				uint64_t v = (uint64_t)socks[fam][i]->fd;
+
+				if (bpf_map_update_elem(sfd, &key, &v, BPF_ANY))
+					return -errno;
+			} else if (bpf_map_delete_elem(sfd, &key) && errno != ENOENT &&
+				   errno != EINVAL) {
+				/* a socket map answers EINVAL for an empty slot */
+				return -errno;
+			}
 		}
 	}
 	/* the switch: lookups see the old set or the new one, never a mix */
-	nmeta = n ? PT_META((uint32_t)n, nb) : PT_META(0, nb);
-	if (bpf_map_update_elem(mfd, &mi, &nmeta, BPF_ANY))
-		return -errno;
-	for (uint32_t i = 0; i < PT_MAX_SOCKETS; i++) {
-		uint32_t key = PT_SOCK_KEY(mi, bank, i);
+	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
+		uint32_t nmeta = PT_META((uint32_t)n[fam], bank[fam] ^ 1);
 
-		bpf_map_delete_elem(sfd, &key);
+		if (bpf_map_update_elem(mfd, &mi[fam], &nmeta, BPF_ANY))
+			return -errno;
 	}
+	/* the new sets are live; without a grace period the old banks stay,
+	 * and the next swap waits for one before it writes them */
+	if (pt_grace_period())
+		return 0;
+	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++)
+		for (uint32_t i = 0; i < PT_MAX_SOCKETS; i++) {
+			uint32_t key = PT_SOCK_KEY(mi[fam], bank[fam], i);
+
+			bpf_map_delete_elem(sfd, &key);
+		}
 	return 0;
 }
 
@@ -427,11 +465,9 @@ int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
 			fam_socks[fam][nfam[fam]++] = s;
 		}
 	}
-	for (unsigned int fam = 0; fam < PT_NFAMILY; fam++) {
-		err = set_family(ctx, svc, proto, fam, fam_socks[fam], nfam[fam]);
-		if (err)
-			return err;
-	}
+	err = swap_banks(ctx, svc, proto, fam_socks, nfam);
+	if (err)
+		return err;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct pt_sock *s = &c->socks[i];
 		struct pt_sock_info info = {
@@ -450,10 +486,10 @@ int pt_sockets_install(struct pt_ctx *ctx, uint32_t svc, uint8_t proto,
 
 int pt_sockets_clear(struct pt_ctx *ctx, uint32_t svc, uint8_t proto)
 {
-	int err = 0;
+	static const struct pt_sock *none[PT_NFAMILY][PT_MAX_SOCKETS];
+	static const size_t zero[PT_NFAMILY];
+	int err = swap_banks(ctx, svc, proto, none, zero);
 
-	for (unsigned int fam = 0; fam < PT_NFAMILY && !err; fam++)
-		err = set_family(ctx, svc, proto, fam, NULL, 0);
 	gc_sock_info(ctx);
 	return err;
 }

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -632,6 +635,10 @@ static int batch_del(int fd, const struct image *im)
 /* Everything one generation puts in the generation-keyed maps. */
 struct gen_image {
 	struct image m[PT_NMAPS];
+	/* port_table's half of this generation, written whole from the
+	 * compiled tables (not copied into m[M_PORT_TABLE]) */
+	const struct pt_port_ent *ports;
+	uint8_t gen;
 };
 
 static void gen_image_free(struct gen_image *g)
@@ -658,7 +665,6 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 					       .vsz = sizeof(struct pt_policy_rec) };
 	g->m[M_WATCH_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
 	g->m[M_SLOT_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
-	g->m[M_PORT_TABLE] = (struct image){ .ksz = 4, .vsz = sizeof(struct pt_port_ent) };
 	g->m[M_BIND_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
 					   .vsz = sizeof(struct pt_bind_val) };
 	g->m[M_BIND_HOST] = (struct image){ .ksz = sizeof(struct pt_host_key),
@@ -705,11 +711,8 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 
 		err = image_add(&g->m[M_SLOT_TABLE], &k, &st->slots[i].slot);
 	}
-	for (uint32_t i = 0; i < (uint32_t)PT_NPROTO * PT_PORTS && !err; i++) {
-		__u32 key = PT_PORT_INDEX(gen, i / PT_PORTS, i % PT_PORTS);
-
-		err = image_add(&g->m[M_PORT_TABLE], &key, &c->ports[i]);
-	}
+	g->ports = c->ports;
+	g->gen = gen;
 	for (size_t i = 0; i < c->nbinds && !err; i++)
 		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
 	for (size_t i = 0; i < c->nhosts && !err; i++)
@@ -722,6 +725,39 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	return err;
 }
 
+/* port_table is mmapable: write the generation's half in place with one
+ * copy, instead of 131,072 updates through the syscall (50 ms here).
+ * Nothing reads that half (a grace period has passed since it was live);
+ * the fence orders these stores before the flip's. Where the map cannot
+ * be mapped, the syscall in batches. */
+static int port_table_put(int fd, const struct gen_image *g)
+{
+	const size_t len = (size_t)PT_PORT_ENTRIES * sizeof(struct pt_port_ent);
+	const size_t half = (size_t)PT_NPROTO * PT_PORTS;
+	struct image im = { .ksz = 4, .vsz = sizeof(struct pt_port_ent) };
+	struct pt_port_ent *ents;
+	int err = 0;
+
+	if (!g->ports)
+		return 0;
+	ents = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ents != MAP_FAILED) {
+		memcpy(ents + PT_PORT_INDEX(g->gen, 0, 0), g->ports, half * sizeof(*ents));
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		munmap(ents, len);
+		return 0;
+	}
+	for (uint32_t i = 0; i < half && !err; i++) {
+		__u32 key = PT_PORT_INDEX(g->gen, i / PT_PORTS, i % PT_PORTS);
+
+		err = image_add(&im, &key, &g->ports[i]);
+	}
+	err = err ?: batch_put(fd, &im);
+	free(im.keys);
+	free(im.vals);
+	return err;
+}
+
 /* Records first, then the derived tables: nothing reads this generation
  * until the flip, so the order only matters for a reader of records. */
 static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
@@ -731,8 +767,12 @@ static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 				     M_PORT_TABLE };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		int err = batch_put(fds[order[i]], &g->m[order[i]]);
+		int err;
 
+		if (order[i] == M_PORT_TABLE)
+			err = port_table_put(fds[M_PORT_TABLE], g);
+		else
+			err = batch_put(fds[order[i]], &g->m[order[i]]);
 		if (err)
 			return err;
 	}
@@ -783,36 +823,69 @@ static int write_config(struct pt_ctx *ctx, const struct pt_config *cfg)
 	return 0;
 }
 
-/* Token buckets of rules that are gone (or no longer limit) are freed, so
- * a later rule never inherits one and the map does not fill up. */
-static void gc_buckets(struct pt_ctx *ctx, const struct pt_state *st)
+/* ---- the grace period ---- */
+
+/*
+ * Wait until every BPF program run that began before this call has ended,
+ * so that what the runs may have read (a generation that is idle now, a
+ * socket bank that is no longer live) can be rewritten. Both programs run
+ * inside RCU read-side sections (XDP in NAPI with bottom halves off,
+ * sk_lookup under rcu_read_lock), so an RCU grace period is exactly that.
+ *
+ * The kernel's own way: an update of a map-in-map from user space returns
+ * only after synchronize_rcu(), so that user space knows no program still
+ * uses the old inner map (maybe_wait_bpf_programs() in
+ * kernel/bpf/syscall.c, since 4.20; the BPF selftests' kern_sync_rcu()
+ * relies on it). The map is private to this process, made on first use.
+ * Where it cannot be made, membarrier(MEMBARRIER_CMD_GLOBAL) also waits
+ * for synchronize_rcu() (kernel/sched/membarrier.c; refused under
+ * nohz_full) when more than one CPU is online. With neither, the error is
+ * returned and the caller rewrites nothing.
+ */
+static int grace_outer = -1, grace_inner = -1;
+
+static int grace_map(void)
 {
-	struct pt_bucket_key key, next, *prev = NULL, *dead = NULL;
-	size_t n = 0, cap = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	__u32 zero = 0, val;
+	int err;
 
-	while (!bpf_map_get_next_key(ctx->fds[M_RATE_BUCKETS], prev, &next)) {
-		bool live = false;
-
-		key = next;
-		prev = &key;
-		for (size_t i = 0; i < st->npolicies && !live; i++)
-			live = st->policies[i].rule == key.rule && st->policies[i].action == PT_LIMIT;
-		if (live)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			void *p = realloc(dead, nc * sizeof(*dead));
-
-			if (!p)
-				break;
-			dead = p;
-			cap = nc;
+	if (grace_outer < 0) {
+		grace_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pt_grace_in", 4, 4, 1, NULL);
+		if (grace_inner < 0) {
+			err = -errno;
+			grace_inner = -1;
+			return err;
 		}
-		dead[n++] = key;
+		opts.inner_map_fd = grace_inner;
+		grace_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "pt_grace", 4, 4, 1,
+					     &opts);
+		if (grace_outer < 0) {
+			err = -errno;
+			close(grace_inner);
+			grace_inner = grace_outer = -1;
+			return err;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(ctx->fds[M_RATE_BUCKETS], &dead[i]);
-	free(dead);
+	val = (__u32)grace_inner;
+	if (bpf_map_update_elem(grace_outer, &zero, &val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int pt_grace_period(void)
+{
+	int err = grace_map();
+
+	if (!err)
+		return 0;
+	/* with one CPU online membarrier returns without waiting: a reader
+	 * preempted inside rcu_read_lock() (sk_lookup from process context,
+	 * on a preemptible kernel) could still be running */
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	    !syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return 0;
+	return err;
 }
 
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev)
@@ -836,9 +909,12 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	if (err)
 		goto cleanup;
 	/* Leftovers of an interrupted command, or of another build, never
-	 * reach the packets: a full scan clears the idle generation. */
+	 * reach the packets: a full scan clears the idle generation. That
+	 * command may have died right after its flip, before its grace
+	 * period: wait for one before touching what it left. */
 	if (ctx->cfg.idle_dirty) {
-		err = pt_state_clear_gen(ctx, ng);
+		err = pt_grace_period();
+		err = err ?: pt_state_clear_gen(ctx, ng);
 		if (err)
 			goto cleanup;
 	}
@@ -862,13 +938,15 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 		gen_image_delete(ctx->fds, &img);
 		goto cleanup;
 	}
-	/* the old generation is unreachable now; a failure here leaves only
-	 * garbage that the next command's full scan removes */
-	if (!gen_image_delete(ctx->fds, &old)) {
+	/* New runs read the new generation; runs that began before the flip
+	 * may still be reading the old one. Once they are over it is
+	 * unreachable: delete it. Without a grace period it stays, dirty, and
+	 * the next command waits for one before it clears it. A failure here
+	 * leaves only garbage that the next command's full scan removes. */
+	if (!pt_grace_period() && !gen_image_delete(ctx->fds, &old)) {
 		cfg.idle_dirty = 0;
 		write_config(ctx, &cfg);
 	}
-	gc_buckets(ctx, next);
 cleanup:
 	pt_compiled_free(&c);
 	pt_compiled_free(&oldc);

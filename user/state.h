@@ -68,8 +68,13 @@ void pt_ctx_close(struct pt_ctx *ctx);
 
 /* Read the live generation into st. */
 int pt_state_load(struct pt_ctx *ctx, struct pt_state *st);
+/* Wait for an RCU grace period: every BPF program run that began before
+ * the call has ended (docs/ARCHITECTURE.md, "Generations"). 0 or -errno
+ * when the kernel offers no way to wait. */
+int pt_grace_period(void);
 /* Make next the live state: build it as the other generation, zero the
- * counters of new slots, flip config.gen, remove the old generation. On
+ * counters of new slots, flip config.gen, wait for a grace period, remove
+ * the old generation. On
  * error the live state is untouched. next gets its slots assigned. */
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev);
 /*

@@ -278,30 +278,26 @@ static uint32_t slot_of(const struct gm_rules *rules, uint8_t proto, uint16_t po
 	return class_row(proto, port);
 }
 
-/* Take one packet from the bucket of (rule, port, proto): 1 if it passes. */
+/* Take one packet from the bucket of (rule, port, proto): 1 if it passes.
+ * No bucket of its own and no free way in its set: limited. */
 static int bucket_take(struct gm_model *m, const struct gm_policy *pol, uint16_t port)
 {
-	uint32_t h = (pol->rule * 2654435761u) ^ ((uint32_t)port << 1) ^ pol->proto;
-	size_t i;
+	uint64_t key = PT_BUCKET_KEY(pol->rule, pol->proto, port);
+	struct gm_bucket *set = m->buckets[pt_bucket_set(m->bucket_seed, key)], *b = NULL;
+	size_t w;
 
-	for (i = 0; i < GM_BUCKETS; i++) {
-		struct gm_bucket *b = &m->buckets[(h + i) % GM_BUCKETS];
-
-		if (!b->used) {
-			b->used = 1;
-			b->rule = pol->rule;
-			b->port = port;
-			b->proto = pol->proto;
-			b->tokens = pol->pps;
-		} else if (b->rule != pol->rule || b->port != port || b->proto != pol->proto) {
-			continue;
+	for (w = 0; w < PT_BUCKET_WAYS && !b; w++)
+		if (set[w].used && set[w].key == key)
+			b = &set[w];
+	for (w = 0; w < PT_BUCKET_WAYS && !b; w++)
+		if (!set[w].used) {
+			b = &set[w];
+			*b = (struct gm_bucket){ .key = key, .tokens = pol->pps, .used = 1 };
 		}
-		if (!b->tokens)
-			return 0;
-		b->tokens--;
-		return 1;
-	}
-	return 1;	/* table full: the guard fails open too */
+	if (!b || !b->tokens)
+		return 0;
+	b->tokens--;
+	return 1;
 }
 
 void gm_init(struct gm_model *m, const struct gm_rules *rules)
@@ -313,6 +309,7 @@ void gm_init(struct gm_model *m, const struct gm_rules *rules)
 	for (i = 0; i < rules->npolicies; i++)
 		if (rules->policies[i].action != PT_ALLOW)
 			m->enforce = 1;
+	m->bucket_seed = GM_BUCKET_SEED;
 }
 
 void gm_forget_fragments(struct gm_model *m)

@@ -34,7 +34,12 @@
  * Rate limits are modelled without refill: a bucket holds pps packets and
  * every passing packet takes one. That is exact while a test sends fewer
  * than pps packets per second of wall time past the burst, or sends its
- * whole sequence faster than one refill (1/pps s).
+ * whole sequence faster than one refill (1/pps s). The buckets sit in the
+ * guard's sets and ways (PT_BUCKET_SETS x PT_BUCKET_WAYS, set chosen by
+ * pt_bucket_set() with seed GM_BUCKET_SEED, which a test writes into the
+ * guard's map); a packet whose set has no bucket of its own and no unused
+ * way is limited. A used way is never reclaimed here (the guard reclaims
+ * one idle for a second): exact for runs shorter than a second per set.
  */
 #ifndef PORTIER_TEST_GUARD_MODEL_H
 #define PORTIER_TEST_GUARD_MODEL_H
@@ -96,7 +101,7 @@ struct gm_result {
 	long policy;		/* index of the winning policy, -1 none */
 };
 
-#define GM_BUCKETS 4096
+#define GM_BUCKET_SEED 0x5eed0001u
 #define GM_FRAGS 4096
 
 struct gm_frag {
@@ -110,17 +115,16 @@ struct gm_frag {
 };
 
 struct gm_bucket {
-	uint32_t rule;
-	uint16_t port;
-	uint8_t proto;
-	uint8_t used;
+	uint64_t key;		/* PT_BUCKET_KEY(rule, proto, port) */
 	uint64_t tokens;	/* whole packets */
+	uint8_t used;
 };
 
 struct gm_model {
 	struct gm_rules rules;
 	uint8_t enforce;	/* some policy is not allow */
-	struct gm_bucket buckets[GM_BUCKETS];
+	uint32_t bucket_seed;	/* GM_BUCKET_SEED after gm_init */
+	struct gm_bucket buckets[PT_BUCKET_SETS][PT_BUCKET_WAYS];
 	struct gm_frag frags[GM_FRAGS];
 	size_t nfrags;
 };

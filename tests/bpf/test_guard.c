@@ -11,7 +11,9 @@
  *    compiler always writes were removed by hand: a port whose class has
  *    source-scoped rules but no entry for the source keeps its port_table
  *    policy and slot. The port_table entries themselves are checked too.
- * 2. The token bucket over time and under two CPUs.
+ * 2. The token bucket over time and under two CPUs; the bucket sets: a
+ *    full set limits (never passes), a way idle for 1 s is reclaimed, two
+ *    ports share a set, the seed is drawn once.
  * 3. The reference model (guard_model.c) against the same table, then
  *    against the program on random and mutated frames over random rule
  *    sets compiled by pt_compile(): verdict of every frame, counter deltas
@@ -113,6 +115,21 @@ static void clear_map(int fd, size_t key_size)
 		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
 }
 
+/* Every bucket set empty (every way idle since boot: free), and the hash
+ * seed the model uses, so that a test knows which set a bucket is in. */
+static void reset_buckets(int fd)
+{
+	static struct pt_bucket_set sets[PT_BUCKET_ENTRIES];
+	static __u32 keys[PT_BUCKET_ENTRIES];
+	__u32 count = PT_BUCKET_ENTRIES;
+
+	for (__u32 i = 0; i < PT_BUCKET_ENTRIES; i++)
+		keys[i] = i;
+	sets[PT_BUCKET_SEED_INDEX].seed = GM_BUCKET_SEED;
+	assert_int_equal(bpf_map_update_batch(fd, keys, sets, &count, NULL), 0);
+	assert_int_equal(count, PT_BUCKET_ENTRIES);
+}
+
 /* How many keys have their generation byte (at gen_off) equal to gen. */
 static size_t count_gen(int fd, size_t key_size, size_t gen_off, uint8_t gen)
 {
@@ -168,7 +185,7 @@ static void reset_tables(void)
 
 	clear_map(map_fds[M_BIND_LPM], sizeof(struct pt_lpm_key));
 	clear_map(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key));
-	clear_map(map_fds[M_RATE_BUCKETS], sizeof(struct pt_bucket_key));
+	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	clear_map(map_fds[M_FRAG_TABLE], sizeof(struct pt_frag_key));
 	write_gen(&empty, 0, NULL);
 	write_gen(&empty, 1, NULL);
@@ -986,7 +1003,7 @@ static void run_case(void **state)
 	REQUIRE_GUARD();
 	if (!tables_are_table_rules)
 		install_table_rules();
-	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+	reset_buckets(fd_of(skel->maps.rate_buckets));
 	clear_map(fd_of(skel->maps.frag_table), sizeof(struct pt_frag_key));
 	len = case_frame(c, buf);
 	if (c->refused) {
@@ -1147,7 +1164,7 @@ static void test_fragment_sequences(void **state)
 		uint32_t sl, verdict;
 		int i;
 
-		clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+		reset_buckets(fd_of(skel->maps.rate_buckets));
 		clear_map(fd_of(skel->maps.frag_table), sizeof(struct pt_frag_key));
 		gm_init(m, &rules);
 		snap_take(&before);
@@ -1472,7 +1489,7 @@ static void test_limit_refill(void **state)
 	REQUIRE_GUARD();
 	if (!tables_are_table_rules)
 		install_table_rules();
-	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+	reset_buckets(fd_of(skel->maps.rate_buckets));
 	send_n(&spec, 4, &passed, &dropped);
 	assert_int_equal(passed, 3);
 	sleep_ms(400);
@@ -1493,13 +1510,206 @@ static void test_limit_bucket_per_port(void **state)
 	REQUIRE_GUARD();
 	if (!tables_are_table_rules)
 		install_table_rules();
-	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+	reset_buckets(fd_of(skel->maps.rate_buckets));
 	send_n(&a, 3, &passed, &dropped);
 	assert_int_equal(passed, 2);
 	send_n(&b, 3, &passed, &dropped);
 	assert_int_equal(passed, 2);
 	send_n(&a, 1, &passed, &dropped);
 	assert_int_equal(passed, 0);
+}
+
+/* ---- the bucket sets: bounded, failing closed, reclaimed after 1 s ---- */
+
+#define LIMIT_RULE_40K 13	/* udp 40000-40099 limit 2 */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void read_set(__u32 index, struct pt_bucket_set *set)
+{
+	assert_int_equal(bpf_map_lookup_elem(fd_of(skel->maps.rate_buckets), &index, set), 0);
+}
+
+static void write_set(__u32 index, const struct pt_bucket_set *set)
+{
+	assert_int_equal(bpf_map_update_elem(fd_of(skel->maps.rate_buckets), &index, set,
+					     BPF_F_LOCK), 0);
+}
+
+/* Which way of the set holds key, or -1. */
+static int way_of(const struct pt_bucket_set *set, uint64_t key)
+{
+	for (int w = 0; w < PT_BUCKET_WAYS; w++)
+		if (set->way[w].key == key)
+			return w;
+	return -1;
+}
+
+/* The set of udp port 40000 is full of buckets of other keys, each used
+ * last_age_ns ago. */
+static __u32 fill_set_of_40000(uint64_t last_age_ns)
+{
+	uint64_t key = PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000);
+	__u32 index = pt_bucket_set(GM_BUCKET_SEED, key);
+	struct pt_bucket_set set = {};
+	uint64_t now = mono_ns();
+
+	for (int w = 0; w < PT_BUCKET_WAYS; w++)
+		/* rules no policy has: ports of another rule set's sweep */
+		set.way[w] = (struct pt_bucket){ .key = PT_BUCKET_KEY(1000 + w, PT_UDP, 20000 + w),
+						 .tokens = 0, .last_ns = now - last_age_ns };
+	write_set(index, &set);
+	return index;
+}
+
+/* A set whose every way was used in the last second: a packet with no
+ * bucket of its own there is limited (dropped, counted), never passed,
+ * and the set is left as it was. */
+static void test_limit_set_full_fails_closed(void **state)
+{
+	const struct pkt_spec spec = { V4, UDP(40000) };
+	struct pt_counters before, after;
+	struct pt_bucket_set set;
+	int passed, dropped;
+	__u32 index;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+	index = fill_set_of_40000(100000000ULL);	/* 100 ms ago */
+	read_slot((uint32_t)sym_slot(S_UDP40K), &before);
+	send_n(&spec, 3, &passed, &dropped);
+	read_slot((uint32_t)sym_slot(S_UDP40K), &after);
+	assert_int_equal(passed, 0);
+	assert_int_equal(dropped, 3);
+	assert_int_equal(after.packets - before.packets, 3);
+	assert_int_equal(after.limited - before.limited, 3);
+	assert_int_equal(after.dropped - before.dropped, 0);
+	read_set(index, &set);
+	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), -1);
+	for (int w = 0; w < PT_BUCKET_WAYS; w++)
+		assert_int_equal(set.way[w].key, PT_BUCKET_KEY(1000 + w, PT_UDP, 20000 + w));
+	/* a port of the same rule in another set is not touched by it */
+	send_n(&(const struct pkt_spec){ V4, UDP(40001) }, 3, &passed, &dropped);
+	if (pt_bucket_set(GM_BUCKET_SEED, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40001)) != index)
+		assert_int_equal(passed, 2);
+}
+
+/* The same set, its buckets last used a second ago: they are full again,
+ * as good as fresh, so the packet takes the first of them and the port
+ * gets exactly its own bucket: 2 of 3 pass. No sleep: the ways' last use
+ * is written in the past. */
+static void test_limit_set_reclaimed_after_1s(void **state)
+{
+	const struct pkt_spec spec = { V4, UDP(40000) };
+	struct pt_counters before, after;
+	struct pt_bucket_set set;
+	int passed, dropped;
+	__u32 index;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+	index = fill_set_of_40000(1000000000ULL + 1000000ULL);	/* 1.001 s ago */
+	read_slot((uint32_t)sym_slot(S_UDP40K), &before);
+	send_n(&spec, 3, &passed, &dropped);
+	read_slot((uint32_t)sym_slot(S_UDP40K), &after);
+	assert_int_equal(passed, 2);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(after.packets - before.packets, 3);
+	assert_int_equal(after.limited - before.limited, 1);
+	read_set(index, &set);
+	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), 0);
+	assert_true(set.way[0].tokens < PT_TOKEN_SCALE);	/* the refill since */
+	for (int w = 1; w < PT_BUCKET_WAYS; w++)
+		assert_int_equal(set.way[w].key, PT_BUCKET_KEY(1000 + w, PT_UDP, 20000 + w));
+
+	/* one way idle, seven used 100 ms ago: the idle one is taken */
+	fill_set_of_40000(100000000ULL);
+	read_set(index, &set);
+	set.way[5].last_ns -= 1000000000ULL;
+	write_set(index, &set);
+	send_n(&spec, 3, &passed, &dropped);
+	assert_int_equal(passed, 2);
+	read_set(index, &set);
+	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), 5);
+}
+
+/* Two ports of one rule whose buckets share a set (a seed is searched
+ * for that puts two ports of the range there): each has its own bucket in
+ * its own way. */
+static void test_limit_two_ports_one_set(void **state)
+{
+	struct pt_bucket_set set = {};
+	int passed, dropped, pa = -1, pb = -1;
+	__u32 seed, index = PT_BUCKET_SEED_INDEX;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+	for (seed = GM_BUCKET_SEED; seed < GM_BUCKET_SEED + 1000 && pb < 0; seed++) {
+		__u32 first[PT_BUCKET_SETS];
+
+		memset(first, 0, sizeof(first));
+		for (int p = 40000; p <= 40099 && pb < 0; p++) {
+			__u32 i = pt_bucket_set(seed, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, p));
+
+			if (first[i]) {
+				pa = (int)first[i];
+				pb = p;
+			}
+			first[i] = (__u32)p;
+		}
+	}
+	seed--;
+	assert_true(pb > 0);
+	fprintf(stderr, "# seed %#x: ports %d and %d share a set\n", seed, pa, pb);
+	set.seed = seed;
+	write_set(index, &set);
+	index = pt_bucket_set(seed, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, pa));
+	send_n(&(const struct pkt_spec){ V4, UDP((uint16_t)pa) }, 3, &passed, &dropped);
+	assert_int_equal(passed, 2);
+	send_n(&(const struct pkt_spec){ V6, UDP((uint16_t)pb) }, 3, &passed, &dropped);
+	assert_int_equal(passed, 2);
+	send_n(&(const struct pkt_spec){ V4, UDP((uint16_t)pa) }, 1, &passed, &dropped);
+	assert_int_equal(passed, 0);
+	read_set(index, &set);
+	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, pa)), 0);
+	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, pb)), 1);
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+}
+
+/* A zero seed is drawn by the guard on first use, once. */
+static void test_limit_seed_drawn(void **state)
+{
+	struct pt_bucket_set set = {}, seed;
+	int passed, dropped;
+	__u32 index = PT_BUCKET_SEED_INDEX;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+	write_set(index, &set);
+	send_n(&(const struct pkt_spec){ V4, UDP(40000) }, 1, &passed, &dropped);
+	assert_int_equal(passed, 1);
+	read_set(index, &seed);
+	assert_int_not_equal(seed.seed, 0);
+	read_set(pt_bucket_set(seed.seed, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), &set);
+	assert_int_not_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), -1);
+	send_n(&(const struct pkt_spec){ V4, UDP(40001) }, 1, &passed, &dropped);
+	read_set(index, &set);
+	assert_int_equal(set.seed, seed.seed);
+	reset_buckets(fd_of(skel->maps.rate_buckets));
 }
 
 struct hammer {
@@ -1553,7 +1763,7 @@ static void test_limit_two_cpus(void **state)
 	REQUIRE_GUARD();
 	if (!tables_are_table_rules)
 		install_table_rules();
-	clear_map(fd_of(skel->maps.rate_buckets), sizeof(struct pt_bucket_key));
+	reset_buckets(fd_of(skel->maps.rate_buckets));
 	len = pkt_build(&spec, buf, NULL);
 	assert_true(len > 0);
 	read_slot((uint32_t)sym_slot(S_UDP54), &before);
@@ -1830,7 +2040,7 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 				   offsetof(struct pt_lpm_key, gen), gen ^ 1), 0);
 	assert_int_equal(count_gen(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key),
 				   offsetof(struct pt_lpm_key, gen), gen), out.npolicies);
-	clear_map(map_fds[M_RATE_BUCKETS], sizeof(struct pt_bucket_key));
+	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	tables_are_table_rules = false;
 	fprintf(stderr, "# round gen %u: %zu policies, %zu watches, %zu slots -> "
 		"%u+%u classes, %zu policy entries\n", gen, rd->st.npolicies,
@@ -2520,7 +2730,7 @@ int main(void)
 	size_t n = 0, i;
 	int ret;
 
-	tests = calloc(N_CASES + 12, sizeof(*tests));
+	tests = calloc(N_CASES + 16, sizeof(*tests));
 	if (!tests)
 		return 1;
 	tests[n++] = (struct CMUnitTest){ .name = "program_shape", .test_func = test_program_shape };
@@ -2547,6 +2757,14 @@ int main(void)
 					  .test_func = test_limit_bucket_per_port };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_two_cpus",
 					  .test_func = test_limit_two_cpus };
+	tests[n++] = (struct CMUnitTest){ .name = "limit_set_full_fails_closed",
+					  .test_func = test_limit_set_full_fails_closed };
+	tests[n++] = (struct CMUnitTest){ .name = "limit_set_reclaimed_after_1s",
+					  .test_func = test_limit_set_reclaimed_after_1s };
+	tests[n++] = (struct CMUnitTest){ .name = "limit_two_ports_one_set",
+					  .test_func = test_limit_two_ports_one_set };
+	tests[n++] = (struct CMUnitTest){ .name = "limit_seed_drawn",
+					  .test_func = test_limit_seed_drawn };
 	tests[n++] = (struct CMUnitTest){ .name = "model_agrees_with_table",
 					  .test_func = test_model_table };
 	tests[n++] = (struct CMUnitTest){ .name = "random_and_mutated_vs_model",
