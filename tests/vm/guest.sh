@@ -17,6 +17,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
+# what udev would make: bash's <(...) needs /dev/fd
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t bpf bpf /sys/fs/bpf
@@ -49,7 +54,8 @@ for t in $TESTS; do
 	start=$(date +%s)
 	sel=
 	for c in ${cases//,/ }; do sel="$sel case_${c#case_}"; done
-	E2E_CASES=$sel bash "$f" >"$OUT/$name.tap" 2>&1
+	# VM_XTRACE=1: every command of the test, timed, in NAME.tap
+	E2E_CASES=$sel PS4='+ ${EPOCHREALTIME} ' bash ${VM_XTRACE:+-x} "$f" >"$OUT/$name.tap" 2>&1
 	echo $? >"$OUT/$name.rc"
 	echo "vm: $f done in $(($(date +%s) - start)) s"
 done

@@ -108,6 +108,7 @@ cp tests/vm/guest.sh "$OUTDIR/guest.sh"
 	echo "MODULES=$KDIR/root/lib/modules/$KREL"
 	echo "PORTIER=${PORTIER:-$ROOT/build/portier}"
 	echo "TESTS='$*'"
+	echo "VM_XTRACE=${VM_XTRACE:-}"
 } >"$OUTDIR/env"
 
 echo "vm: booting $pkg under qemu (TCG, $VM_CPUS CPUs, $VM_MEM MiB): $*" >&2
