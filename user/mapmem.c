@@ -10,7 +10,6 @@
  * is the kernel's own figure to the byte (tests/e2e/test_observe_memory.sh).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -73,8 +72,19 @@ static bool kernel_at_least(unsigned int maj, unsigned int min)
 	struct utsname u;
 
 	if (!known) {
-		if (uname(&u) || sscanf(u.release, "%u.%u", &kmaj, &kmin) != 2)
-			kmaj = ~0U;
+		char *end = NULL;
+
+		kmaj = ~0U;
+		if (!uname(&u)) {
+			unsigned long a = strtoul(u.release, &end, 10), b = 0;
+
+			if (end && *end == '.')
+				b = strtoul(end + 1, &end, 10);
+			if (end && end != u.release && a < 1000 && b < 1000) {
+				kmaj = (unsigned int)a;
+				kmin = (unsigned int)b;
+			}
+		}
 		known = true;
 	}
 	return kmaj > maj || (kmaj == maj && kmin >= min);

@@ -126,9 +126,20 @@ serve() {
 	spawn "$__var" "$__sns" socat "$lst" SYSTEM:"echo $name"
 }
 
+# on_teardown CMD...: run CMD (in this shell) when the case ends, before
+# its processes are killed and its namespaces removed; last in, first run.
+_ONTEARDOWN=()
+on_teardown() {
+	_ONTEARDOWN=("$(printf '%q ' "$@")" "${_ONTEARDOWN[@]}")
+}
+
 _teardown() {
-	local rc=$? pid ns
+	local rc=$? pid ns c
 	set +e
+	for c in "${_ONTEARDOWN[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
+	_ONTEARDOWN=()
 	for pid in "${_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
