@@ -23,10 +23,11 @@ BASE_OUT=$OUT
 BASE_PORTIER=$PORTIER
 SAN_LOGS=
 
-# what `make test` runs on each other kernel: load, dispatch and register;
+# what `make test` runs on each other kernel: load, register and dispatch;
 # the guard behind libxdp's dispatcher beside xdp-filter, in both orders,
-# upgraded in place and unloaded (a few minutes under TCG)
-VM_DEFAULT="dispatch_basic dispatch_register:register_and_dispatch guard_chain"
+# loaded again, upgraded in place and unloaded; the map memory status
+# reports (a few minutes under TCG)
+VM_DEFAULT="dispatch_basic guard_chain:xdp_filter_then_guard,guard_then_xdp_filter_upgrade_unload observe_memory"
 
 pass=0
 fail=0
