@@ -142,6 +142,7 @@ for suite in "${suites[@]}"; do
 			vtests=$(for t in tests/e2e/test_*.sh; do t=${t#tests/e2e/test_}; echo "${t%.sh}"; done)
 		fi
 		vout=$OUT/vm-results/$kver
+		rm -rf -- "$vout"
 		# shellcheck disable=SC2086 # a list of names
 		if ! (set -o pipefail; tests/vm/kernel.sh "$kver" "$vout" $vtests 2>&1 | sed "s|^|[vm$kver] |"); then
 			fail=$((fail + 1))

@@ -34,6 +34,11 @@ die() {
 	exit 1
 }
 
+# no result of an earlier run may pass for this one's
+mkdir -p "$OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+rm -f "$OUTDIR"/*.tap "$OUTDIR"/*.rc "$OUTDIR"/console.log "$OUTDIR"/qemu.log "$OUTDIR"/done
+
 case $KERNEL in
 *[!0-9.]* | "") die "KERNEL '$KERNEL' is not a version like 6.1" ;;
 esac
@@ -42,8 +47,10 @@ for x in qemu-system-x86_64 busybox depmod modprobe apt-get dpkg-deb; do
 done
 # busybox-static, not the dynamic busybox: it runs in the initramfs alone
 BUSYBOX=/bin/busybox
-ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' ||
-	die "$BUSYBOX is not static (apt-get install busybox-static)"
+case $(ldd "$BUSYBOX" 2>&1) in
+*"not a dynamic"*) ;;
+*) die "$BUSYBOX is not static (apt-get install busybox-static)" ;;
+esac
 
 # ---- the kernel package: the newest ABI of the series ----
 pkg=$(apt-cache search --names-only "^linux-image-${KERNEL//./\\.}\.0-[0-9]+-amd64-unsigned\$" |
@@ -97,9 +104,6 @@ if [ ! -e "$INITRD" ] || [ tests/vm/init -nt "$INITRD" ]; then
 fi
 
 # ---- the run ----
-mkdir -p "$OUTDIR"
-OUTDIR=$(cd "$OUTDIR" && pwd)
-rm -f "$OUTDIR"/*.tap "$OUTDIR"/*.rc "$OUTDIR"/console.log "$OUTDIR"/done
 cp tests/vm/guest.sh "$OUTDIR/guest.sh"
 {
 	echo "ROOT=$ROOT"
