@@ -3,8 +3,9 @@
  * Memory of a map: what it holds now and what it can grow to, computed the
  * way the kernel counts it since 6.4 (map_mem_usage). Before 6.4 the
  * kernel's own figure (fdinfo memlock) is only round_up(max_entries x
- * round8(key + value), page), whatever the map holds: a bound for the maps
- * that grow, and one CPU's share of a per-CPU array.
+ * round8(key + value), page) (a per-CPU array's value once per CPU),
+ * whatever the map holds: for the maps that grow, a bound that leaves out
+ * their buckets and element headers.
  */
 #ifndef PT_MAPMEM_H
 #define PT_MAPMEM_H

@@ -12,13 +12,17 @@ mem() {
 }
 
 # old_memlock NS: the sum over the pinned maps of what a kernel before 6.4
-# says: round_up(max_entries x round8(key + value), 4096).
+# says: round_up(max_entries x round8(key + value), 4096), the value of a
+# per-CPU array counted once per possible CPU.
 old_memlock() {
-	local dir m sum=0 v
+	local dir m sum=0 v cpus
 	dir=$(pt "$1" --json status | jq -r .pin_dir)
+	cpus=$(pt "$1" status | sed -n 's/^map memory: .*, \([0-9]*\) CPUs;.*/\1/p')
 	for m in "$dir"/*; do
-		v=$(bpftool -j map show pinned "$m" 2>/dev/null |
-			jq -r '(((.bytes_key + .bytes_value + 7) / 8 | floor) * 8 * .max_entries + 4095) / 4096 | floor * 4096') || continue
+		# (a program's or link's pin answers {"error": ...})
+		v=$(bpftool -j map show pinned "$m" 2>/dev/null | jq -r --argjson c "$cpus" 'select(.max_entries) |
+			(if .type == "percpu_array" then $c else 1 end) as $n |
+			(((.bytes_key + .bytes_value * $n + 7) / 8 | floor) * 8 * .max_entries + 4095) / 4096 | floor * 4096') || continue
 		[ -n "$v" ] && sum=$((sum + v))
 	done
 	echo "$sum"
