@@ -25,7 +25,9 @@ ROOT=$PWD
 KERNEL=${1:?usage: tests/vm/kernel.sh KERNEL OUTDIR TEST...}
 OUTDIR=${2:?usage: tests/vm/kernel.sh KERNEL OUTDIR TEST...}
 shift 2
-VM_TIMEOUT=${VM_TIMEOUT:-1800}	# seconds for the whole guest run
+# seconds for the whole guest run: the boot, and 10 minutes per e2e file
+# (TCG runs them 5 to 20 times slower than the host)
+VM_TIMEOUT=${VM_TIMEOUT:-$((300 + 600 * $#))}
 VM_MEM=${VM_MEM:-2048}
 VM_CPUS=${VM_CPUS:-2}
 
