@@ -67,14 +67,18 @@ $(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test tests bench demo fuzz lint install uninstall clean help
+.PHONY: all deps test test-kernel tests bench demo fuzz lint install uninstall clean help
 
 all: deps $(OUT)/portier
 
 help:
 	@echo 'make            build build/portier (installs missing Debian packages first)'
-	@echo 'make test       build and run every suite (unit, bpf, e2e, then unit and e2e'
-	@echo '                under ASan/UBSan) as root'
+	@echo 'make test       build and run every suite (unit, bpf, e2e, a short e2e list on'
+	@echo '                Debian 12'"'"'s 6.1 kernel under qemu, then unit and e2e under'
+	@echo '                ASan/UBSan) as root'
+	@echo 'make test-kernel KERNEL=6.1 [SUITES="guard_chain dispatch_basic:case,..."|all]'
+	@echo '                boot Debian'"'"'s KERNEL under qemu with this root filesystem and run'
+	@echo '                e2e files there (default: the short list make test runs)'
 	@echo 'make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 20)'
 	@echo 'make lint       cppcheck and clang-tidy over user/*.c'
 	@echo 'make demo       show portier dispatching a small building of services'
@@ -138,11 +142,20 @@ $(OUT)/tests/e2e/%: $(OUT)/tests/e2e/helpers/%.o $(LIB_OBJS)
 
 tests: $(OUT)/portier $(TEST_BINS) $(E2E_BINS) $(OUT)/tests/portier-guardB
 
-# every suite, then unit and e2e again under ASan/UBSan (build-san/): one
-# run of the runner, so the last line counts them all
+# every suite, a short e2e list on Debian 12's kernel (tests/vm/), then unit
+# and e2e again under ASan/UBSan (build-san/): one run of the runner, so the
+# last line counts them all
 test: tests
 	$(Q)$(MAKE) --no-print-directory SAN=1 OUT=build-san tests
-	$(Q)OUT=$(OUT) SAN_OUT=build-san tests/run.sh unit bpf e2e san:unit san:e2e
+	$(Q)OUT=$(OUT) SAN_OUT=build-san tests/run.sh unit bpf e2e vm:6.1 san:unit san:e2e
+
+# e2e files on another kernel: a Debian linux-image package booted under
+# qemu (TCG) with this machine's root filesystem. SUITES: e2e files
+# (guard_chain, or guard_attach:xdp_modes,... for some cases), or all.
+KERNEL ?= 6.1
+SUITES ?=
+test-kernel: tests
+	$(Q)OUT=$(OUT) VM_TESTS="$(SUITES)" tests/run.sh vm:$(KERNEL)
 
 # libFuzzer targets in tests/fuzz/, FUZZ_SECONDS each (clang, root for deps)
 FUZZ_SECONDS ?= 20

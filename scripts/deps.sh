@@ -1,13 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Install what portier needs to build, test and demo on Debian.
+# Install what portier needs to build, test and demo on Debian (qemu,
+# busybox-static and kmod boot Debian's other kernels for make test-kernel).
 # Idempotent and silent when everything is already there.
 set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev bpftool libelf-dev
 zlib1g-dev libjson-c-dev libcmocka-dev iproute2 socat curl dnsutils
 netcat-openbsd tmux jq xdp-tools libmicrohttpd-dev libncurses-dev prometheus
-python3 python3-scapy man-db util-linux valgrind strace"
+python3 python3-scapy man-db util-linux valgrind strace qemu-system-x86
+busybox-static kmod"
 
 missing=""
 for p in $PKGS; do

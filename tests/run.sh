@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Run every suite (unit, bpf, e2e). Each prints TAP; this counts the
 # results and ends with one line: N passed, N failed.
-# Usage: tests/run.sh [unit|bpf|e2e|san:unit|san:bpf|san:e2e]...
+# Usage: tests/run.sh [unit|bpf|e2e|san:unit|san:bpf|san:e2e|vm:KERNEL]...
 #   (default: unit bpf e2e). A san: suite runs the same tests again with
 #   the ASan/UBSan build in $SAN_OUT (default build-san, `make SAN=1`);
 #   every sanitizer report, from any portier a test ran (even one whose
 #   exit status the test ignores), counts as a failure.
+#   vm:KERNEL (vm:6.1) boots Debian's KERNEL under qemu (tests/vm/kernel.sh)
+#   and runs e2e files there: $VM_TESTS (names without test_ and .sh,
+#   NAME:case,case for some cases, "all" for every file), by default the
+#   short list VM_DEFAULT below. Each file's TAP counts here as vmKERNEL/e2e/NAME.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build}
@@ -18,6 +22,12 @@ suites=("$@")
 BASE_OUT=$OUT
 BASE_PORTIER=$PORTIER
 SAN_LOGS=
+
+# what `make test` runs on each other kernel: load, register and dispatch;
+# the guard behind libxdp's dispatcher beside xdp-filter, in both orders,
+# loaded again, upgraded in place and unloaded; the map memory status
+# reports (a few minutes under TCG)
+VM_DEFAULT="dispatch_basic guard_chain:xdp_filter_then_guard,guard_then_xdp_filter_upgrade_unload observe_memory"
 
 pass=0
 fail=0
@@ -119,8 +129,34 @@ for suite in "${suites[@]}"; do
 			run_tap "${pfx}e2e/$(basename "$t" .sh)" bash "$t"
 		done
 		;;
+	vm:*)
+		kver=${suite#vm:}
+		if [ "$(id -u)" != 0 ]; then
+			echo "[vm$kver] needs root: network namespaces, BPF"
+			fail=$((fail + 1))
+			failed_names+=("vm$kver: not run as root")
+			continue
+		fi
+		vtests=${VM_TESTS:-$VM_DEFAULT}
+		if [ "$vtests" = all ]; then
+			vtests=$(for t in tests/e2e/test_*.sh; do t=${t#tests/e2e/test_}; echo "${t%.sh}"; done)
+		fi
+		vout=$OUT/vm-results/$kver
+		rm -rf -- "$vout"
+		# shellcheck disable=SC2086 # a list of names
+		if ! (set -o pipefail; tests/vm/kernel.sh "$kver" "$vout" $vtests 2>&1 | sed "s|^|[vm$kver] |"); then
+			fail=$((fail + 1))
+			failed_names+=("vm$kver: the VM did not finish its tests (console: $vout/console.log)")
+		fi
+		for t in $vtests; do
+			t=${t%%:*}
+			# a file the VM never reached is in the failure above
+			[ -e "$vout/$t.rc" ] || [ -e "$vout/done" ] || continue
+			run_tap "vm$kver/e2e/test_$t" sh -c 'cat "$1" 2>/dev/null; exit "$(cat "$2" 2>/dev/null || echo 1)"' - "$vout/$t.tap" "$vout/$t.rc"
+		done
+		;;
 	*)
-		echo "unknown suite '$suite' (unit, bpf, e2e, san:unit, san:bpf, san:e2e)" >&2
+		echo "unknown suite '$suite' (unit, bpf, e2e, san:unit, san:bpf, san:e2e, vm:KERNEL)" >&2
 		exit 2
 		;;
 	esac

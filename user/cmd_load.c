@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include <bpf/libbpf.h>
 #include "load.h"
+#include "mapmem.h"
 #include "xdp.h"
 
 #define MAX_XDP_ARGS 64
@@ -81,6 +82,11 @@ int cmd_load(int argc, char **argv)
 			      "run 'portier unload' first (this drops the configuration), "
 			      "or use the portier that loaded it", ctx.dir, ctx.cfg.abi,
 			      PT_ABI_VERSION);
+		goto cleanup;
+	}
+	if (err == -EOPNOTSUPP) {
+		ret = pt_fail("load: this kernel has no sk_lookup programs: portier needs "
+			      "Linux 5.9 or later (README.md, Kernels)");
 		goto cleanup;
 	}
 	if (err == -EEXIST) {
@@ -210,7 +216,7 @@ int cmd_status(int argc, char **argv)
 	struct bpf_link_info linfo;
 	struct pt_state st = {};
 	struct pt_ctx ctx;
-	uint64_t map_bytes = 0;
+	uint64_t map_bytes = 0, map_max = 0, map_kernel = 0, map_computed = 0;
 	bool have_prog, have_link;
 	static struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
 	size_t nxif = 0;
@@ -261,8 +267,17 @@ int cmd_status(int argc, char **argv)
 		pt_ctx_close(&ctx);
 		return pt_fail("status: reading the pinned state: %s", pt_strerror(err));
 	}
-	for (int i = 0; i < PT_NMAPS; i++)
-		map_bytes += pt_map_bytes(ctx.fds[i]);
+	for (int i = 0; i < PT_NMAPS; i++) {
+		struct pt_map_mem mm;
+
+		if (pt_map_mem(ctx.fds[i], &mm))
+			continue;
+		map_kernel += mm.kernel;
+		map_computed += mm.used;
+		map_max += mm.max;
+	}
+	/* the kernel's own count where it is one (6.4+), else computed */
+	map_bytes = pt_kernel_counts_map_memory() ? map_kernel : map_computed;
 	pt_xdp_list(&ctx, xif, PT_MAX_XDP_IFACES, &nxif);
 	have_prog = !pt_prog_info(ctx.dir, pt_dispatch_prog_pin(), &pinfo);
 	have_link = !pt_link_info(ctx.dir, pt_dispatch_link_pin(), &linfo);
@@ -316,6 +331,13 @@ int cmd_status(int argc, char **argv)
 		json_object_object_add(o, "policies", json_object_new_int64((int64_t)st.npolicies));
 		json_object_object_add(o, "watches", json_object_new_int64((int64_t)st.nwatches));
 		json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)map_bytes));
+		json_object_object_add(o, "map_bytes_from",
+				       json_object_new_string(pt_kernel_counts_map_memory() ? "kernel"
+											      : "computed"));
+		json_object_object_add(o, "map_bytes_kernel", json_object_new_int64((int64_t)map_kernel));
+		json_object_object_add(o, "map_bytes_computed",
+				       json_object_new_int64((int64_t)map_computed));
+		json_object_object_add(o, "map_bytes_max", json_object_new_int64((int64_t)map_max));
 		json_object_object_add(o, "generation", json_object_new_int64(ctx.cfg.serial));
 		pt_json_print(o);
 		json_object_put(o);
@@ -355,8 +377,12 @@ int cmd_status(int argc, char **argv)
 		printf("policies:    %zu\n", st.npolicies);
 		printf("watches:     %zu\n", st.nwatches);
 		fmt_bytes(map_bytes, buf, sizeof(buf));
-		printf("map memory:  %s (%llu bytes, %d CPUs)\n", buf, (unsigned long long)map_bytes,
-		       libbpf_num_possible_cpus());
+		printf("map memory:  %s (%llu bytes, %d CPUs; %s)", buf, (unsigned long long)map_bytes,
+		       libbpf_num_possible_cpus(),
+		       pt_kernel_counts_map_memory() ? "the kernel's count"
+						     : "computed: this kernel's count is a bound");
+		fmt_bytes(map_max, buf, sizeof(buf));
+		printf(", at most %s when every map is full\n", buf);
 	}
 	pt_state_free(&st);
 	pt_ctx_close(&ctx);

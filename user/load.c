@@ -94,6 +94,9 @@ static int open_dispatch(const char *dir, struct dispatch **out)
 	err = dispatch__load(skel);
 	if (err) {
 		dispatch__destroy(skel);
+		/* a kernel before 5.9 has no sk_lookup programs: say so */
+		if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_LOOKUP, NULL) == 0)
+			return -EOPNOTSUPP;
 		return err;
 	}
 	*out = skel;

@@ -372,20 +372,22 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 		if (!now.ours && !now.stray_id)
 			continue;
 		if (now.dispatcher) {
-			/* libxdp's dispatcher: attach the new one, then detach the old */
-			struct xdp_program *np = xdp_program__from_fd(bpf_program__fd(skel->progs.portier_guard));
+			/* libxdp's dispatcher: attach the new one, then detach the
+			 * old. libxdp loads a dispatcher's programs itself (as
+			 * freplace programs of the dispatcher), so the new guard
+			 * goes in from its object, not as the program loaded above;
+			 * the pinned maps are shared all the same */
+			enum xdp_attach_mode m = rec.mode == PT_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+			uint32_t nid = 0;
 
-			r = libxdp_get_error(np);
+			r = attach_mode(ctx, (int)keys[i], m, &nid);
 			if (!r) {
-				enum xdp_attach_mode m = rec.mode == PT_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+				struct pt_xdp_rec nrec = rec;
 
-				r = xdp_program__attach(np, (int)keys[i], m, 0);
-				if (!r) {
-					rec.prog_id = xdp_program__id(np);
-					drop_strays(keys[i], rec.prog_id);
-					bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec, BPF_ANY);
-				}
-				xdp_program__close(np);
+				nrec.prog_id = nid;
+				pt_xdp_detach_one(ctx, keys[i], &rec);
+				drop_strays(keys[i], nid);
+				bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &nrec, BPF_ANY);
 			}
 		} else {
 			uint32_t cur = now.ours ? rec.prog_id : now.stray_id;

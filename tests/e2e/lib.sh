@@ -126,9 +126,20 @@ serve() {
 	spawn "$__var" "$__sns" socat "$lst" SYSTEM:"echo $name"
 }
 
+# on_teardown CMD...: run CMD (in this shell) when the case ends, before
+# its processes are killed and its namespaces removed; last in, first run.
+_ONTEARDOWN=()
+on_teardown() {
+	_ONTEARDOWN=("$(printf '%q ' "$@")" "${_ONTEARDOWN[@]}")
+}
+
 _teardown() {
-	local rc=$? pid ns
+	local rc=$? pid ns c
 	set +e
+	for c in "${_ONTEARDOWN[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
+	_ONTEARDOWN=()
 	for pid in "${_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
@@ -178,6 +189,7 @@ run_cases() {
 			echo "not ok $_NCASE - ${name#case_}"
 		fi
 	done
+	rm -f "/tmp/$E2E_TAG.xdpmulti"
 	[ "$_NFAIL" -eq 0 ]
 }
 
@@ -421,17 +433,77 @@ wait_class() {
 	expect_eq "$(class_of "$ns" "$proto" "$class" "$f")" "$want" "$proto $class $f"
 }
 
-# xdp_ids NS: ids of the XDP programs attached to any interface of NS.
+# xdp_ids NS: ids of the XDP programs attached to any interface of NS,
+# and of the programs inside libxdp's dispatchers there.
 xdp_ids() {
+	local ifn
 	ip -n "$1" -d -j link show | jq -r '.[] | .xdp // empty | [.prog.id?, (.attached[]?.prog.id)] | .[] | select(. != null)' | sort -u
+	for ifn in $(ip -n "$1" -d -j link show | jq -r '.[] | select(.xdp.prog.name? == "xdp_dispatcher") | .ifname'); do
+		xdp_chain_of "$1" "$ifn" | awk '{print $3}'
+	done
 }
 
-# xdp_prog_of NS IF: "ID NAME MODE" of the one XDP program on IF (mode:
-# native, skb, hw), or "none".
+# xdp_prog_of NS IF: "ID NAME MODE" of the XDP program the kernel runs on
+# IF (mode: native, skb, hw), or "none". Behind libxdp's dispatcher that
+# is xdp_dispatcher: xdp_chain_of lists what runs inside it.
 xdp_prog_of() {
 	ip -n "$1" -d -j link show "$2" |
 		jq -r '.[0].xdp // empty | "\(.prog.id) \(.prog.name) \(["none", "native", "skb", "hw", "multi"][.mode])"' |
 		grep . || echo none
+}
+
+# xdp_chain_of NS IF: the programs inside libxdp's dispatcher on IF in the
+# order they run, one "PRIORITY NAME ID" line each (from `xdp-loader
+# status`); nothing when IF has no dispatcher.
+xdp_chain_of() {
+	in_ns "$1" xdp-loader status "$2" 2>/dev/null | awk '$1 == "=>" {print $2, $3, $4}'
+}
+
+# xdp_multi: whether libxdp's multi-program dispatcher works on this kernel
+# (so the guard runs inside xdp_dispatcher rather than alone on its
+# interface). Probed once per test file, independently of portier:
+# xdp-loader attaches xdp-filter's pass-all program to a veth of a scratch
+# namespace, and the kernel's view says whether a dispatcher holds it.
+xdp_multi() {
+	local f="/tmp/$E2E_TAG.xdpmulti" ns="$E2E_TAG-xdpprobe" top
+	if [ ! -e "$f" ]; then
+		ip netns add "$ns" || return 2
+		ip -n "$ns" link add probe0 type veth peer name probe1
+		ip -n "$ns" link set probe0 up
+		ip -n "$ns" link set probe1 up
+		in_ns "$ns" xdp-loader load -m native probe0 /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o >/dev/null 2>&1 || true
+		top=$(xdp_prog_of "$ns" probe0)
+		in_ns "$ns" xdp-loader unload --all probe0 >/dev/null 2>&1 || true
+		ip netns del "$ns"
+		case $top in
+		*" xdp_dispatcher native") echo yes >"$f" ;;
+		*" xdpfilt_alw_all native") echo no >"$f" ;;
+		*) fail "probing libxdp's dispatcher: xdp-loader left '$top' on a veth"; return 2 ;;
+		esac
+	fi
+	[ "$(cat "$f")" = yes ]
+}
+
+# expect_guard NS IF ID MODE WHAT: the kernel runs the guard ID on IF in
+# MODE, as this kernel allows: where libxdp's dispatcher works, IF's
+# program is xdp_dispatcher (in MODE) and portier_guard ID runs inside it
+# at priority 20; where it does not, IF's one program is portier_guard ID.
+# portier's status must say the same (.dispatcher).
+expect_guard() {
+	local ns=$1 ifn=$2 id=$3 mode=$4 what=$5 top chain disp
+	top=$(xdp_prog_of "$ns" "$ifn")
+	disp=$("$PORTIER" --netns "$ns" --json status |
+		jq -r --arg i "$ifn" --arg id "$id" '[.xdp[] | select(.ifname == $i and (.prog_id | tostring) == $id)] | if length == 1 then .[0].dispatcher else "none" end')
+	if xdp_multi; then
+		[[ $top == *" xdp_dispatcher $mode" ]] || { fail "$what: expected xdp_dispatcher ($mode) on $ifn, got '$top'"; return 1; }
+		chain=$(xdp_chain_of "$ns" "$ifn")
+		grep -qx "20 portier_guard $id" <<<"$chain" ||
+			{ fail "$what: portier_guard $id is not in $ifn's dispatcher: $(echo $chain)"; return 1; }
+		expect_eq "$disp" true "$what: status .dispatcher"
+	else
+		expect_eq "$top" "$id portier_guard $mode" "$what" || return 1
+		expect_eq "$disp" false "$what: status .dispatcher"
+	fi
 }
 
 # finish: the end of a case that leaves nothing behind. Unloads portier from

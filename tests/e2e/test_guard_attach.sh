@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Attaching the guard: idempotence, XDP modes, two interfaces sharing one
-# set of maps, unload, a foreign XDP program (refused, then --force),
-# coexistence through libxdp's dispatcher where it works, and an interface
-# deleted while the guard runs on it.
+# set of maps, unload, a foreign XDP program (refused, then --force), and
+# an interface deleted while the guard runs on it. Each asserts what this
+# kernel runs: the guard alone on the interface, or inside libxdp's
+# dispatcher where that works (expect_guard); test_guard_chain.sh has the
+# guard beside other programs.
 . "$(dirname "$0")/lib.sh"
 
 XDPFILT_OBJ=/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o
@@ -23,7 +25,7 @@ case_load_twice_is_idempotent() {
 	pt "$bldg" policy udp 6000 drop
 	pysink sink "$bldg" "$tmp/rx" 198.18.0.2:5000
 	id=$(xdp_status "$bldg" lobby prog_id)
-	expect_eq "$(xdp_prog_of "$bldg" lobby)" "$id portier_guard native" "XDP program on lobby"
+	expect_guard "$bldg" lobby "$id" native "XDP program on lobby"
 	udp_send "$street" 198.18.0.2 5000 5
 	wait_stat "$bldg" udp 5000 packets 5
 	out=$(pt "$bldg" load --xdp lobby)
@@ -31,7 +33,7 @@ case_load_twice_is_idempotent() {
 	expect_eq "$(pt "$bldg" --json load --xdp lobby | jq -c '[.result, .xdp[0].ifname, .xdp[0].mode]')" \
 		'["already loaded","lobby","native"]' "third load (--json)"
 	# the same program, one entry, counters and rules kept
-	expect_eq "$(xdp_prog_of "$bldg" lobby)" "$id portier_guard native" "XDP program on lobby after loading again"
+	expect_guard "$bldg" lobby "$id" native "XDP program on lobby after loading again"
 	expect_json "$bldg" '.xdp | length' 1 status
 	expect_json "$bldg" '.xdp[0].prog_id' "$id" status
 	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 5 "udp 5000 packets after loading again"
@@ -48,7 +50,7 @@ case_load_twice_is_idempotent() {
 	expect_eq "$(stat_of "$bldg" udp 5000 packets)" 10 "udp 5000 packets without the guard"
 	pt "$bldg" load --xdp lobby >/dev/null
 	expect_json "$bldg" '[.xdp[0].attached, (.xdp | length)] | map(tostring) | join(" ")' "true 1" status
-	expect_eq "$(xdp_prog_of "$bldg" lobby)" "$(xdp_status "$bldg" lobby prog_id) portier_guard native" "XDP program on lobby after attaching again"
+	expect_guard "$bldg" lobby "$(xdp_status "$bldg" lobby prog_id)" native "XDP program on lobby after attaching again"
 	udp_send "$street" 198.18.0.2 5000 3
 	wait_stat "$bldg" udp 5000 packets 13
 	expect_json "$bldg" 'length' 1 policies
@@ -67,7 +69,7 @@ case_xdp_modes() {
 		expect_eq "$(xdp_status "$bldg" lobby mode)" "$want" "status mode after --xdp-mode $mode"
 		expect_eq "$(xdp_status "$bldg" lobby attached)" true "status attached after --xdp-mode $mode"
 		id=$(xdp_status "$bldg" lobby prog_id)
-		expect_eq "$(xdp_prog_of "$bldg" lobby)" "$id portier_guard $want" "the kernel's view after --xdp-mode $mode"
+		expect_guard "$bldg" lobby "$id" "$want" "the kernel's view after --xdp-mode $mode"
 		[[ $(pt "$bldg" status) == *"guard:       lobby (ifindex "*", $want mode, "* ]] ||
 			fail "status text after --xdp-mode $mode: $(pt "$bldg" status | grep guard:)"
 		pt "$bldg" watch udp 5000
@@ -148,11 +150,11 @@ case_foreign_program_needs_force() {
 	expect_json "$bldg" '[.loaded, (.xdp | length), .watches] | map(tostring) | join(" ")' "true 0 1" status
 	# --force replaces it
 	pt "$bldg" load --xdp lobby --force >/dev/null
-	expect_eq "$(xdp_prog_of "$bldg" lobby)" "$(xdp_status "$bldg" lobby prog_id) portier_guard native" "XDP program after --force"
+	expect_guard "$bldg" lobby "$(xdp_status "$bldg" lobby prog_id)" native "XDP program after --force"
 	expect_eq "$(xdp_status "$bldg" lobby mode)" native "status mode"
 	expect_eq "$(xdp_status "$bldg" lobby attached)" true "status attached"
-	if [ "$(xdp_status "$bldg" lobby dispatcher)" = false ]; then
-		# here: libxdp's reason, in status --json and in the text
+	if ! xdp_multi; then
+		# no dispatcher on this kernel: libxdp's reason, in status --json and in the text
 		[[ $(xdp_status "$bldg" lobby why) == *dispatcher*failed* ]] ||
 			fail "status .why does not give libxdp's reason: '$(xdp_status "$bldg" lobby why)'"
 		[[ $(pt "$bldg" status) == *"only XDP program"*"$(xdp_status "$bldg" lobby why)"* ]] ||
@@ -162,55 +164,6 @@ case_foreign_program_needs_force() {
 	udp_send "$street" 198.18.0.2 5000 3
 	wait_stat "$bldg" udp 5000 packets 3
 	expect_eq "$(sink_settle "$tmp/rx" 5000 3)" 3 "received"
-	finish
-}
-
-# The guard and xdp-filter on one interface, through libxdp's dispatcher.
-# Where the dispatcher cannot be loaded (this kernel: its freplace program
-# fails with EPERM) they cannot share one interface: not applicable.
-case_coexist_with_xdp_filter() {
-	local street bldg tmp sink why disp st id err rc
-	command -v xdp-filter >/dev/null || skip "xdp-filter is not installed"
-	quiet_street street bldg
-	casetmp tmp
-	pt "$bldg" load --xdp lobby >/dev/null
-	disp=$(xdp_status "$bldg" lobby dispatcher)
-	if [ "$disp" != true ]; then
-		why=$(xdp_status "$bldg" lobby why)
-		[ -n "$why" ] && [ "$why" != null ] || fail "status says no dispatcher, and no reason"
-		# try anyway: xdp-filter's program through libxdp (xdp-loader pins
-		# nothing here) must be refused, and leave the guard alone
-		id=$(xdp_status "$bldg" lobby prog_id)
-		rc=0
-		err=$(in_ns "$bldg" xdp-loader load -m native lobby "$XDPFILT_OBJ" 2>&1) || rc=$?
-		[ "$rc" -ne 0 ] || fail "libxdp added xdp-filter's program beside a guard without dispatcher"
-		expect_eq "$(xdp_prog_of "$bldg" lobby)" "$id portier_guard native" "the guard after xdp-filter's attempt"
-		err=$(grep -m1 -o 'libxdp: .*' <<<"$err" || echo "$err" | head -1)
-		skip "libxdp's multi-program dispatcher is not usable on this kernel ($why); the guard runs as lobby's only XDP program and xdp-filter's program is refused beside it ($err)"
-	fi
-	# the dispatcher works: xdp-filter joins it (xdp-filter keeps its state
-	# under /sys/fs/bpf/xdp-filter; it is unloaded below)
-	in_ns "$bldg" xdp-filter load -m native lobby
-	in_ns "$bldg" xdp-filter port 7000 -m dst -p udp
-	pt "$bldg" watch udp 6000
-	pt "$bldg" watch udp 7000
-	pysink sink "$bldg" "$tmp/rx" 198.18.0.2:6000 198.18.0.2:7000
-	udp_send "$street" 198.18.0.2 6000 8
-	udp_send "$street" 198.18.0.2 7000 5
-	# the guard (priority 20) runs before xdp-filter (default priority 50):
-	# it counts both; xdp-filter drops 7000
-	wait_stat "$bldg" udp 6000 packets 8
-	wait_stat "$bldg" udp 7000 packets 5
-	expect_eq "$(sink_settle "$tmp/rx" 6000 8)" 8 "received on 6000 (both pass it)"
-	expect_eq "$(sink_count "$tmp/rx" 7000)" 0 "received on 7000 (xdp-filter drops it)"
-	st=$(in_ns "$bldg" xdp-filter status)
-	[ "$(awk '$1 == "XDP_DROP" {print $2}' <<<"$st")" -ge 5 ] || fail "xdp-filter dropped: $st"
-	[ "$(awk '$1 == "XDP_PASS" {print $2}' <<<"$st")" -ge 8 ] || fail "xdp-filter passed: $st"
-	expect_eq "$(xdp_status "$bldg" lobby attached)" true "the guard is attached"
-	# unload takes the guard only
-	pt "$bldg" unload >/dev/null
-	[[ $(in_ns "$bldg" xdp-loader status lobby) == *xdpfilt* ]] || fail "xdp-filter went with the guard"
-	in_ns "$bldg" xdp-filter unload lobby
 	finish
 }
 
@@ -250,7 +203,9 @@ case_interface_deleted_while_loaded() {
 	# attaches to it, with the rules and counters of the state
 	quiet_pair "$street" door1 198.18.0.1/24 "$bldg" lobby1 198.18.0.2/24
 	pt "$bldg" load --xdp lobby1 >/dev/null
-	expect_eq "$(xdp_prog_of "$bldg" lobby1 | cut -d' ' -f2-)" "portier_guard native" "XDP program on the new lobby1"
+	# (the old interface's record keeps its name: the attached one is new)
+	expect_guard "$bldg" lobby1 "$(pt "$bldg" --json status | jq -r '[.xdp[] | select(.ifname == "lobby1" and .attached)] | .[0].prog_id')" \
+		native "XDP program on the new lobby1"
 	expect_json "$bldg" '[.xdp[] | select(.ifname == "lobby1") | .attached] | any' true status
 	udp_send "$street" 198.18.0.2 6000 5
 	wait_stat "$bldg" udp 6000 dropped 9

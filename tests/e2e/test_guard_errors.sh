@@ -159,7 +159,7 @@ case_bad_load_input() {
 	expect_bad_guard "$bldg" load --xdp lobby --xdp lobby
 	expect_bad_guard "$bldg" load --xdp aaaaaaaaaaaaaaaaaaaaaaaa
 	expect_bad_guard "$bldg" load --xdp
-	expect_eq "$(xdp_prog_of "$bldg" lobby)" "$id portier_guard native" "XDP program after rejected loads"
+	expect_guard "$bldg" lobby "$id" native "XDP program after rejected loads"
 	pysink sink "$bldg" "$tmp/rx" 198.18.0.2:6000
 	udp_send "$street" 198.18.0.2 6000 3
 	wait_stat "$bldg" udp 6000 dropped 3
