@@ -2,7 +2,8 @@
 /*
  * Map memory as the kernel counts it since 6.4 (each map type's
  * map_mem_usage), for the map types portier uses: arrays and per-CPU
- * arrays hold all their entries from creation, a sockmap one pointer per
+ * arrays hold all their entries from creation (an mmapable one page-aligned),
+ * an LRU hash all its elements from creation, a sockmap one pointer per
  * entry, a hash without preallocation its buckets plus one element per
  * entry it holds, an LPM trie one node per entry it holds. The headers
  * (struct bpf_htab and the like) are 6.18's sizes; they differ by a few
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -33,6 +35,13 @@
 static uint64_t round8(uint64_t v)
 {
 	return (v + 7) & ~7ULL;
+}
+
+static uint64_t page_align(uint64_t v)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return (v + page - 1) / page * page;
 }
 
 static uint64_t pow2_ceil(uint64_t v)
@@ -107,7 +116,10 @@ int pt_map_mem(int fd, struct pt_map_mem *m)
 	n = info.max_entries;
 	switch (info.type) {
 	case BPF_MAP_TYPE_ARRAY:
-		m->used = m->max = ARRAY_HDR + v * n;
+		if (info.map_flags & BPF_F_MMAPABLE)	/* header and values page-aligned */
+			m->used = m->max = page_align(ARRAY_HDR) + page_align(v * n);
+		else
+			m->used = m->max = ARRAY_HDR + v * n;
 		break;
 	case BPF_MAP_TYPE_PERCPU_ARRAY:
 		m->used = m->max = ARRAY_HDR + n * (sizeof(void *) + v * cpus);
@@ -124,6 +136,11 @@ int pt_map_mem(int fd, struct pt_map_mem *m)
 		else
 			m->used += elem * n;
 		m->max += elem * n;
+		break;
+	case BPF_MAP_TYPE_LRU_HASH:
+		/* preallocated: every element from creation, no free list */
+		m->used = m->max = HTAB_HDR + HTAB_BUCKET * pow2_ceil(n) +
+				   sizeof(int) * cpus * HTAB_LOCKS + (HTAB_ELEM + k + v) * n;
 		break;
 	case BPF_MAP_TYPE_LPM_TRIE:
 		/* the kernel counts the entries; each entry may also add one
