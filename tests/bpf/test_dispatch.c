@@ -184,12 +184,12 @@ static int fx_setup(void **state)
 	fx->ctx.netns_ino = fx->netns_ino;
 	/* every map portier knows, by its pinned name */
 	for (int i = 0; i < PT_NMAPS; i++) {
-		map = bpf_object__find_map_by_name(fx->skel->obj, pt_map_names[i]);
+		map = bpf_object__find_map_by_name(fx->skel->obj, pt_maps[i].name);
 		fx->ctx.fds[i] = map ? bpf_map__fd(map) : -1;
 	}
 	for (int i = 0; i < PT_NMAPS; i++)
 		if (fx->ctx.fds[i] < 0) {
-			print_error("map %s has no fd\n", pt_map_names[i]);
+			print_error("map %s has no fd\n", pt_maps[i].name);
 			return -1;
 		}
 	if (bpf_map_update_elem(fx->ctx.fds[M_CONFIG], &zero, &cfg, BPF_ANY)) {

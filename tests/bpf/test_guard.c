@@ -76,11 +76,11 @@ static struct guard *guard_env(void)
 	if (!err)
 		err = guard__load(skel);
 	for (i = 0; i < PT_NMAPS && !err; i++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pt_map_names[i]);
+		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pt_maps[i].name);
 
 		map_fds[i] = map ? bpf_map__fd(map) : -1;
 		if (map_fds[i] < 0) {
-			fprintf(stderr, "# guard: map %s has no fd\n", pt_map_names[i]);
+			fprintf(stderr, "# guard: map %s has no fd\n", pt_maps[i].name);
 			err = -ENOENT;
 		}
 	}
