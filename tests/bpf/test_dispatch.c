@@ -18,7 +18,7 @@
  *   generation     staging gen 1 changes nothing until config.gen flips
  *   bank_swap      replacing a service's socket set flips its sock_meta bank
  *   random         200 random configurations x 50 lookups against
- *                  pt_model_bind_lookup(); PT_SEED=N repeats a run
+ *                  pt_model_bind_lookup(); PORTIER_SEED=N repeats a run
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -1322,7 +1322,7 @@ static void print_config(const struct pt_state *st)
 static void test_random(void **state)
 {
 	struct fx *fx = *state;
-	const char *env = getenv("PT_SEED");
+	const char *env = getenv("PORTIER_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0)
 			    : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
 	/* rs[svc][proto][family]: each service's own socket */
@@ -1331,7 +1331,7 @@ static void test_random(void **state)
 	struct pt_state st = {};
 
 	rng_state = seed;
-	printf("# random: seed %llu (PT_SEED=%llu repeats this run)\n", (unsigned long long)seed,
+	printf("# random: seed %llu (PORTIER_SEED=%llu repeats this run)\n", (unsigned long long)seed,
 	       (unsigned long long)seed);
 	fflush(stdout);
 

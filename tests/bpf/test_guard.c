@@ -17,7 +17,7 @@
  * 3. The reference model (guard_model.c) against the same table, then
  *    against the program on random and mutated frames over random rule
  *    sets compiled by pt_compile(): verdict of every frame, counter deltas
- *    per block of frames. PT_SEED=N replays a run.
+ *    per block of frames. PORTIER_SEED=N replays a run.
  *
  * Maps are never pinned: the skeleton is loaded with pinning disabled.
  */
@@ -2466,7 +2466,7 @@ static void add_global(struct pt_global *a, const struct pt_global *d)
 static void report_frame(const struct fuzz *fz, size_t index, const uint8_t *frame, size_t len,
 			 const struct gm_result *r)
 {
-	fprintf(stderr, "# MISMATCH seed=%llu frame=%zu len=%zu (replay: PT_SEED=%llu)\n",
+	fprintf(stderr, "# MISMATCH seed=%llu frame=%zu len=%zu (replay: PORTIER_SEED=%llu)\n",
 		(unsigned long long)fz->seed, index, len, (unsigned long long)fz->seed);
 	fprintf(stderr, "# model: %s verdict=%s", gm_kind_name(r->kind), verdict_name(r->verdict));
 	if (GM_HAS_SLOT(r->kind))
@@ -2607,7 +2607,7 @@ static void fuzz_one(struct fuzz *fz, struct round *rd, const uint8_t *frame, si
 
 static uint64_t fuzz_seed(void)
 {
-	const char *env = getenv("PT_SEED");
+	const char *env = getenv("PORTIER_SEED");
 	struct timespec ts;
 
 	if (env && *env)
@@ -2634,7 +2634,7 @@ static void test_random(void **state)
 	REQUIRE_GUARD();
 	fz.seed = fuzz_seed();
 	r.s = fz.seed ? fz.seed : 1;
-	fprintf(stderr, "# random: seed=%llu (PT_SEED=%llu replays this run)\n",
+	fprintf(stderr, "# random: seed=%llu (PORTIER_SEED=%llu replays this run)\n",
 		(unsigned long long)fz.seed, (unsigned long long)fz.seed);
 	fz.base = calloc(PT_MAX_SLOTS, sizeof(*fz.base));
 	fz.want = calloc(PT_MAX_SLOTS, sizeof(*fz.want));
