@@ -108,13 +108,20 @@ static void test_rows_are_consistent(void **state)
 static const char *type_word(uint32_t type)
 {
 	switch (type) {
-	case BPF_MAP_TYPE_ARRAY: return "array";
-	case BPF_MAP_TYPE_PERCPU_ARRAY: return "per-CPU array";
-	case BPF_MAP_TYPE_HASH: return "hash";
-	case BPF_MAP_TYPE_LRU_HASH: return "LRU hash";
-	case BPF_MAP_TYPE_LPM_TRIE: return "LPM trie";
-	case BPF_MAP_TYPE_SOCKMAP: return "sockmap";
-	default: return NULL;
+	case BPF_MAP_TYPE_ARRAY:
+		return "array";
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		return "per-CPU array";
+	case BPF_MAP_TYPE_HASH:
+		return "hash";
+	case BPF_MAP_TYPE_LRU_HASH:
+		return "LRU hash";
+	case BPF_MAP_TYPE_LPM_TRIE:
+		return "LPM trie";
+	case BPF_MAP_TYPE_SOCKMAP:
+		return "sockmap";
+	default:
+		return NULL;
 	}
 }
 
