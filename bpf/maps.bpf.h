@@ -3,7 +3,10 @@
  * The maps of portier, shared by dispatch.bpf.c and guard.bpf.c. Every map
  * is pinned by name under the per-namespace pin directory, so the two
  * programs (loaded as separate objects) and the portier command all see
- * one set. Layouts are in include/portier.h.
+ * one set. Layouts are in include/portier.h, and so are the names: each
+ * map is declared as its PT_MAP_ macro, which the command turns into the
+ * pinned name (user/state.c's pt_maps[], one row per map; the bpf test
+ * test_maps checks every row against these definitions).
  */
 #ifndef PORTIER_MAPS_BPF_H
 #define PORTIER_MAPS_BPF_H
@@ -18,7 +21,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_config);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} config SEC(".maps");
+} PT_MAP_CONFIG SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -28,7 +31,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_port_ent);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} port_table SEC(".maps");
+} PT_MAP_PORT_TABLE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -37,7 +40,7 @@ struct {
 	__type(key, struct pt_lpm_key);
 	__type(value, struct pt_bind_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bind_lpm SEC(".maps");
+} PT_MAP_BIND_LPM SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -46,7 +49,7 @@ struct {
 	__type(key, struct pt_host_key);
 	__type(value, struct pt_bind_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bind_host SEC(".maps");
+} PT_MAP_BIND_HOST SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -55,7 +58,7 @@ struct {
 	__type(key, struct pt_lpm_key);
 	__type(value, struct pt_policy_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} policy_lpm SEC(".maps");
+} PT_MAP_POLICY_LPM SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -63,7 +66,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sock_meta SEC(".maps");
+} PT_MAP_SOCK_META SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
@@ -71,7 +74,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} svc_socks SEC(".maps");
+} PT_MAP_SVC_SOCKS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,7 +82,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} port_stats SEC(".maps");
+} PT_MAP_PORT_STATS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -87,7 +90,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_global);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} global_stats SEC(".maps");
+} PT_MAP_GLOBAL_STATS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -95,7 +98,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_bucket_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} rate_buckets SEC(".maps");
+} PT_MAP_RATE_BUCKETS SEC(".maps");
 
 /* First fragments and their fate, for the later fragments (guard only).
  * An LRU: a flood of first fragments evicts old entries, whose later
@@ -106,7 +109,7 @@ struct {
 	__type(key, struct pt_frag_key);
 	__type(value, struct pt_frag_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} frag_table SEC(".maps");
+} PT_MAP_FRAG_TABLE SEC(".maps");
 
 /* Records: never read per packet; pinned with the rest so the state lives
  * in the kernel alone. */
@@ -117,7 +120,7 @@ struct {
 	__type(key, struct pt_svc_key);
 	__type(value, struct pt_svc_rec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} svc_table SEC(".maps");
+} PT_MAP_SVC_TABLE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -126,7 +129,7 @@ struct {
 	__type(key, struct pt_rule_key);
 	__type(value, struct pt_bind_rec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bind_table SEC(".maps");
+} PT_MAP_BIND_TABLE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -135,7 +138,7 @@ struct {
 	__type(key, struct pt_rule_key);
 	__type(value, struct pt_policy_rec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} policy_table SEC(".maps");
+} PT_MAP_POLICY_TABLE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -144,7 +147,7 @@ struct {
 	__type(key, struct pt_range_key);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} watch_table SEC(".maps");
+} PT_MAP_WATCH_TABLE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -153,7 +156,7 @@ struct {
 	__type(key, struct pt_range_key);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} slot_table SEC(".maps");
+} PT_MAP_SLOT_TABLE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -162,7 +165,7 @@ struct {
 	__type(key, __u64);
 	__type(value, struct pt_sock_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sock_info SEC(".maps");
+} PT_MAP_SOCK_INFO SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -171,6 +174,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_xdp_rec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xdp_table SEC(".maps");
+} PT_MAP_XDP_TABLE SEC(".maps");
 
 #endif /* PORTIER_MAPS_BPF_H */

@@ -24,25 +24,29 @@
 
 #define PT_ABI_VERSION 3
 
-/* Map names: the pinned file name of each map under the pin directory. */
-#define PT_MAP_CONFIG "config"
-#define PT_MAP_PORT_TABLE "port_table"
-#define PT_MAP_BIND_LPM "bind_lpm"
-#define PT_MAP_BIND_HOST "bind_host"
-#define PT_MAP_POLICY_LPM "policy_lpm"
-#define PT_MAP_SOCK_META "sock_meta"
-#define PT_MAP_SVC_SOCKS "svc_socks"
-#define PT_MAP_PORT_STATS "port_stats"
-#define PT_MAP_GLOBAL_STATS "global_stats"
-#define PT_MAP_RATE_BUCKETS "rate_buckets"
-#define PT_MAP_SVC_TABLE "svc_table"
-#define PT_MAP_BIND_TABLE "bind_table"
-#define PT_MAP_POLICY_TABLE "policy_table"
-#define PT_MAP_WATCH_TABLE "watch_table"
-#define PT_MAP_SLOT_TABLE "slot_table"
-#define PT_MAP_SOCK_INFO "sock_info"
-#define PT_MAP_XDP_TABLE "xdp_table"
-#define PT_MAP_FRAG_TABLE "frag_table"
+/* Map names, written once for both sides: each is the identifier of its
+ * map in bpf/maps.bpf.h and, pinned by name, its file under the pin
+ * directory; PT_MAP_NAME(PT_MAP_CONFIG) is the string "config". */
+#define PT_MAP_CONFIG config
+#define PT_MAP_PORT_TABLE port_table
+#define PT_MAP_BIND_LPM bind_lpm
+#define PT_MAP_BIND_HOST bind_host
+#define PT_MAP_POLICY_LPM policy_lpm
+#define PT_MAP_SOCK_META sock_meta
+#define PT_MAP_SVC_SOCKS svc_socks
+#define PT_MAP_PORT_STATS port_stats
+#define PT_MAP_GLOBAL_STATS global_stats
+#define PT_MAP_RATE_BUCKETS rate_buckets
+#define PT_MAP_SVC_TABLE svc_table
+#define PT_MAP_BIND_TABLE bind_table
+#define PT_MAP_POLICY_TABLE policy_table
+#define PT_MAP_WATCH_TABLE watch_table
+#define PT_MAP_SLOT_TABLE slot_table
+#define PT_MAP_SOCK_INFO sock_info
+#define PT_MAP_XDP_TABLE xdp_table
+#define PT_MAP_FRAG_TABLE frag_table
+#define PT_MAP_NAME(m) PT_MAP_STR_(m)
+#define PT_MAP_STR_(m) #m
 
 /* Limits. */
 #define PT_NAME_LEN 32		/* service name, NUL included: 1-31 chars */

@@ -407,29 +407,38 @@ static bool serves(const struct pt_sock *s, uint8_t fam)
 	return !s->v6only && (!memcmp(s->addr, any6, 16) || !memcmp(s->addr, mapped, 12));
 }
 
+struct dead_socks {
+	struct pt_ctx *ctx;
+	uint64_t *cookies;
+	size_t n;
+};
+
+static int collect_dead(const void *key, const void *val, void *arg)
+{
+	const struct pt_sock_info *info = val;
+	struct dead_socks *d = arg;
+	uint64_t cookie = *(const uint64_t *)key;
+	void *p;
+
+	if (pt_service_has_cookie(d->ctx, info->service, info->proto, cookie))
+		return 0;
+	p = realloc(d->cookies, (d->n + 1) * sizeof(*d->cookies));
+	if (!p)
+		return -ENOMEM;
+	d->cookies = p;
+	d->cookies[d->n++] = cookie;
+	return 0;
+}
+
 /* Drop sock_info records whose socket is in no service any more. */
 static void gc_sock_info(struct pt_ctx *ctx)
 {
-	uint64_t key, next, *prev = NULL, *dead = NULL;
-	size_t ndead = 0;
-	struct pt_sock_info info;
+	struct dead_socks d = { .ctx = ctx };
 
-	while (!bpf_map_get_next_key(ctx->fds[M_SOCK_INFO], prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(ctx->fds[M_SOCK_INFO], &key, &info))
-			continue;
-		if (pt_service_has_cookie(ctx, info.service, info.proto, key))
-			continue;
-		void *p = realloc(dead, (ndead + 1) * sizeof(*dead));
-		if (!p)
-			break;
-		dead = p;
-		dead[ndead++] = key;
-	}
-	for (size_t i = 0; i < ndead; i++)
-		bpf_map_delete_elem(ctx->fds[M_SOCK_INFO], &dead[i]);
-	free(dead);
+	pt_map_walk(ctx->fds, M_SOCK_INFO, -1, collect_dead, &d);
+	for (size_t i = 0; i < d.n; i++)
+		bpf_map_delete_elem(ctx->fds[M_SOCK_INFO], &d.cookies[i]);
+	free(d.cookies);
 }
 
 int pt_sockets_check(const struct pt_candidates *c, uint8_t *proto_out)

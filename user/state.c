@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -18,48 +19,37 @@
 #include <bpf/libbpf.h>
 #include "state.h"
 
-const char *const pt_map_names[PT_NMAPS] = {
-	[M_CONFIG] = PT_MAP_CONFIG,
-	[M_PORT_TABLE] = PT_MAP_PORT_TABLE,
-	[M_BIND_LPM] = PT_MAP_BIND_LPM,
-	[M_BIND_HOST] = PT_MAP_BIND_HOST,
-	[M_POLICY_LPM] = PT_MAP_POLICY_LPM,
-	[M_SOCK_META] = PT_MAP_SOCK_META,
-	[M_SVC_SOCKS] = PT_MAP_SVC_SOCKS,
-	[M_PORT_STATS] = PT_MAP_PORT_STATS,
-	[M_GLOBAL_STATS] = PT_MAP_GLOBAL_STATS,
-	[M_RATE_BUCKETS] = PT_MAP_RATE_BUCKETS,
-	[M_SVC_TABLE] = PT_MAP_SVC_TABLE,
-	[M_BIND_TABLE] = PT_MAP_BIND_TABLE,
-	[M_POLICY_TABLE] = PT_MAP_POLICY_TABLE,
-	[M_WATCH_TABLE] = PT_MAP_WATCH_TABLE,
-	[M_SLOT_TABLE] = PT_MAP_SLOT_TABLE,
-	[M_SOCK_INFO] = PT_MAP_SOCK_INFO,
-	[M_XDP_TABLE] = PT_MAP_XDP_TABLE,
-	[M_FRAG_TABLE] = PT_MAP_FRAG_TABLE,
-};
+/* One row per map; the key and value types are the map's own in
+ * bpf/maps.bpf.h (tests/bpf/test_maps.c compares their sizes). */
+#define ROW(id, t, k, v)                                                      \
+	[M_##id] = { PT_MAP_NAME(PT_MAP_##id), BPF_MAP_TYPE_##t, sizeof(k), sizeof(v), \
+		     PT_NO_GEN, false }
+/* keys that carry the generation in their field gen */
+#define GEN_ROW(id, t, k, v)                                                  \
+	[M_##id] = { PT_MAP_NAME(PT_MAP_##id), BPF_MAP_TYPE_##t, sizeof(k), sizeof(v), \
+		     (int)offsetof(k, gen), true }
 
-/* Where the generation byte sits in each generation-keyed map's key;
- * -1 for maps without generations. */
-static const int gen_offset[PT_NMAPS] = {
-	[M_CONFIG] = -1,
-	[M_PORT_TABLE] = -1,	/* an array: each generation owns its half */
-	[M_BIND_LPM] = 4,
-	[M_BIND_HOST] = 0,
-	[M_POLICY_LPM] = 4,
-	[M_SOCK_META] = -1,
-	[M_SVC_SOCKS] = -1,
-	[M_PORT_STATS] = -1,
-	[M_GLOBAL_STATS] = -1,
-	[M_RATE_BUCKETS] = -1,
-	[M_SVC_TABLE] = 0,
-	[M_BIND_TABLE] = 0,
-	[M_POLICY_TABLE] = 0,
-	[M_WATCH_TABLE] = 0,
-	[M_SLOT_TABLE] = 0,
-	[M_SOCK_INFO] = -1,
-	[M_XDP_TABLE] = -1,
-	[M_FRAG_TABLE] = -1,
+const struct pt_map_desc pt_maps[PT_NMAPS] = {
+	ROW(CONFIG, ARRAY, __u32, struct pt_config),
+	GEN_ROW(SVC_TABLE, HASH, struct pt_svc_key, struct pt_svc_rec),
+	GEN_ROW(BIND_TABLE, HASH, struct pt_rule_key, struct pt_bind_rec),
+	GEN_ROW(POLICY_TABLE, HASH, struct pt_rule_key, struct pt_policy_rec),
+	GEN_ROW(WATCH_TABLE, HASH, struct pt_range_key, __u32),
+	GEN_ROW(SLOT_TABLE, HASH, struct pt_range_key, __u32),
+	GEN_ROW(BIND_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_bind_val),
+	GEN_ROW(BIND_HOST, HASH, struct pt_host_key, struct pt_bind_val),
+	GEN_ROW(POLICY_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_policy_val),
+	/* an array: each generation owns its half (PT_PORT_INDEX) */
+	[M_PORT_TABLE] = { PT_MAP_NAME(PT_MAP_PORT_TABLE), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+			   sizeof(struct pt_port_ent), PT_NO_GEN, true },
+	ROW(SOCK_META, ARRAY, __u32, __u32),
+	ROW(SVC_SOCKS, SOCKMAP, __u32, __u64),
+	ROW(PORT_STATS, PERCPU_ARRAY, __u32, struct pt_counters),
+	ROW(GLOBAL_STATS, PERCPU_ARRAY, __u32, struct pt_global),
+	ROW(RATE_BUCKETS, ARRAY, __u32, struct pt_bucket_set),
+	ROW(FRAG_TABLE, LRU_HASH, struct pt_frag_key, struct pt_frag_val),
+	ROW(SOCK_INFO, HASH, __u64, struct pt_sock_info),
+	ROW(XDP_TABLE, HASH, __u32, struct pt_xdp_rec),
 };
 
 const char *pt_strerror(int err)
@@ -167,7 +157,7 @@ int pt_ctx_open(struct pt_ctx *ctx)
 
 	/* config first: pins of another ABI may lack maps this one has */
 	for (int i = 0; i < PT_NMAPS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", ctx->dir, pt_map_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", ctx->dir, pt_maps[i].name);
 		ctx->fds[i] = bpf_obj_get(path);
 		if (ctx->fds[i] < 0) {
 			err = -errno;
@@ -228,77 +218,104 @@ void pt_ctx_close(struct pt_ctx *ctx)
 
 /* ---- iteration ---- */
 
-typedef int (*visit_fn)(const void *key, const void *val, void *arg);
-
 /* The kernel has no batch operation for this map type (older kernels). */
 static bool no_batch(int err)
 {
 	return err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */;
 }
 
-/* Visit every entry whose key carries generation gen (or all, for gen < 0):
- * batched reads where the kernel has them, one entry at a time where not. */
-static int map_walk(int fd, int goff, int gen, size_t ksz, size_t vsz, visit_fn fn, void *arg)
+/* The bytes of one value as user space reads it: a per-CPU map gives one
+ * value, 8-byte aligned, for each possible CPU. 0 when that is unknown. */
+static size_t value_bytes(enum pt_map_id id)
 {
-	uint8_t *keys = NULL, *vals = NULL, batch[64];
-	const __u32 chunk = 4096;
+	const struct pt_map_desc *m = &pt_maps[id];
+	int ncpu;
+
+	if (m->type != BPF_MAP_TYPE_PERCPU_ARRAY)
+		return m->value_size;
+	ncpu = libbpf_num_possible_cpus();
+	return ncpu > 0 ? ((m->value_size + 7u) & ~7u) * (size_t)ncpu : 0;
+}
+
+struct walk {
+	int fd, goff, gen;
+	size_t ksz, vsz;
+	uint8_t *keys, *vals;	/* room for WALK_CHUNK entries */
+	pt_visit_fn fn;
+	void *arg;
+};
+
+#define WALK_CHUNK 4096
+
+static bool walk_skips(const struct walk *w, const uint8_t *key)
+{
+	return w->gen >= 0 && w->goff >= 0 && key[w->goff] != w->gen;
+}
+
+/* One entry at a time, where the kernel has no batched reads. */
+static int walk_one_by_one(struct walk *w)
+{
+	uint8_t *key = w->keys, *next = w->keys + w->ksz;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(w->fd, prev, next)) {
+		memcpy(key, next, w->ksz);
+		prev = key;
+		if (walk_skips(w, key))
+			continue;
+		if (bpf_map_lookup_elem(w->fd, key, w->vals)) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		err = w->fn(key, w->vals, w->arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int walk_batched(struct walk *w)
+{
+	uint8_t batch[64];
 	bool first = true;
 	int err = 0;
 
-	keys = malloc(chunk * ksz);
-	vals = malloc(chunk * vsz);
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
 	for (;;) {
-		__u32 count = chunk;
-		int r = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, keys, vals, &count, NULL);
+		__u32 count = WALK_CHUNK;
+		int r = bpf_map_lookup_batch(w->fd, first ? NULL : batch, batch, w->keys, w->vals,
+					     &count, NULL);
 		int e = r ? -errno : 0;
 
-		if (r && e != -ENOENT) {
-			if (first && no_batch(e))
-				goto one_by_one;
-			err = e;
-			goto cleanup;
-		}
+		if (r && e != -ENOENT)
+			return first && no_batch(e) ? walk_one_by_one(w) : e;
 		first = false;
 		for (__u32 i = 0; i < count && !err; i++) {
-			const uint8_t *k = keys + (size_t)i * ksz;
+			const uint8_t *k = w->keys + (size_t)i * w->ksz;
 
-			if (gen >= 0 && goff >= 0 && k[goff] != gen)
-				continue;
-			err = fn(k, vals + (size_t)i * vsz, arg);
+			if (!walk_skips(w, k))
+				err = w->fn(k, w->vals + (size_t)i * w->vsz, w->arg);
 		}
 		if (err || e == -ENOENT)
-			goto cleanup;
+			return err;
 	}
-one_by_one:
-	{
-		uint8_t *key = keys, *next = keys + ksz;
-		void *prev = NULL;
+}
 
-		while (!bpf_map_get_next_key(fd, prev, next)) {
-			memcpy(key, next, ksz);
-			prev = key;
-			if (gen >= 0 && goff >= 0 && key[goff] != gen)
-				continue;
-			if (bpf_map_lookup_elem(fd, key, vals)) {
-				if (errno == ENOENT)
-					continue;
-				err = -errno;
-				goto cleanup;
-			}
-			err = fn(key, vals, arg);
-			if (err)
-				goto cleanup;
-		}
-		if (errno != ENOENT)
-			err = -errno;
-	}
-cleanup:
-	free(keys);
-	free(vals);
+int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn fn, void *arg)
+{
+	struct walk w = { .fd = fds[id], .goff = pt_maps[id].gen_off, .gen = gen,
+			  .ksz = pt_maps[id].key_size, .vsz = value_bytes(id), .fn = fn, .arg = arg };
+	int err = -ENOMEM;
+
+	if (!w.vsz)
+		return -EINVAL;
+	w.keys = malloc(WALK_CHUNK * w.ksz);
+	w.vals = malloc(WALK_CHUNK * w.vsz);
+	if (w.keys && w.vals)
+		err = walk_batched(&w);
+	free(w.keys);
+	free(w.vals);
 	return err;
 }
 
@@ -407,39 +424,35 @@ static int cmp_prefix(const struct pt_prefix *a, const struct pt_prefix *b)
 	return c ? c : (int)a->plen - (int)b->plen;
 }
 
+/* By protocol, then port range (the prefix, where there is one, next). */
+static int cmp_range(uint8_t p1, uint16_t lo1, uint16_t hi1, uint8_t p2, uint16_t lo2, uint16_t hi2)
+{
+	if (p1 != p2)
+		return p1 - p2;
+	return lo1 != lo2 ? lo1 - lo2 : hi1 - hi2;
+}
+
 static int cmp_binding(const void *a, const void *b)
 {
 	const struct pt_binding *x = a, *y = b;
+	int c = cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	if (x->lo != y->lo)
-		return x->lo - y->lo;
-	if (x->hi != y->hi)
-		return x->hi - y->hi;
-	return cmp_prefix(&x->prefix, &y->prefix);
+	return c ? c : cmp_prefix(&x->prefix, &y->prefix);
 }
 
 static int cmp_policy(const void *a, const void *b)
 {
 	const struct pt_policy *x = a, *y = b;
+	int c = cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	if (x->lo != y->lo)
-		return x->lo - y->lo;
-	if (x->hi != y->hi)
-		return x->hi - y->hi;
-	return cmp_prefix(&x->from, &y->from);
+	return c ? c : cmp_prefix(&x->from, &y->from);
 }
 
 static int cmp_watch(const void *a, const void *b)
 {
 	const struct pt_watch *x = a, *y = b;
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	return x->lo != y->lo ? x->lo - y->lo : x->hi - y->hi;
+	return cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 }
 
 int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
@@ -448,16 +461,11 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 	int err;
 
 	memset(st, 0, sizeof(*st));
-	err = map_walk(ctx->fds[M_SVC_TABLE], 0, gen, sizeof(struct pt_svc_key),
-		       sizeof(struct pt_svc_rec), visit_svc, st);
-	err = err ?: map_walk(ctx->fds[M_BIND_TABLE], 0, gen, sizeof(struct pt_rule_key),
-			      sizeof(struct pt_bind_rec), visit_bind, st);
-	err = err ?: map_walk(ctx->fds[M_POLICY_TABLE], 0, gen, sizeof(struct pt_rule_key),
-			      sizeof(struct pt_policy_rec), visit_policy, st);
-	err = err ?: map_walk(ctx->fds[M_WATCH_TABLE], 0, gen, sizeof(struct pt_range_key),
-			      sizeof(__u32), visit_watch, st);
-	err = err ?: map_walk(ctx->fds[M_SLOT_TABLE], 0, gen, sizeof(struct pt_range_key),
-			      sizeof(__u32), visit_slot, st);
+	err = pt_map_walk(ctx->fds, M_SVC_TABLE, gen, visit_svc, st);
+	err = err ?: pt_map_walk(ctx->fds, M_BIND_TABLE, gen, visit_bind, st);
+	err = err ?: pt_map_walk(ctx->fds, M_POLICY_TABLE, gen, visit_policy, st);
+	err = err ?: pt_map_walk(ctx->fds, M_WATCH_TABLE, gen, visit_watch, st);
+	err = err ?: pt_map_walk(ctx->fds, M_SLOT_TABLE, gen, visit_slot, st);
 	if (err) {
 		pt_state_free(st);
 		return err;
@@ -470,80 +478,6 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 		qsort(st->policies, st->npolicies, sizeof(*st->policies), cmp_policy);
 	if (st->nwatches)
 		qsort(st->watches, st->nwatches, sizeof(*st->watches), cmp_watch);
-	return 0;
-}
-
-/* ---- clearing and writing a generation ---- */
-
-static int clear_map_gen(int fd, int goff, uint8_t gen, size_t ksz)
-{
-	uint8_t *keys = NULL, *cur = NULL;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
-	int err = 0;
-
-	cur = calloc(1, ksz);
-	if (!cur)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, prev, cur)) {
-		if (cur[goff] == gen) {
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 256;
-				uint8_t *p = realloc(keys, nc * ksz);
-
-				if (!p) {
-					err = -ENOMEM;
-					goto cleanup;
-				}
-				keys = p;
-				cap = nc;
-			}
-			memcpy(keys + n * ksz, cur, ksz);
-			n++;
-		}
-		/* continue from a copy: cur is overwritten by the next call */
-		if (!prev)
-			prev = malloc(ksz);
-		if (!prev) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		memcpy(prev, cur, ksz);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT) {
-			err = -errno;
-			goto cleanup;
-		}
-cleanup:
-	free(keys);
-	free(cur);
-	free(prev);
-	return err;
-}
-
-int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen)
-{
-	static const size_t ksz[PT_NMAPS] = {
-		[M_BIND_LPM] = sizeof(struct pt_lpm_key),
-		[M_BIND_HOST] = sizeof(struct pt_host_key),
-		[M_POLICY_LPM] = sizeof(struct pt_lpm_key),
-		[M_SVC_TABLE] = sizeof(struct pt_svc_key),
-		[M_BIND_TABLE] = sizeof(struct pt_rule_key),
-		[M_POLICY_TABLE] = sizeof(struct pt_rule_key),
-		[M_WATCH_TABLE] = sizeof(struct pt_range_key),
-		[M_SLOT_TABLE] = sizeof(struct pt_range_key),
-	};
-
-	for (int i = 0; i < PT_NMAPS; i++) {
-		int err;
-
-		if (gen_offset[i] < 0)
-			continue;
-		err = clear_map_gen(ctx->fds[i], gen_offset[i], gen, ksz[i]);
-		if (err)
-			return err;
-	}
 	return 0;
 }
 
@@ -632,6 +566,32 @@ static int batch_del(int fd, const struct image *im)
 	return 0;
 }
 
+/* ---- clearing a generation ---- */
+
+static int collect_key(const void *key, const void *val, void *arg)
+{
+	return image_add(arg, key, NULL);
+}
+
+int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen)
+{
+	int err = 0;
+
+	for (int i = 0; i < PT_NMAPS && !err; i++) {
+		struct image im = { .ksz = pt_maps[i].key_size };
+
+		if (pt_maps[i].gen_off == PT_NO_GEN)
+			continue;
+		err = pt_map_walk(ctx->fds, (enum pt_map_id)i, gen, collect_key, &im);
+		err = err ?: batch_del(ctx->fds[i], &im);
+		free(im.keys);
+		free(im.vals);
+	}
+	return err;
+}
+
+/* ---- writing a generation ---- */
+
 /* Everything one generation puts in the generation-keyed maps. */
 struct gen_image {
 	struct image m[PT_NMAPS];
@@ -650,29 +610,12 @@ static void gen_image_free(struct gen_image *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c,
-			   struct gen_image *g)
+/* The records of st, keyed with generation gen. */
+static int image_records(const struct pt_state *st, uint8_t gen, struct gen_image *g)
 {
-	uint8_t gen = c->gen;
 	int err = 0;
 
-	memset(g, 0, sizeof(*g));
-	g->m[M_SVC_TABLE] = (struct image){ .ksz = sizeof(struct pt_svc_key),
-					    .vsz = sizeof(struct pt_svc_rec) };
-	g->m[M_BIND_TABLE] = (struct image){ .ksz = sizeof(struct pt_rule_key),
-					     .vsz = sizeof(struct pt_bind_rec) };
-	g->m[M_POLICY_TABLE] = (struct image){ .ksz = sizeof(struct pt_rule_key),
-					       .vsz = sizeof(struct pt_policy_rec) };
-	g->m[M_WATCH_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
-	g->m[M_SLOT_TABLE] = (struct image){ .ksz = sizeof(struct pt_range_key), .vsz = 4 };
-	g->m[M_BIND_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
-					   .vsz = sizeof(struct pt_bind_val) };
-	g->m[M_BIND_HOST] = (struct image){ .ksz = sizeof(struct pt_host_key),
-					    .vsz = sizeof(struct pt_bind_val) };
-	g->m[M_POLICY_LPM] = (struct image){ .ksz = sizeof(struct pt_lpm_key),
-					     .vsz = sizeof(struct pt_policy_val) };
-
-	for (size_t i = 0; st && i < st->nservices && !err; i++) {
+	for (size_t i = 0; i < st->nservices && !err; i++) {
 		struct pt_svc_key k = { .gen = gen };
 		struct pt_svc_rec v = { .id = st->services[i].id };
 
@@ -680,7 +623,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		memcpy(v.desc, st->services[i].desc, sizeof(v.desc));
 		err = image_add(&g->m[M_SVC_TABLE], &k, &v);
 	}
-	for (size_t i = 0; st && i < st->nbindings && !err; i++) {
+	for (size_t i = 0; i < st->nbindings && !err; i++) {
 		const struct pt_binding *b = &st->bindings[i];
 		struct pt_rule_key k = { .gen = gen, .proto = b->proto, .port_lo = b->lo,
 					 .port_hi = b->hi };
@@ -689,7 +632,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		prefix_to_rule(&b->prefix, &k);
 		err = image_add(&g->m[M_BIND_TABLE], &k, &v);
 	}
-	for (size_t i = 0; st && i < st->npolicies && !err; i++) {
+	for (size_t i = 0; i < st->npolicies && !err; i++) {
 		const struct pt_policy *p = &st->policies[i];
 		struct pt_rule_key k = { .gen = gen, .proto = p->proto, .port_lo = p->lo,
 					 .port_hi = p->hi };
@@ -698,21 +641,35 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		prefix_to_rule(&p->from, &k);
 		err = image_add(&g->m[M_POLICY_TABLE], &k, &v);
 	}
-	for (size_t i = 0; st && i < st->nwatches && !err; i++) {
+	for (size_t i = 0; i < st->nwatches && !err; i++) {
 		struct pt_range_key k = { .gen = gen, .proto = st->watches[i].proto,
 					  .port_lo = st->watches[i].lo, .port_hi = st->watches[i].hi };
 		__u32 v = 1;
 
 		err = image_add(&g->m[M_WATCH_TABLE], &k, &v);
 	}
-	for (size_t i = 0; st && i < st->nslots && !err; i++) {
+	for (size_t i = 0; i < st->nslots && !err; i++) {
 		struct pt_range_key k = { .gen = gen, .proto = st->slots[i].proto,
 					  .port_lo = st->slots[i].lo, .port_hi = st->slots[i].hi };
 
 		err = image_add(&g->m[M_SLOT_TABLE], &k, &st->slots[i].slot);
 	}
+	return err;
+}
+
+/* The records of st (when not NULL) and the compiled tables c. */
+static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c,
+			   struct gen_image *g)
+{
+	int err = 0;
+
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < PT_NMAPS; i++)
+		g->m[i] = (struct image){ .ksz = pt_maps[i].key_size, .vsz = pt_maps[i].value_size };
 	g->ports = c->ports;
-	g->gen = gen;
+	g->gen = c->gen;
+	if (st)
+		err = image_records(st, c->gen, g);
 	for (size_t i = 0; i < c->nbinds && !err; i++)
 		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
 	for (size_t i = 0; i < c->nhosts && !err; i++)
@@ -734,7 +691,8 @@ static int port_table_put(int fd, const struct gen_image *g)
 {
 	const size_t len = (size_t)PT_PORT_ENTRIES * sizeof(struct pt_port_ent);
 	const size_t half = (size_t)PT_NPROTO * PT_PORTS;
-	struct image im = { .ksz = 4, .vsz = sizeof(struct pt_port_ent) };
+	struct image im = { .ksz = pt_maps[M_PORT_TABLE].key_size,
+			    .vsz = pt_maps[M_PORT_TABLE].value_size };
 	struct pt_port_ent *ents;
 	int err = 0;
 
@@ -758,21 +716,18 @@ static int port_table_put(int fd, const struct gen_image *g)
 	return err;
 }
 
-/* Records first, then the derived tables: nothing reads this generation
- * until the flip, so the order only matters for a reader of records. */
+/* In row order: records first, then the derived tables. Nothing reads this
+ * generation until the flip, so the order only matters for a reader of
+ * records. */
 static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 {
-	static const int order[] = { M_SVC_TABLE, M_BIND_TABLE, M_POLICY_TABLE, M_WATCH_TABLE,
-				     M_SLOT_TABLE, M_BIND_LPM, M_BIND_HOST, M_POLICY_LPM,
-				     M_PORT_TABLE };
+	for (int i = 0; i < PT_NMAPS; i++) {
+		int err = 0;
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		int err;
-
-		if (order[i] == M_PORT_TABLE)
-			err = port_table_put(fds[M_PORT_TABLE], g);
-		else
-			err = batch_put(fds[order[i]], &g->m[order[i]]);
+		if (i == M_PORT_TABLE)
+			err = port_table_put(fds[i], g);
+		else if (pt_maps[i].commit)
+			err = batch_put(fds[i], &g->m[i]);
 		if (err)
 			return err;
 	}
@@ -786,7 +741,7 @@ static int gen_image_delete(const int fds[PT_NMAPS], const struct gen_image *g)
 
 		/* an array's entries cannot be deleted: the next write of
 		 * this generation overwrites them all */
-		if (!g->m[i].n || i == M_PORT_TABLE)
+		if (!g->m[i].n || pt_maps[i].type == BPF_MAP_TYPE_ARRAY)
 			continue;
 		err = batch_del(fds[i], &g->m[i]);
 		if (err)
@@ -1007,90 +962,81 @@ static void add_counters(struct pt_counters *dst, const struct pt_counters *src)
 	dst->no_socket += src->no_socket;
 }
 
+/* Every CPU's value of one key of a per-CPU map (whose values are 8-byte
+ * multiples), to free; NULL with errno set when it cannot be read. */
+static void *percpu_get(const struct pt_ctx *ctx, enum pt_map_id id, __u32 key, int *ncpu)
+{
+	void *per;
+
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	per = calloc((size_t)*ncpu, pt_maps[id].value_size);
+	if (per && bpf_map_lookup_elem(ctx->fds[id], &key, per)) {
+		int e = errno;
+
+		free(per);
+		errno = e;
+		return NULL;
+	}
+	return per;
+}
+
+_Static_assert(sizeof(struct pt_counters) % 8 == 0 && sizeof(struct pt_global) % 8 == 0,
+	       "per-CPU values are read as arrays of the struct");
+
 int pt_read_counters(struct pt_ctx *ctx, uint32_t slot, struct pt_counters *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct pt_counters *per;
-	int err = 0;
+	int ncpu;
+	struct pt_counters *per = percpu_get(ctx, M_PORT_STATS, slot, &ncpu);
 
 	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return -EINVAL;
-	per = calloc((size_t)ncpu, sizeof(*per));
 	if (!per)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(ctx->fds[M_PORT_STATS], &slot, per))
-		err = -errno;
-	for (int i = 0; i < ncpu && !err; i++)
+		return -errno;
+	for (int i = 0; i < ncpu; i++)
 		add_counters(out, &per[i]);
 	free(per);
-	return err;
+	return 0;
+}
+
+struct counter_sums {
+	struct pt_counters *out;
+	int ncpu;
+};
+
+static int sum_counters(const void *key, const void *val, void *arg)
+{
+	const struct counter_sums *a = arg;
+	const struct pt_counters *per = val;
+	__u32 slot = *(const __u32 *)key;
+
+	for (int c = 0; c < a->ncpu && slot < PT_MAX_SLOTS; c++)
+		add_counters(&a->out[slot], &per[c]);
+	return 0;
 }
 
 int pt_read_all_counters(struct pt_ctx *ctx, struct pt_counters *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u32 *keys = NULL, batch = 0, count;
-	struct pt_counters *vals = NULL;
-	int err = 0;
-	bool first = true;
-	size_t done = 0;
+	struct counter_sums a = { .out = out, .ncpu = libbpf_num_possible_cpus() };
 
-	if (ncpu <= 0)
+	if (a.ncpu <= 0)
 		return -EINVAL;
 	memset(out, 0, PT_MAX_SLOTS * sizeof(*out));
-	keys = calloc(PT_MAX_SLOTS, sizeof(*keys));
-	vals = calloc((size_t)PT_MAX_SLOTS * (size_t)ncpu, sizeof(*vals));
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	/* one batched pass: every slot of every CPU in as few syscalls as
-	 * the kernel allows */
-	while (done < PT_MAX_SLOTS) {
-		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		int r;
-
-		count = (__u32)(PT_MAX_SLOTS - done);
-		r = bpf_map_lookup_batch(ctx->fds[M_PORT_STATS], first ? NULL : &batch, &batch,
-					 keys + done, vals + done * (size_t)ncpu, &count, &opts);
-		first = false;
-		if (r && errno != ENOENT) {
-			err = -errno;
-			goto cleanup;
-		}
-		done += count;
-		if (r || !count)
-			break;
-	}
-	for (size_t i = 0; i < done; i++) {
-		if (keys[i] >= PT_MAX_SLOTS)
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			add_counters(&out[keys[i]], &vals[i * (size_t)ncpu + (size_t)c]);
-	}
-cleanup:
-	free(keys);
-	free(vals);
-	return err;
+	/* batched: every slot of every CPU in as few syscalls as the kernel allows */
+	return pt_map_walk(ctx->fds, M_PORT_STATS, -1, sum_counters, &a);
 }
 
 int pt_read_global(struct pt_ctx *ctx, struct pt_global *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct pt_global *per;
-	__u32 zero = 0;
-	int err = 0;
+	int ncpu;
+	struct pt_global *per = percpu_get(ctx, M_GLOBAL_STATS, 0, &ncpu);
 
 	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return -EINVAL;
-	per = calloc((size_t)ncpu, sizeof(*per));
 	if (!per)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(ctx->fds[M_GLOBAL_STATS], &zero, per))
-		err = -errno;
-	for (int i = 0; i < ncpu && !err; i++) {
+		return -errno;
+	for (int i = 0; i < ncpu; i++) {
 		out->malformed += per[i].malformed;
 		out->fragments += per[i].fragments;
 		out->other += per[i].other;
@@ -1098,5 +1044,5 @@ int pt_read_global(struct pt_ctx *ctx, struct pt_global *out)
 		out->unreadable += per[i].unreadable;
 	}
 	free(per);
-	return err;
+	return 0;
 }

@@ -17,29 +17,49 @@
 #define PT_PIN_DISPATCH_PROG "dispatch_prog"
 #define PT_PIN_DISPATCH_LINK "dispatch_link"
 
+/*
+ * The maps, one row each in pt_maps[]: every fact the command knows about a
+ * map lives in its row, and pinning, walking, clearing and the commit's
+ * write order follow from the rows. The commit writes its maps in row order:
+ * the records first, then the derived tables, port_table last. config comes
+ * first of all: pins of another ABI may lack maps this one has.
+ * tests/bpf/test_maps.c checks every row against the BPF objects and against
+ * docs/ARCHITECTURE.md's map table.
+ */
 enum pt_map_id {
 	M_CONFIG,
-	M_PORT_TABLE,
-	M_BIND_LPM,
-	M_BIND_HOST,
-	M_POLICY_LPM,
-	M_SOCK_META,
-	M_SVC_SOCKS,
-	M_PORT_STATS,
-	M_GLOBAL_STATS,
-	M_RATE_BUCKETS,
 	M_SVC_TABLE,
 	M_BIND_TABLE,
 	M_POLICY_TABLE,
 	M_WATCH_TABLE,
 	M_SLOT_TABLE,
+	M_BIND_LPM,
+	M_BIND_HOST,
+	M_POLICY_LPM,
+	M_PORT_TABLE,
+	M_SOCK_META,
+	M_SVC_SOCKS,
+	M_PORT_STATS,
+	M_GLOBAL_STATS,
+	M_RATE_BUCKETS,
+	M_FRAG_TABLE,
 	M_SOCK_INFO,
 	M_XDP_TABLE,
-	M_FRAG_TABLE,
 	PT_NMAPS,
 };
 
-extern const char *const pt_map_names[PT_NMAPS];
+#define PT_NO_GEN (-1)
+
+struct pt_map_desc {
+	const char *name;	/* the BPF identifier and the pinned file's name */
+	uint32_t type;		/* enum bpf_map_type */
+	uint32_t key_size;
+	uint32_t value_size;	/* of one CPU's value, for a per-CPU map */
+	int gen_off;		/* the generation byte's offset in the key, or PT_NO_GEN */
+	bool commit;		/* a commit writes one generation of it */
+};
+
+extern const struct pt_map_desc pt_maps[PT_NMAPS];
 
 struct pt_ctx {
 	int netns_fd;		/* the target namespace */
@@ -88,6 +108,12 @@ int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struc
 int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
 /* Remove every entry of generation gen from the generation-keyed maps. */
 int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen);
+
+/* Visit every entry of map id, or only those of generation gen (>= 0) in a
+ * generation-keyed map: batched where the kernel can, one by one where not.
+ * A visit that returns non-zero ends the walk, which returns that value. */
+typedef int (*pt_visit_fn)(const void *key, const void *val, void *arg);
+int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn fn, void *arg);
 
 /* Kernel memory of one map, from its fdinfo (memlock). */
 uint64_t pt_map_bytes(int fd);

@@ -331,6 +331,30 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 	return 0;
 }
 
+/* The records of xdp_table, read before anything changes them. */
+struct xdp_recs {
+	size_t n;
+	uint32_t ifindex[PT_MAX_XDP_IFACES];
+	struct pt_xdp_rec rec[PT_MAX_XDP_IFACES];
+};
+
+static int collect_rec(const void *key, const void *val, void *arg)
+{
+	struct xdp_recs *r = arg;
+
+	if (r->n == PT_MAX_XDP_IFACES)
+		return 1;
+	r->ifindex[r->n] = *(const uint32_t *)key;
+	r->rec[r->n++] = *(const struct pt_xdp_rec *)val;
+	return 0;
+}
+
+static void xdp_records(struct pt_ctx *ctx, struct xdp_recs *r)
+{
+	r->n = 0;
+	pt_map_walk(ctx->fds, M_XDP_TABLE, -1, collect_rec, r);
+}
+
 /*
  * A new build of the guard replaces the old one on every recorded
  * interface in one step (XDP_FLAGS_REPLACE names the program it expects to
@@ -340,18 +364,13 @@ int pt_xdp_attach(struct pt_ctx *ctx, const char *ifname, enum pt_xdp_req req, b
 int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 {
 	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = ctx->dir);
-	uint32_t key, next, *prev = NULL, keys[PT_MAX_XDP_IFACES];
 	struct guard *skel = NULL;
-	size_t n = 0;
+	struct xdp_recs all;
 	int err = 0;
 
 	*upgraded = 0;
-	while (n < PT_MAX_XDP_IFACES && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
-		keys[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	if (!n)
+	xdp_records(ctx, &all);
+	if (!all.n)
 		return 0;
 	skel = guard__open_opts(&oopts);
 	if (!skel)
@@ -359,14 +378,13 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 	err = guard__load(skel);
 	if (err)
 		goto cleanup;
-	for (size_t i = 0; i < n; i++) {
-		struct pt_xdp_rec rec;
+	for (size_t i = 0; i < all.n; i++) {
+		struct pt_xdp_rec rec = all.rec[i];
+		uint32_t ifindex = all.ifindex[i];
 		struct iface_state now;
 		int r = 0;
 
-		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec))
-			continue;
-		inspect_iface((int)keys[i], rec.prog_id, &now);
+		inspect_iface((int)ifindex, rec.prog_id, &now);
 		/* gone, or no longer ours: status says so. A stray guard is
 		 * an upgrade that died between the swap and its record. */
 		if (!now.ours && !now.stray_id)
@@ -380,23 +398,23 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 			enum xdp_attach_mode m = rec.mode == PT_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
 			uint32_t nid = 0;
 
-			r = attach_mode(ctx, (int)keys[i], m, &nid);
+			r = attach_mode(ctx, (int)ifindex, m, &nid);
 			if (!r) {
 				struct pt_xdp_rec nrec = rec;
 
 				nrec.prog_id = nid;
-				pt_xdp_detach_one(ctx, keys[i], &rec);
-				drop_strays(keys[i], nid);
-				bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &nrec, BPF_ANY);
+				pt_xdp_detach_one(ctx, ifindex, &rec);
+				drop_strays(ifindex, nid);
+				bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &ifindex, &nrec, BPF_ANY);
 			}
 		} else {
 			uint32_t cur = now.ours ? rec.prog_id : now.stray_id;
 
 			if (!now.ours)
 				rec.mode = now.stray_mode;
-			r = swap_single(keys[i], bpf_program__fd(skel->progs.portier_guard), cur,
+			r = swap_single(ifindex, bpf_program__fd(skel->progs.portier_guard), cur,
 					rec.mode, &rec.prog_id);
-			if (!r && bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec, BPF_ANY))
+			if (!r && bpf_map_update_elem(ctx->fds[M_XDP_TABLE], &ifindex, &rec, BPF_ANY))
 				r = -errno;
 		}
 		if (r && !err)
@@ -411,18 +429,13 @@ cleanup:
 
 bool pt_xdp_strays(struct pt_ctx *ctx)
 {
-	uint32_t key, next, *prev = NULL;
-	size_t n = 0;
+	struct xdp_recs all;
 
-	while (n++ < PT_MAX_XDP_IFACES && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
-		struct pt_xdp_rec rec;
+	xdp_records(ctx, &all);
+	for (size_t i = 0; i < all.n; i++) {
 		struct iface_state now;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &key, &rec))
-			continue;
-		inspect_iface((int)key, rec.prog_id, &now);
+		inspect_iface((int)all.ifindex[i], all.rec[i].prog_id, &now);
 		if (!now.ours && now.stray_id)
 			return true;
 		if (now.dispatcher && now.stray_id)
@@ -474,23 +487,13 @@ int pt_xdp_detach_one(struct pt_ctx *ctx, uint32_t ifindex, const struct pt_xdp_
 
 int pt_xdp_detach_all(struct pt_ctx *ctx)
 {
-	uint32_t key, next, *prev = NULL;
-	uint32_t keys[PT_MAX_XDP_IFACES];
-	size_t n = 0;
+	struct xdp_recs all;
 	int err = 0;
 
-	while (n < PT_MAX_XDP_IFACES && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
-		keys[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct pt_xdp_rec rec;
-		int r;
+	xdp_records(ctx, &all);
+	for (size_t i = 0; i < all.n; i++) {
+		int r = pt_xdp_detach_one(ctx, all.ifindex[i], &all.rec[i]);
 
-		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &keys[i], &rec))
-			continue;
-		r = pt_xdp_detach_one(ctx, keys[i], &rec);
 		if (r && !err)
 			err = r;
 	}
@@ -539,26 +542,22 @@ int pt_xdp_sweep(void)
 
 int pt_xdp_list(struct pt_ctx *ctx, struct pt_xdp_iface *out, size_t max, size_t *n)
 {
-	uint32_t key, next, *prev = NULL;
+	struct xdp_recs all;
 
-	*n = 0;
-	while (*n < max && !bpf_map_get_next_key(ctx->fds[M_XDP_TABLE], prev, &next)) {
+	xdp_records(ctx, &all);
+	for (*n = 0; *n < max && *n < all.n; (*n)++) {
 		struct pt_xdp_iface *it = &out[*n];
 		struct iface_state now;
 		char name[IF_NAMESIZE];
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(ctx->fds[M_XDP_TABLE], &key, &it->rec))
-			continue;
-		it->ifindex = key;
-		inspect_iface((int)key, it->rec.prog_id, &now);
+		it->rec = all.rec[*n];
+		it->ifindex = all.ifindex[*n];
+		inspect_iface((int)it->ifindex, it->rec.prog_id, &now);
 		it->attached = now.ours;
 		/* the interface may have been renamed, or deleted */
-		it->exists = if_indextoname(key, name) != NULL;
+		it->exists = if_indextoname(it->ifindex, name) != NULL;
 		if (it->exists)
 			snprintf(it->rec.ifname, sizeof(it->rec.ifname), "%s", name);
-		(*n)++;
 	}
 	return 0;
 }

@@ -18,7 +18,7 @@
  *   generation     staging gen 1 changes nothing until config.gen flips
  *   bank_swap      replacing a service's socket set flips its sock_meta bank
  *   random         200 random configurations x 50 lookups against
- *                  pt_model_bind_lookup(); PT_SEED=N repeats a run
+ *                  pt_model_bind_lookup(); PORTIER_SEED=N repeats a run
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -184,12 +184,12 @@ static int fx_setup(void **state)
 	fx->ctx.netns_ino = fx->netns_ino;
 	/* every map portier knows, by its pinned name */
 	for (int i = 0; i < PT_NMAPS; i++) {
-		map = bpf_object__find_map_by_name(fx->skel->obj, pt_map_names[i]);
+		map = bpf_object__find_map_by_name(fx->skel->obj, pt_maps[i].name);
 		fx->ctx.fds[i] = map ? bpf_map__fd(map) : -1;
 	}
 	for (int i = 0; i < PT_NMAPS; i++)
 		if (fx->ctx.fds[i] < 0) {
-			print_error("map %s has no fd\n", pt_map_names[i]);
+			print_error("map %s has no fd\n", pt_maps[i].name);
 			return -1;
 		}
 	if (bpf_map_update_elem(fx->ctx.fds[M_CONFIG], &zero, &cfg, BPF_ANY)) {
@@ -1322,7 +1322,7 @@ static void print_config(const struct pt_state *st)
 static void test_random(void **state)
 {
 	struct fx *fx = *state;
-	const char *env = getenv("PT_SEED");
+	const char *env = getenv("PORTIER_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0)
 			    : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
 	/* rs[svc][proto][family]: each service's own socket */
@@ -1331,7 +1331,7 @@ static void test_random(void **state)
 	struct pt_state st = {};
 
 	rng_state = seed;
-	printf("# random: seed %llu (PT_SEED=%llu repeats this run)\n", (unsigned long long)seed,
+	printf("# random: seed %llu (PORTIER_SEED=%llu repeats this run)\n", (unsigned long long)seed,
 	       (unsigned long long)seed);
 	fflush(stdout);
 

@@ -17,7 +17,7 @@
  * 3. The reference model (guard_model.c) against the same table, then
  *    against the program on random and mutated frames over random rule
  *    sets compiled by pt_compile(): verdict of every frame, counter deltas
- *    per block of frames. PT_SEED=N replays a run.
+ *    per block of frames. PORTIER_SEED=N replays a run.
  *
  * Maps are never pinned: the skeleton is loaded with pinning disabled.
  */
@@ -76,11 +76,11 @@ static struct guard *guard_env(void)
 	if (!err)
 		err = guard__load(skel);
 	for (i = 0; i < PT_NMAPS && !err; i++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pt_map_names[i]);
+		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pt_maps[i].name);
 
 		map_fds[i] = map ? bpf_map__fd(map) : -1;
 		if (map_fds[i] < 0) {
-			fprintf(stderr, "# guard: map %s has no fd\n", pt_map_names[i]);
+			fprintf(stderr, "# guard: map %s has no fd\n", pt_maps[i].name);
 			err = -ENOENT;
 		}
 	}
@@ -2466,7 +2466,7 @@ static void add_global(struct pt_global *a, const struct pt_global *d)
 static void report_frame(const struct fuzz *fz, size_t index, const uint8_t *frame, size_t len,
 			 const struct gm_result *r)
 {
-	fprintf(stderr, "# MISMATCH seed=%llu frame=%zu len=%zu (replay: PT_SEED=%llu)\n",
+	fprintf(stderr, "# MISMATCH seed=%llu frame=%zu len=%zu (replay: PORTIER_SEED=%llu)\n",
 		(unsigned long long)fz->seed, index, len, (unsigned long long)fz->seed);
 	fprintf(stderr, "# model: %s verdict=%s", gm_kind_name(r->kind), verdict_name(r->verdict));
 	if (GM_HAS_SLOT(r->kind))
@@ -2607,7 +2607,7 @@ static void fuzz_one(struct fuzz *fz, struct round *rd, const uint8_t *frame, si
 
 static uint64_t fuzz_seed(void)
 {
-	const char *env = getenv("PT_SEED");
+	const char *env = getenv("PORTIER_SEED");
 	struct timespec ts;
 
 	if (env && *env)
@@ -2634,7 +2634,7 @@ static void test_random(void **state)
 	REQUIRE_GUARD();
 	fz.seed = fuzz_seed();
 	r.s = fz.seed ? fz.seed : 1;
-	fprintf(stderr, "# random: seed=%llu (PT_SEED=%llu replays this run)\n",
+	fprintf(stderr, "# random: seed=%llu (PORTIER_SEED=%llu replays this run)\n",
 		(unsigned long long)fz.seed, (unsigned long long)fz.seed);
 	fz.base = calloc(PT_MAX_SLOTS, sizeof(*fz.base));
 	fz.want = calloc(PT_MAX_SLOTS, sizeof(*fz.want));

@@ -255,7 +255,7 @@ static unsigned int seed_rng(const char *what)
 	if (env)
 		seed = (unsigned int)strtoul(env, NULL, 0);
 	rng_state = seed;
-	print_message("# %s: seed %u (set PORTIER_SEED to reproduce)\n", what, seed);
+	print_message("# %s: seed %u (PORTIER_SEED=%u replays this run)\n", what, seed, seed);
 	return seed;
 }
 

@@ -861,7 +861,7 @@ static void test_format_prefix_round_trip(void **state)
 	if (env)
 		seed = (unsigned int)strtoul(env, NULL, 0);
 	rng_state = seed;
-	print_message("# seed %u (PORTIER_SEED)\n", seed);
+	print_message("# seed %u (PORTIER_SEED=%u replays this run)\n", seed, seed);
 	for (int i = 0; i < 20000; i++) {
 		struct pt_prefix p = {}, q;
 		unsigned int max;
