@@ -44,9 +44,8 @@ struct pt_open_result pt_open(struct pt_ctx *ctx, enum pt_open_how how);
  * prints it. The same failure has the same words in every command. */
 int pt_open_why(struct pt_open_result r, const struct pt_ctx *ctx, char *buf, size_t len);
 int pt_open_fail(struct pt_open_result r, const struct pt_ctx *ctx);
-/* pt_open, WRITE or READ; on failure print, close ctx, return the status. */
-int pt_open_locked(struct pt_ctx *ctx);
-int pt_open_read(struct pt_ctx *ctx);
+/* pt_open that prints the failure, closes ctx and returns the status. */
+int pt_open_or_fail(struct pt_ctx *ctx, enum pt_open_how how);
 /* A reading command's start: the state open under the shared lock and the
  * live generation loaded. On failure prints the error, closes ctx and
  * returns the exit status. */

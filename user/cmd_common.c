@@ -7,7 +7,7 @@
 
 int pt_read_state(const char *cmd, struct pt_ctx *ctx, struct pt_state *st)
 {
-	int ret = pt_open_read(ctx), err;
+	int ret = pt_open_or_fail(ctx, PT_OPEN_READ), err;
 
 	if (ret)
 		return ret;
@@ -104,7 +104,7 @@ int pt_open_fail(struct pt_open_result r, const struct pt_ctx *ctx)
 	return ret == PT_EXIT_USAGE ? pt_bad("%s", why) : pt_fail("%s", why);
 }
 
-static int open_or_fail(struct pt_ctx *ctx, enum pt_open_how how)
+int pt_open_or_fail(struct pt_ctx *ctx, enum pt_open_how how)
 {
 	struct pt_open_result r = pt_open(ctx, how);
 	int ret = r.outcome == PT_OPENED ? 0 : pt_open_fail(r, ctx);
@@ -112,16 +112,6 @@ static int open_or_fail(struct pt_ctx *ctx, enum pt_open_how how)
 	if (ret)
 		pt_ctx_close(ctx);
 	return ret;
-}
-
-int pt_open_locked(struct pt_ctx *ctx)
-{
-	return open_or_fail(ctx, PT_OPEN_WRITE);
-}
-
-int pt_open_read(struct pt_ctx *ctx)
-{
-	return open_or_fail(ctx, PT_OPEN_READ);
 }
 
 int pt_edit_state(pt_edit_fn edit, void *arg)
@@ -135,7 +125,7 @@ int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg)
 	struct pt_ctx ctx;
 	int ret, err;
 
-	ret = pt_open_locked(&ctx);
+	ret = pt_open_or_fail(&ctx, PT_OPEN_WRITE);
 	if (ret)
 		return ret;
 	err = pt_state_load(&ctx, &live);

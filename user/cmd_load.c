@@ -98,17 +98,32 @@ static int attach_guards(struct pt_ctx *ctx, struct load_args *a, const struct p
 	return 0;
 }
 
-static void print_load_json(const struct pt_ctx *ctx, const struct load_args *a,
-			    const struct pt_load_result *res)
+static void print_load(const struct pt_ctx *ctx, const struct load_args *a,
+		       const struct pt_load_result *res)
 {
 	static const char *const what[] = { "loaded", "already loaded", "upgraded" };
-	json_object *o = json_object_new_object(), *x = json_object_new_array();
+	json_object *o, *x, *e;
 
+	if (!pt_json) {
+		if (res->action == PT_LOAD_FRESH)
+			printf("loaded: dispatch attached to network namespace %llu, state in %s\n",
+			       (unsigned long long)ctx->netns_ino, ctx->dir);
+		else if (res->action == PT_LOAD_ALREADY)
+			printf("already loaded: %s\n", ctx->dir);
+		else
+			printf("upgraded: programs replaced, maps kept, in %s\n", ctx->dir);
+		for (size_t i = 0; i < a->nif; i++)
+			printf("guard: %s, %s mode, %s\n", a->ifaces[i],
+			       pt_xdp_mode_name(a->recs[i].mode), a->recs[i].dispatcher ?
+			       "through libxdp's dispatcher" : "as the interface's only XDP program");
+		return;
+	}
+	o = json_object_new_object();
+	x = json_object_new_array();
 	json_object_object_add(o, "result", json_object_new_string(what[res->action]));
 	json_object_object_add(o, "pin_dir", json_object_new_string(ctx->dir));
 	for (size_t i = 0; i < a->nif; i++) {
-		json_object *e = json_object_new_object();
-
+		e = json_object_new_object();
 		json_object_object_add(e, "ifname", json_object_new_string(a->ifaces[i]));
 		json_object_object_add(e, "mode",
 				       json_object_new_string(pt_xdp_mode_name(a->recs[i].mode)));
@@ -120,40 +135,17 @@ static void print_load_json(const struct pt_ctx *ctx, const struct load_args *a,
 	json_object_put(o);
 }
 
-static void print_load(const struct pt_ctx *ctx, const struct load_args *a,
-		       const struct pt_load_result *res)
-{
-	if (pt_json)
-		print_load_json(ctx, a, res);
-	else if (res->action == PT_LOAD_FRESH)
-		printf("loaded: dispatch attached to network namespace %llu, state in %s\n",
-		       (unsigned long long)ctx->netns_ino, ctx->dir);
-	else if (res->action == PT_LOAD_ALREADY)
-		printf("already loaded: %s\n", ctx->dir);
-	else
-		printf("upgraded: programs replaced, maps kept, in %s\n", ctx->dir);
-	for (size_t i = 0; i < a->nif && !pt_json; i++)
-		printf("guard: %s, %s mode, %s\n", a->ifaces[i], pt_xdp_mode_name(a->recs[i].mode),
-		       a->recs[i].dispatcher ? "through libxdp's dispatcher"
-					     : "as the interface's only XDP program");
-}
-
 int cmd_load(int argc, char **argv)
 {
 	struct load_args a = { .mode = PT_XDP_REQ_AUTO };
 	struct pt_load_result res;
-	struct pt_open_result r;
 	struct pt_ctx ctx;
 	int ret, err;
 
 	ret = parse_load(argc, argv, &a);
+	ret = ret ?: pt_open_or_fail(&ctx, PT_OPEN_LOCK);
 	if (ret)
 		return ret;
-	r = pt_open(&ctx, PT_OPEN_LOCK);
-	if (r.outcome != PT_OPENED) {
-		ret = pt_open_fail(r, &ctx);
-		goto cleanup;
-	}
 	/* every interface must exist before anything changes */
 	for (size_t i = 0; i < a.nif; i++)
 		if (strlen(a.ifaces[i]) >= IF_NAMESIZE || !if_nametoindex(a.ifaces[i])) {
@@ -173,7 +165,6 @@ cleanup:
 int cmd_unload(int argc, char **argv)
 {
 	static const struct option opts[] = { {} };
-	struct pt_open_result r;
 	struct pt_ctx ctx;
 	int ret, err;
 
@@ -181,13 +172,9 @@ int cmd_unload(int argc, char **argv)
 	if (getopt_long(argc, argv, "", opts, NULL) != -1)
 		return pt_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
 	ret = pt_check_positional("unload", argc, argv, 0, 0);
+	ret = ret ?: pt_open_or_fail(&ctx, PT_OPEN_LOCK);
 	if (ret)
 		return ret;
-	r = pt_open(&ctx, PT_OPEN_LOCK);
-	if (r.outcome != PT_OPENED) {
-		ret = pt_open_fail(r, &ctx);
-		goto cleanup;
-	}
 	/* the guard first: its record is in the maps that unload removes */
 	if (!pt_ctx_open(&ctx))
 		pt_xdp_detach_all(&ctx);
@@ -206,7 +193,6 @@ int cmd_unload(int argc, char **argv)
 		pt_json_print(o);
 		json_object_put(o);
 	}
-cleanup:
 	pt_ctx_close(&ctx);
 	return ret;
 }

@@ -616,7 +616,7 @@ int cmd_top(int argc, char **argv)
 	/* the first sample says clearly why top cannot run */
 	struct pt_ctx probe;
 
-	ret = pt_open_read(&probe);
+	ret = pt_open_or_fail(&probe, PT_OPEN_READ);
 	if (ret)
 		return ret;
 	pt_ctx_close(&probe);
