@@ -125,7 +125,7 @@ static void update_row(struct top_row *r, const struct pt_counters *c, double dt
 }
 
 /* Read the state and its counters into st and s, under the shared lock.
- * Returns 0, or -errno (or -1) with t->err set. */
+ * Returns 0, or -errno with t->err set. */
 static int read_sample(struct top *t, struct pt_state *st, struct pt_stats *s)
 {
 	struct pt_ctx ctx;
