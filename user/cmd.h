@@ -74,6 +74,8 @@ int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg);
  * are left in argv[optind..argc). Returns 0, or an exit status. */
 int pt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int pt_check_positional(const char *cmd, int argc, char **argv, int want_min, int want_max);
+/* A command of no options and no arguments: 0, or the usage error. */
+int pt_no_args(const char *cmd, int argc, char **argv);
 const char *pt_cmd_usage(const char *cmd);
 
 void pt_json_print(json_object *o);

@@ -164,14 +164,10 @@ cleanup:
 
 int cmd_unload(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
 	struct pt_ctx ctx;
 	int ret, err;
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("unload", argc, argv, 0, 0);
+	ret = pt_no_args("unload", argc, argv);
 	ret = ret ?: pt_open_or_fail(&ctx, PT_OPEN_LOCK);
 	if (ret)
 		return ret;
@@ -349,16 +345,12 @@ static void print_status_text(const struct pt_ctx *ctx, const struct status *s)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
 	static struct status s;
 	struct pt_open_result r;
 	struct pt_ctx ctx;
 	int ret;
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("status", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("status", argc, argv, 0, 0);
+	ret = pt_no_args("status", argc, argv);
 	if (ret)
 		return ret;
 	r = pt_open(&ctx, PT_OPEN_READ);

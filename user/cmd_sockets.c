@@ -318,7 +318,6 @@ static size_t service_rows(struct pt_ctx *ctx, const struct pt_service *s, struc
 
 int cmd_services(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
 	struct sock_row rows[4 * PT_MAX_SOCKETS];
 	struct pt_state st = {};
 	struct pt_ctx ctx;
@@ -326,10 +325,7 @@ int cmd_services(int argc, char **argv)
 	struct pt_table t;
 	int ret;
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("services", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("services", argc, argv, 0, 0);
+	ret = pt_no_args("services", argc, argv);
 	ret = ret ?: pt_read_state("services", &ctx, &st);
 	if (ret)
 		return ret;
