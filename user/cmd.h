@@ -18,12 +18,34 @@ struct pt_cmd {
 	bool privileged;
 };
 
-/* Open the state of the target namespace under the lock. Prints the error
- * and returns an exit status (non-zero) when it cannot. */
-int pt_open_locked(struct pt_ctx *ctx);
-/* The same for a command that only reads: the lock is shared. */
-int pt_open_read(struct pt_ctx *ctx);
-int pt_open_common(struct pt_ctx *ctx, bool shared);
+/* How far pt_open goes: into the namespace, then the lock (exclusive),
+ * then the maps (under the exclusive lock, or the shared one to read). */
+enum pt_open_how { PT_OPEN_NETNS, PT_OPEN_LOCK, PT_OPEN_WRITE, PT_OPEN_READ };
+/* What opening a namespace's state came to. */
+enum pt_open_outcome {
+	PT_OPENED,
+	PT_OPEN_NO_NETNS,	/* --netns names no network namespace: bad input */
+	PT_OPEN_NETNS_FAILED,	/* the namespace cannot be entered */
+	PT_OPEN_PERM,		/* bpffs, the pin root or the pins refuse us */
+	PT_OPEN_NO_BPFFS,	/* bpffs cannot be mounted, or the lock taken */
+	PT_OPEN_NOT_LOADED,	/* no pins, or the pins of a dead namespace */
+	PT_OPEN_OTHER_ABI,	/* the pins speak ABI ctx->cfg.abi */
+	PT_OPEN_MAPS_FAILED,	/* the pins are there and cannot be opened */
+};
+struct pt_open_result {
+	enum pt_open_outcome outcome;
+	int err;		/* the -errno behind it */
+};
+/* The one open of the target namespace's state. ctx is always usable
+ * after it (pt_ctx_close it); on failure it is open as far as it got. */
+struct pt_open_result pt_open(struct pt_ctx *ctx, enum pt_open_how how);
+/* The one line for a failed open (without "portier: ") into buf, and its
+ * exit status: 2 for a --netns that names no namespace, else 1. pt_open_fail
+ * prints it. The same failure has the same words in every command. */
+int pt_open_why(struct pt_open_result r, const struct pt_ctx *ctx, char *buf, size_t len);
+int pt_open_fail(struct pt_open_result r, const struct pt_ctx *ctx);
+/* pt_open that prints the failure, closes ctx and returns the status. */
+int pt_open_or_fail(struct pt_ctx *ctx, enum pt_open_how how);
 /* A reading command's start: the state open under the shared lock and the
  * live generation loaded. On failure prints the error, closes ctx and
  * returns the exit status. */
@@ -52,6 +74,8 @@ int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg);
  * are left in argv[optind..argc). Returns 0, or an exit status. */
 int pt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int pt_check_positional(const char *cmd, int argc, char **argv, int want_min, int want_max);
+/* A command of no options and no arguments: 0, or the usage error. */
+int pt_no_args(const char *cmd, int argc, char **argv);
 const char *pt_cmd_usage(const char *cmd);
 
 void pt_json_print(json_object *o);

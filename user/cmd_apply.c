@@ -209,7 +209,7 @@ int cmd_apply(int argc, char **argv)
 	if (err)
 		return pt_bad("apply: %s: %s", path, strerror(-err));
 
-	ret = pt_open_locked(&ctx);
+	ret = pt_open_or_fail(&ctx, PT_OPEN_WRITE);
 	if (ret) {
 		free(text);
 		return ret;

@@ -5,19 +5,9 @@
 #include "cmd.h"
 #include "xdp.h"
 
-int pt_open_locked(struct pt_ctx *ctx)
-{
-	return pt_open_common(ctx, false);
-}
-
-int pt_open_read(struct pt_ctx *ctx)
-{
-	return pt_open_common(ctx, true);
-}
-
 int pt_read_state(const char *cmd, struct pt_ctx *ctx, struct pt_state *st)
 {
-	int ret = pt_open_read(ctx), err;
+	int ret = pt_open_or_fail(ctx, PT_OPEN_READ), err;
 
 	if (ret)
 		return ret;
@@ -53,38 +43,75 @@ void pt_warn_no_guard(struct pt_ctx *ctx, const char *what)
 		pt_warn("no interface has the guard: %s until 'portier load --xdp IFACE'", what);
 }
 
-int pt_open_common(struct pt_ctx *ctx, bool shared)
+struct pt_open_result pt_open(struct pt_ctx *ctx, enum pt_open_how how)
 {
-	int err = pt_ctx_init(ctx, pt_netns);
+	struct pt_open_result r = { PT_OPENED, pt_ctx_init(ctx, pt_netns) };
 
-	if (err) {
-		if (pt_netns && (err == -ENOENT || err == -EINVAL))
-			return pt_bad("--netns %s: no such network namespace (%s)", pt_netns,
-				      strerror(-err));
-		return pt_fail("network namespace: %s", strerror(-err));
+	if (r.err) {
+		r.outcome = pt_netns && (r.err == -ENOENT || r.err == -EINVAL) ? PT_OPEN_NO_NETNS
+									       : PT_OPEN_NETNS_FAILED;
+		return r;
 	}
-	ctx->shared = shared;
-	err = pt_ctx_lock(ctx);
-	if (err) {
+	if (how == PT_OPEN_NETNS)
+		return r;
+	ctx->shared = how == PT_OPEN_READ;
+	r.err = pt_ctx_lock(ctx);
+	if (!r.err && how != PT_OPEN_LOCK)
+		r.err = pt_ctx_open(ctx);
+	if (r.err == -EPERM || r.err == -EACCES)
+		r.outcome = PT_OPEN_PERM;
+	else if (r.err && ctx->lock_fd < 0)
+		r.outcome = PT_OPEN_NO_BPFFS;
+	else if (r.err == -ENOENT || r.err == -ESTALE)
+		r.outcome = PT_OPEN_NOT_LOADED;
+	else if (r.err == -EPROTO)
+		r.outcome = PT_OPEN_OTHER_ABI;
+	else if (r.err)
+		r.outcome = PT_OPEN_MAPS_FAILED;
+	return r;
+}
+
+int pt_open_why(struct pt_open_result r, const struct pt_ctx *ctx, char *buf, size_t len)
+{
+	const char *e = strerror(-r.err);
+
+	if (r.outcome == PT_OPEN_NO_NETNS)
+		snprintf(buf, len, "--netns %s: no such network namespace (%s)", pt_netns, e);
+	else if (r.outcome == PT_OPEN_NETNS_FAILED)
+		snprintf(buf, len, "network namespace %s: %s", pt_netns ?: "of the caller", e);
+	else if (r.outcome == PT_OPEN_PERM)
+		snprintf(buf, len, "%.200s: %s: portier needs root (CAP_BPF, CAP_NET_ADMIN and "
+			 "CAP_SYS_ADMIN)", ctx->lock_fd >= 0 ? ctx->dir : PT_PIN_ROOT, e);
+	else if (r.outcome == PT_OPEN_NO_BPFFS)
+		snprintf(buf, len, "%s: cannot take the lock: %s", PT_PIN_ROOT, e);
+	else if (r.outcome == PT_OPEN_NOT_LOADED)
+		snprintf(buf, len, "not loaded in this network namespace: run 'portier load' first");
+	else if (r.outcome == PT_OPEN_OTHER_ABI)
+		snprintf(buf, len, "%.200s: pinned state has ABI %u, this portier speaks ABI %d: run "
+			 "the portier that loaded it, or 'portier unload' (this drops the "
+			 "configuration) and load again", ctx->dir, ctx->cfg.abi, PT_ABI_VERSION);
+	else
+		snprintf(buf, len, "%.200s: cannot open the pinned maps: %s", ctx->dir,
+			 pt_strerror(r.err));
+	return r.outcome == PT_OPEN_NO_NETNS ? PT_EXIT_USAGE : PT_EXIT_FAIL;
+}
+
+int pt_open_fail(struct pt_open_result r, const struct pt_ctx *ctx)
+{
+	char why[512];
+	int ret = pt_open_why(r, ctx, why, sizeof(why));
+
+	return ret == PT_EXIT_USAGE ? pt_bad("%s", why) : pt_fail("%s", why);
+}
+
+int pt_open_or_fail(struct pt_ctx *ctx, enum pt_open_how how)
+{
+	struct pt_open_result r = pt_open(ctx, how);
+	int ret = r.outcome == PT_OPENED ? 0 : pt_open_fail(r, ctx);
+
+	if (ret)
 		pt_ctx_close(ctx);
-		return pt_fail("%s: cannot take the lock: %s", PT_PIN_ROOT, strerror(-err));
-	}
-	err = pt_ctx_open(ctx);
-	if (err == -ENOENT || err == -ESTALE) {
-		pt_ctx_close(ctx);
-		return pt_fail("not loaded in this network namespace: run 'portier load' first");
-	}
-	if (err == -EPROTO) {
-		pt_ctx_close(ctx);
-		return pt_fail("%s: pinned state has ABI %u, this portier speaks ABI %d: "
-			       "run the portier that loaded it, or 'portier unload' and load again",
-			       ctx->dir, ctx->cfg.abi, PT_ABI_VERSION);
-	}
-	if (err) {
-		pt_ctx_close(ctx);
-		return pt_fail("%s: cannot open the pinned maps: %s", ctx->dir, pt_strerror(err));
-	}
-	return 0;
+	return ret;
 }
 
 int pt_edit_state(pt_edit_fn edit, void *arg)
@@ -98,7 +125,7 @@ int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg)
 	struct pt_ctx ctx;
 	int ret, err;
 
-	ret = pt_open_locked(&ctx);
+	ret = pt_open_or_fail(&ctx, PT_OPEN_WRITE);
 	if (ret)
 		return ret;
 	err = pt_state_load(&ctx, &live);

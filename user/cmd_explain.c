@@ -50,83 +50,77 @@ static void print_text(const struct pt_explain_facts *f, const char *from,
 	printf("verdict: %s\n", x->verdict);
 }
 
-int cmd_explain(int argc, char **argv)
+/* PROTO ADDR:PORT [--from ADDR[:PORT]] into f; *from is --from's text. */
+static int parse_explain(int argc, char **argv, struct pt_explain_facts *f, const char **from)
 {
 	static const struct option opts[] = { { "from", required_argument, NULL, 'f' }, {} };
-	struct pt_explain_facts f = {};
-	struct pt_explain *x = NULL;
-	struct pt_state st = {};
-	const char *from = NULL;
 	uint8_t from_family = 0;
-	bool loaded = false;
-	struct pt_ctx ctx;
-	int c, ret, err;
+	int c, ret;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'f')
 			return pt_usage_error("explain", "unknown option or missing value '%s'",
 					      argv[optind - 1]);
-		from = optarg;
+		*from = optarg;
 	}
 	ret = pt_check_positional("explain", argc, argv, 2, 2);
 	if (ret)
 		return ret;
-	if (pt_parse_proto(argv[optind], &f.proto))
+	if (pt_parse_proto(argv[optind], &f->proto))
 		return pt_bad("explain: %s", pt_why);
-	if (pt_parse_addrport(argv[optind + 1], &f.family, f.addr, &f.port, false, NULL))
+	if (pt_parse_addrport(argv[optind + 1], &f->family, f->addr, &f->port, false, NULL))
 		return pt_bad("explain: bad ADDR:PORT: %s", pt_why);
-	if (from) {
-		if (pt_parse_addrport(from, &from_family, f.from, &f.from_port, true,
-				      &f.has_from_port))
-			return pt_bad("explain: bad --from: %s", pt_why);
-		if (from_family != f.family)
-			return pt_bad("explain: --from %s is %s and %s is %s: a packet has one family",
-				      from, from_family == PT_INET ? "IPv4" : "IPv6", argv[optind + 1],
-				      f.family == PT_INET ? "IPv4" : "IPv6");
-		f.has_from = true;
-	}
+	if (!*from)
+		return 0;
+	if (pt_parse_addrport(*from, &from_family, f->from, &f->from_port, true, &f->has_from_port))
+		return pt_bad("explain: bad --from: %s", pt_why);
+	if (from_family != f->family)
+		return pt_bad("explain: --from %s is %s and %s is %s: a packet has one family", *from,
+			      from_family == PT_INET ? "IPv4" : "IPv6", argv[optind + 1],
+			      f->family == PT_INET ? "IPv4" : "IPv6");
+	f->has_from = true;
+	return 0;
+}
 
-	/* like pt_open_locked, except that "not loaded" is an answer */
-	err = pt_ctx_init(&ctx, pt_netns);
-	if (err) {
-		if (pt_netns && (err == -ENOENT || err == -EINVAL))
-			return pt_bad("--netns %s: no such network namespace (%s)", pt_netns,
-				      strerror(-err));
-		return pt_fail("network namespace: %s", strerror(-err));
-	}
-	ctx.shared = true;
-	err = pt_ctx_lock(&ctx);
-	if (err) {
-		ret = pt_fail("%s: cannot take the lock: %s", PT_PIN_ROOT, strerror(-err));
-		goto cleanup;
-	}
-	err = pt_ctx_open(&ctx);
-	if (err == -EPROTO) {
-		ret = pt_fail("%s: pinned state has ABI %u, this portier speaks ABI %d", ctx.dir,
-			      ctx.cfg.abi, PT_ABI_VERSION);
-		goto cleanup;
-	}
-	if (err && err != -ENOENT && err != -ESTALE) {
-		ret = pt_fail("%s: cannot open the pinned maps: %s", ctx.dir, pt_strerror(err));
-		goto cleanup;
-	}
-	loaded = !err;
+/* The facts, under the shared lock; "not loaded" is an answer here. */
+static int gather_explain(struct pt_ctx *ctx, struct pt_state *st, struct pt_explain_facts *f)
+{
+	struct pt_open_result r = pt_open(ctx, PT_OPEN_READ);
+	bool loaded = r.outcome == PT_OPENED;
+	int err;
+
+	if (!loaded && r.outcome != PT_OPEN_NOT_LOADED)
+		return pt_open_fail(r, ctx);
 	if (loaded) {
-		err = pt_state_load(&ctx, &st);
-		if (err) {
-			ret = pt_fail("explain: reading the pinned state: %s", pt_strerror(err));
-			goto cleanup;
-		}
+		err = pt_state_load(ctx, st);
+		if (err)
+			return pt_fail("explain: reading the pinned state: %s", pt_strerror(err));
 	}
-	err = pt_explain_gather(&ctx, loaded, &st, &f);
-	if (err) {
-		ret = pt_fail("explain: reading the sockets (NETLINK_SOCK_DIAG): %s%s", strerror(-err),
-			      err == -ENOENT ? " (are the inet_diag, tcp_diag and udp_diag modules "
-			      "available?)" : "");
-		goto cleanup;
-	}
+	err = pt_explain_gather(ctx, loaded, st, f);
+	if (err)
+		return pt_fail("explain: reading the sockets (NETLINK_SOCK_DIAG): %s%s", strerror(-err),
+			       err == -ENOENT ? " (are the inet_diag, tcp_diag and udp_diag modules "
+			       "available?)" : "");
+	return 0;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	struct pt_explain_facts f = {};
+	struct pt_explain *x = NULL;
+	struct pt_state st = {};
+	const char *from = NULL;
+	struct pt_ctx ctx;
+	int ret;
+
+	ret = parse_explain(argc, argv, &f, &from);
+	if (ret)
+		return ret;
+	ret = gather_explain(&ctx, &st, &f);
 	pt_read_done(&ctx);	/* decide and print without the lock */
+	if (ret)
+		goto cleanup;
 	x = calloc(1, sizeof(*x));
 	if (!x) {
 		ret = pt_fail("explain: %s", strerror(ENOMEM));

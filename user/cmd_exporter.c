@@ -225,50 +225,43 @@ static void render(struct out *o, const struct pt_state *st, const struct pt_sta
 	put(o, "portier_watches %zu\n", st->nwatches);
 }
 
-/* Name the target namespace's pin directory. pt_ctx_init enters --netns's
- * namespace to do so; nothing a scrape does needs to be inside it, so the
- * thread comes straight back to the caller's. */
-static int name_state(struct pt_ctx *ctx)
-{
-	int err = pt_ctx_init(ctx, pt_netns);
-
-	if (!err && pt_netns && setns(caller_netns, CLONE_NEWNET))
-		err = -errno;
-	return err;
-}
-
 /* One scrape: 200 with the metrics (portier_loaded 0 when not loaded),
- * or 500 with why the state could not be read. */
+ * or 500 with why the state could not be read. The target namespace is
+ * entered to name its pin directory; nothing a scrape does needs to be
+ * inside it, so the thread goes straight back to the caller's. */
 static unsigned int scrape(struct out *o)
 {
 	struct pt_stats s = {};
 	struct pt_state st = {};
 	struct pt_ctx ctx;
-	unsigned int code = MHD_HTTP_OK;
+	struct pt_open_result r = pt_open(&ctx, PT_OPEN_READ);
+	unsigned int code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	char why[512];
 	int err;
 
-	err = name_state(&ctx);
-	if (err) {
-		put(o, "portier: network namespace: %s\n", strerror(-err));
-		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	if (pt_netns && setns(caller_netns, CLONE_NEWNET)) {
+		put(o, "portier: network namespace: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	ctx.shared = true;
-	err = pt_ctx_lock(&ctx);
-	err = err ?: pt_ctx_open(&ctx);
-	if (err == -ENOENT || err == -ESTALE) {
+	if (r.outcome == PT_OPEN_NOT_LOADED) {
 		render_info(o, false);
+		code = MHD_HTTP_OK;
 		goto cleanup;
 	}
-	err = err ?: pt_state_load(&ctx, &st);
+	if (r.outcome != PT_OPENED) {
+		pt_open_why(r, &ctx, why, sizeof(why));
+		put(o, "portier: %s\n", why);
+		goto cleanup;
+	}
+	err = pt_state_load(&ctx, &st);
 	err = err ?: pt_stats_collect(&ctx, &st, &s);
 	pt_ctx_close(&ctx);	/* the snapshot is taken: render without the lock */
 	if (err) {
 		put(o, "portier: reading the pinned state in %s: %s\n", ctx.dir, pt_strerror(err));
-		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		goto cleanup;
 	}
 	render(o, &st, &s);
+	code = MHD_HTTP_OK;
 cleanup:
 	pt_stats_free(&s);
 	pt_state_free(&st);
@@ -462,6 +455,23 @@ static int serve(struct MHD_Daemon *d, const sigset_t *sigs)
 	return 0;
 }
 
+/* Say early when the state is not there yet, and stop at a bad --netns;
+ * then back to the caller's namespace to listen. */
+static int probe_state(void)
+{
+	struct pt_ctx ctx;
+	struct pt_open_result r = pt_open(&ctx, PT_OPEN_READ);
+	int ret = r.outcome == PT_OPENED ? 0 : pt_open_fail(r, &ctx);
+
+	pt_ctx_close(&ctx);
+	if (pt_netns && setns(caller_netns, CLONE_NEWNET))
+		return pt_fail("exporter: back to the caller's network namespace: %s",
+			       strerror(errno));
+	if (r.outcome == PT_OPEN_NOT_LOADED)
+		pt_warn("exporter: serving portier_loaded 0 until portier is loaded there");
+	return ret == PT_EXIT_USAGE ? ret : 0;
+}
+
 int cmd_exporter(int argc, char **argv)
 {
 	static const struct option opts[] = { { "listen", required_argument, NULL, 'l' }, {} };
@@ -469,7 +479,6 @@ int cmd_exporter(int argc, char **argv)
 	struct MHD_Daemon *d = NULL;
 	uint8_t fam, addr[16];
 	char where[80];
-	struct pt_ctx ctx;
 	sigset_t sigs;
 	uint16_t port;
 	int c, ret, err, fd = -1;
@@ -493,21 +502,9 @@ int cmd_exporter(int argc, char **argv)
 	caller_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (caller_netns < 0)
 		return pt_fail("exporter: network namespace: %s", strerror(errno));
-	/* say early when the state is not there yet (and stop at a bad
-	 * --netns); then back to the caller's namespace to listen */
-	ret = pt_open_read(&ctx);
-	if (!ret)
-		pt_ctx_close(&ctx);
-	if (pt_netns && setns(caller_netns, CLONE_NEWNET)) {
-		ret = pt_fail("exporter: back to the caller's network namespace: %s",
-			      strerror(errno));
-		goto cleanup;
-	}
-	if (ret == PT_EXIT_USAGE)
-		goto cleanup;
+	ret = probe_state();
 	if (ret)
-		pt_warn("exporter: serving portier_loaded 0 until portier is loaded there");
-
+		goto cleanup;
 	err = listen_on(fam, addr, port, &fd);
 	if (err) {
 		ret = pt_fail("exporter: cannot listen on %s: %s", where, strerror(-err));

@@ -14,7 +14,15 @@
 
 #define MAX_XDP_ARGS 64
 
-int cmd_load(int argc, char **argv)
+struct load_args {
+	const char *ifaces[MAX_XDP_ARGS];
+	struct pt_xdp_rec recs[MAX_XDP_ARGS];
+	size_t nif;
+	enum pt_xdp_req mode;
+	bool force;
+};
+
+static int parse_load(int argc, char **argv, struct load_args *a)
 {
 	static const struct option opts[] = {
 		{ "xdp", required_argument, NULL, 'x' },
@@ -22,138 +30,137 @@ int cmd_load(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{},
 	};
-	static const char *const what[] = { "loaded", "already loaded", "upgraded" };
-	const char *ifaces[MAX_XDP_ARGS];
-	struct pt_xdp_rec recs[MAX_XDP_ARGS];
-	enum pt_xdp_req mode = PT_XDP_REQ_AUTO;
-	struct pt_load_result res;
-	bool force = false, mode_given = false;
-	size_t nif = 0, nattached = 0;
-	struct pt_ctx ctx;
-	int c, ret, err;
+	bool mode_given = false;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'x':
-			if (nif == MAX_XDP_ARGS)
+		if (c == 'x') {
+			if (a->nif == MAX_XDP_ARGS)
 				return pt_bad("load: at most %d --xdp interfaces", MAX_XDP_ARGS);
-			for (size_t i = 0; i < nif; i++)
-				if (!strcmp(ifaces[i], optarg))
+			for (size_t i = 0; i < a->nif; i++)
+				if (!strcmp(a->ifaces[i], optarg))
 					return pt_bad("load: --xdp %s given twice", optarg);
-			ifaces[nif++] = optarg;
-			break;
-		case 'm':
-			if (pt_parse_xdp_mode(optarg, &mode))
+			a->ifaces[a->nif++] = optarg;
+		} else if (c == 'm') {
+			if (pt_parse_xdp_mode(optarg, &a->mode))
 				return pt_bad("load: bad --xdp-mode: %s", pt_why);
 			mode_given = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		default:
+		} else if (c == 'f') {
+			a->force = true;
+		} else {
 			return pt_usage_error("load", "unknown option or missing value '%s'",
 					      argv[optind - 1]);
 		}
 	}
-	ret = pt_check_positional("load", argc, argv, 0, 0);
-	if (ret)
-		return ret;
-	if (mode_given && !nif)
+	c = pt_check_positional("load", argc, argv, 0, 0);
+	if (!c && mode_given && !a->nif)
 		return pt_usage_error("load", "--xdp-mode goes with --xdp IFACE");
-	err = pt_ctx_init(&ctx, pt_netns);
-	if (err)
-		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
-	/* every interface must exist before anything changes */
-	for (size_t i = 0; i < nif; i++)
-		if (strlen(ifaces[i]) >= IF_NAMESIZE || !if_nametoindex(ifaces[i])) {
-			pt_ctx_close(&ctx);
-			return pt_bad("load: --xdp %s: no such interface in this network namespace",
-				      ifaces[i]);
-		}
-	err = pt_ctx_lock(&ctx);
-	if (err) {
-		pt_ctx_close(&ctx);
-		return pt_fail("%s: %s", PT_PIN_ROOT, strerror(-err));
-	}
-	err = pt_load(&ctx, &res);
-	if (err == -EPROTO) {
-		ret = pt_fail("load: %s holds state of ABI %u, this portier speaks ABI %d: "
-			      "run 'portier unload' first (this drops the configuration), "
-			      "or use the portier that loaded it", ctx.dir, ctx.cfg.abi,
-			      PT_ABI_VERSION);
-		goto cleanup;
-	}
-	if (err == -EOPNOTSUPP) {
-		ret = pt_fail("load: this kernel has no sk_lookup programs: portier needs "
-			      "Linux 5.9 or later (README.md, Kernels)");
-		goto cleanup;
-	}
-	if (err == -EEXIST) {
-		ret = pt_fail("load: portier's dispatcher is already attached to this namespace "
-			      "(link %u) but its pins are not under %s: is another bpffs mounted "
-			      "there? Not attaching a second one", res.link_id, PT_PIN_ROOT);
-		goto cleanup;
-	}
-	if (err && res.guard_failed) {
-		ret = pt_fail("load: upgrading the guard: %s (dispatch is upgraded; "
-			      "'portier status' shows each interface; 'portier load' tries again)",
-			      pt_strerror(err));
-		goto cleanup;
-	}
-	if (err) {
-		ret = pt_fail("load: %s", pt_strerror(err));
-		goto cleanup;
-	}
-	for (; nattached < nif; nattached++) {
-		err = pt_xdp_attach(&ctx, ifaces[nattached], mode, force, &recs[nattached]);
+	return c;
+}
+
+static int load_failed(int err, const struct pt_ctx *ctx, const struct pt_load_result *res)
+{
+	if (err == -EPROTO)
+		return pt_open_fail((struct pt_open_result){ PT_OPEN_OTHER_ABI, err }, ctx);
+	if (err == -EOPNOTSUPP)
+		return pt_fail("load: this kernel has no sk_lookup programs: portier needs "
+			       "Linux 5.9 or later (README.md, Kernels)");
+	if (err == -EEXIST)
+		return pt_fail("load: portier's dispatcher is already attached to this namespace "
+			       "(link %u) but its pins are not under %s: is another bpffs mounted "
+			       "there? Not attaching a second one", res->link_id, PT_PIN_ROOT);
+	if (res->guard_failed)
+		return pt_fail("load: upgrading the guard: %s (dispatch is upgraded; "
+			       "'portier status' shows each interface; 'portier load' tries again)",
+			       pt_strerror(err));
+	return pt_fail("load: %s", pt_strerror(err));
+}
+
+/* All or nothing: on a failure, a fresh load goes away again. */
+static int attach_guards(struct pt_ctx *ctx, struct load_args *a, const struct pt_load_result *res)
+{
+	int err, ret;
+
+	for (size_t i = 0; i < a->nif; i++) {
+		err = pt_xdp_attach(ctx, a->ifaces[i], a->mode, a->force, &a->recs[i]);
 		if (!err)
 			continue;
 		if (err == -EBUSY)
 			ret = pt_fail("load: --xdp %s: the interface runs an XDP program portier does "
 				      "not own, and libxdp cannot share it: not replacing it "
-				      "(--force replaces it)", ifaces[nattached]);
+				      "(--force replaces it)", a->ifaces[i]);
 		else
-			ret = pt_fail("load: attaching the guard to %s: %s", ifaces[nattached],
+			ret = pt_fail("load: attaching the guard to %s: %s", a->ifaces[i],
 				      pt_strerror(err));
-		/* all or nothing: a fresh load goes away again */
-		if (res.action == PT_LOAD_FRESH) {
-			pt_xdp_detach_all(&ctx);
-			pt_unload(&ctx);
+		if (res->action == PT_LOAD_FRESH) {
+			pt_xdp_detach_all(ctx);
+			pt_unload(ctx);
 		}
-		goto cleanup;
+		return ret;
 	}
-	if (pt_json) {
-		json_object *o = json_object_new_object(), *x = json_object_new_array();
+	return 0;
+}
 
-		json_object_object_add(o, "result", json_object_new_string(what[res.action]));
-		json_object_object_add(o, "pin_dir", json_object_new_string(ctx.dir));
-		for (size_t i = 0; i < nif; i++) {
-			json_object *e = json_object_new_object();
+static void print_load(const struct pt_ctx *ctx, const struct load_args *a,
+		       const struct pt_load_result *res)
+{
+	static const char *const what[] = { "loaded", "already loaded", "upgraded" };
+	json_object *o, *x, *e;
 
-			json_object_object_add(e, "ifname", json_object_new_string(ifaces[i]));
-			json_object_object_add(e, "mode",
-					       json_object_new_string(pt_xdp_mode_name(recs[i].mode)));
-			json_object_object_add(e, "dispatcher",
-					       json_object_new_boolean(recs[i].dispatcher));
-			json_object_array_add(x, e);
-		}
-		json_object_object_add(o, "xdp", x);
-		pt_json_print(o);
-		json_object_put(o);
-	} else {
-		if (res.action == PT_LOAD_FRESH)
+	if (!pt_json) {
+		if (res->action == PT_LOAD_FRESH)
 			printf("loaded: dispatch attached to network namespace %llu, state in %s\n",
-			       (unsigned long long)ctx.netns_ino, ctx.dir);
-		else if (res.action == PT_LOAD_ALREADY)
-			printf("already loaded: %s\n", ctx.dir);
+			       (unsigned long long)ctx->netns_ino, ctx->dir);
+		else if (res->action == PT_LOAD_ALREADY)
+			printf("already loaded: %s\n", ctx->dir);
 		else
-			printf("upgraded: programs replaced, maps kept, in %s\n", ctx.dir);
-		for (size_t i = 0; i < nif; i++)
-			printf("guard: %s, %s mode, %s\n", ifaces[i], pt_xdp_mode_name(recs[i].mode),
-			       recs[i].dispatcher ? "through libxdp's dispatcher"
-						  : "as the interface's only XDP program");
+			printf("upgraded: programs replaced, maps kept, in %s\n", ctx->dir);
+		for (size_t i = 0; i < a->nif; i++)
+			printf("guard: %s, %s mode, %s\n", a->ifaces[i],
+			       pt_xdp_mode_name(a->recs[i].mode), a->recs[i].dispatcher ?
+			       "through libxdp's dispatcher" : "as the interface's only XDP program");
+		return;
 	}
+	o = json_object_new_object();
+	x = json_object_new_array();
+	json_object_object_add(o, "result", json_object_new_string(what[res->action]));
+	json_object_object_add(o, "pin_dir", json_object_new_string(ctx->dir));
+	for (size_t i = 0; i < a->nif; i++) {
+		e = json_object_new_object();
+		json_object_object_add(e, "ifname", json_object_new_string(a->ifaces[i]));
+		json_object_object_add(e, "mode",
+				       json_object_new_string(pt_xdp_mode_name(a->recs[i].mode)));
+		json_object_object_add(e, "dispatcher", json_object_new_boolean(a->recs[i].dispatcher));
+		json_object_array_add(x, e);
+	}
+	json_object_object_add(o, "xdp", x);
+	pt_json_print(o);
+	json_object_put(o);
+}
+
+int cmd_load(int argc, char **argv)
+{
+	struct load_args a = { .mode = PT_XDP_REQ_AUTO };
+	struct pt_load_result res;
+	struct pt_ctx ctx;
+	int ret, err;
+
+	ret = parse_load(argc, argv, &a);
+	ret = ret ?: pt_open_or_fail(&ctx, PT_OPEN_LOCK);
+	if (ret)
+		return ret;
+	/* every interface must exist before anything changes */
+	for (size_t i = 0; i < a.nif; i++)
+		if (strlen(a.ifaces[i]) >= IF_NAMESIZE || !if_nametoindex(a.ifaces[i])) {
+			ret = pt_bad("load: --xdp %s: no such interface in this network namespace",
+				     a.ifaces[i]);
+			goto cleanup;
+		}
+	err = pt_load(&ctx, &res);
+	ret = err ? load_failed(err, &ctx, &res) : attach_guards(&ctx, &a, &res);
+	if (!ret)
+		print_load(&ctx, &a, &res);
 cleanup:
 	pt_ctx_close(&ctx);
 	return ret;
@@ -161,31 +168,20 @@ cleanup:
 
 int cmd_unload(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
 	struct pt_ctx ctx;
 	int ret, err;
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("unload", argc, argv, 0, 0);
+	ret = pt_no_args("unload", argc, argv);
+	ret = ret ?: pt_open_or_fail(&ctx, PT_OPEN_LOCK);
 	if (ret)
 		return ret;
-	err = pt_ctx_init(&ctx, pt_netns);
-	if (err)
-		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
-	err = pt_ctx_lock(&ctx);
-	if (err) {
-		pt_ctx_close(&ctx);
-		return pt_fail("%s: %s", PT_PIN_ROOT, strerror(-err));
-	}
 	/* the guard first: its record is in the maps that unload removes */
 	if (!pt_ctx_open(&ctx))
 		pt_xdp_detach_all(&ctx);
 	pt_xdp_sweep();
 	err = pt_unload(&ctx);
 	if (err == -ENOENT)
-		ret = pt_fail("unload: not loaded in this network namespace");
+		ret = pt_open_fail((struct pt_open_result){ PT_OPEN_NOT_LOADED, err }, &ctx);
 	else if (err)
 		ret = pt_fail("unload: %s", strerror(-err));
 	else if (!pt_json)
@@ -209,182 +205,192 @@ static void fmt_bytes(uint64_t b, char *buf, size_t len)
 		snprintf(buf, len, "%.1f KiB", (double)b / 1024.0);
 }
 
-int cmd_status(int argc, char **argv)
-{
-	static const struct option opts[] = { {} };
+/* What status shows, gathered under the lock and printed without it. */
+struct status {
+	struct pt_state st;
 	struct bpf_prog_info pinfo;
 	struct bpf_link_info linfo;
-	struct pt_state st = {};
-	struct pt_ctx ctx;
-	uint64_t map_bytes = 0, map_max = 0, map_kernel = 0, map_computed = 0;
 	bool have_prog, have_link;
-	static struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
-	size_t nxif = 0;
-	char buf[64];
-	int ret, err;
+	struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
+	size_t nxif;
+	uint64_t map_bytes, map_max, map_kernel, map_computed;
+};
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("status", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("status", argc, argv, 0, 0);
-	if (ret)
-		return ret;
-	err = pt_ctx_init(&ctx, pt_netns);
+static void print_not_loaded(const struct pt_ctx *ctx)
+{
+	json_object *o;
+
+	if (!pt_json) {
+		printf("loaded:      no (network namespace %llu)\n", (unsigned long long)ctx->netns_ino);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "loaded", json_object_new_boolean(0));
+	json_object_object_add(o, "version", json_object_new_string(PORTIER_VERSION));
+	json_object_object_add(o, "xdp", json_object_new_array());
+	json_object_object_add(o, "services", json_object_new_int(0));
+	json_object_object_add(o, "bindings", json_object_new_int(0));
+	json_object_object_add(o, "policies", json_object_new_int(0));
+	json_object_object_add(o, "map_bytes", json_object_new_int(0));
+	pt_json_print(o);
+	json_object_put(o);
+}
+
+static int gather_status(struct pt_ctx *ctx, struct status *s)
+{
+	int err = pt_state_load(ctx, &s->st);
+
 	if (err)
-		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
-	ctx.shared = true;
-	err = pt_ctx_lock(&ctx);
-	err = err ?: pt_ctx_open(&ctx);
-	if (err == -ENOENT || err == -ESTALE) {
-		if (pt_json) {
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "loaded", json_object_new_boolean(0));
-			json_object_object_add(o, "version", json_object_new_string(PORTIER_VERSION));
-			json_object_object_add(o, "xdp", json_object_new_array());
-			json_object_object_add(o, "services", json_object_new_int(0));
-			json_object_object_add(o, "bindings", json_object_new_int(0));
-			json_object_object_add(o, "policies", json_object_new_int(0));
-			json_object_object_add(o, "map_bytes", json_object_new_int(0));
-			pt_json_print(o);
-			json_object_put(o);
-		} else {
-			printf("loaded:      no (network namespace %llu)\n",
-			       (unsigned long long)ctx.netns_ino);
-		}
-		pt_ctx_close(&ctx);
-		return 0;
-	}
-	if (err) {
-		pt_ctx_close(&ctx);
-		if (err == -EPROTO)
-			return pt_fail("status: %s holds state of ABI %u; this portier speaks ABI %d",
-				       ctx.dir, ctx.cfg.abi, PT_ABI_VERSION);
-		return pt_fail("status: %s", pt_strerror(err));
-	}
-	err = pt_state_load(&ctx, &st);
-	if (err) {
-		pt_ctx_close(&ctx);
 		return pt_fail("status: reading the pinned state: %s", pt_strerror(err));
-	}
 	for (int i = 0; i < PT_NMAPS; i++) {
 		struct pt_map_mem mm;
 
-		if (pt_map_mem(ctx.fds[i], &mm))
+		if (pt_map_mem(ctx->fds[i], &mm))
 			continue;
-		map_kernel += mm.kernel;
-		map_computed += mm.used;
-		map_max += mm.max;
+		s->map_kernel += mm.kernel;
+		s->map_computed += mm.used;
+		s->map_max += mm.max;
 	}
 	/* the kernel's own count where it is one (6.4+), else computed */
-	map_bytes = pt_kernel_counts_map_memory() ? map_kernel : map_computed;
-	pt_xdp_list(&ctx, xif, PT_MAX_XDP_IFACES, &nxif);
-	have_prog = !pt_prog_info(ctx.dir, pt_dispatch_prog_pin(), &pinfo);
-	have_link = !pt_link_info(ctx.dir, pt_dispatch_link_pin(), &linfo);
-	pt_read_done(&ctx);	/* print without the lock */
-
-	if (pt_json) {
-		json_object *o = json_object_new_object(), *progs = json_object_new_array();
-
-		json_object_object_add(o, "loaded", json_object_new_boolean(1));
-		json_object_object_add(o, "version", json_object_new_string(PORTIER_VERSION));
-		json_object_object_add(o, "abi", json_object_new_int(PT_ABI_VERSION));
-		snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)ctx.cfg.build_id);
-		json_object_object_add(o, "build", json_object_new_string(buf));
-		json_object_object_add(o, "build_current",
-				       json_object_new_boolean(ctx.cfg.build_id == pt_build_id()));
-		json_object_object_add(o, "netns", json_object_new_int64((int64_t)ctx.netns_ino));
-		json_object_object_add(o, "pin_dir", json_object_new_string(ctx.dir));
-		if (have_prog) {
-			json_object *p = json_object_new_object();
-
-			json_object_object_add(p, "name", json_object_new_string("dispatch"));
-			json_object_object_add(p, "type", json_object_new_string("sk_lookup"));
-			json_object_object_add(p, "id", json_object_new_int64(pinfo.id));
-			json_object_object_add(p, "link_id",
-					       json_object_new_int64(have_link ? linfo.id : 0));
-			json_object_object_add(p, "attached", json_object_new_boolean(
-				have_link && linfo.netns.netns_ino == ctx.netns_ino));
-			json_object_array_add(progs, p);
-		}
-		json_object_object_add(o, "programs", progs);
-		json_object *xa = json_object_new_array();
-		for (size_t i = 0; i < nxif; i++) {
-			json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "ifname", json_object_new_string(xif[i].rec.ifname));
-			json_object_object_add(e, "ifindex", json_object_new_int64(xif[i].ifindex));
-			json_object_object_add(e, "mode",
-					       json_object_new_string(pt_xdp_mode_name(xif[i].rec.mode)));
-			json_object_object_add(e, "prog_id", json_object_new_int64(xif[i].rec.prog_id));
-			json_object_object_add(e, "attached", json_object_new_boolean(xif[i].attached));
-			json_object_object_add(e, "exists", json_object_new_boolean(xif[i].exists));
-			json_object_object_add(e, "dispatcher",
-					       json_object_new_boolean(xif[i].rec.dispatcher));
-			if (!xif[i].rec.dispatcher)
-				json_object_object_add(e, "why", json_object_new_string(xif[i].rec.why));
-			json_object_array_add(xa, e);
-		}
-		json_object_object_add(o, "xdp", xa);
-		json_object_object_add(o, "services", json_object_new_int64((int64_t)st.nservices));
-		json_object_object_add(o, "bindings", json_object_new_int64((int64_t)st.nbindings));
-		json_object_object_add(o, "policies", json_object_new_int64((int64_t)st.npolicies));
-		json_object_object_add(o, "watches", json_object_new_int64((int64_t)st.nwatches));
-		json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)map_bytes));
-		json_object_object_add(o, "map_bytes_from",
-				       json_object_new_string(pt_kernel_counts_map_memory() ? "kernel"
-											      : "computed"));
-		json_object_object_add(o, "map_bytes_kernel", json_object_new_int64((int64_t)map_kernel));
-		json_object_object_add(o, "map_bytes_computed",
-				       json_object_new_int64((int64_t)map_computed));
-		json_object_object_add(o, "map_bytes_max", json_object_new_int64((int64_t)map_max));
-		json_object_object_add(o, "generation", json_object_new_int64(ctx.cfg.serial));
-		pt_json_print(o);
-		json_object_put(o);
-	} else {
-		printf("loaded:      yes (network namespace %llu, %s)\n",
-		       (unsigned long long)ctx.netns_ino, ctx.dir);
-		printf("version:     %s, abi %d, build %016llx%s\n", PORTIER_VERSION, PT_ABI_VERSION,
-		       (unsigned long long)ctx.cfg.build_id,
-		       ctx.cfg.build_id == pt_build_id() ? "" : " (another build: 'portier load' upgrades)");
-		if (have_prog)
-			printf("dispatch:    sk_lookup prog %u, link %u, %s\n", pinfo.id,
-			       have_link ? linfo.id : 0,
-			       have_link && linfo.netns.netns_ino == ctx.netns_ino ? "attached"
-										    : "NOT attached");
-		else
-			printf("dispatch:    program missing: run 'portier load' to repair\n");
-		if (!nxif)
-			printf("guard:       not attached (load --xdp IFACE attaches it)\n");
-		for (size_t i = 0; i < nxif; i++) {
-			const struct pt_xdp_iface *x = &xif[i];
-
-			printf("guard:       %s (ifindex %u), xdp prog %u, %s mode, ", x->rec.ifname,
-			       x->ifindex, x->rec.prog_id, pt_xdp_mode_name(x->rec.mode));
-			if (!x->exists)
-				printf("INTERFACE GONE\n");
-			else if (!x->attached)
-				printf("NOT attached any more (load --xdp %s attaches it again)\n",
-				       x->rec.ifname);
-			else if (x->rec.dispatcher)
-				printf("through libxdp's dispatcher\n");
-			else
-				printf("the interface's only XDP program: libxdp's dispatcher is not "
-				       "usable here (%s)\n", x->rec.why);
-		}
-		printf("services:    %zu\n", st.nservices);
-		printf("bindings:    %zu\n", st.nbindings);
-		printf("policies:    %zu\n", st.npolicies);
-		printf("watches:     %zu\n", st.nwatches);
-		fmt_bytes(map_bytes, buf, sizeof(buf));
-		printf("map memory:  %s (%llu bytes, %d CPUs; %s)", buf, (unsigned long long)map_bytes,
-		       libbpf_num_possible_cpus(),
-		       pt_kernel_counts_map_memory() ? "the kernel's count"
-						     : "computed: this kernel's count is a bound");
-		fmt_bytes(map_max, buf, sizeof(buf));
-		printf(", at most %s when every map is full\n", buf);
-	}
-	pt_state_free(&st);
-	pt_ctx_close(&ctx);
+	s->map_bytes = pt_kernel_counts_map_memory() ? s->map_kernel : s->map_computed;
+	pt_xdp_list(ctx, s->xif, PT_MAX_XDP_IFACES, &s->nxif);
+	s->have_prog = !pt_prog_info(ctx->dir, pt_dispatch_prog_pin(), &s->pinfo);
+	s->have_link = !pt_link_info(ctx->dir, pt_dispatch_link_pin(), &s->linfo);
 	return 0;
+}
+
+static void print_status_json(const struct pt_ctx *ctx, const struct status *s)
+{
+	json_object *o = json_object_new_object(), *progs = json_object_new_array(),
+		    *xa = json_object_new_array(), *e;
+	char buf[64];
+
+	json_object_object_add(o, "loaded", json_object_new_boolean(1));
+	json_object_object_add(o, "version", json_object_new_string(PORTIER_VERSION));
+	json_object_object_add(o, "abi", json_object_new_int(PT_ABI_VERSION));
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)ctx->cfg.build_id);
+	json_object_object_add(o, "build", json_object_new_string(buf));
+	json_object_object_add(o, "build_current",
+			       json_object_new_boolean(ctx->cfg.build_id == pt_build_id()));
+	json_object_object_add(o, "netns", json_object_new_int64((int64_t)ctx->netns_ino));
+	json_object_object_add(o, "pin_dir", json_object_new_string(ctx->dir));
+	if (s->have_prog) {
+		e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string("dispatch"));
+		json_object_object_add(e, "type", json_object_new_string("sk_lookup"));
+		json_object_object_add(e, "id", json_object_new_int64(s->pinfo.id));
+		json_object_object_add(e, "link_id",
+				       json_object_new_int64(s->have_link ? s->linfo.id : 0));
+		json_object_object_add(e, "attached", json_object_new_boolean(
+			s->have_link && s->linfo.netns.netns_ino == ctx->netns_ino));
+		json_object_array_add(progs, e);
+	}
+	json_object_object_add(o, "programs", progs);
+	for (size_t i = 0; i < s->nxif; i++) {
+		const struct pt_xdp_iface *x = &s->xif[i];
+
+		e = json_object_new_object();
+		json_object_object_add(e, "ifname", json_object_new_string(x->rec.ifname));
+		json_object_object_add(e, "ifindex", json_object_new_int64(x->ifindex));
+		json_object_object_add(e, "mode", json_object_new_string(pt_xdp_mode_name(x->rec.mode)));
+		json_object_object_add(e, "prog_id", json_object_new_int64(x->rec.prog_id));
+		json_object_object_add(e, "attached", json_object_new_boolean(x->attached));
+		json_object_object_add(e, "exists", json_object_new_boolean(x->exists));
+		json_object_object_add(e, "dispatcher", json_object_new_boolean(x->rec.dispatcher));
+		if (!x->rec.dispatcher)
+			json_object_object_add(e, "why", json_object_new_string(x->rec.why));
+		json_object_array_add(xa, e);
+	}
+	json_object_object_add(o, "xdp", xa);
+	json_object_object_add(o, "services", json_object_new_int64((int64_t)s->st.nservices));
+	json_object_object_add(o, "bindings", json_object_new_int64((int64_t)s->st.nbindings));
+	json_object_object_add(o, "policies", json_object_new_int64((int64_t)s->st.npolicies));
+	json_object_object_add(o, "watches", json_object_new_int64((int64_t)s->st.nwatches));
+	json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)s->map_bytes));
+	json_object_object_add(o, "map_bytes_from", json_object_new_string(
+		pt_kernel_counts_map_memory() ? "kernel" : "computed"));
+	json_object_object_add(o, "map_bytes_kernel", json_object_new_int64((int64_t)s->map_kernel));
+	json_object_object_add(o, "map_bytes_computed",
+			       json_object_new_int64((int64_t)s->map_computed));
+	json_object_object_add(o, "map_bytes_max", json_object_new_int64((int64_t)s->map_max));
+	json_object_object_add(o, "generation", json_object_new_int64(ctx->cfg.serial));
+	pt_json_print(o);
+	json_object_put(o);
+}
+
+static void print_guard_text(const struct pt_xdp_iface *x)
+{
+	printf("guard:       %s (ifindex %u), xdp prog %u, %s mode, ", x->rec.ifname, x->ifindex,
+	       x->rec.prog_id, pt_xdp_mode_name(x->rec.mode));
+	if (!x->exists)
+		printf("INTERFACE GONE\n");
+	else if (!x->attached)
+		printf("NOT attached any more (load --xdp %s attaches it again)\n", x->rec.ifname);
+	else if (x->rec.dispatcher)
+		printf("through libxdp's dispatcher\n");
+	else
+		printf("the interface's only XDP program: libxdp's dispatcher is not "
+		       "usable here (%s)\n", x->rec.why);
+}
+
+static void print_status_text(const struct pt_ctx *ctx, const struct status *s)
+{
+	char buf[64];
+
+	printf("loaded:      yes (network namespace %llu, %s)\n", (unsigned long long)ctx->netns_ino,
+	       ctx->dir);
+	printf("version:     %s, abi %d, build %016llx%s\n", PORTIER_VERSION, PT_ABI_VERSION,
+	       (unsigned long long)ctx->cfg.build_id,
+	       ctx->cfg.build_id == pt_build_id() ? "" : " (another build: 'portier load' upgrades)");
+	if (s->have_prog)
+		printf("dispatch:    sk_lookup prog %u, link %u, %s\n", s->pinfo.id,
+		       s->have_link ? s->linfo.id : 0,
+		       s->have_link && s->linfo.netns.netns_ino == ctx->netns_ino ? "attached"
+										  : "NOT attached");
+	else
+		printf("dispatch:    program missing: run 'portier load' to repair\n");
+	if (!s->nxif)
+		printf("guard:       not attached (load --xdp IFACE attaches it)\n");
+	for (size_t i = 0; i < s->nxif; i++)
+		print_guard_text(&s->xif[i]);
+	printf("services:    %zu\n", s->st.nservices);
+	printf("bindings:    %zu\n", s->st.nbindings);
+	printf("policies:    %zu\n", s->st.npolicies);
+	printf("watches:     %zu\n", s->st.nwatches);
+	fmt_bytes(s->map_bytes, buf, sizeof(buf));
+	printf("map memory:  %s (%llu bytes, %d CPUs; %s)", buf, (unsigned long long)s->map_bytes,
+	       libbpf_num_possible_cpus(),
+	       pt_kernel_counts_map_memory() ? "the kernel's count"
+					     : "computed: this kernel's count is a bound");
+	fmt_bytes(s->map_max, buf, sizeof(buf));
+	printf(", at most %s when every map is full\n", buf);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static struct status s;
+	struct pt_open_result r;
+	struct pt_ctx ctx;
+	int ret;
+
+	ret = pt_no_args("status", argc, argv);
+	if (ret)
+		return ret;
+	r = pt_open(&ctx, PT_OPEN_READ);
+	if (r.outcome == PT_OPEN_NOT_LOADED)
+		print_not_loaded(&ctx);
+	else if (r.outcome != PT_OPENED)
+		ret = pt_open_fail(r, &ctx);
+	else
+		ret = gather_status(&ctx, &s);
+	pt_read_done(&ctx);	/* print without the lock */
+	if (r.outcome == PT_OPENED && !ret) {
+		if (pt_json)
+			print_status_json(&ctx, &s);
+		else
+			print_status_text(&ctx, &s);
+	}
+	pt_state_free(&s.st);
+	pt_ctx_close(&ctx);
+	return ret;
 }

@@ -13,6 +13,8 @@ struct register_arg {
 	const char *name;
 	struct pt_sock_filter filter;
 	struct pt_candidates cand;
+	const char *pid_s, *fd_s;	/* --pid, --fd */
+	bool all;			/* --all */
 };
 
 /* register declares the service when it is new; the sockets go in only
@@ -102,7 +104,7 @@ static void describe_warnings(const struct register_arg *a)
 	}
 }
 
-int cmd_register(int argc, char **argv)
+static int parse_register(int argc, char **argv, struct register_arg *a)
 {
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -112,38 +114,26 @@ int cmd_register(int argc, char **argv)
 		{ "all", no_argument, NULL, 'A' },
 		{},
 	};
-	struct register_arg a = {};
-	bool all = false;
-	const char *pid_s = NULL, *fd_s = NULL;
-	struct pt_sock_reject rej;
-	struct pt_ctx probe;
-	uint64_t v;
-	int c, ret, err;
+	int c, ret;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pid_s = optarg;
-			break;
-		case 'f':
-			fd_s = optarg;
-			break;
-		case 'P':
-			if (pt_parse_proto(optarg, &a.filter.proto))
+		if (c == 'p') {
+			a->pid_s = optarg;
+		} else if (c == 'f') {
+			a->fd_s = optarg;
+		} else if (c == 'P') {
+			if (pt_parse_proto(optarg, &a->filter.proto))
 				return pt_bad("register: bad --proto: %s", pt_why);
-			a.filter.has_proto = true;
-			break;
-		case 'a':
-			if (pt_parse_addrport(optarg, &a.filter.family, a.filter.addr,
-					      &a.filter.port, false, NULL))
+			a->filter.has_proto = true;
+		} else if (c == 'a') {
+			if (pt_parse_addrport(optarg, &a->filter.family, a->filter.addr,
+					      &a->filter.port, false, NULL))
 				return pt_bad("register: bad --addr: %s", pt_why);
-			a.filter.has_addr = true;
-			break;
-		case 'A':
-			all = true;
-			break;
-		default:
+			a->filter.has_addr = true;
+		} else if (c == 'A') {
+			a->all = true;
+		} else {
 			return pt_usage_error("register", "unknown option or missing value '%s'",
 					      argv[optind - 1]);
 		}
@@ -151,84 +141,94 @@ int cmd_register(int argc, char **argv)
 	ret = pt_check_positional("register", argc, argv, 1, 1);
 	if (ret)
 		return ret;
-	a.name = argv[optind];
-	if (pt_parse_name(a.name))
-		return pt_bad("register: bad service name '%s': %s", a.name, pt_why);
-	if (!pid_s == !fd_s)
+	a->name = argv[optind];
+	if (pt_parse_name(a->name))
+		return pt_bad("register: bad service name '%s': %s", a->name, pt_why);
+	if (!a->pid_s == !a->fd_s)
 		return pt_usage_error("register", "give exactly one of --pid and --fd");
-	if (all && a.filter.has_addr)
+	if (a->all && a->filter.has_addr)
 		return pt_usage_error("register", "--addr takes one socket, --all takes them all: "
 				      "give one of them");
-	if (all && fd_s)
+	if (a->all && a->fd_s)
 		return pt_usage_error("register", "--all goes with --pid");
+	return 0;
+}
 
-	/* the namespace decides which sockets are acceptable */
-	err = pt_ctx_init(&probe, pt_netns);
+/* --pid: the candidates among the process's sockets in namespace netns_ino. */
+static int sockets_of_pid(struct register_arg *a, uint64_t netns_ino)
+{
+	struct pt_sock_reject rej;
+	uint8_t aproto, afam;
+	uint64_t v;
+	int err;
+
+	if (pt_parse_uint(a->pid_s, 0x7fffffff, &v) || v == 0)
+		return pt_bad("register: bad --pid '%s': a process id", a->pid_s);
+	err = pt_sockets_from_pid((int)v, netns_ino, &a->filter, &a->cand, &rej);
+	if (err == -ESRCH || err == -ENOENT)
+		return pt_bad("register: no process with pid %llu", (unsigned long long)v);
 	if (err)
-		return pt_bad("--netns %s: %s", pt_netns ? pt_netns : "", strerror(-err));
-	if (pid_s) {
-		if (pt_parse_uint(pid_s, 0x7fffffff, &v) || v == 0) {
-			pt_ctx_close(&probe);
-			return pt_bad("register: bad --pid '%s': a process id", pid_s);
-		}
-		err = pt_sockets_from_pid((int)v, probe.netns_ino, &a.filter, &a.cand, &rej);
-		if (err == -ESRCH || err == -ENOENT) {
-			pt_ctx_close(&probe);
-			return pt_bad("register: no process with pid %llu", (unsigned long long)v);
-		}
-		if (err) {
-			pt_ctx_close(&probe);
-			return pt_fail("register: taking the sockets of pid %llu: %s",
-				       (unsigned long long)v, strerror(-err));
-		}
-		if (!a.cand.n) {
-			pt_ctx_close(&probe);
-			if (rej.other_netns)
-				return pt_bad("register: pid %llu has only sockets of another network "
-					      "namespace (use --netns)", (unsigned long long)v);
-			return pt_bad("register: pid %llu has no listening TCP or unconnected UDP "
-				      "socket%s", (unsigned long long)v,
-				      a.filter.has_proto || a.filter.has_addr ?
-				      " matching --proto/--addr" : "");
-		}
-		/* an admin or debug listener beside the service's own is never
-		 * taken by accident: more than one endpoint per (protocol,
-		 * family) needs --addr or --all */
-		uint8_t aproto, afam;
+		return pt_fail("register: taking the sockets of pid %llu: %s",
+			       (unsigned long long)v, strerror(-err));
+	if (!a->cand.n && rej.other_netns)
+		return pt_bad("register: pid %llu has only sockets of another network "
+			      "namespace (use --netns)", (unsigned long long)v);
+	if (!a->cand.n)
+		return pt_bad("register: pid %llu has no listening TCP or unconnected UDP "
+			      "socket%s", (unsigned long long)v,
+			      a->filter.has_proto || a->filter.has_addr ?
+			      " matching --proto/--addr" : "");
+	/* an admin or debug listener beside the service's own is never
+	 * taken by accident: more than one endpoint per (protocol,
+	 * family) needs --addr or --all */
+	if (!a->all && !a->filter.has_addr && pt_candidates_ambiguous(&a->cand, &aproto, &afam))
+		return refuse_ambiguous(a, (unsigned long long)v, aproto, afam);
+	return 0;
+}
 
-		if (!all && !a.filter.has_addr && pt_candidates_ambiguous(&a.cand, &aproto, &afam)) {
-			pt_ctx_close(&probe);
-			ret = refuse_ambiguous(&a, (unsigned long long)v, aproto, afam);
-			pt_candidates_free(&a.cand);
-			return ret;
-		}
-	} else {
-		const char *why = NULL;
+/* --fd: the caller's socket, when it is one of namespace netns_ino. */
+static int socket_of_fd(struct register_arg *a, uint64_t netns_ino)
+{
+	const char *why = NULL;
+	uint64_t v;
+	int err;
 
-		if (pt_parse_uint(fd_s, 0x7fffffff, &v)) {
-			pt_ctx_close(&probe);
-			return pt_bad("register: bad --fd '%s': a file descriptor number", fd_s);
-		}
-		err = pt_socket_from_fd((int)v, probe.netns_ino, &a.filter, &a.cand, &why);
-		if (err) {
-			pt_ctx_close(&probe);
-			return pt_bad("register: fd %llu: %s", (unsigned long long)v,
-				      why ? why : strerror(-err));
-		}
-	}
+	if (pt_parse_uint(a->fd_s, 0x7fffffff, &v))
+		return pt_bad("register: bad --fd '%s': a file descriptor number", a->fd_s);
+	err = pt_socket_from_fd((int)v, netns_ino, &a->filter, &a->cand, &why);
+	if (err)
+		return pt_bad("register: fd %llu: %s", (unsigned long long)v,
+			      why ? why : strerror(-err));
+	return 0;
+}
+
+int cmd_register(int argc, char **argv)
+{
+	struct register_arg a = {};
+	struct pt_open_result r;
+	struct pt_ctx probe;
+	uint8_t proto = 0;
+	int ret;
+
+	ret = parse_register(argc, argv, &a);
+	if (ret)
+		return ret;
+	/* the namespace decides which sockets are acceptable */
+	r = pt_open(&probe, PT_OPEN_NETNS);
+	if (r.outcome != PT_OPENED)
+		ret = pt_open_fail(r, &probe);
+	else
+		ret = a.pid_s ? sockets_of_pid(&a, probe.netns_ino)
+			      : socket_of_fd(&a, probe.netns_ino);
 	pt_ctx_close(&probe);
-	{
-		uint8_t proto = 0;
-
-		if (pt_sockets_check(&a.cand, &proto)) {
-			pt_candidates_free(&a.cand);
-			return pt_bad("register: more than %d %s sockets of one family for '%s'",
-				      PT_MAX_SOCKETS, pt_proto_name(proto), a.name);
-		}
+	if (!ret && pt_sockets_check(&a.cand, &proto))
+		ret = pt_bad("register: more than %d %s sockets of one family for '%s'",
+			     PT_MAX_SOCKETS, pt_proto_name(proto), a.name);
+	if (!ret) {
+		ret = pt_edit_state_then(edit_register, install_sockets, &a);
+		if (!ret)
+			describe_warnings(&a);
 	}
-	ret = pt_edit_state_then(edit_register, install_sockets, &a);
-	if (!ret)
-		describe_warnings(&a);
 	pt_candidates_free(&a.cand);
 	return ret;
 }
@@ -318,7 +318,6 @@ static size_t service_rows(struct pt_ctx *ctx, const struct pt_service *s, struc
 
 int cmd_services(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
 	struct sock_row rows[4 * PT_MAX_SOCKETS];
 	struct pt_state st = {};
 	struct pt_ctx ctx;
@@ -326,10 +325,7 @@ int cmd_services(int argc, char **argv)
 	struct pt_table t;
 	int ret;
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("services", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("services", argc, argv, 0, 0);
+	ret = pt_no_args("services", argc, argv);
 	ret = ret ?: pt_read_state("services", &ctx, &st);
 	if (ret)
 		return ret;

@@ -124,6 +124,33 @@ static void update_row(struct top_row *r, const struct pt_counters *c, double dt
 	r->seen = true;
 }
 
+/* Read the state and its counters into st and s, under the shared lock.
+ * Returns 0, or -errno with t->err set. */
+static int read_sample(struct top *t, struct pt_state *st, struct pt_stats *s)
+{
+	struct pt_ctx ctx;
+	struct pt_open_result r = pt_open(&ctx, PT_OPEN_READ);
+	int err = r.err;
+
+	if (ctx.netns_ino)
+		t->netns_ino = ctx.netns_ino;
+	if (r.outcome != PT_OPENED) {
+		pt_open_why(r, &ctx, t->err, sizeof(t->err));
+	} else {
+		err = pt_state_load(&ctx, st);
+		if (err)
+			snprintf(t->err, sizeof(t->err), "reading the pinned state: %s",
+				 pt_strerror(err));
+	}
+	if (!err) {
+		err = pt_stats_collect(&ctx, st, s);
+		if (err)
+			snprintf(t->err, sizeof(t->err), "reading the counters: %s", pt_strerror(err));
+	}
+	pt_ctx_close(&ctx);
+	return err;
+}
+
 /* Take one sample: reopen the state, read every counter, update rates.
  * Returns 0, or -errno with t->err set. */
 static int sample(struct top *t)
@@ -131,41 +158,12 @@ static int sample(struct top *t)
 	struct pt_stats s = {};
 	struct pt_state st = {};
 	struct timespec now;
-	struct pt_ctx ctx;
 	double dt = 0;
 	int err;
 
 	t->err[0] = 0;
-	err = pt_ctx_init(&ctx, pt_netns);
-	if (err) {
-		snprintf(t->err, sizeof(t->err), "network namespace: %s", strerror(-err));
-		return err;
-	}
-	t->netns_ino = ctx.netns_ino;
-	ctx.shared = true;
-	err = pt_ctx_lock(&ctx);
-	err = err ?: pt_ctx_open(&ctx);
-	if (err == -ENOENT || err == -ESTALE)
-		snprintf(t->err, sizeof(t->err),
-			 "not loaded in this network namespace: run 'portier load' first");
-	else if (err == -EPROTO)
-		snprintf(t->err, sizeof(t->err), "%.160s: pinned state has ABI %u, this portier speaks "
-			 "ABI %d", ctx.dir, ctx.cfg.abi, PT_ABI_VERSION);
-	else if (err)
-		snprintf(t->err, sizeof(t->err), "%.160s: %.80s", ctx.dir, pt_strerror(err));
-	if (!err) {
-		err = pt_state_load(&ctx, &st);
-		if (err)
-			snprintf(t->err, sizeof(t->err), "reading the pinned state: %s",
-				 pt_strerror(err));
-	}
-	if (!err) {
-		err = pt_stats_collect(&ctx, &st, &s);
-		if (err)
-			snprintf(t->err, sizeof(t->err), "reading the counters: %s", pt_strerror(err));
-	}
+	err = read_sample(t, &st, &s);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	pt_ctx_close(&ctx);
 	if (err) {
 		pt_state_free(&st);
 		return err;
@@ -314,15 +312,65 @@ static void row_text(const struct top_row *r, char *buf, size_t len)
 
 static const char header[] = "PROTO PORT        SERVICE          PKTS/S  BYTES/S   DROP/S  STEER/S";
 
+/* The title, the totals (or why there are none) and the column header;
+ * the next free line. *hw: the width of the history column. */
+static int draw_head(const struct top *t, size_t *hw)
+{
+	size_t fixed = strlen(header) + 1;
+	time_t wall = time(NULL);
+	char line[512], tbuf[16];
+	struct tm tm;
+	int y = 0;
+
+	localtime_r(&wall, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	snprintf(line, sizeof(line), "portier top - netns %llu - every %gs - %s",
+		 (unsigned long long)t->netns_ino, t->interval, tbuf);
+	attron(A_BOLD);
+	mvaddnstr(y, 0, line, COLS);
+	attroff(A_BOLD);
+	if ((int)strlen(line) + 12 < COLS)
+		mvaddstr(y, COLS - 8, "q: quit");
+	y++;
+	if (t->err[0])
+		snprintf(line, sizeof(line), "%s", t->err);
+	else
+		snprintf(line, sizeof(line), "services %zu (%zu with a live socket)  bindings %zu  "
+			 "policies %zu  watches %zu", t->services, t->live, t->bindings,
+			 t->policies, t->watches);
+	mvaddnstr(y++, 0, line, COLS);
+	*hw = (size_t)COLS > fixed ? (size_t)COLS - fixed : 0;
+	if (*hw > HIST)
+		*hw = HIST;
+	attron(A_REVERSE);
+	snprintf(line, sizeof(line), "%s %-*s", header, (int)*hw, *hw >= 7 ? "HISTORY" : "");
+	mvaddnstr(y++, 0, line, COLS);
+	attroff(A_REVERSE);
+	return y;
+}
+
+/* One row and its history at line y, dimmed for a class row. */
+static void draw_row(const struct top *t, const struct top_row *r, int y, size_t hw)
+{
+	attr_t dim = r->kind == KIND_CLASS ? A_DIM : A_NORMAL;
+	char line[512], spark[HIST * 4 + 1];
+
+	row_text(r, line, sizeof(line));
+	attron(dim);
+	mvaddnstr(y, 0, line, COLS);
+	attroff(dim);
+	if (hw) {
+		sparkline(r, hw, t->utf8, spark, sizeof(spark));
+		mvaddstr(y, (int)strlen(header) + 1, spark);
+	}
+}
+
 static void draw(struct top *t)
 {
-	int lines = LINES, cols = COLS, y = 0;
-	size_t nports = 0, nclasses = 0, fixed = strlen(header) + 1, hw;
-	char line[512], spark[HIST * 4 + 1], tbuf[16], g[5][16];
-	time_t wall = time(NULL);
-	struct tm tm;
+	size_t nports = 0, nclasses = 0, shown = 0, hw;
+	int lines = LINES, cols = COLS, y, room;
+	char line[512], g[5][16];
 	bool show_classes;
-	int room;
 
 	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_rows);
 	for (size_t i = 0; i < t->nrows; i++) {
@@ -332,32 +380,7 @@ static void draw(struct top *t)
 			nclasses++;
 	}
 	erase();
-	localtime_r(&wall, &tm);
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
-	snprintf(line, sizeof(line), "portier top - netns %llu - every %gs - %s",
-		 (unsigned long long)t->netns_ino, t->interval, tbuf);
-	attron(A_BOLD);
-	mvaddnstr(y, 0, line, cols);
-	attroff(A_BOLD);
-	if ((int)strlen(line) + 12 < cols)
-		mvaddstr(y, cols - 8, "q: quit");
-	y++;
-	if (t->err[0])
-		snprintf(line, sizeof(line), "%s", t->err);
-	else
-		snprintf(line, sizeof(line), "services %zu (%zu with a live socket)  bindings %zu  "
-			 "policies %zu  watches %zu", t->services, t->live, t->bindings,
-			 t->policies, t->watches);
-	mvaddnstr(y++, 0, line, cols);
-
-	hw = (size_t)cols > fixed ? (size_t)cols - fixed : 0;
-	if (hw > HIST)
-		hw = HIST;
-	attron(A_REVERSE);
-	snprintf(line, sizeof(line), "%s %-*s", header, (int)hw, hw >= 7 ? "HISTORY" : "");
-	mvaddnstr(y++, 0, line, cols);
-	attroff(A_REVERSE);
-
+	y = draw_head(t, &hw);
 	/* rows left: minus the footer line; class rows only when they fit */
 	room = lines - y - 1;
 	show_classes = room >= (int)nclasses + 4;
@@ -365,12 +388,8 @@ static void draw(struct top *t)
 		room -= (int)nclasses;
 	if (room < 1)
 		room = 1;
-	size_t shown = 0;
-
 	for (size_t i = 0; i < t->nrows && y < lines - 1; i++) {
-		const struct top_row *r = &t->rows[i];
-
-		if (r->kind != KIND_PORT)
+		if (t->rows[i].kind != KIND_PORT)
 			continue;
 		if (nports > (size_t)room && shown == (size_t)room - 1) {
 			snprintf(line, sizeof(line), "+%zu more", nports - shown);
@@ -379,34 +398,14 @@ static void draw(struct top *t)
 			attroff(A_DIM);
 			break;
 		}
-		row_text(r, line, sizeof(line));
-		mvaddnstr(y, 0, line, cols);
-		if (hw) {
-			sparkline(r, hw, t->utf8, spark, sizeof(spark));
-			mvaddstr(y, (int)fixed, spark);
-		}
-		y++;
+		draw_row(t, &t->rows[i], y++, hw);
 		shown++;
 	}
 	if (!nports && !t->err[0] && y < lines - 1)
 		mvaddnstr(y++, 0, "(no port is counted one by one: bind, police or watch one)", cols);
-	if (show_classes) {
-		for (size_t i = 0; i < t->nrows && y < lines - 1; i++) {
-			const struct top_row *r = &t->rows[i];
-
-			if (r->kind != KIND_CLASS)
-				continue;
-			row_text(r, line, sizeof(line));
-			attron(A_DIM);
-			mvaddnstr(y, 0, line, cols);
-			attroff(A_DIM);
-			if (hw) {
-				sparkline(r, hw, t->utf8, spark, sizeof(spark));
-				mvaddstr(y, (int)fixed, spark);
-			}
-			y++;
-		}
-	}
+	for (size_t i = 0; show_classes && i < t->nrows && y < lines - 1; i++)
+		if (t->rows[i].kind == KIND_CLASS)
+			draw_row(t, &t->rows[i], y++, hw);
 	snprintf(line, sizeof(line), "per second: guard malformed %s, fragments %s, other %s, "
 		 "unreadable %s; dispatch unbound lookups %s",
 		 fmt_rate(t->g_rate[0], g[0], sizeof(g[0])), fmt_rate(t->g_rate[1], g[1], sizeof(g[1])),
@@ -617,7 +616,7 @@ int cmd_top(int argc, char **argv)
 	/* the first sample says clearly why top cannot run */
 	struct pt_ctx probe;
 
-	ret = pt_open_read(&probe);
+	ret = pt_open_or_fail(&probe, PT_OPEN_READ);
 	if (ret)
 		return ret;
 	pt_ctx_close(&probe);

@@ -83,6 +83,16 @@ int pt_check_positional(const char *cmd, int argc, char **argv, int want_min, in
 	return 0;
 }
 
+int pt_no_args(const char *cmd, int argc, char **argv)
+{
+	static const struct option none[] = { {} };
+
+	opterr = 0;
+	if (getopt_long(argc, argv, "", none, NULL) != -1)
+		return pt_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	return pt_check_positional(cmd, argc, argv, 0, 0);
+}
+
 void pt_json_print(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
