@@ -108,10 +108,12 @@ case_netns_exporter_listens_in_the_callers_namespace() {
 		"portier_unbound_lookups_total $(pt "$t" --json stats | jq .unbound_lookups)" "unbound lookups vs stats"
 	# the exporter follows the target's state: unload, then load again
 	pt "$t" unload >/dev/null
-	in_ns "$h" curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics" | grep -qx 'portier_loaded 0' ||
+	# the whole body first: grep -q stops at its match, and curl must not see a closed pipe
+	grep -qx 'portier_loaded 0' <<<"$(in_ns "$h" curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics")" ||
 		fail "portier_loaded 0 after the target's unload"
 	pt "$t" load >/dev/null
-	in_ns "$h" curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics" | grep -qx 'portier_loaded 1' ||
+	# the whole body first: grep -q stops at its match, and curl must not see a closed pipe
+	grep -qx 'portier_loaded 1' <<<"$(in_ns "$h" curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics")" ||
 		fail "portier_loaded 1 after the target's load"
 	stop_exporter "$ex" "$tmp"
 }
