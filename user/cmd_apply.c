@@ -110,22 +110,24 @@ static void key_rule(struct keyed *k, uint8_t proto, const struct pt_prefix *p, 
 		memcpy(k->key + 8, p->addr, 16);
 }
 
-static struct keyed *keyed_state(const struct pt_state *st, int kind, size_t *n)
+static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind kind, size_t *n)
 {
-	size_t cnt = kind == 0 ? st->nbindings : kind == 1 ? st->npolicies : st->nwatches;
+	size_t cnt = kind == PT_KIND_BINDING ? st->nbindings
+		     : kind == PT_KIND_POLICY ? st->npolicies
+					       : st->nwatches;
 	struct keyed *k = calloc(cnt ? cnt : 1, sizeof(*k));
 
 	*n = cnt;
 	if (!k)
 		return NULL;
 	for (size_t i = 0; i < cnt; i++) {
-		if (kind == 0) {
+		if (kind == PT_KIND_BINDING) {
 			const struct pt_binding *b = &st->bindings[i];
 			const struct pt_service *s = pt_service_by_id(st, b->service);
 
 			key_rule(&k[i], b->proto, &b->prefix, b->lo, b->hi);
 			snprintf(k[i].val, sizeof(k[i].val), "%s", s ? s->name : "?");
-		} else if (kind == 1) {
+		} else if (kind == PT_KIND_POLICY) {
 			const struct pt_policy *p = &st->policies[i];
 
 			key_rule(&k[i], p->proto, &p->from, p->lo, p->hi);
@@ -140,7 +142,7 @@ static struct keyed *keyed_state(const struct pt_state *st, int kind, size_t *n)
 	return k;
 }
 
-static int diff_kind(const struct pt_state *a, const struct pt_state *b, int kind,
+static int diff_kind(const struct pt_state *a, const struct pt_state *b, enum pt_rule_kind kind,
 		     struct diff *d)
 {
 	size_t na, nb, i = 0, j = 0;
@@ -228,9 +230,9 @@ int cmd_apply(int argc, char **argv)
 		ret = pt_fail("apply: %s", strerror(-err));
 		goto cleanup;
 	}
-	err = diff_kind(&live, &next, 0, &db);
-	err = err ?: diff_kind(&live, &next, 1, &dp);
-	err = err ?: diff_kind(&live, &next, 2, &dw);
+	err = diff_kind(&live, &next, PT_KIND_BINDING, &db);
+	err = err ?: diff_kind(&live, &next, PT_KIND_POLICY, &dp);
+	err = err ?: diff_kind(&live, &next, PT_KIND_WATCH, &dw);
 	if (err) {
 		ret = pt_fail("apply: %s", strerror(-err));
 		goto cleanup;

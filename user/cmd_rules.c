@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
+#include "config.h"
 #include "sockets.h"
 #include "table.h"
 
@@ -22,116 +23,107 @@ static int parse_plain(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
-/* ---- service ---- */
-
-struct service_arg {
-	const char *name, *desc;
-	bool del;
+/* An edit as parsed, and the id of a service being deleted. */
+struct edit_arg {
+	struct pt_edit ed;
+	uint32_t id;
 };
+
+/* argv in the grammar apply's files speak too; argv[0] is the command. */
+static int parse_edit(int argc, char **argv, struct edit_arg *a)
+{
+	struct pt_word_error e;
+
+	if (!pt_edit_parse(argv, (size_t)argc, &a->ed, &e))
+		return 0;
+	if (e.usage)
+		return pt_usage_error(argv[0], "%s", e.msg);
+	return pt_bad("%s: %s", argv[0], e.msg);
+}
+
+/* ---- service ---- */
 
 static int edit_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct service_arg *a = varg;
+	struct edit_arg *a = varg;
+	const char *name = a->ed.name;
 	int err;
 
-	if (a->del) {
-		struct pt_service *s = pt_service_by_name(st, a->name);
-		uint32_t id = s ? s->id : 0;
+	(void)ctx;
+	if (a->ed.verb == PT_VERB_SERVICE_DEL) {
+		struct pt_service *s = pt_service_by_name(st, name);
 
-		err = pt_service_del(st, a->name);
+		a->id = s ? s->id : 0;
+		err = pt_service_del(st, name);
 		if (err == -ENOENT)
-			return pt_bad("service del: no service '%s'", a->name);
+			return pt_bad("service del: no service '%s'", name);
 		if (err == -EBUSY)
 			return pt_bad("service del: '%s' is still bound: unbind its ports first "
-				      "(see portier bindings)", a->name);
-		if (err)
-			return pt_fail("service del: %s", strerror(-err));
-		/* its sockets go with it: nothing is bound to it, so no packet
-		 * can reach them any more */
-		for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
-			pt_sockets_clear(ctx, id, proto);
-		return 0;
+				      "(see portier bindings)", name);
+		return err ? pt_fail("service del: %s", strerror(-err)) : 0;
 	}
-	err = pt_service_add(st, a->name, a->desc);
+	err = pt_service_add(st, name, a->ed.desc);
 	if (err == -ENOSPC)
 		return pt_bad("service add: at most %d services", PT_MAX_SERVICES);
-	if (err)
-		return pt_fail("service add: %s", strerror(-err));
+	return err ? pt_fail("service add: %s", strerror(-err)) : 0;
+}
+
+/* Once the service is gone: its sockets go with it (nothing was bound to
+ * it, so no packet could reach them any more). */
+static int clear_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	const struct edit_arg *a = varg;
+
+	(void)st;
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
+		pt_sockets_clear(ctx, a->id, proto);
 	return 0;
 }
 
 int cmd_service(int argc, char **argv)
 {
-	static const struct option opts[] = { { "desc", required_argument, NULL, 'd' }, {} };
-	struct service_arg a = {};
-	const char *sub;
-	int c;
+	struct edit_arg a = {};
+	int ret = parse_edit(argc, argv, &a);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd')
-			return pt_usage_error("service", "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		a.desc = optarg;
-	}
-	if (argc - optind < 1)
-		return pt_usage_error("service", "missing 'add' or 'del'");
-	sub = argv[optind];
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
-		return pt_usage_error("service", "unknown subcommand '%s'", sub);
-	a.del = !strcmp(sub, "del");
-	if (argc - optind < 2)
-		return pt_usage_error("service", "missing SERVICE");
-	if (argc - optind > 2)
-		return pt_usage_error("service", "unexpected argument '%s'", argv[optind + 2]);
-	a.name = argv[optind + 1];
-	if (pt_parse_name(a.name))
-		return pt_bad("service %s: bad service name '%s': %s", sub, a.name, pt_why);
-	if (a.del && a.desc)
-		return pt_usage_error("service", "--desc goes with add");
-	if (a.desc && strlen(a.desc) >= PT_DESC_LEN)
-		return pt_bad("service add: --desc is longer than %d characters", PT_DESC_LEN - 1);
-	if (a.desc && !pt_text_valid(a.desc))
-		return pt_bad("service add: --desc must be UTF-8 text without control characters");
+	if (ret)
+		return ret;
+	if (a.ed.verb == PT_VERB_SERVICE_DEL)
+		return pt_edit_state_then(edit_service, clear_service, &a);
 	return pt_edit_state(edit_service, &a);
 }
 
 /* ---- bind / unbind ---- */
 
-struct bind_arg {
-	struct pt_binding b;
-	const char *service;
-	bool del;
-};
-
 static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct bind_arg *a = varg;
+	struct edit_arg *a = varg;
+	struct pt_binding *b = &a->ed.bind;
 	char pfx[64], ports[16], opfx[64], oports[16];
 	size_t clash = 0;
 	int err;
 
-	pt_format_prefix(&a->b.prefix, pfx, sizeof(pfx));
-	pt_format_ports(a->b.lo, a->b.hi, ports, sizeof(ports));
-	if (a->del) {
-		err = pt_binding_del(st, a->b.proto, &a->b.prefix, a->b.lo, a->b.hi);
+	(void)ctx;
+	pt_format_prefix(&b->prefix, pfx, sizeof(pfx));
+	pt_format_ports(b->lo, b->hi, ports, sizeof(ports));
+	if (a->ed.verb == PT_VERB_UNBIND) {
+		err = pt_binding_del(st, b->proto, &b->prefix, b->lo, b->hi);
 		if (err == -ENOENT)
 			return pt_bad("unbind: no binding %s %s %s (see portier bindings)",
-				      pt_proto_name(a->b.proto), pfx, ports);
+				      pt_proto_name(b->proto), pfx, ports);
 		return err ? pt_fail("unbind: %s", strerror(-err)) : 0;
 	}
-	struct pt_service *s = pt_service_by_name(st, a->service);
+	struct pt_service *s = pt_service_by_name(st, a->ed.name);
 	if (!s)
 		return pt_bad("bind: no service '%s': declare it with 'portier service add %s' "
-			      "or 'portier register'", a->service, a->service);
-	a->b.service = s->id;
-	err = pt_binding_set(st, &a->b, &clash);
+			      "or 'portier register'", a->ed.name, a->ed.name);
+	b->service = s->id;
+	err = pt_binding_set(st, b, &clash);
 	if (err == -ERANGE) {
 		const struct pt_binding *o = &st->bindings[clash];
 
 		return pt_bad("bind: %s %s %s partly overlaps the binding %s %s %s: ranges on "
 			      "one prefix must be disjoint or nested",
-			      pt_proto_name(a->b.proto), pfx, ports, pt_proto_name(o->proto),
+			      pt_proto_name(b->proto), pfx, ports, pt_proto_name(o->proto),
 			      pt_format_prefix(&o->prefix, opfx, sizeof(opfx)),
 			      pt_format_ports(o->lo, o->hi, oports, sizeof(oports)));
 	}
@@ -140,47 +132,16 @@ static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return err ? pt_fail("bind: %s", strerror(-err)) : 0;
 }
 
-static int parse_rule_head(const char *cmd, char **args, uint8_t *proto, struct pt_prefix *pfx,
-			   uint16_t *lo, uint16_t *hi)
-{
-	if (pt_parse_proto(args[0], proto))
-		return pt_bad("%s: bad protocol: %s", cmd, pt_why);
-	if (pt_parse_prefix(args[1], pfx))
-		return pt_bad("%s: bad prefix: %s", cmd, pt_why);
-	if (pt_parse_ports(args[2], lo, hi))
-		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	return 0;
-}
-
 int cmd_bind(int argc, char **argv)
 {
-	struct bind_arg a = {};
-	int ret;
+	struct edit_arg a = {};
 
-	ret = parse_plain("bind", argc, argv);
-	ret = ret ?: pt_check_positional("bind", argc, argv, 4, 4);
-	ret = ret ?: parse_rule_head("bind", &argv[optind], &a.b.proto, &a.b.prefix, &a.b.lo,
-				     &a.b.hi);
-	if (ret)
-		return ret;
-	a.service = argv[optind + 3];
-	if (pt_parse_name(a.service))
-		return pt_bad("bind: bad service name '%s': %s", a.service, pt_why);
-	return pt_edit_state(edit_bind, &a);
+	return parse_edit(argc, argv, &a) ?: pt_edit_state(edit_bind, &a);
 }
 
 int cmd_unbind(int argc, char **argv)
 {
-	struct bind_arg a = { .del = true };
-	int ret;
-
-	ret = parse_plain("unbind", argc, argv);
-	ret = ret ?: pt_check_positional("unbind", argc, argv, 3, 3);
-	ret = ret ?: parse_rule_head("unbind", &argv[optind], &a.b.proto, &a.b.prefix, &a.b.lo,
-				     &a.b.hi);
-	if (ret)
-		return ret;
-	return pt_edit_state(edit_bind, &a);
+	return cmd_bind(argc, argv);
 }
 
 static const char *service_name(const struct pt_state *st, uint32_t id)
@@ -245,89 +206,37 @@ int cmd_bindings(int argc, char **argv)
 
 /* ---- policy / unpolicy ---- */
 
-struct policy_arg {
-	struct pt_policy p;
-	bool del;
-};
-
 static int edit_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct policy_arg *a = varg;
+	struct edit_arg *a = varg;
+	struct pt_policy *p = &a->ed.policy;
 	char ports[16], from[64], oports[16], ofrom[64];
 	size_t clash = 0;
 	int err;
 
-	pt_format_ports(a->p.lo, a->p.hi, ports, sizeof(ports));
-	pt_format_prefix(&a->p.from, from, sizeof(from));
-	if (a->del) {
-		err = pt_policy_del(st, a->p.proto, a->p.lo, a->p.hi, &a->p.from);
+	(void)ctx;
+	pt_format_ports(p->lo, p->hi, ports, sizeof(ports));
+	pt_format_prefix(&p->from, from, sizeof(from));
+	if (a->ed.verb == PT_VERB_UNPOLICY) {
+		err = pt_policy_del(st, p->proto, p->lo, p->hi, &p->from);
 		if (err == -ENOENT)
 			return pt_bad("unpolicy: no policy %s %s from %s (see portier policies)",
-				      pt_proto_name(a->p.proto), ports, from);
+				      pt_proto_name(p->proto), ports, from);
 		return err ? pt_fail("unpolicy: %s", strerror(-err)) : 0;
 	}
-	err = pt_policy_set(st, &a->p, &clash);
+	err = pt_policy_set(st, p, &clash);
 	if (err == -ERANGE) {
 		const struct pt_policy *o = &st->policies[clash];
 
 		return pt_bad("policy: %s %s from %s partly overlaps the policy %s %s from %s: "
 			      "ranges with one source must be disjoint or nested",
-			      pt_proto_name(a->p.proto), ports, from, pt_proto_name(o->proto),
+			      pt_proto_name(p->proto), ports, from, pt_proto_name(o->proto),
 			      pt_format_ports(o->lo, o->hi, oports, sizeof(oports)),
 			      pt_format_prefix(&o->from, ofrom, sizeof(ofrom)));
 	}
 	if (err == -ENOSPC)
 		return pt_bad("policy: at most %d policies", PT_MAX_POLICIES);
 	return err ? pt_fail("policy: %s", strerror(-err)) : 0;
-}
-
-/* The largest rate a limit takes: beyond it the bucket arithmetic of the
- * guard (tokens scaled by 1e9 in 64 bits) would overflow. */
-#define PT_MAX_PPS 1000000000ULL
-
-static int parse_policy(const char *cmd, int argc, char **argv, struct policy_arg *a,
-			bool with_action)
-{
-	static const struct option opts[] = { { "from", required_argument, NULL, 'f' }, {} };
-	const char *from = NULL;
-	int c, nargs;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'f')
-			return pt_usage_error(cmd, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		from = optarg;
-	}
-	nargs = argc - optind;
-	if (pt_parse_proto(nargs > 0 ? argv[optind] : NULL, &a->p.proto))
-		return nargs > 0 ? pt_bad("%s: bad protocol: %s", cmd, pt_why)
-				 : pt_usage_error(cmd, "missing arguments");
-	if (nargs < 2)
-		return pt_usage_error(cmd, "missing PORTS");
-	if (pt_parse_ports(argv[optind + 1], &a->p.lo, &a->p.hi))
-		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	a->p.from.family = PT_FAMILY_ANY;
-	if (from && pt_parse_prefix(from, &a->p.from))
-		return pt_bad("%s: bad --from prefix: %s", cmd, pt_why);
-	if (!with_action)
-		return pt_check_positional(cmd, argc, argv, 2, 2);
-	if (nargs < 3)
-		return pt_usage_error(cmd, "missing action");
-	if (pt_parse_action(argv[optind + 2], &a->p.action))
-		return pt_bad("%s: bad action: %s", cmd, pt_why);
-	if (a->p.action == PT_LIMIT) {
-		uint64_t pps;
-
-		if (nargs < 4)
-			return pt_usage_error(cmd, "limit needs PPS");
-		if (pt_parse_uint(argv[optind + 3], PT_MAX_PPS, &pps) || pps == 0)
-			return pt_bad("%s: bad PPS '%s': packets per second from 1 to %llu", cmd,
-				      argv[optind + 3], PT_MAX_PPS);
-		a->p.pps = (uint32_t)pps;
-		return pt_check_positional(cmd, argc, argv, 4, 4);
-	}
-	return pt_check_positional(cmd, argc, argv, 3, 3);
 }
 
 /* Once the policy is live: say so when no interface can enforce it. */
@@ -341,18 +250,16 @@ static int warn_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 
 int cmd_policy(int argc, char **argv)
 {
-	struct policy_arg a = {};
-	int ret = parse_policy("policy", argc, argv, &a, true);
+	struct edit_arg a = {};
 
-	return ret ?: pt_edit_state_then(edit_policy, warn_policy, &a);
+	return parse_edit(argc, argv, &a) ?:
+	       pt_edit_state_then(edit_policy,
+				  a.ed.verb == PT_VERB_POLICY ? warn_policy : NULL, &a);
 }
 
 int cmd_unpolicy(int argc, char **argv)
 {
-	struct policy_arg a = { .del = true };
-	int ret = parse_policy("unpolicy", argc, argv, &a, false);
-
-	return ret ?: pt_edit_state(edit_policy, &a);
+	return cmd_policy(argc, argv);
 }
 
 int cmd_policies(int argc, char **argv)
@@ -415,26 +322,22 @@ int cmd_policies(int argc, char **argv)
 
 /* ---- watch / unwatch ---- */
 
-struct watch_arg {
-	uint8_t proto;
-	uint16_t lo, hi;
-	bool del;
-};
-
 static int edit_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct watch_arg *a = varg;
+	const struct edit_arg *a = varg;
+	const struct pt_watch *w = &a->ed.watch;
 	char ports[16];
 	int err;
 
-	pt_format_ports(a->lo, a->hi, ports, sizeof(ports));
-	if (a->del) {
-		err = pt_watch_del(st, a->proto, a->lo, a->hi);
+	(void)ctx;
+	pt_format_ports(w->lo, w->hi, ports, sizeof(ports));
+	if (a->ed.verb == PT_VERB_UNWATCH) {
+		err = pt_watch_del(st, w->proto, w->lo, w->hi);
 		if (err == -ENOENT)
-			return pt_bad("unwatch: %s %s is not watched", pt_proto_name(a->proto), ports);
+			return pt_bad("unwatch: %s %s is not watched", pt_proto_name(w->proto), ports);
 		return err ? pt_fail("unwatch: %s", strerror(-err)) : 0;
 	}
-	err = pt_watch_add(st, a->proto, a->lo, a->hi);
+	err = pt_watch_add(st, w->proto, w->lo, w->hi);
 	if (err == -ENOSPC)
 		return pt_bad("watch: at most %d watch rules", PT_MAX_WATCHES);
 	return err ? pt_fail("watch: %s", strerror(-err)) : 0;
@@ -448,28 +351,15 @@ static int warn_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return 0;
 }
 
-static int watch_common(const char *cmd, int argc, char **argv, bool del)
-{
-	struct watch_arg a = { .del = del };
-	int ret;
-
-	ret = parse_plain(cmd, argc, argv);
-	ret = ret ?: pt_check_positional(cmd, argc, argv, 2, 2);
-	if (ret)
-		return ret;
-	if (pt_parse_proto(argv[optind], &a.proto))
-		return pt_bad("%s: bad protocol: %s", cmd, pt_why);
-	if (pt_parse_ports(argv[optind + 1], &a.lo, &a.hi))
-		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	return pt_edit_state_then(edit_watch, del ? NULL : warn_watch, &a);
-}
-
 int cmd_watch(int argc, char **argv)
 {
-	return watch_common("watch", argc, argv, false);
+	struct edit_arg a = {};
+
+	return parse_edit(argc, argv, &a) ?:
+	       pt_edit_state_then(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_watch : NULL, &a);
 }
 
 int cmd_unwatch(int argc, char **argv)
 {
-	return watch_common("unwatch", argc, argv, true);
+	return cmd_watch(argc, argv);
 }

@@ -87,47 +87,214 @@ static int split(char *line, unsigned int lineno, struct word *w, size_t *nw,
 	}
 }
 
-/* No word from w[from] on may be an option. */
-static int no_options(struct word *w, size_t nw, size_t from, unsigned int lineno,
-		      struct pt_config_error *e)
+/* ---- the grammar: a word list to an edit ---- */
+
+static int gerr(struct pt_word_error *e, size_t word, bool usage, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int gerr(struct pt_word_error *e, size_t word, bool usage, const char *fmt, ...)
 {
-	for (size_t i = from; i < nw; i++)
-		if (!strncmp(w[i].s, "--", 2))
-			return seterr(e, lineno, w[i].col, "unknown option '%s'", w[i].s);
-	return 0;
+	va_list ap;
+
+	e->word = word;
+	e->usage = usage;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
 }
 
-/* Find an option "--name VALUE" among w[from..nw); removes both words. */
-static int take_option(struct word *w, size_t *nw, size_t from, const char *name,
-		       const char **val, unsigned int lineno, struct pt_config_error *e)
+#define MAX_POS 6
+
+/* The words of one command, options taken out. */
+struct words {
+	char *const *w;
+	size_t nw;
+	size_t pos[MAX_POS], npos;	/* the positional words (the first MAX_POS) */
+	const char *opt;		/* the value of the command's one option */
+	size_t optword;
+};
+
+/* Sort w[1..nw) into positional words and the one option name takes. */
+static int take_words(struct words *ws, const char *name, struct pt_word_error *e)
 {
-	*val = NULL;
-	for (size_t i = from; i < *nw; i++) {
-		if (strcmp(w[i].s, name))
+	size_t ol = name ? strlen(name) : 0;
+	bool ended = false;
+
+	for (size_t i = 1; i < ws->nw; i++) {
+		const char *s = ws->w[i];
+
+		if (ended || strncmp(s, "--", 2)) {
+			if (ws->npos < MAX_POS)
+				ws->pos[ws->npos] = i;
+			ws->npos++;
 			continue;
-		if (i + 1 >= *nw)
-			return seterr(e, lineno, w[i].col, "%s needs a value", name);
-		if (*val)
-			return seterr(e, lineno, w[i].col, "%s given twice", name);
-		*val = w[i + 1].s;
-		memmove(&w[i], &w[i + 2], (*nw - i - 2) * sizeof(*w));
-		*nw -= 2;
-		i--;
+		}
+		if (!s[2]) {
+			ended = true;
+			continue;
+		}
+		if (!name || strncmp(s, name, ol) || (s[ol] && s[ol] != '='))
+			return gerr(e, i, true, "unknown option '%s'", s);
+		if (ws->opt)
+			return gerr(e, i, true, "%s given twice", name);
+		if (!s[ol] && i + 1 >= ws->nw)
+			return gerr(e, i, true, "%s needs a value", name);
+		ws->optword = s[ol] ? i : i + 1;
+		ws->opt = s[ol] ? s + ol + 1 : ws->w[++i];
 	}
-	for (size_t i = from; i < *nw; i++)
-		if (!strncmp(w[i].s, "--", 2))
-			return seterr(e, lineno, w[i].col, "unknown option '%s'", w[i].s);
 	return 0;
 }
 
-static int want_words(struct word *w, size_t nw, size_t want, unsigned int lineno,
-		      const char *usage, struct pt_config_error *e)
+static const char *word(const struct words *ws, size_t k)
 {
-	if (nw < want)
-		return seterr(e, lineno, w[nw - 1].col, "missing arguments (%s)", usage);
-	if (nw > want)
-		return seterr(e, lineno, w[want].col, "unexpected '%s' (%s)", w[want].s, usage);
+	return ws->w[ws->pos[k]];
+}
+
+static int want_pos(const struct words *ws, size_t want, struct pt_word_error *e)
+{
+	if (ws->npos < want)
+		return gerr(e, ws->nw - 1, true, "missing arguments");
+	if (ws->npos > want)
+		return gerr(e, ws->pos[want], true, "unexpected argument '%s'", word(ws, want));
 	return 0;
+}
+
+static int parse_proto(const struct words *ws, size_t k, uint8_t *proto, struct pt_word_error *e)
+{
+	if (pt_parse_proto(word(ws, k), proto))
+		return gerr(e, ws->pos[k], false, "bad protocol: %s", pt_why);
+	return 0;
+}
+
+static int parse_ports(const struct words *ws, size_t k, uint16_t *lo, uint16_t *hi,
+		       struct pt_word_error *e)
+{
+	if (pt_parse_ports(word(ws, k), lo, hi))
+		return gerr(e, ws->pos[k], false, "bad ports: %s", pt_why);
+	return 0;
+}
+
+static int parse_service(struct words *ws, struct pt_edit *out, struct pt_word_error *e)
+{
+	int err = take_words(ws, "--desc", e);
+
+	if (err)
+		return err;
+	if (!ws->npos)
+		return gerr(e, ws->nw - 1, true, "missing 'add' or 'del'");
+	if (strcmp(word(ws, 0), "add") && strcmp(word(ws, 0), "del"))
+		return gerr(e, ws->pos[0], true, "unknown subcommand '%s'", word(ws, 0));
+	out->verb = strcmp(word(ws, 0), "add") ? PT_VERB_SERVICE_DEL : PT_VERB_SERVICE_ADD;
+	if (ws->npos < 2)
+		return gerr(e, ws->nw - 1, true, "missing SERVICE");
+	err = want_pos(ws, 2, e);
+	if (err)
+		return err;
+	out->name = word(ws, 1);
+	out->desc = ws->opt;
+	if (pt_parse_name(out->name))
+		return gerr(e, ws->pos[1], false, "bad service name '%s': %s", out->name, pt_why);
+	if (out->desc && out->verb == PT_VERB_SERVICE_DEL)
+		return gerr(e, ws->optword, true, "--desc goes with add");
+	if (out->desc && strlen(out->desc) >= PT_DESC_LEN)
+		return gerr(e, ws->optword, false, "--desc is longer than %d characters",
+			    PT_DESC_LEN - 1);
+	if (out->desc && !pt_desc_valid(out->desc))
+		return gerr(e, ws->optword, false,
+			    "--desc must be UTF-8 text without control characters");
+	return 0;
+}
+
+static int parse_bind(struct words *ws, struct pt_edit *out, struct pt_word_error *e)
+{
+	struct pt_binding *b = &out->bind;
+	int err = take_words(ws, NULL, e);
+
+	err = err ?: want_pos(ws, out->verb == PT_VERB_BIND ? 4 : 3, e);
+	err = err ?: parse_proto(ws, 0, &b->proto, e);
+	if (err)
+		return err;
+	if (pt_parse_prefix(word(ws, 1), &b->prefix))
+		return gerr(e, ws->pos[1], false, "bad prefix: %s", pt_why);
+	err = parse_ports(ws, 2, &b->lo, &b->hi, e);
+	if (err)
+		return err;
+	if (out->verb == PT_VERB_UNBIND)
+		return 0;
+	out->name = word(ws, 3);
+	if (pt_parse_name(out->name))
+		return gerr(e, ws->pos[3], false, "bad service name '%s': %s", out->name, pt_why);
+	return 0;
+}
+
+static int parse_policy(struct words *ws, struct pt_edit *out, struct pt_word_error *e)
+{
+	struct pt_policy *p = &out->policy;
+	uint64_t pps;
+	int err = take_words(ws, "--from", e);
+
+	if (err)
+		return err;
+	if (ws->npos < 2)
+		return gerr(e, ws->nw - 1, true, ws->npos ? "missing PORTS" : "missing arguments");
+	err = parse_proto(ws, 0, &p->proto, e);
+	err = err ?: parse_ports(ws, 1, &p->lo, &p->hi, e);
+	if (err)
+		return err;
+	p->from.family = PT_FAMILY_ANY;
+	if (ws->opt && pt_parse_prefix(ws->opt, &p->from))
+		return gerr(e, ws->optword, false, "bad --from prefix: %s", pt_why);
+	if (out->verb == PT_VERB_UNPOLICY)
+		return want_pos(ws, 2, e);
+	if (ws->npos < 3)
+		return gerr(e, ws->nw - 1, true, "missing action");
+	if (pt_parse_action(word(ws, 2), &p->action))
+		return gerr(e, ws->pos[2], false, "bad action: %s", pt_why);
+	if (p->action != PT_LIMIT)
+		return want_pos(ws, 3, e);
+	if (ws->npos < 4)
+		return gerr(e, ws->pos[2], true, "limit needs PPS");
+	if (pt_parse_uint(word(ws, 3), PT_MAX_PPS, &pps) || !pps)
+		return gerr(e, ws->pos[3], false, "bad PPS '%s': packets per second from 1 to %llu",
+			    word(ws, 3), PT_MAX_PPS);
+	p->pps = (uint32_t)pps;
+	return want_pos(ws, 4, e);
+}
+
+static int parse_watch(struct words *ws, struct pt_edit *out, struct pt_word_error *e)
+{
+	int err = take_words(ws, NULL, e);
+
+	err = err ?: want_pos(ws, 2, e);
+	err = err ?: parse_proto(ws, 0, &out->watch.proto, e);
+	return err ?: parse_ports(ws, 1, &out->watch.lo, &out->watch.hi, e);
+}
+
+int pt_edit_parse(char *const *w, size_t nw, struct pt_edit *out, struct pt_word_error *e)
+{
+	static const struct {
+		const char *cmd;
+		enum pt_verb verb;
+		int (*parse)(struct words *ws, struct pt_edit *out, struct pt_word_error *e);
+	} verbs[] = {
+		{ "service", PT_VERB_SERVICE_ADD, parse_service },
+		{ "bind", PT_VERB_BIND, parse_bind },
+		{ "unbind", PT_VERB_UNBIND, parse_bind },
+		{ "policy", PT_VERB_POLICY, parse_policy },
+		{ "unpolicy", PT_VERB_UNPOLICY, parse_policy },
+		{ "watch", PT_VERB_WATCH, parse_watch },
+		{ "unwatch", PT_VERB_UNWATCH, parse_watch },
+	};
+	struct words ws = { .w = w, .nw = nw };
+
+	memset(out, 0, sizeof(*out));
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; nw && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(w[0], verbs[i].cmd)) {
+			out->verb = verbs[i].verb;
+			return verbs[i].parse(&ws, out, e);
+		}
+	return gerr(e, 0, true, "unknown command '%s'", nw ? w[0] : "");
 }
 
 /* What the parser collects before bulk validation. */
@@ -189,122 +356,66 @@ static const struct pt_service *index_find(const struct name_index *ix, const ch
 	return hit ? *hit : NULL;
 }
 
+/* Services by name again, after a declaration: services are few,
+ * declarations rare. */
+static int index_build(struct name_index *ix, const struct pt_state *st)
+{
+	free(ix->v);
+	ix->n = st->nservices;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
+	ix->v = malloc((ix->n ? ix->n : 1) * sizeof(*ix->v));
+	if (!ix->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n; i++)
+		ix->v[i] = &st->services[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
+	qsort(ix->v, ix->n, sizeof(*ix->v), cmp_svc_ptr);
+	return 0;
+}
+
+/* One line of a file: the command line's own grammar, then what a file may
+ * say (declare services, bind, police, watch). */
 static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int ln,
 		     struct name_index *ix, struct pt_config_error *e)
 {
-	const char *cmd = w[0].s, *opt;
+	char *words[MAX_WORDS];
+	struct pt_word_error we;
+	struct pt_edit ed;
+	const struct pt_service *s;
 	int err;
 
-	if (!strcmp(cmd, "service")) {
-		err = take_option(w, &nw, 1, "--desc", &opt, ln, e);
-		if (err)
-			return err;
-		if (nw < 2 || strcmp(w[1].s, "add"))
-			return seterr(e, ln, nw < 2 ? w[0].col : w[1].col,
-				      "expected 'service add SERVICE [--desc TEXT]'");
-		err = want_words(w, nw, 3, ln, "service add SERVICE [--desc TEXT]", e);
-		if (err)
-			return err;
-		if (pt_parse_name(w[2].s))
-			return seterr(e, ln, w[2].col, "bad service name: %s", pt_why);
-		if (opt && strlen(opt) >= PT_DESC_LEN)
-			return seterr(e, ln, w[2].col, "--desc is longer than %d characters",
-				      PT_DESC_LEN - 1);
-		if (opt && !pt_text_valid(opt))
-			return seterr(e, ln, w[2].col,
-				      "--desc must be UTF-8 text without control characters");
-		err = pt_service_add(pd->st, w[2].s, opt);
+	for (size_t i = 0; i < nw; i++)
+		words[i] = w[i].s;
+	if (strcmp(words[0], "service") && strcmp(words[0], "bind") &&
+	    strcmp(words[0], "policy") && strcmp(words[0], "watch"))
+		return seterr(e, ln, w[0].col,
+			      "unknown statement '%s' (service add, bind, policy, watch)", words[0]);
+	if (pt_edit_parse(words, nw, &ed, &we))
+		return seterr(e, ln, w[we.word].col, "%s", we.msg);
+	switch (ed.verb) {
+	case PT_VERB_SERVICE_ADD:
+		err = pt_service_add(pd->st, ed.name, ed.desc);
 		if (err == -ENOSPC)
 			return seterr(e, ln, w[2].col, "more than %d services", PT_MAX_SERVICES);
-		if (err)
-			return err;
-		/* rebuild the index: services are few, declarations rare */
-		free(ix->v);
-		ix->n = pd->st->nservices;
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
-		ix->v = malloc((ix->n ? ix->n : 1) * sizeof(*ix->v));
-		if (!ix->v)
-			return -ENOMEM;
-		for (size_t i = 0; i < ix->n; i++)
-			ix->v[i] = &pd->st->services[i];
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
-		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_svc_ptr);
-		return 0;
-	}
-	if (!strcmp(cmd, "bind")) {
-		struct pt_binding b = {};
-		const struct pt_service *s;
-
-		err = no_options(w, nw, 1, ln, e);
-		err = err ?: want_words(w, nw, 5, ln, "bind PROTO PREFIX PORTS SERVICE", e);
-		if (err)
-			return err;
-		if (pt_parse_proto(w[1].s, &b.proto))
-			return seterr(e, ln, w[1].col, "%s", pt_why);
-		if (pt_parse_prefix(w[2].s, &b.prefix))
-			return seterr(e, ln, w[2].col, "%s", pt_why);
-		if (pt_parse_ports(w[3].s, &b.lo, &b.hi))
-			return seterr(e, ln, w[3].col, "%s", pt_why);
-		if (pt_parse_name(w[4].s))
-			return seterr(e, ln, w[4].col, "bad service name: %s", pt_why);
-		s = index_find(ix, w[4].s);
-		if (!s)
-			return seterr(e, ln, w[4].col,
-				      "no service '%s': declare it with 'service add %s'", w[4].s,
-				      w[4].s);
-		b.service = s->id;
+		return err ?: index_build(ix, pd->st);
+	case PT_VERB_BIND:
+		s = index_find(ix, ed.name);
+		if (!s)	/* the service is the last word */
+			return seterr(e, ln, w[nw - 1].col,
+				      "no service '%s': declare it with 'service add %s'", ed.name,
+				      ed.name);
+		ed.bind.service = s->id;
 		return PUSH(pd->st->bindings, pd->bind_line, pd->bind_col, pd->st->nbindings,
-			    pd->capb, b, ln, w[0].col);
-	}
-	if (!strcmp(cmd, "policy")) {
-		struct pt_policy p = { .from.family = PT_FAMILY_ANY };
-		uint64_t pps;
-		size_t want = 4;
-
-		err = take_option(w, &nw, 1, "--from", &opt, ln, e);
-		if (err)
-			return err;
-		if (nw < 4)
-			return want_words(w, nw, 4, ln, "policy PROTO PORTS ACTION [PPS] [--from PREFIX]", e);
-		if (pt_parse_proto(w[1].s, &p.proto))
-			return seterr(e, ln, w[1].col, "%s", pt_why);
-		if (pt_parse_ports(w[2].s, &p.lo, &p.hi))
-			return seterr(e, ln, w[2].col, "%s", pt_why);
-		if (pt_parse_action(w[3].s, &p.action))
-			return seterr(e, ln, w[3].col, "%s", pt_why);
-		if (p.action == PT_LIMIT) {
-			want = 5;
-			if (nw < 5)
-				return seterr(e, ln, w[3].col, "limit needs PPS");
-			if (pt_parse_uint(w[4].s, 1000000000ULL, &pps) || !pps)
-				return seterr(e, ln, w[4].col,
-					      "PPS is packets per second from 1 to 1000000000");
-			p.pps = (uint32_t)pps;
-		}
-		err = want_words(w, nw, want, ln, "policy PROTO PORTS ACTION [PPS] [--from PREFIX]", e);
-		if (err)
-			return err;
-		if (opt && pt_parse_prefix(opt, &p.from))
-			return seterr(e, ln, w[0].col, "--from: %s", pt_why);
+			    pd->capb, ed.bind, ln, w[0].col);
+	case PT_VERB_POLICY:
 		return PUSH(pd->st->policies, pd->pol_line, pd->pol_col, pd->st->npolicies, pd->capp,
-			    p, ln, w[0].col);
-	}
-	if (!strcmp(cmd, "watch")) {
-		struct pt_watch wt = {};
-
-		err = no_options(w, nw, 1, ln, e);
-		err = err ?: want_words(w, nw, 3, ln, "watch PROTO PORTS", e);
-		if (err)
-			return err;
-		if (pt_parse_proto(w[1].s, &wt.proto))
-			return seterr(e, ln, w[1].col, "%s", pt_why);
-		if (pt_parse_ports(w[2].s, &wt.lo, &wt.hi))
-			return seterr(e, ln, w[2].col, "%s", pt_why);
+			    ed.policy, ln, w[0].col);
+	case PT_VERB_WATCH:
 		return PUSH(pd->st->watches, pd->watch_line, pd->watch_col, pd->st->nwatches,
-			    pd->capw, wt, ln, w[0].col);
+			    pd->capw, ed.watch, ln, w[0].col);
+	default:
+		return seterr(e, ln, w[1].col, "a file declares services: 'service add SERVICE [--desc TEXT]'");
 	}
-	return seterr(e, ln, w[0].col,
-		      "unknown statement '%s' (service add, bind, policy, watch)", cmd);
 }
 
 /* ---- bulk validation: sort, then check neighbours ---- */
@@ -537,18 +648,10 @@ int pt_config_parse(const char *text, size_t len, const struct pt_state *live,
 		memcpy(out->services, live->services, live->nservices * sizeof(*out->services));
 		out->nservices = live->nservices;
 	}
-	ix.n = out->nservices;
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
-	ix.v = malloc((ix.n ? ix.n : 1) * sizeof(*ix.v));
 	line = malloc(MAX_LINE + 1);
-	if (!ix.v || !line) {
-		err = -ENOMEM;
+	err = line ? index_build(&ix, out) : -ENOMEM;
+	if (err)
 		goto cleanup;
-	}
-	for (size_t i = 0; i < ix.n; i++)
-		ix.v[i] = &out->services[i];
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
-	qsort(ix.v, ix.n, sizeof(*ix.v), cmp_svc_ptr);
 
 	while (pos < len) {
 		struct word w[MAX_WORDS];

@@ -104,6 +104,8 @@ static void from_diag(struct pt_xsock *x, const struct pt_diag_sock *d)
 	x->port = d->lport;
 	x->state = d->state;
 	x->ifindex = d->ifindex;
+	if (d->ifindex)
+		pt_ifname(d->ifindex, x->ifname);
 	x->cookie = d->cookie;
 	x->ino = d->ino;
 }
@@ -369,12 +371,8 @@ static void describe_sock(uint8_t proto, const struct pt_xsock *s, char *buf, si
 		cat(buf, len, " %s", pt_diag_state_name(proto, s->state));
 	if (s->family == PT_INET6 && is_any(PT_INET6, s->addr))
 		cat(buf, len, s->v6only ? " (IPv6 only)" : " (dual-stack)");
-	if (s->ifindex) {
-		char ifn[IF_NAMESIZE + 8];
-
-		pt_ifname(s->ifindex, ifn);
-		cat(buf, len, " bound to device %s", ifn);
-	}
+	if (s->ifindex)
+		cat(buf, len, " bound to device %s", s->ifname);
 	if (s->pid > 0)
 		cat(buf, len, ", pid %d%s%s%s", s->pid, s->comm[0] ? " (" : "", s->comm,
 		    s->comm[0] ? ")" : "");
@@ -796,19 +794,6 @@ static void walk_kernel(struct walk *w)
 		 w->fallthrough[0] ? "; " : "", verdict, out->delivered ? w->note : "");
 }
 
-/* Precedence: does a come before b? Narrowest range, then the longest
- * prefix, then an explicit family before any. */
-static bool binding_before(const struct pt_binding *a, const struct pt_binding *b)
-{
-	uint32_t aw = (uint32_t)a->hi - a->lo, bw = (uint32_t)b->hi - b->lo;
-
-	if (aw != bw)
-		return aw < bw;
-	if (a->prefix.plen != b->prefix.plen)
-		return a->prefix.plen > b->prefix.plen;
-	return a->prefix.family != PT_FAMILY_ANY && b->prefix.family == PT_FAMILY_ANY;
-}
-
 /* The receptionist: which binding, which sockets. */
 static void walk_dispatch(struct walk *w)
 {
@@ -848,7 +833,7 @@ static void walk_dispatch(struct walk *w)
 			continue;
 		size_t k = ncand++;
 
-		while (k > 0 && binding_before(&st->bindings[i], &st->bindings[cand[k - 1]])) {
+		while (k > 0 && pt_binding_beats(&st->bindings[i], &st->bindings[cand[k - 1]])) {
 			cand[k] = cand[k - 1];
 			k--;
 		}

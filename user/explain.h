@@ -27,6 +27,7 @@ struct pt_xsock {
 	uint16_t port;		/* host order */
 	uint8_t state;		/* PT_TCP_* from sock_diag; 0 unknown */
 	uint32_t ifindex;	/* SO_BINDTODEVICE, 0 none */
+	char ifname[IF_NAMESIZE + 8];	/* ... its name, found by the gather half */
 	uint64_t cookie;
 	uint32_t ino;
 	int32_t pid;		/* a process holding it; 0 unknown */

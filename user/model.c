@@ -130,16 +130,12 @@ bool pt_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n < 1 || n > PT_NAME_LEN - 1)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
+	return n >= 1 && n <= PT_NAME_LEN - 1 && strspn(s, PT_NAME_CHARS) == n;
+}
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
+bool pt_desc_valid(const char *s)
+{
+	return strlen(s) < PT_DESC_LEN && pt_text_valid(s);
 }
 
 bool pt_text_valid(const char *s)
@@ -286,7 +282,7 @@ int pt_service_add(struct pt_state *st, const char *name, const char *desc)
 	struct pt_service *old = pt_service_by_name(st, name);
 	uint32_t id;
 
-	if (!pt_name_valid(name) || (desc && (strlen(desc) >= PT_DESC_LEN || !pt_text_valid(desc))))
+	if (!pt_name_valid(name) || (desc && !pt_desc_valid(desc)))
 		return -EINVAL;
 	if (old) {
 		/* declaring again only updates the description */
@@ -642,6 +638,11 @@ static bool rule_beats(uint16_t alo, uint16_t ahi, const struct pt_prefix *ap,
 	return prefix_rank(ap) > prefix_rank(bp);
 }
 
+bool pt_binding_beats(const struct pt_binding *a, const struct pt_binding *b)
+{
+	return rule_beats(a->lo, a->hi, &a->prefix, b->lo, b->hi, &b->prefix);
+}
+
 ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			     const uint8_t addr[16], uint16_t port)
 {
@@ -653,8 +654,7 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 		if (b->proto != proto || port < b->lo || port > b->hi ||
 		    !pt_prefix_match(&b->prefix, family, addr))
 			continue;
-		if (best < 0 || rule_beats(b->lo, b->hi, &b->prefix, st->bindings[best].lo,
-					   st->bindings[best].hi, &st->bindings[best].prefix))
+		if (best < 0 || pt_binding_beats(b, &st->bindings[best]))
 			best = (ssize_t)i;
 	}
 	return best;
@@ -685,7 +685,7 @@ struct item {
 	uint16_t lo, hi;
 	const struct pt_prefix *prefix;
 	size_t index;		/* into bindings or policies */
-	int kind;		/* 0 binding, 1 policy, 2 counted range */
+	enum pt_rule_kind kind;
 };
 
 static int cmp_item_lo(const void *a, const void *b)
@@ -733,7 +733,7 @@ struct emit {
 	uint8_t gen, proto;
 };
 
-static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
+static int emit_lpm(struct emit *e, enum pt_rule_kind kind, uint8_t family, uint32_t class,
 		    const struct group *g, uint32_t slot)
 {
 	struct pt_lpm_key key = {
@@ -745,7 +745,7 @@ static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
 	};
 
 	memcpy(key.addr, g->addr, 16);
-	if (kind == 0) {
+	if (kind == PT_KIND_BINDING) {
 		const struct pt_binding *b = &e->st->bindings[g->winner->index];
 
 		if (GROW(e->out->binds, e->out->nbinds, e->capb))
@@ -774,7 +774,7 @@ static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
  * P among the active rules, the best rule whose prefix contains P. With
  * the prefixes sorted, a stack walks the containment tree once.
  */
-static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
+static int emit_kind(struct emit *e, enum pt_rule_kind kind, uint32_t class, uint32_t slot,
 		     const struct item *const *act, size_t nact, struct group *gs)
 {
 	for (unsigned int family = 0; family < PT_NFAMILY; family++) {
@@ -782,7 +782,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 		struct group **stack = NULL;
 		int err = 0;
 
-		if (kind == 1) {
+		if (kind == PT_KIND_POLICY) {
 			/* every class has a policy entry for every source:
 			 * allow unless a rule says otherwise */
 			gs[ng++] = (struct group){ .plen = 0 };
@@ -791,7 +791,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 			const struct item *it = act[i];
 			uint8_t fam;
 
-			/* counted ranges (kind 2) have no prefix */
+			/* counted ranges have no prefix */
 			if (it->kind != kind)
 				continue;
 			fam = it->prefix->family;
@@ -837,7 +837,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 			if (g->best && item_beats(g->best, g->winner))
 				g->winner = g->best;
 			stack[top++] = g;
-			if (kind == 0 && !g->winner)
+			if (kind == PT_KIND_BINDING && !g->winner)
 				continue;
 			err = emit_lpm(e, kind, family, class, g, slot);
 		}
@@ -858,9 +858,9 @@ static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class,
 	for (size_t i = 0; i < nact; i++) {
 		const struct item *it = act[i];
 
-		if (it->kind == 0)
+		if (it->kind == PT_KIND_BINDING)
 			ent.flags |= PT_PORT_BOUND;
-		if (it->kind != 1)
+		if (it->kind != PT_KIND_POLICY)
 			continue;
 		if (it->prefix->family != PT_FAMILY_ANY) {
 			ent.flags |= PT_PORT_FROM;
@@ -932,14 +932,17 @@ static int compile_proto(struct emit *e)
 	for (size_t i = 0; i < st->nbindings; i++)
 		if (st->bindings[i].proto == e->proto)
 			items[nitems++] = (struct item){ st->bindings[i].lo, st->bindings[i].hi,
-							 &st->bindings[i].prefix, i, 0 };
+							 &st->bindings[i].prefix, i,
+							 PT_KIND_BINDING };
 	for (size_t i = 0; i < st->npolicies; i++)
 		if (st->policies[i].proto == e->proto)
 			items[nitems++] = (struct item){ st->policies[i].lo, st->policies[i].hi,
-							 &st->policies[i].from, i, 1 };
+							 &st->policies[i].from, i,
+							 PT_KIND_POLICY };
 	for (size_t i = 0; i < st->nslots; i++)
 		if (st->slots[i].proto == e->proto)
-			items[nitems++] = (struct item){ st->slots[i].lo, st->slots[i].hi, NULL, i, 2 };
+			items[nitems++] = (struct item){ st->slots[i].lo, st->slots[i].hi, NULL, i,
+							 PT_KIND_WATCH };
 	if (!nitems)
 		goto cleanup;
 	qsort(items, nitems, sizeof(*items), cmp_item_lo);
@@ -983,7 +986,7 @@ static int compile_proto(struct emit *e)
 		if (!nact)
 			continue;
 		for (size_t i = 0; i < nact; i++) {
-			if (act[i]->kind != 2) {
+			if (act[i]->kind != PT_KIND_WATCH) {
 				any_rule = true;
 				continue;
 			}
@@ -999,12 +1002,12 @@ static int compile_proto(struct emit *e)
 			continue;
 		fill_ports(e, lo, hi, class, slot, act, nact);
 		size_t first = e->out->nbinds;
-		err = emit_kind(e, 0, class, slot, act, nact, gs);
+		err = emit_kind(e, PT_KIND_BINDING, class, slot, act, nact, gs);
 		if (!err)
 			err = note_hosts(e, first, lo, hi);
 		/* source look-ups only where a rule names a source */
 		if (!err && (e->out->ports[(size_t)e->proto * PT_PORTS + lo].flags & PT_PORT_FROM))
-			err = emit_kind(e, 1, class, slot, act, nact, gs);
+			err = emit_kind(e, PT_KIND_POLICY, class, slot, act, nact, gs);
 		if (err)
 			goto cleanup;
 		class++;

@@ -15,6 +15,18 @@
 #include "portier.h"
 
 #define PT_FAMILY_ANY 2		/* a prefix that covers IPv4 and IPv6 */
+/* The kinds of rule. */
+enum pt_rule_kind {
+	PT_KIND_BINDING,
+	PT_KIND_POLICY,
+	PT_KIND_WATCH,		/* in the compiler: a counted range (a watch's slot) */
+};
+
+/* The characters of a service name. */
+#define PT_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"
+/* The largest rate a limit takes: beyond it the bucket arithmetic of the
+ * guard (tokens scaled by 1e9 in 64 bits) would overflow. */
+#define PT_MAX_PPS 1000000000ULL
 
 struct pt_prefix {
 	uint8_t family;		/* PT_INET, PT_INET6 or PT_FAMILY_ANY */
@@ -148,6 +160,11 @@ void pt_compiled_free(struct pt_compiled *c);
  * range's, else the class row's. Used by stats and by the reference model. */
 uint32_t pt_slot_of_port(const struct pt_state *st, uint8_t proto, uint16_t port);
 
+/* The one precedence of bindings (policies follow it too): does a beat b
+ * when both cover a packet? The narrowest port range, then the longest
+ * prefix, then an explicit family before any. */
+bool pt_binding_beats(const struct pt_binding *a, const struct pt_binding *b);
+
 /* Reference lookups in plain C, the semantics the BPF programs must match:
  * the winning binding index (or -1) for a destination, and the winning
  * policy index (or -1, meaning allow) for a source and destination port. */
@@ -158,6 +175,8 @@ ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t
 
 /* Text for a description: valid UTF-8, no control characters. */
 bool pt_text_valid(const char *s);
+/* A service's description: such text, shorter than PT_DESC_LEN. */
+bool pt_desc_valid(const char *s);
 /* A name of 1-31 characters of [a-z0-9_.-]. */
 bool pt_name_valid(const char *s);
 /* A known family, a length within it, host bits and unused bytes zero. */

@@ -269,16 +269,11 @@ int pt_parse_name(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
+	if (s && pt_name_valid(s))
+		return 0;
 	if (n < 1 || n > PT_NAME_LEN - 1)
 		return why("service names are 1-%d characters of [a-z0-9_.-]", PT_NAME_LEN - 1);
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '.' || c == '-'))
-			return why("'%s' has '%c': service names are [a-z0-9_.-]", s, c);
-	}
-	return 0;
+	return why("'%s' has '%c': service names are [a-z0-9_.-]", s, s[strspn(s, PT_NAME_CHARS)]);
 }
 
 static const char *const action_names[] = {
