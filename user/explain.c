@@ -453,15 +453,13 @@ static void counters_text(const struct pt_explain_facts *f, char *buf, size_t le
 }
 
 /* The guard: false when the packet's path ends there. */
-static bool walk_guard(struct walk *w)
+/* Where is the guard attached, and does it see this packet? One step. */
+static bool guard_sees(struct walk *w)
 {
 	const struct pt_explain_facts *f = w->f;
-	const struct pt_state *st = f->st;
-	char ifs[256] = "", rule[160], counters[160];
+	char ifs[256] = "";
 	bool on_lo = false, via_lo;
 	size_t nattached = 0;
-	ssize_t win;
-	uint32_t act;
 
 	for (size_t i = 0; i < f->nguard; i++) {
 		if (!f->guard[i].attached)
@@ -475,119 +473,136 @@ static bool walk_guard(struct walk *w)
 	if (!nattached) {
 		step(w->out, "guard", "detached",
 		     "the guard is attached to no interface: no policy applies, nothing is counted");
-		return true;
+		return false;
 	}
 	if (via_lo && !on_lo) {
 		step(w->out, "guard", "bypassed",
 		     "attached to %s, but a packet %s goes through lo, where the guard is not "
 		     "attached: no policy applies", ifs,
 		     f->from_local ? "from this host" : "to a loopback address");
-		return true;
+		return false;
 	}
 	step(w->out, "guard", "attached",
 	     "attached to %s: it sees packets arriving there (others are not policed)", ifs);
+	return true;
+}
 
-	counters_text(f, counters, sizeof(counters));
-	if (f->has_from) {
-		win = pt_model_policy_lookup(st, f->proto, f->family, f->from, f->port);
-	} else {
-		/* A source outside every scoped rule meets the best of the
-		 * unscoped ones (any, or /0). */
-		struct pt_state sub = {};
-		struct pt_policy *tmp = calloc(st->npolicies ? st->npolicies : 1, sizeof(*tmp));
+/* Without --from: the policy a source outside every scoped rule meets,
+ * the best of the unscoped ones (any, or /0), as an index of st. */
+static ssize_t unscoped_winner(const struct pt_explain_facts *f)
+{
+	const struct pt_state *st = f->st;
+	struct pt_state sub = {};
+	struct pt_policy *tmp = calloc(st->npolicies ? st->npolicies : 1, sizeof(*tmp));
+	ssize_t win;
 
-		for (size_t i = 0; tmp && i < st->npolicies; i++)
-			if (st->policies[i].from.family == PT_FAMILY_ANY ||
-			    st->policies[i].from.plen == 0)
-				tmp[sub.npolicies++] = st->policies[i];
-		sub.policies = tmp;
-		/* out of memory: no unscoped policy can be told, say none */
-		win = tmp ? pt_model_policy_lookup(&sub, f->proto, f->family, f->addr, f->port) : -1;
-		/* map back to an index of st */
-		if (tmp && win >= 0) {
-			ssize_t idx = pt_policy_find(st, tmp[win].proto, tmp[win].lo, tmp[win].hi,
-						     &tmp[win].from);
+	for (size_t i = 0; tmp && i < st->npolicies; i++)
+		if (st->policies[i].from.family == PT_FAMILY_ANY || st->policies[i].from.plen == 0)
+			tmp[sub.npolicies++] = st->policies[i];
+	sub.policies = tmp;
+	/* out of memory: no unscoped policy can be told, say none */
+	win = tmp ? pt_model_policy_lookup(&sub, f->proto, f->family, f->addr, f->port) : -1;
+	if (tmp && win >= 0)	/* map back to an index of st */
+		win = pt_policy_find(st, tmp[win].proto, tmp[win].lo, tmp[win].hi, &tmp[win].from);
+	free(tmp);
+	return win;
+}
 
-			win = idx;
-		}
-		free(tmp);
+/* Without --from: the scoped rules that give some sources another answer
+ * than win's act, written into others. Returns how many. */
+static size_t other_sources(const struct pt_explain_facts *f, ssize_t win, uint32_t act,
+			    char *others, size_t len)
+{
+	const struct pt_state *st = f->st;
+	ssize_t seen[16];
+	size_t nseen = 0, nothers = 0;
+
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+		char pfx[64], desc[160];
+		bool dup = false;
+		ssize_t o;
+
+		if (p->proto != f->proto || f->port < p->lo || f->port > p->hi ||
+		    p->from.family != f->family || p->from.plen == 0)
+			continue;
+		o = pt_model_policy_lookup(st, f->proto, f->family, p->from.addr, f->port);
+		if (o < 0 || o == win)
+			continue;
+		for (size_t k = 0; k < nseen; k++)
+			dup |= seen[k] == o;
+		if (dup)
+			continue;
+		if (nseen < sizeof(seen) / sizeof(seen[0]))
+			seen[nseen++] = o;
+		if (effective(f->proto, o, st) == act &&
+		    (act != PT_LIMIT || st->policies[o].pps == st->policies[win].pps))
+			continue;
+		describe_policy(&st->policies[o], desc, sizeof(desc));
+		cat(others, len, "%sfrom %s: %s (%s)", nothers ? "; " : "",
+		    pt_format_prefix(&st->policies[o].from, pfx, sizeof(pfx)),
+		    pt_action_name(effective(f->proto, o, st)), desc);
+		nothers++;
 	}
+	return nothers;
+}
+
+/* The policy step: what act does to the packet. */
+static struct pt_explain_step *policy_step(struct walk *w, uint32_t act, ssize_t win,
+					   const char *rule, const char *src, const char *ctr)
+{
+	const struct pt_state *st = w->f->st;
+
+	switch (act) {
+	case PT_DROP:
+		return step(w->out, "policy", "drop",
+			    "%s%s: every packet is dropped at the driver; %s", rule, src, ctr);
+	case PT_DROP_NEW:
+		return step(w->out, "policy", "drop-new",
+			    "%s%s: new connections (SYN without ACK) are dropped at the driver, "
+			    "replies to this host's own connections pass; %s", rule, src, ctr);
+	case PT_LIMIT:
+		return step(w->out, "policy", "limit",
+			    "%s%s: up to %u packets per second per port pass, the rest are "
+			    "dropped; %s", rule, src, st->policies[win].pps, ctr);
+	default:
+		if (win >= 0 && st->policies[win].action == PT_DROP_NEW)
+			return step(w->out, "policy", "allow",
+				    "%s%s: drop-new stops only TCP connections, so UDP passes; %s",
+				    rule, src, ctr);
+		return step(w->out, "policy", "allow", "%s%s: allowed%s; %s", rule, src,
+			    win < 0 ? " (the default)" : "", ctr);
+	}
+}
+
+static bool walk_guard(struct walk *w)
+{
+	const struct pt_explain_facts *f = w->f;
+	const struct pt_state *st = f->st;
+	char rule[160], counters[160], others[320] = "", l[24];
+	struct pt_explain_step *s;
+	size_t nothers = 0;
+	ssize_t win;
+	uint32_t act;
+
+	if (!guard_sees(w))
+		return true;
+	counters_text(f, counters, sizeof(counters));
+	win = f->has_from ? pt_model_policy_lookup(st, f->proto, f->family, f->from, f->port)
+			  : unscoped_winner(f);
 	act = effective(f->proto, win, st);
 	if (win < 0)
 		set(rule, sizeof(rule), "no policy matches %s port %u", pt_proto_name(f->proto),
 		    f->port);
 	else
 		describe_policy(&st->policies[win], rule, sizeof(rule));
-
-	/* Without --from: do scoped rules give some sources another answer? */
-	char others[320] = "";
-	size_t nothers = 0;
-
-	if (!f->has_from) {
-		ssize_t seen[16];
-		size_t nseen = 0;
-
-		for (size_t i = 0; i < st->npolicies; i++) {
-			const struct pt_policy *p = &st->policies[i];
-			ssize_t o;
-			char pfx[64], desc[160];
-
-			if (p->proto != f->proto || f->port < p->lo || f->port > p->hi ||
-			    p->from.family != f->family || p->from.plen == 0)
-				continue;
-			o = pt_model_policy_lookup(st, f->proto, f->family, p->from.addr, f->port);
-			if (o < 0 || o == win)
-				continue;
-			bool dup = false;
-
-			for (size_t k = 0; k < nseen; k++)
-				dup |= seen[k] == o;
-			if (dup)
-				continue;
-			if (nseen < sizeof(seen) / sizeof(seen[0]))
-				seen[nseen++] = o;
-			if (effective(f->proto, o, st) == act &&
-			    (act != PT_LIMIT || st->policies[o].pps == st->policies[win].pps))
-				continue;
-			describe_policy(&st->policies[o], desc, sizeof(desc));
-			cat(others, sizeof(others), "%sfrom %s: %s (%s)", nothers ? "; " : "",
-			    pt_format_prefix(&st->policies[o].from, pfx, sizeof(pfx)),
-			    pt_action_name(effective(f->proto, o, st)), desc);
-			nothers++;
-		}
-	}
-
-	struct pt_explain_step *s;
-	const char *src = f->has_from ? (win < 0 ? " from this source" : " matches this source") :
-			  nothers ? (win < 0 ? " for sources outside the scoped rules" :
+	if (!f->has_from)
+		nothers = other_sources(f, win, act, others, sizeof(others));
+	s = policy_step(w, act, win, rule,
+			f->has_from ? (win < 0 ? " from this source" : " matches this source") :
+			nothers ? (win < 0 ? " for sources outside the scoped rules" :
 				     " applies to sources outside the scoped rules") :
-			  win < 0 ? "" : " applies to every source";
-
-	switch (act) {
-	case PT_DROP:
-		s = step(w->out, "policy", "drop", "%s%s: every packet is dropped at the driver; %s",
-			 rule, src, counters);
-		break;
-	case PT_DROP_NEW:
-		s = step(w->out, "policy", "drop-new",
-			 "%s%s: new connections (SYN without ACK) are dropped at the driver, replies "
-			 "to this host's own connections pass; %s", rule, src, counters);
-		break;
-	case PT_LIMIT:
-		s = step(w->out, "policy", "limit",
-			 "%s%s: up to %u packets per second per port pass, the rest are dropped; %s",
-			 rule, src, st->policies[win].pps, counters);
-		break;
-	default:
-		if (win >= 0 && st->policies[win].action == PT_DROP_NEW)
-			s = step(w->out, "policy", "allow",
-				 "%s%s: drop-new stops only TCP connections, so UDP passes; %s",
-				 rule, src, counters);
-		else
-			s = step(w->out, "policy", "allow", "%s%s: allowed%s; %s", rule, src,
-				 win < 0 ? " (the default)" : "", counters);
-		break;
-	}
+			win < 0 ? "" : " applies to every source", counters);
 	if (nothers) {
 		cat(s->detail, sizeof(s->detail), ". The answer depends on the source: %s "
 		    "(give --from to pick one)", others);
@@ -602,14 +617,11 @@ static bool walk_guard(struct walk *w)
 		set(w->out->verdict, sizeof(w->out->verdict), "new connections dropped%s",
 			 w->note);
 		return false;
-	case PT_LIMIT: {
-		char l[24];
-
+	case PT_LIMIT:
 		set(w->note, sizeof(w->note), ", rate limited above %u pps (%s limited so far)%s",
 			 st->policies[win].pps, pt_format_human(f->cnt.limited, l, sizeof(l)),
 			 nothers ? "; other sources are treated otherwise (see the policy step)" : "");
 		return true;
-	}
 	default:
 		return true;
 	}

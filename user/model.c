@@ -483,82 +483,77 @@ static const struct pt_slot *find_slot(const struct pt_slot *sorted, size_t n, u
 	return bsearch(&key, sorted, n, sizeof(*sorted), cmp_slot_key);
 }
 
-int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
-		    uint32_t **fresh, size_t *nfresh)
+/* Watched ports: their union, counted before anything is expanded, so a
+ * thousand wide watches cost a bitmap, not a million entries. */
+static int want_watched(const struct pt_state *st, struct want **w, size_t *nw, size_t *capw)
 {
-	struct want *w = NULL;
-	size_t nw = 0, capw = 0, nslots = 0, nf = 0;
-	struct pt_slot *slots = NULL, *prev_sorted = NULL;
-	size_t nprev = prev ? prev->nslots : 0;
-	uint32_t *newly = NULL, next = PT_FIRST_FREE_SLOT;
-	uint8_t *used = NULL;
+	uint8_t *bits = calloc(PT_NPROTO * PT_PORTS / 8, 1);
+	size_t total = 0;
 	int err = 0;
 
-	/* watched ports: their union, counted before anything is expanded,
-	 * so a thousand wide watches cost a bitmap, not a million entries */
-	if (st->nwatches) {
-		uint8_t *bits = calloc(PT_NPROTO * PT_PORTS / 8, 1);
-		size_t total = 0;
+	if (!bits)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->nwatches; i++)
+		for (uint32_t p = st->watches[i].lo; p <= st->watches[i].hi; p++) {
+			uint32_t b = (uint32_t)st->watches[i].proto * PT_PORTS + p;
 
-		if (!bits)
-			return -ENOMEM;
-		for (size_t i = 0; i < st->nwatches; i++)
-			for (uint32_t p = st->watches[i].lo; p <= st->watches[i].hi; p++) {
-				uint32_t b = (uint32_t)st->watches[i].proto * PT_PORTS + p;
-
-				if (!(bits[b / 8] & (1u << (b % 8)))) {
-					bits[b / 8] |= (uint8_t)(1u << (b % 8));
-					total++;
-				}
+			if (!(bits[b / 8] & (1u << (b % 8)))) {
+				bits[b / 8] |= (uint8_t)(1u << (b % 8));
+				total++;
 			}
-		if (total > PT_MAX_SLOTS - PT_FIRST_FREE_SLOT) {
-			free(bits);
-			return -ENOSPC;
 		}
-		for (uint32_t b = 0; b < PT_NPROTO * PT_PORTS && !err; b++)
-			if (bits[b / 8] & (1u << (b % 8)))
-				err = want_range(&w, &nw, &capw, (uint8_t)(b / PT_PORTS),
-						 (uint16_t)(b % PT_PORTS), (uint16_t)(b % PT_PORTS), true,
-						 true);
+	if (total > PT_MAX_SLOTS - PT_FIRST_FREE_SLOT) {
 		free(bits);
+		return -ENOSPC;
 	}
+	for (uint32_t b = 0; b < PT_NPROTO * PT_PORTS && !err; b++)
+		if (bits[b / 8] & (1u << (b % 8)))
+			err = want_range(w, nw, capw, (uint8_t)(b / PT_PORTS), (uint16_t)(b % PT_PORTS),
+					 (uint16_t)(b % PT_PORTS), true, true);
+	free(bits);
+	return err;
+}
+
+/* Every range that would like a slot, sorted: watched ports one by one,
+ * then the ranges of bindings and policies (narrow ones port by port). */
+static int collect_wants(const struct pt_state *st, struct want **w, size_t *nw)
+{
+	size_t capw = 0;
+	int err = st->nwatches ? want_watched(st, w, nw, &capw) : 0;
+
 	for (size_t i = 0; i < st->nbindings && !err; i++) {
 		const struct pt_binding *b = &st->bindings[i];
 
-		err = want_range(&w, &nw, &capw, b->proto, b->lo, b->hi,
+		err = want_range(w, nw, &capw, b->proto, b->lo, b->hi,
 				 b->hi - b->lo < PT_INDIVIDUAL_MAX, false);
 	}
 	for (size_t i = 0; i < st->npolicies && !err; i++) {
 		const struct pt_policy *p = &st->policies[i];
 
-		err = want_range(&w, &nw, &capw, p->proto, p->lo, p->hi,
+		err = want_range(w, nw, &capw, p->proto, p->lo, p->hi,
 				 p->hi - p->lo < PT_INDIVIDUAL_MAX, false);
 	}
-	if (err)
-		goto cleanup;
-	if (nw)
-		qsort(w, nw, sizeof(*w), cmp_want);
+	if (!err && *nw)
+		qsort(*w, *nw, sizeof(**w), cmp_want);
+	return err;
+}
 
-	used = calloc(PT_MAX_SLOTS, 1);
-	slots = calloc(nw ? nw : 1, sizeof(*slots));
-	newly = calloc(nw ? nw : 1, sizeof(*newly));
-	prev_sorted = calloc(nprev ? nprev : 1, sizeof(*prev_sorted));
-	if (!used || !slots || !newly || !prev_sorted) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (nprev) {
-		memcpy(prev_sorted, prev->slots, nprev * sizeof(*prev_sorted));
-		qsort(prev_sorted, nprev, sizeof(*prev_sorted), cmp_slot_key);
-	}
-	/* Slots the live generation uses stay taken for its keys. */
-	if (prev)
-		for (size_t i = 0; i < prev->nslots; i++)
-			if (prev->slots[i].slot < PT_MAX_SLOTS)
-				used[prev->slots[i].slot] = 1;
+/* The slots being placed. */
+struct placing {
+	const struct pt_slot *prev;	/* the live generation's, sorted by key */
+	size_t nprev;
+	uint8_t *used;			/* PT_MAX_SLOTS flags */
+	uint32_t next;			/* the lowest slot maybe free */
+	struct pt_slot *slots;
+	size_t nslots;
+	uint32_t *newly;		/* the slots given out now */
+	size_t nf;
+};
 
-	/* First pass keeps existing slots; second gives the rest new ones,
-	 * watched ports first. */
+/* Pass 0 keeps existing slots; pass 1 gives the rest of the watched
+ * ports new ones, pass 2 the rest of the rules. */
+static int place_slots(const struct want *w, size_t nw, struct placing *pl)
+{
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < nw; i++) {
 			const struct pt_slot *old;
@@ -566,45 +561,77 @@ int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
 			if (i && w[i].proto == w[i - 1].proto && w[i].lo == w[i - 1].lo &&
 			    w[i].hi == w[i - 1].hi)
 				continue;	/* same range, weaker `must` */
-			old = find_slot(prev_sorted, nprev, w[i].proto, w[i].lo, w[i].hi);
+			old = find_slot(pl->prev, pl->nprev, w[i].proto, w[i].lo, w[i].hi);
 			if (pass == 0) {
-				if (!old)
-					continue;
-				slots[nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, old->slot };
+				if (old)
+					pl->slots[pl->nslots++] =
+						(struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, old->slot };
 				continue;
 			}
 			if (old || (pass == 1) != (w[i].must != 0))
 				continue;
-			while (next < PT_MAX_SLOTS && used[next])
-				next++;
-			if (next >= PT_MAX_SLOTS) {
-				if (w[i].must) {
-					err = -ENOSPC;
-					goto cleanup;
-				}
+			while (pl->next < PT_MAX_SLOTS && pl->used[pl->next])
+				pl->next++;
+			if (pl->next >= PT_MAX_SLOTS) {
+				if (w[i].must)
+					return -ENOSPC;
 				continue;	/* counted in its range or class row */
 			}
-			used[next] = 1;
-			newly[nf++] = next;
-			slots[nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, next };
+			pl->used[pl->next] = 1;
+			pl->newly[pl->nf++] = pl->next;
+			pl->slots[pl->nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, pl->next };
 		}
 	}
+	return 0;
+}
 
+int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
+		    uint32_t **fresh, size_t *nfresh)
+{
+	struct placing pl = { .next = PT_FIRST_FREE_SLOT };
+	struct pt_slot *prev_sorted = NULL;
+	size_t nw = 0, nprev = prev ? prev->nslots : 0;
+	struct want *w = NULL;
+	int err = collect_wants(st, &w, &nw);
+
+	if (err)
+		goto cleanup;
+	pl.used = calloc(PT_MAX_SLOTS, 1);
+	pl.slots = calloc(nw ? nw : 1, sizeof(*pl.slots));
+	pl.newly = calloc(nw ? nw : 1, sizeof(*pl.newly));
+	prev_sorted = calloc(nprev ? nprev : 1, sizeof(*prev_sorted));
+	if (!pl.used || !pl.slots || !pl.newly || !prev_sorted) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (nprev) {
+		memcpy(prev_sorted, prev->slots, nprev * sizeof(*prev_sorted));
+		qsort(prev_sorted, nprev, sizeof(*prev_sorted), cmp_slot_key);
+	}
+	pl.prev = prev_sorted;
+	pl.nprev = nprev;
+	/* Slots the live generation uses stay taken for its keys. */
+	for (size_t i = 0; i < nprev; i++)
+		if (prev->slots[i].slot < PT_MAX_SLOTS)
+			pl.used[prev->slots[i].slot] = 1;
+	err = place_slots(w, nw, &pl);
+	if (err)
+		goto cleanup;
 	free(st->slots);
-	st->slots = slots;
-	st->nslots = nslots;
-	slots = NULL;
+	st->slots = pl.slots;
+	st->nslots = pl.nslots;
+	pl.slots = NULL;
 	if (fresh) {
-		*fresh = newly;
-		newly = NULL;
+		*fresh = pl.newly;
+		pl.newly = NULL;
 	}
 	if (nfresh)
-		*nfresh = nf;
+		*nfresh = pl.nf;
 cleanup:
 	free(w);
-	free(used);
-	free(slots);
-	free(newly);
+	free(pl.used);
+	free(pl.slots);
+	free(pl.newly);
 	free(prev_sorted);
 	return err;
 }
