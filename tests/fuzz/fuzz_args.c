@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target: every typed parser of user/util.h on arbitrary
+ * libFuzzer target: every typed parser of core/parse.h on arbitrary
  * strings. Properties:
  *   - a parser fails with -EINVAL and says why in pt_why (one line), or
  *     succeeds with a value in range;
@@ -16,7 +16,7 @@
 #include <string.h>
 #include "fuzz_common.h"
 #include "config.h"
-#include "util.h"
+#include "parse.h"
 
 static void check_why(int err, const char *what, const char *s)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
-#include "util.h"
+#include "parse.h"
 
 #define MAX_WORDS 16
 #define MAX_LINE 4096
