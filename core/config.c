@@ -123,13 +123,13 @@ static int take_words(struct words *ws, const char *name, struct pt_word_error *
 	for (size_t i = 1; i < ws->nw; i++) {
 		const char *s = ws->w[i];
 
-		if (ended || strncmp(s, "--", 2)) {
+		if (ended || s[0] != '-' || !s[1]) {
 			if (ws->npos < MAX_POS)
 				ws->pos[ws->npos] = i;
 			ws->npos++;
 			continue;
 		}
-		if (!s[2]) {
+		if (!strcmp(s, "--")) {
 			ended = true;
 			continue;
 		}
@@ -297,41 +297,42 @@ int pt_edit_parse(char *const *w, size_t nw, struct pt_edit *out, struct pt_word
 	return gerr(e, 0, true, "unknown command '%s'", nw ? w[0] : "");
 }
 
-/* What the parser collects before bulk validation. */
+/* Where a rule stands in the file. */
+struct loc {
+	unsigned int line, col;
+};
+
+/* What the parser collects before bulk validation: the rules' places,
+ * index for index with the rules of st. */
 struct pending {
 	struct pt_state *st;
-	unsigned int *bind_line, *pol_line, *watch_line;
-	unsigned int *bind_col, *pol_col, *watch_col;
+	struct loc *bind_at, *pol_at, *watch_at;
 	size_t capb, capp, capw;
 };
 
-#define PUSH(arr, lines, cols, n, cap, elem, ln, cl)                                   \
-	({                                                                             \
-		int __e = 0;                                                           \
-		if ((n) == (cap)) {                                                    \
-			size_t __nc = (cap) ? (cap) * 2 : 64;                          \
-			void *__a = realloc((arr), __nc * sizeof(*(arr)));             \
-			void *__l = __a ? realloc((lines), __nc * sizeof(*(lines))) : NULL; \
-			void *__c = __l ? realloc((cols), __nc * sizeof(*(cols))) : NULL;   \
-			if (__a)                                                       \
-				(arr) = __a;                                           \
-			if (__l)                                                       \
-				(lines) = __l;                                         \
-			if (__c)                                                       \
-				(cols) = __c;                                          \
-			if (!__a || !__l || !__c)                                      \
-				__e = -ENOMEM;                                         \
-			else                                                           \
-				(cap) = __nc;                                          \
-		}                                                                      \
-		if (!__e) {                                                            \
-			(arr)[(n)] = (elem);                                           \
-			(lines)[(n)] = (ln);                                           \
-			(cols)[(n)] = (cl);                                            \
-			(n)++;                                                         \
-		}                                                                      \
-		__e;                                                                   \
-	})
+/* Append elem (size bytes) to *arr, which holds *n, and its place to *at;
+ * both have room for *cap. */
+static int push(void *arr, size_t *n, size_t *cap, size_t size, const void *elem,
+		struct loc **at, struct loc l)
+{
+	void **v = arr, *a, *b;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+
+		a = realloc(*v, nc * size);
+		if (a)
+			*v = a;
+		b = a ? realloc(*at, nc * sizeof(**at)) : NULL;
+		if (!b)
+			return -ENOMEM;
+		*at = b;
+		*cap = nc;
+	}
+	memcpy((char *)*v + *n * size, elem, size);
+	(*at)[(*n)++] = l;
+	return 0;
+}
 
 /* Services by name: a sorted index for the bindings' look-ups. */
 struct name_index {
@@ -378,7 +379,7 @@ static int index_build(struct name_index *ix, const struct pt_state *st)
 static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int ln,
 		     struct name_index *ix, struct pt_config_error *e)
 {
-	char *words[MAX_WORDS];
+	char *words[MAX_WORDS] = { NULL };
 	struct pt_word_error we;
 	struct pt_edit ed;
 	const struct pt_service *s;
@@ -391,7 +392,7 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 		return seterr(e, ln, w[0].col,
 			      "unknown statement '%s' (service add, bind, policy, watch)", words[0]);
 	if (pt_edit_parse(words, nw, &ed, &we))
-		return seterr(e, ln, w[we.word].col, "%s", we.msg);
+		return seterr(e, ln, w[we.word < nw ? we.word : 0].col, "%s", we.msg);
 	switch (ed.verb) {
 	case PT_VERB_SERVICE_ADD:
 		err = pt_service_add(pd->st, ed.name, ed.desc);
@@ -405,14 +406,14 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 				      "no service '%s': declare it with 'service add %s'", ed.name,
 				      ed.name);
 		ed.bind.service = s->id;
-		return PUSH(pd->st->bindings, pd->bind_line, pd->bind_col, pd->st->nbindings,
-			    pd->capb, ed.bind, ln, w[0].col);
+		return push(&pd->st->bindings, &pd->st->nbindings, &pd->capb, sizeof(ed.bind),
+			    &ed.bind, &pd->bind_at, (struct loc){ ln, w[0].col });
 	case PT_VERB_POLICY:
-		return PUSH(pd->st->policies, pd->pol_line, pd->pol_col, pd->st->npolicies, pd->capp,
-			    ed.policy, ln, w[0].col);
+		return push(&pd->st->policies, &pd->st->npolicies, &pd->capp, sizeof(ed.policy),
+			    &ed.policy, &pd->pol_at, (struct loc){ ln, w[0].col });
 	case PT_VERB_WATCH:
-		return PUSH(pd->st->watches, pd->watch_line, pd->watch_col, pd->st->nwatches,
-			    pd->capw, ed.watch, ln, w[0].col);
+		return push(&pd->st->watches, &pd->st->nwatches, &pd->capw, sizeof(ed.watch),
+			    &ed.watch, &pd->watch_at, (struct loc){ ln, w[0].col });
 	default:
 		return seterr(e, ln, w[1].col, "a file declares services: 'service add SERVICE [--desc TEXT]'");
 	}
@@ -502,14 +503,9 @@ static int cmp_watch_ix(const void *x, const void *y)
 {
 	const struct pt_watch *a = &sort_watches[*(const size_t *)x];
 	const struct pt_watch *b = &sort_watches[*(const size_t *)y];
+	int c = pt_cmp_range(a->proto, a->lo, a->hi, b->proto, b->lo, b->hi);
 
-	if (a->proto != b->proto)
-		return a->proto - b->proto;
-	if (a->lo != b->lo)
-		return a->lo - b->lo;
-	if (a->hi != b->hi)
-		return a->hi - b->hi;
-	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+	return c ? c : *(const size_t *)x < *(const size_t *)y ? -1 : 1;
 }
 
 static unsigned int max_u(unsigned int a, unsigned int b)
@@ -517,67 +513,54 @@ static unsigned int max_u(unsigned int a, unsigned int b)
 	return a > b ? a : b;
 }
 
+/* The bindings or the policies of the file: within limits, and laminar
+ * (r has room for them); an error names the later of two lines. */
+static int check_rules(struct pending *pd, enum pt_rule_kind kind, struct ref *r,
+		       struct pt_config_error *e)
+{
+	const struct pt_state *st = pd->st;
+	bool bind = kind == PT_KIND_BINDING;
+	size_t n = bind ? st->nbindings : st->npolicies, a = 0, b = 0;
+	int max = bind ? PT_MAX_BINDINGS : PT_MAX_POLICIES;
+	const struct loc *at = bind ? pd->bind_at : pd->pol_at;
+	const char *what = bind ? "binding" : "policy";
+	bool dup = false;
+	int err;
+
+	if (n > (size_t)max)
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
+		return seterr(e, at[max].line, 1, "more than %d %s", max, bind ? "bindings" : "policies");
+	for (size_t i = 0; i < n; i++)
+		r[i] = bind ? (struct ref){ st->bindings[i].proto, &st->bindings[i].prefix,
+					    st->bindings[i].lo, st->bindings[i].hi, i }
+			    : (struct ref){ st->policies[i].proto, &st->policies[i].from,
+					    st->policies[i].lo, st->policies[i].hi, i };
+	err = check_laminar(r, n, &a, &b, &dup);
+	if (err != -EEXIST && err != -ERANGE)
+		return err;
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
+	unsigned int la = at[a].line, lb = at[b].line, first = la < lb ? la : lb;
+
+	if (dup)
+		return seterr(e, max_u(la, lb), at[lb > la ? b : a].col,
+			      "the same %s again (first at line %u)", what, first);
+	return seterr(e, max_u(la, lb), at[lb > la ? b : a].col,
+		      "ports partly overlap the %s at line %u: ranges %s must be disjoint or nested",
+		      what, first, bind ? "on one prefix" : "with one source");
+}
+
 static int validate(struct pending *pd, struct pt_config_error *e)
 {
 	struct pt_state *st = pd->st;
 	size_t n = st->nbindings > st->npolicies ? st->nbindings : st->npolicies;
 	struct ref *r = calloc(n ? n : 1, sizeof(*r));
-	size_t a = 0, b = 0;
-	bool dup = false;
 	int err;
 
 	if (!r)
 		return -ENOMEM;
-	if (st->nbindings > PT_MAX_BINDINGS) {
-		free(r);
-		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-		return seterr(e, pd->bind_line[PT_MAX_BINDINGS], 1, "more than %d bindings",
-			      PT_MAX_BINDINGS);
-	}
-	for (size_t i = 0; i < st->nbindings; i++)
-		r[i] = (struct ref){ st->bindings[i].proto, &st->bindings[i].prefix,
-				     st->bindings[i].lo, st->bindings[i].hi, i };
-	err = check_laminar(r, st->nbindings, &a, &b, &dup);
-	if (err == -EEXIST || err == -ERANGE) {
-		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-		unsigned int la = pd->bind_line[a], lb = pd->bind_line[b];
-		size_t later = lb > la ? b : a;
-
-		free(r);
-		if (dup)
-			return seterr(e, max_u(la, lb), pd->bind_col[later],
-				      "the same binding again (first at line %u)", la < lb ? la : lb);
-		return seterr(e, max_u(la, lb), pd->bind_col[later],
-			      "ports partly overlap the binding at line %u: ranges on one prefix "
-			      "must be disjoint or nested", la < lb ? la : lb);
-	}
-	if (err) {
-		free(r);
-		return err;
-	}
-	if (st->npolicies > PT_MAX_POLICIES) {
-		free(r);
-		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-		return seterr(e, pd->pol_line[PT_MAX_POLICIES], 1, "more than %d policies",
-			      PT_MAX_POLICIES);
-	}
-	for (size_t i = 0; i < st->npolicies; i++)
-		r[i] = (struct ref){ st->policies[i].proto, &st->policies[i].from,
-				     st->policies[i].lo, st->policies[i].hi, i };
-	err = check_laminar(r, st->npolicies, &a, &b, &dup);
+	err = check_rules(pd, PT_KIND_BINDING, r, e);
+	err = err ?: check_rules(pd, PT_KIND_POLICY, r, e);
 	free(r);
-	if (err == -EEXIST || err == -ERANGE) {
-		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-		unsigned int la = pd->pol_line[a], lb = pd->pol_line[b];
-		size_t later = lb > la ? b : a;
-
-		if (dup)
-			return seterr(e, max_u(la, lb), pd->pol_col[later],
-				      "the same policy again (first at line %u)", la < lb ? la : lb);
-		return seterr(e, max_u(la, lb), pd->pol_col[later],
-			      "ports partly overlap the policy at line %u: ranges with one "
-			      "source must be disjoint or nested", la < lb ? la : lb);
-	}
 	if (err)
 		return err;
 	/* watches: identical ones are harmless, but a file says each once */
@@ -599,15 +582,15 @@ static int validate(struct pending *pd, struct pt_config_error *e)
 
 				free(ix);
 				/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-				return seterr(e, pd->watch_line[later], pd->watch_col[later],
+				return seterr(e, pd->watch_at[later].line, pd->watch_at[later].col,
 					      "the same watch again (first at line %u)",
-					      pd->watch_line[first]);
+					      pd->watch_at[first].line);
 			}
 		}
 		free(ix);
 	}
 	if (st->nwatches > PT_MAX_WATCHES)
-		return seterr(e, pd->watch_line[PT_MAX_WATCHES], 1, "more than %d watches",
+		return seterr(e, pd->watch_at[PT_MAX_WATCHES].line, 1, "more than %d watches",
 			      PT_MAX_WATCHES);
 	return 0;
 }
@@ -689,12 +672,9 @@ int pt_config_parse(const char *text, size_t len, const struct pt_state *live,
 cleanup:
 	free(line);
 	free(ix.v);
-	free(pd.bind_line);
-	free(pd.bind_col);
-	free(pd.pol_line);
-	free(pd.pol_col);
-	free(pd.watch_line);
-	free(pd.watch_col);
+	free(pd.bind_at);
+	free(pd.pol_at);
+	free(pd.watch_at);
 	if (err)
 		pt_state_free(out);
 	return err;
@@ -737,11 +717,10 @@ void pt_config_dump(FILE *f, const struct pt_state *st)
 	}
 	for (size_t i = 0; i < st->nbindings; i++) {
 		const struct pt_binding *bd = &st->bindings[i];
-		const struct pt_service *s = pt_service_by_id(st, bd->service);
 
 		fprintf(f, "bind %s %s %s %s\n", pt_proto_name(bd->proto),
 			pt_format_prefix(&bd->prefix, a, sizeof(a)),
-			pt_format_ports(bd->lo, bd->hi, b, sizeof(b)), s ? s->name : "?");
+			pt_format_ports(bd->lo, bd->hi, b, sizeof(b)), pt_service_name(st, bd->service));
 	}
 	for (size_t i = 0; i < st->npolicies; i++) {
 		const struct pt_policy *p = &st->policies[i];

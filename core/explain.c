@@ -174,12 +174,11 @@ static void describe_policy(const struct pt_policy *p, char *buf, size_t len)
 static void describe_binding(const struct pt_state *st, const struct pt_binding *b, char *buf,
 			     size_t len)
 {
-	const struct pt_service *svc = pt_service_by_id(st, b->service);
 	char ports[16], pfx[64];
 
 	set(buf, len, "%s %s %s -> %s", pt_proto_name(b->proto),
 		 pt_format_prefix(&b->prefix, pfx, sizeof(pfx)),
-		 pt_format_ports(b->lo, b->hi, ports, sizeof(ports)), svc ? svc->name : "?");
+		 pt_format_ports(b->lo, b->hi, ports, sizeof(ports)), pt_service_name(st, b->service));
 }
 
 /* What an action does to this packet: 0 passes, 1 the path ends here. */

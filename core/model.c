@@ -133,12 +133,8 @@ bool pt_name_valid(const char *s)
 	return n >= 1 && n <= PT_NAME_LEN - 1 && strspn(s, PT_NAME_CHARS) == n;
 }
 
-bool pt_desc_valid(const char *s)
-{
-	return strlen(s) < PT_DESC_LEN && pt_text_valid(s);
-}
-
-bool pt_text_valid(const char *s)
+/* Text for a description: valid UTF-8, no control characters. */
+static bool text_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -174,6 +170,11 @@ bool pt_text_valid(const char *s)
 		p += n + 1;
 	}
 	return true;
+}
+
+bool pt_desc_valid(const char *s)
+{
+	return strlen(s) < PT_DESC_LEN && text_valid(s);
 }
 
 bool pt_prefix_valid(const struct pt_prefix *p)
@@ -237,6 +238,13 @@ struct pt_service *pt_service_by_id(const struct pt_state *st, uint32_t id)
 		if (st->services[i].id == id)
 			return &st->services[i];
 	return NULL;
+}
+
+const char *pt_service_name(const struct pt_state *st, uint32_t id)
+{
+	const struct pt_service *s = pt_service_by_id(st, id);
+
+	return s ? s->name : "?";
 }
 
 ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
@@ -431,17 +439,19 @@ struct want {
 	uint16_t lo, hi;
 };
 
+int pt_cmp_range(uint8_t ap, uint16_t alo, uint16_t ahi, uint8_t bp, uint16_t blo, uint16_t bhi)
+{
+	if (ap != bp)
+		return ap - bp;
+	return alo != blo ? alo - blo : ahi - bhi;
+}
+
 static int cmp_want(const void *a, const void *b)
 {
 	const struct want *x = a, *y = b;
+	int c = pt_cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	if (x->lo != y->lo)
-		return x->lo - y->lo;
-	if (x->hi != y->hi)
-		return x->hi - y->hi;
-	return y->must - x->must;	/* the `must` one first */
+	return c ? c : y->must - x->must;	/* the `must` one first */
 }
 
 static int want_range(struct want **w, size_t *n, size_t *cap, uint8_t proto,
@@ -465,11 +475,7 @@ static int cmp_slot_key(const void *a, const void *b)
 {
 	const struct pt_slot *x = a, *y = b;
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	if (x->lo != y->lo)
-		return x->lo - y->lo;
-	return x->hi - y->hi;
+	return pt_cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 }
 
 /* prev's slots sorted by key, so each look-up is a binary search */

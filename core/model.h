@@ -119,6 +119,8 @@ int pt_state_copy(struct pt_state *dst, const struct pt_state *src);
 /* Find by name / id / key; NULL or -1 when absent. */
 struct pt_service *pt_service_by_name(const struct pt_state *st, const char *name);
 struct pt_service *pt_service_by_id(const struct pt_state *st, uint32_t id);
+/* The name of service id, or "?". */
+const char *pt_service_name(const struct pt_state *st, uint32_t id);
 ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
 			const struct pt_prefix *prefix, uint16_t lo, uint16_t hi);
 ssize_t pt_policy_find(const struct pt_state *st, uint8_t proto, uint16_t lo,
@@ -160,6 +162,8 @@ void pt_compiled_free(struct pt_compiled *c);
  * range's, else the class row's. Used by stats and by the reference model. */
 uint32_t pt_slot_of_port(const struct pt_state *st, uint8_t proto, uint16_t port);
 
+/* The order of rule keys: by protocol, then lo, then hi. */
+int pt_cmp_range(uint8_t ap, uint16_t alo, uint16_t ahi, uint8_t bp, uint16_t blo, uint16_t bhi);
 /* The one precedence of bindings (policies follow it too): does a beat b
  * when both cover a packet? The narrowest port range, then the longest
  * prefix, then an explicit family before any. */
@@ -173,9 +177,8 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			       const uint8_t src[16], uint16_t port);
 
-/* Text for a description: valid UTF-8, no control characters. */
-bool pt_text_valid(const char *s);
-/* A service's description: such text, shorter than PT_DESC_LEN. */
+/* A service's description: valid UTF-8 without control characters,
+ * shorter than PT_DESC_LEN. */
 bool pt_desc_valid(const char *s);
 /* A name of 1-31 characters of [a-z0-9_.-]. */
 bool pt_name_valid(const char *s);

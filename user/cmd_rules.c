@@ -41,6 +41,17 @@ static int parse_edit(int argc, char **argv, struct edit_arg *a)
 	return pt_bad("%s: %s", argv[0], e.msg);
 }
 
+/* Once a policy or watch is live: say so when no interface has the guard
+ * that enforces or counts it. */
+static int warn_unguarded(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	const struct edit_arg *a = varg;
+
+	pt_warn_no_guard(ctx, a->ed.verb == PT_VERB_POLICY ? "this policy is not enforced"
+							   : "these ports are not counted");
+	return 0;
+}
+
 /* ---- service ---- */
 
 static int edit_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
@@ -49,7 +60,6 @@ static int edit_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	const char *name = a->ed.name;
 	int err;
 
-	(void)ctx;
 	if (a->ed.verb == PT_VERB_SERVICE_DEL) {
 		struct pt_service *s = pt_service_by_name(st, name);
 
@@ -74,7 +84,6 @@ static int clear_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
 	const struct edit_arg *a = varg;
 
-	(void)st;
 	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
 		pt_sockets_clear(ctx, a->id, proto);
 	return 0;
@@ -102,7 +111,6 @@ static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	size_t clash = 0;
 	int err;
 
-	(void)ctx;
 	pt_format_prefix(&b->prefix, pfx, sizeof(pfx));
 	pt_format_ports(b->lo, b->hi, ports, sizeof(ports));
 	if (a->ed.verb == PT_VERB_UNBIND) {
@@ -139,71 +147,6 @@ int cmd_bind(int argc, char **argv)
 	return parse_edit(argc, argv, &a) ?: pt_edit_state(edit_bind, &a);
 }
 
-int cmd_unbind(int argc, char **argv)
-{
-	return cmd_bind(argc, argv);
-}
-
-static const char *service_name(const struct pt_state *st, uint32_t id)
-{
-	const struct pt_service *s = pt_service_by_id(st, id);
-
-	return s ? s->name : "?";
-}
-
-int cmd_bindings(int argc, char **argv)
-{
-	struct pt_state st = {};
-	struct pt_ctx ctx;
-	int ret;
-
-	ret = parse_plain("bindings", argc, argv);
-	ret = ret ?: pt_check_positional("bindings", argc, argv, 0, 0);
-	ret = ret ?: pt_read_state("bindings", &ctx, &st);
-	if (ret)
-		return ret;
-	pt_read_done(&ctx);	/* print without the lock */
-	if (pt_json) {
-		json_object *arr = json_object_new_array();
-
-		for (size_t i = 0; i < st.nbindings; i++) {
-			const struct pt_binding *b = &st.bindings[i];
-			json_object *o = json_object_new_object();
-			char pfx[64];
-
-			json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(b->proto)));
-			json_object_object_add(o, "prefix", json_object_new_string(
-				pt_format_prefix(&b->prefix, pfx, sizeof(pfx))));
-			json_object_object_add(o, "port_lo", json_object_new_int(b->lo));
-			json_object_object_add(o, "port_hi", json_object_new_int(b->hi));
-			json_object_object_add(o, "service", json_object_new_string(
-				service_name(&st, b->service)));
-			json_object_array_add(arr, o);
-		}
-		pt_json_print(arr);
-		json_object_put(arr);
-	} else {
-		static const char *const hdr[] = { "PROTO", "PREFIX", "PORTS", "SERVICE" };
-		struct pt_table t;
-
-		pt_table_init(&t, 4, hdr);
-		for (size_t i = 0; i < st.nbindings; i++) {
-			const struct pt_binding *b = &st.bindings[i];
-			char pfx[64], ports[16];
-			const char *row[] = { pt_proto_name(b->proto),
-					      pt_format_prefix(&b->prefix, pfx, sizeof(pfx)),
-					      pt_format_ports(b->lo, b->hi, ports, sizeof(ports)),
-					      service_name(&st, b->service) };
-			pt_table_add(&t, row);
-		}
-		pt_table_print(&t);
-		pt_table_free(&t);
-	}
-	pt_state_free(&st);
-	pt_ctx_close(&ctx);
-	return 0;
-}
-
 /* ---- policy / unpolicy ---- */
 
 static int edit_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
@@ -214,7 +157,6 @@ static int edit_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	size_t clash = 0;
 	int err;
 
-	(void)ctx;
 	pt_format_ports(p->lo, p->hi, ports, sizeof(ports));
 	pt_format_prefix(&p->from, from, sizeof(from));
 	if (a->ed.verb == PT_VERB_UNPOLICY) {
@@ -239,85 +181,13 @@ static int edit_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return err ? pt_fail("policy: %s", strerror(-err)) : 0;
 }
 
-/* Once the policy is live: say so when no interface can enforce it. */
-static int warn_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
-{
-	(void)st;
-	(void)varg;
-	pt_warn_no_guard(ctx, "this policy is not enforced");
-	return 0;
-}
-
 int cmd_policy(int argc, char **argv)
 {
 	struct edit_arg a = {};
 
 	return parse_edit(argc, argv, &a) ?:
 	       pt_edit_state_then(edit_policy,
-				  a.ed.verb == PT_VERB_POLICY ? warn_policy : NULL, &a);
-}
-
-int cmd_unpolicy(int argc, char **argv)
-{
-	return cmd_policy(argc, argv);
-}
-
-int cmd_policies(int argc, char **argv)
-{
-	struct pt_state st = {};
-	struct pt_ctx ctx;
-	int ret;
-
-	ret = parse_plain("policies", argc, argv);
-	ret = ret ?: pt_check_positional("policies", argc, argv, 0, 0);
-	ret = ret ?: pt_read_state("policies", &ctx, &st);
-	if (ret)
-		return ret;
-	pt_read_done(&ctx);	/* print without the lock */
-	if (pt_json) {
-		json_object *arr = json_object_new_array();
-
-		for (size_t i = 0; i < st.npolicies; i++) {
-			const struct pt_policy *p = &st.policies[i];
-			json_object *o = json_object_new_object();
-			char from[64];
-
-			json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(p->proto)));
-			json_object_object_add(o, "port_lo", json_object_new_int(p->lo));
-			json_object_object_add(o, "port_hi", json_object_new_int(p->hi));
-			json_object_object_add(o, "action", json_object_new_string(pt_action_name(p->action)));
-			json_object_object_add(o, "pps", json_object_new_int64(p->pps));
-			json_object_object_add(o, "from", json_object_new_string(
-				pt_format_prefix(&p->from, from, sizeof(from))));
-			json_object_array_add(arr, o);
-		}
-		pt_json_print(arr);
-		json_object_put(arr);
-	} else {
-		static const char *const hdr[] = { "PROTO", "PORTS", "ACTION", "PPS", "FROM" };
-		struct pt_table t;
-
-		pt_table_init(&t, 5, hdr);
-		for (size_t i = 0; i < st.npolicies; i++) {
-			const struct pt_policy *p = &st.policies[i];
-			char ports[16], from[64], pps[16];
-			const char *row[] = { pt_proto_name(p->proto),
-					      pt_format_ports(p->lo, p->hi, ports, sizeof(ports)),
-					      pt_action_name(p->action), pps,
-					      pt_format_prefix(&p->from, from, sizeof(from)) };
-
-			if (p->action == PT_LIMIT)
-				snprintf(pps, sizeof(pps), "%u", p->pps);
-			else
-				snprintf(pps, sizeof(pps), "-");
-			pt_table_add(&t, row);
-		}
-		pt_table_print(&t);
-		pt_table_free(&t);
-	}
-	pt_state_free(&st);
-	pt_ctx_close(&ctx);
-	return 0;
+				  a.ed.verb == PT_VERB_POLICY ? warn_unguarded : NULL, &a);
 }
 
 /* ---- watch / unwatch ---- */
@@ -329,7 +199,6 @@ static int edit_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	char ports[16];
 	int err;
 
-	(void)ctx;
 	pt_format_ports(w->lo, w->hi, ports, sizeof(ports));
 	if (a->ed.verb == PT_VERB_UNWATCH) {
 		err = pt_watch_del(st, w->proto, w->lo, w->hi);
@@ -343,23 +212,134 @@ static int edit_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return err ? pt_fail("watch: %s", strerror(-err)) : 0;
 }
 
-static int warn_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
-{
-	(void)st;
-	(void)varg;
-	pt_warn_no_guard(ctx, "these ports are not counted");
-	return 0;
-}
-
 int cmd_watch(int argc, char **argv)
 {
 	struct edit_arg a = {};
 
 	return parse_edit(argc, argv, &a) ?:
-	       pt_edit_state_then(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_watch : NULL, &a);
+	       pt_edit_state_then(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_unguarded : NULL, &a);
 }
 
-int cmd_unwatch(int argc, char **argv)
+/* ---- bindings, policies: the lists (and dump's JSON of them) ---- */
+
+json_object *pt_json_bindings(const struct pt_state *st)
 {
-	return cmd_watch(argc, argv);
+	json_object *arr = json_object_new_array();
+	char pfx[64];
+
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(b->proto)));
+		json_object_object_add(o, "prefix", json_object_new_string(
+			pt_format_prefix(&b->prefix, pfx, sizeof(pfx))));
+		json_object_object_add(o, "port_lo", json_object_new_int(b->lo));
+		json_object_object_add(o, "port_hi", json_object_new_int(b->hi));
+		json_object_object_add(o, "service",
+				       json_object_new_string(pt_service_name(st, b->service)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+json_object *pt_json_policies(const struct pt_state *st)
+{
+	json_object *arr = json_object_new_array();
+	char from[64];
+
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(p->proto)));
+		json_object_object_add(o, "port_lo", json_object_new_int(p->lo));
+		json_object_object_add(o, "port_hi", json_object_new_int(p->hi));
+		json_object_object_add(o, "action", json_object_new_string(pt_action_name(p->action)));
+		json_object_object_add(o, "pps", json_object_new_int64(p->pps));
+		json_object_object_add(o, "from", json_object_new_string(
+			pt_format_prefix(&p->from, from, sizeof(from))));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static void table_bindings(const struct pt_state *st, struct pt_table *t)
+{
+	static const char *const hdr[] = { "PROTO", "PREFIX", "PORTS", "SERVICE" };
+	char pfx[64], ports[16];
+
+	pt_table_init(t, 4, hdr);
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		const char *row[] = { pt_proto_name(b->proto),
+				      pt_format_prefix(&b->prefix, pfx, sizeof(pfx)),
+				      pt_format_ports(b->lo, b->hi, ports, sizeof(ports)),
+				      pt_service_name(st, b->service) };
+
+		pt_table_add(t, row);
+	}
+}
+
+static void table_policies(const struct pt_state *st, struct pt_table *t)
+{
+	static const char *const hdr[] = { "PROTO", "PORTS", "ACTION", "PPS", "FROM" };
+	char ports[16], from[64], pps[16];
+
+	pt_table_init(t, 5, hdr);
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+		const char *row[] = { pt_proto_name(p->proto),
+				      pt_format_ports(p->lo, p->hi, ports, sizeof(ports)),
+				      pt_action_name(p->action), pps,
+				      pt_format_prefix(&p->from, from, sizeof(from)) };
+
+		if (p->action == PT_LIMIT)
+			snprintf(pps, sizeof(pps), "%u", p->pps);
+		else
+			snprintf(pps, sizeof(pps), "-");
+		pt_table_add(t, row);
+	}
+}
+
+/* Read the state, then print it as JSON or as a table, without the lock. */
+static int list_rules(const char *cmd, int argc, char **argv,
+		      json_object *(*json)(const struct pt_state *st),
+		      void (*table)(const struct pt_state *st, struct pt_table *t))
+{
+	struct pt_state st = {};
+	struct pt_ctx ctx;
+	int ret;
+
+	ret = parse_plain(cmd, argc, argv);
+	ret = ret ?: pt_check_positional(cmd, argc, argv, 0, 0);
+	ret = ret ?: pt_read_state(cmd, &ctx, &st);
+	if (ret)
+		return ret;
+	pt_read_done(&ctx);
+	if (pt_json) {
+		json_object *o = json(&st);
+
+		pt_json_print(o);
+		json_object_put(o);
+	} else {
+		struct pt_table t;
+
+		table(&st, &t);
+		pt_table_print(&t);
+		pt_table_free(&t);
+	}
+	pt_state_free(&st);
+	pt_ctx_close(&ctx);
+	return 0;
+}
+
+int cmd_bindings(int argc, char **argv)
+{
+	return list_rules("bindings", argc, argv, pt_json_bindings, table_bindings);
+}
+
+int cmd_policies(int argc, char **argv)
+{
+	return list_rules("policies", argc, argv, pt_json_policies, table_policies);
 }

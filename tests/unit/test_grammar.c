@@ -140,6 +140,7 @@ static const struct bad_case bad_cases[] = {
 	{ "service add web --desc", 3, true, "--desc needs a value" },
 	{ "service add web --desc a --desc b", 5, true, "--desc given twice" },
 	{ "service add web --size 3", 3, true, "unknown option '--size'" },
+	{ "service add -x", 2, true, "unknown option '-x'" },
 	{ "bind tcp any 80", 3, true, "missing arguments" },
 	{ "bind tcp any 80 web more", 5, true, "unexpected argument 'more'" },
 	{ "bind sctp any 80 web", 1, false, "bad protocol: 'sctp' is not a protocol (tcp or udp)" },
