@@ -307,32 +307,12 @@ struct loc {
 struct pending {
 	struct pt_state *st;
 	struct loc *bind_at, *pol_at, *watch_at;
-	size_t capb, capp, capw;
+	size_t capb, capp, capw, capbl, cappl, capwl;
 };
 
-/* Append elem (size bytes) to *arr, which holds *n, and its place to *at;
- * both have room for *cap. */
-static int push(void *arr, size_t *n, size_t *cap, size_t size, const void *elem,
-		struct loc **at, struct loc l)
-{
-	void **v = arr, *a, *b;
-
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-
-		a = realloc(*v, nc * size);
-		if (a)
-			*v = a;
-		b = a ? realloc(*at, nc * sizeof(**at)) : NULL;
-		if (!b)
-			return -ENOMEM;
-		*at = b;
-		*cap = nc;
-	}
-	memcpy((char *)*v + *n * size, elem, size);
-	(*at)[(*n)++] = l;
-	return 0;
-}
+/* Append a rule and its place (both arrays have n used). */
+#define PUSH(arr, at, n, cap, capl, rule, l)                                        \
+	(PT_GROW(arr, n, cap) ?: PT_GROW(at, n, capl) ?: ((at)[n] = (l), (arr)[(n)++] = (rule), 0))
 
 /* Services by name: a sorted index for the bindings' look-ups. */
 struct name_index {
@@ -382,6 +362,7 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 	char *words[MAX_WORDS] = { NULL };
 	struct pt_word_error we;
 	struct pt_edit ed;
+	const struct loc at = { ln, w[0].col };
 	const struct pt_service *s;
 	int err;
 
@@ -406,14 +387,14 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 				      "no service '%s': declare it with 'service add %s'", ed.name,
 				      ed.name);
 		ed.bind.service = s->id;
-		return push(&pd->st->bindings, &pd->st->nbindings, &pd->capb, sizeof(ed.bind),
-			    &ed.bind, &pd->bind_at, (struct loc){ ln, w[0].col });
+		return PUSH(pd->st->bindings, pd->bind_at, pd->st->nbindings, pd->capb, pd->capbl,
+			    ed.bind, at);
 	case PT_VERB_POLICY:
-		return push(&pd->st->policies, &pd->st->npolicies, &pd->capp, sizeof(ed.policy),
-			    &ed.policy, &pd->pol_at, (struct loc){ ln, w[0].col });
+		return PUSH(pd->st->policies, pd->pol_at, pd->st->npolicies, pd->capp, pd->cappl,
+			    ed.policy, at);
 	case PT_VERB_WATCH:
-		return push(&pd->st->watches, &pd->st->nwatches, &pd->capw, sizeof(ed.watch),
-			    &ed.watch, &pd->watch_at, (struct loc){ ln, w[0].col });
+		return PUSH(pd->st->watches, pd->watch_at, pd->st->nwatches, pd->capw, pd->capwl,
+			    ed.watch, at);
 	default:
 		return seterr(e, ln, w[1].col, "a file declares services: 'service add SERVICE [--desc TEXT]'");
 	}
@@ -637,7 +618,7 @@ int pt_config_parse(const char *text, size_t len, const struct pt_state *live,
 		goto cleanup;
 
 	while (pos < len) {
-		struct word w[MAX_WORDS];
+		struct word w[MAX_WORDS] = {};
 		size_t nw, end = pos;
 
 		while (end < len && text[end] != '\n')

@@ -27,14 +27,8 @@ struct pt_config_error {
 
 /* What one command line (or one line of a file) asks for. */
 enum pt_verb {
-	PT_VERB_SERVICE_ADD,
-	PT_VERB_SERVICE_DEL,
-	PT_VERB_BIND,
-	PT_VERB_UNBIND,
-	PT_VERB_POLICY,
-	PT_VERB_UNPOLICY,
-	PT_VERB_WATCH,
-	PT_VERB_UNWATCH,
+	PT_VERB_SERVICE_ADD, PT_VERB_SERVICE_DEL, PT_VERB_BIND, PT_VERB_UNBIND,
+	PT_VERB_POLICY, PT_VERB_UNPOLICY, PT_VERB_WATCH, PT_VERB_UNWATCH,
 };
 
 struct pt_edit {

@@ -10,22 +10,6 @@
 #include <arpa/inet.h>
 #include "model.h"
 
-#define GROW(arr, n, cap)                                                     \
-	({                                                                    \
-		int __err = 0;                                                \
-		if ((n) >= (cap)) {                                           \
-			size_t __nc = (cap) ? (cap) * 2 : 16;                 \
-			void *__p = realloc((arr), __nc * sizeof(*(arr)));    \
-			if (!__p)                                             \
-				__err = -ENOMEM;                              \
-			else {                                                \
-				(arr) = __p;                                  \
-				(cap) = __nc;                                 \
-			}                                                     \
-		}                                                             \
-		__err;                                                        \
-	})
-
 /* Arrays in pt_state are sized exactly; appending reallocates by one. */
 static int append(void **arr, size_t *n, size_t size, const void *elem)
 {
@@ -459,13 +443,13 @@ static int want_range(struct want **w, size_t *n, size_t *cap, uint8_t proto,
 {
 	if (individual) {
 		for (uint32_t p = lo; p <= hi; p++) {
-			if (GROW(*w, *n, *cap))
+			if (PT_GROW(*w, *n, *cap))
 				return -ENOMEM;
 			(*w)[(*n)++] = (struct want){ proto, must, (uint16_t)p, (uint16_t)p };
 		}
 		return 0;
 	}
-	if (GROW(*w, *n, *cap))
+	if (PT_GROW(*w, *n, *cap))
 		return -ENOMEM;
 	(*w)[(*n)++] = (struct want){ proto, must, lo, hi };
 	return 0;
@@ -781,14 +765,14 @@ static int emit_lpm(struct emit *e, enum pt_rule_kind kind, uint8_t family, uint
 	if (kind == PT_KIND_BINDING) {
 		const struct pt_binding *b = &e->st->bindings[g->winner->index];
 
-		if (GROW(e->out->binds, e->out->nbinds, e->capb))
+		if (PT_GROW(e->out->binds, e->out->nbinds, e->capb))
 			return -ENOMEM;
 		e->out->binds[e->out->nbinds++] = (struct pt_bind_entry){
 			.key = key, .val = { .service = b->service, .slot = slot },
 		};
 		return 0;
 	}
-	if (GROW(e->out->policies, e->out->npolicies, e->capp))
+	if (PT_GROW(e->out->policies, e->out->npolicies, e->capp))
 		return -ENOMEM;
 	struct pt_policy_val val = { .action = PT_ALLOW };
 	if (g->winner) {
@@ -932,7 +916,7 @@ static int note_hosts(struct emit *e, size_t first, uint32_t lo, uint32_t hi)
 			continue;
 		}
 		flags |= PT_PORT_HOST;
-		if (GROW(e->out->hosts, e->out->nhosts, e->caph))
+		if (PT_GROW(e->out->hosts, e->out->nhosts, e->caph))
 			return -ENOMEM;
 		e->out->hosts[e->out->nhosts++] = *b;
 	}

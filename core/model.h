@@ -15,12 +15,25 @@
 #include "portier.h"
 
 #define PT_FAMILY_ANY 2		/* a prefix that covers IPv4 and IPv6 */
-/* The kinds of rule. */
-enum pt_rule_kind {
-	PT_KIND_BINDING,
-	PT_KIND_POLICY,
-	PT_KIND_WATCH,		/* in the compiler: a counted range (a watch's slot) */
-};
+/* Make room in arr (n used of cap) for one more: 0, or -ENOMEM (arr kept). */
+#define PT_GROW(arr, n, cap)                                                   \
+	({                                                                    \
+		int __err = 0;                                                \
+		if ((n) >= (cap)) {                                           \
+			size_t __nc = (cap) ? (cap) * 2 : 16;                 \
+			void *__p = realloc((arr), __nc * sizeof(*(arr)));    \
+			if (!__p)                                             \
+				__err = -ENOMEM;                              \
+			else {                                                \
+				(arr) = __p;                                  \
+				(cap) = __nc;                                 \
+			}                                                     \
+		}                                                             \
+		__err;                                                        \
+	})
+
+/* The kinds of rule (to the compiler, a watch is a counted range: a slot). */
+enum pt_rule_kind { PT_KIND_BINDING, PT_KIND_POLICY, PT_KIND_WATCH };
 
 /* The characters of a service name. */
 #define PT_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"

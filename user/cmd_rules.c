@@ -11,18 +11,6 @@
 #include "sockets.h"
 #include "table.h"
 
-static const struct option no_opts[] = { {} };
-
-/* Parse options that none of these commands take: only --from / --desc
- * are handled by their own commands. */
-static int parse_plain(const char *cmd, int argc, char **argv)
-{
-	opterr = 0;
-	if (getopt_long(argc, argv, "+", no_opts, NULL) != -1)
-		return pt_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-	return 0;
-}
-
 /* An edit as parsed, and the id of a service being deleted. */
 struct edit_arg {
 	struct pt_edit ed;
@@ -311,9 +299,12 @@ static int list_rules(const char *cmd, int argc, char **argv,
 	struct pt_ctx ctx;
 	int ret;
 
-	ret = parse_plain(cmd, argc, argv);
-	ret = ret ?: pt_check_positional(cmd, argc, argv, 0, 0);
-	ret = ret ?: pt_read_state(cmd, &ctx, &st);
+	/* these take no argument and no option */
+	if (argc > 1 && argv[1][0] == '-')
+		return pt_usage_error(cmd, "unknown option '%s'", argv[1]);
+	if (argc > 1)
+		return pt_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	ret = pt_read_state(cmd, &ctx, &st);
 	if (ret)
 		return ret;
 	pt_read_done(&ctx);
