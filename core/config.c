@@ -255,8 +255,8 @@ static int parse_policy(struct words *ws, struct pt_edit *out, struct pt_word_er
 	if (ws->npos < 4)
 		return gerr(e, ws->pos[2], true, "limit needs PPS");
 	if (pt_parse_uint(word(ws, 3), PT_MAX_PPS, &pps) || !pps)
-		return gerr(e, ws->pos[3], false, "bad PPS '%s': packets per second from 1 to %llu",
-			    word(ws, 3), PT_MAX_PPS);
+		return gerr(e, ws->pos[3], false, "PPS is packets per second from 1 to %llu",
+			    PT_MAX_PPS);
 	p->pps = (uint32_t)pps;
 	return want_pos(ws, 4, e);
 }
