@@ -34,8 +34,11 @@ CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS   += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE \
-             -DPORTIER_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUT) \
+             -DPORTIER_VERSION='"$(VERSION)"' -Iinclude -Icore -Iuser -I$(OUT) \
              $(PKG_CFLAGS) -MMD -MP
+# the pure core (core/) and its unit tests: no libbpf, libxdp or json-c
+# include paths, and no user/ headers, so the boundary is the build's
+CORE_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Icore -MMD -MP
 LIBS       = $(PKG_LIBS) -lelf -lz
 
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
@@ -45,23 +48,31 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
+CORE_SRCS := $(wildcard core/*.c)
 USER_SRCS := $(wildcard user/*.c)
-# the library the tests link: everything but the command handlers
-LIB_SRCS  := $(filter-out user/main.c user/cmd_%.c,$(USER_SRCS))
-USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(USER_SRCS))
+# the library the tests link: the core and everything but the command handlers
+LIB_SRCS  := $(CORE_SRCS) $(filter-out user/main.c user/cmd_%.c,$(USER_SRCS))
+CORE_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CORE_SRCS))
+USER_OBJS := $(CORE_OBJS) $(patsubst %.c,$(OUT)/%.o,$(USER_SRCS))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 
 # Each tests/<suite>/test_*.c is one binary, linked with the suite's other
-# .c files (helpers, reference models) and the user-space library.
+# .c files (helpers, reference models) and what the suite tests: the unit
+# suite the pure core alone (no libbpf, libxdp or json-c on its link
+# line), the bpf suite the user-space library.
 TEST_SUITES := unit bpf
+unit_LINK := $(CORE_OBJS)
+unit_LIBS :=
+bpf_LINK  := $(LIB_OBJS)
+bpf_LIBS   = $(LIBS)
 TEST_BINS :=
 define suite_rules
 $(1)_HELPERS := $$(patsubst %.c,$(OUT)/%.o,$$(filter-out tests/$(1)/test_%.c,$$(wildcard tests/$(1)/*.c)))
 $(1)_BINS := $$(patsubst tests/$(1)/%.c,$(OUT)/tests/$(1)/%,$$(wildcard tests/$(1)/test_*.c))
 TEST_BINS += $$($(1)_BINS)
-$(OUT)/tests/$(1)/test_%: $(OUT)/tests/$(1)/test_%.o $$($(1)_HELPERS) $(LIB_OBJS)
+$(OUT)/tests/$(1)/test_%: $(OUT)/tests/$(1)/test_%.o $$($(1)_HELPERS) $$($(1)_LINK)
 	$$(call msg,LINK,$$@)
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) -lcmocka
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) -lcmocka
 endef
 $(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
 
@@ -80,7 +91,7 @@ help:
 	@echo '                boot Debian'"'"'s KERNEL under qemu with this root filesystem and run'
 	@echo '                e2e files there (default: the short list make test runs)'
 	@echo 'make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 20)'
-	@echo 'make lint       cppcheck and clang-tidy over user/*.c'
+	@echo 'make lint       cppcheck and clang-tidy over user/*.c and core/*.c'
 	@echo 'make demo       show portier dispatching a small building of services'
 	@echo 'make bench      run the benchmarks and print the table of ratios'
 	@echo 'make install    install binary, man page, completion, units (PREFIX, DESTDIR)'
@@ -106,6 +117,16 @@ $(OUT)/%.o: %.c $(SKELS) | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/core/%.o: core/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(OUT)/tests/unit/%.o: tests/unit/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
 
 $(OUT)/portier: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -162,9 +183,12 @@ FUZZ_SECONDS ?= 20
 fuzz: deps
 	$(Q)OUT=$(OUT) CLANG=$(CLANG) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
-# cppcheck and clang-tidy over user/*.c with the build's flags
+# cppcheck and clang-tidy over user/*.c and core/*.c with the build's
+# flags; the core includes no libbpf, libxdp or user/ header
 lint: $(OUT)/portier
-	$(Q)OUT=$(OUT) scripts/lint.sh
+	$(Q)! grep -n -E '^#include [<"](bpf/|xdp/|json-c/)' core/*.c core/*.h || \
+		{ echo 'lint: core/ includes a libbpf, libxdp or json-c header' >&2; exit 1; }
+	$(Q)OUT=$(OUT) scripts/lint.sh user/*.c core/*.c
 
 demo: all
 	$(Q)scripts/demo.sh
@@ -197,5 +221,5 @@ uninstall:
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d $(GUARDB)/bpf/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/core/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d $(GUARDB)/bpf/*.d)
 include bench/bench.mk

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Static analysis of user space: cppcheck, then clang-tidy (.clang-tidy at
-# the top of the tree), both with the build's own flags, over user/*.c.
+# the top of the tree), both with the build's own flags, over user/*.c and core/*.c.
 # Any finding fails the run. A false positive is suppressed where it is,
 # with a comment that says why: `// cppcheck-suppress ID` on the line
 # before it, or `// NOLINT(check)` / `// NOLINTNEXTLINE(check)`.
 #
-#   scripts/lint.sh [FILE.c...]      (default: user/*.c)
+#   scripts/lint.sh [FILE.c...]      (default: user/*.c core/*.c)
 #
 # Environment: OUT (build output with the generated skeleton headers,
 # default build; `make lint` builds it first), JOBS (parallel clang-tidy
@@ -18,7 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
 
 files=("$@")
-[ ${#files[@]} -eq 0 ] && files=(user/*.c)
+[ ${#files[@]} -eq 0 ] && files=(user/*.c core/*.c)
 
 # the tools, from Debian, when missing (as deps.sh does for the build)
 need=()
@@ -44,9 +44,9 @@ trap 'rm -rf -- "$tmp"' EXIT
 # shellcheck disable=SC2207 # pkg-config's words
 PKG=($(pkg-config --cflags libbpf libxdp json-c libmicrohttpd ncursesw 2>/dev/null))
 DEFS=(-D_GNU_SOURCE "-DPORTIER_VERSION=\"$VERSION\"")
-INCS=(-Iinclude -Iuser "-I$OUT")
+INCS=(-Iinclude -Icore -Iuser "-I$OUT")
 # the generated skeletons are bpftool's code: system headers for clang-tidy
-TIDY_INCS=(-Iinclude -Iuser -isystem "$OUT")
+TIDY_INCS=(-Iinclude -Icore -Iuser -isystem "$OUT")
 
 # ---- cppcheck ----
 # libbpf's and libxdp's option macros, which cppcheck cannot see through

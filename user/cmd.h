@@ -79,6 +79,9 @@ int pt_no_args(const char *cmd, int argc, char **argv);
 const char *pt_cmd_usage(const char *cmd);
 
 void pt_json_print(json_object *o);
+/* bindings, policies and dump: the JSON arrays of a state's rules. */
+json_object *pt_json_bindings(const struct pt_state *st);
+json_object *pt_json_policies(const struct pt_state *st);
 
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
@@ -87,14 +90,12 @@ int cmd_service(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_unregister(int argc, char **argv);
 int cmd_services(int argc, char **argv);
+/* bind, policy and watch also serve unbind, unpolicy and unwatch (argv[0]) */
 int cmd_bind(int argc, char **argv);
-int cmd_unbind(int argc, char **argv);
 int cmd_bindings(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
-int cmd_unpolicy(int argc, char **argv);
 int cmd_policies(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
-int cmd_unwatch(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);

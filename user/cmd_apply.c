@@ -17,66 +17,51 @@
 
 #define PT_MAX_CONFIG_BYTES (64u << 20)
 
+/* The whole file (or stdin for "-"), NUL-terminated, at most
+ * PT_MAX_CONFIG_BYTES. */
 static int read_all(const char *path, char **buf, size_t *len)
 {
-	size_t cap = 65536, n = 0;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0), err = 0;
+	size_t cap = 0, n = 0;
 	struct stat stt;
 	char *p = NULL;
-	int fd, err = 0;
 
-	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &stt)) {
+	if (fstat(fd, &stt))
 		err = -errno;
-		goto cleanup;
-	}
-	if (S_ISDIR(stt.st_mode)) {
+	else if (S_ISDIR(stt.st_mode))
 		err = -EISDIR;
-		goto cleanup;
-	}
-	p = malloc(cap + 1);
-	if (!p) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (;;) {
+	while (!err) {
 		ssize_t r;
 
 		if (n == cap) {
-			char *q;
+			size_t nc = cap ? cap * 2 : 65536;
+			char *q = cap >= PT_MAX_CONFIG_BYTES ? NULL : realloc(p, nc + 1);
 
-			if (cap >= PT_MAX_CONFIG_BYTES) {
-				err = -EFBIG;
-				goto cleanup;
-			}
-			cap *= 2;
-			q = realloc(p, cap + 1);
 			if (!q) {
-				err = -ENOMEM;
-				goto cleanup;
+				err = cap >= PT_MAX_CONFIG_BYTES ? -EFBIG : -ENOMEM;
+				break;
 			}
 			p = q;
+			cap = nc;
 		}
 		r = read(fd, p + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto cleanup;
-		}
 		if (!r)
 			break;
-		n += (size_t)r;
+		if (r < 0 && errno != EINTR)
+			err = -errno;
+		n += r > 0 ? (size_t)r : 0;
+	}
+	close(fd);
+	if (err) {
+		free(p);
+		return err;
 	}
 	p[n] = 0;
 	*buf = p;
 	*len = n;
-	p = NULL;
-cleanup:
-	free(p);
-	close(fd);
-	return err;
+	return 0;
 }
 
 struct diff {
@@ -110,22 +95,23 @@ static void key_rule(struct keyed *k, uint8_t proto, const struct pt_prefix *p, 
 		memcpy(k->key + 8, p->addr, 16);
 }
 
-static struct keyed *keyed_state(const struct pt_state *st, int kind, size_t *n)
+static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind kind, size_t *n)
 {
-	size_t cnt = kind == 0 ? st->nbindings : kind == 1 ? st->npolicies : st->nwatches;
+	size_t cnt = kind == PT_KIND_BINDING ? st->nbindings
+		     : kind == PT_KIND_POLICY ? st->npolicies
+					       : st->nwatches;
 	struct keyed *k = calloc(cnt ? cnt : 1, sizeof(*k));
 
 	*n = cnt;
 	if (!k)
 		return NULL;
 	for (size_t i = 0; i < cnt; i++) {
-		if (kind == 0) {
+		if (kind == PT_KIND_BINDING) {
 			const struct pt_binding *b = &st->bindings[i];
-			const struct pt_service *s = pt_service_by_id(st, b->service);
 
 			key_rule(&k[i], b->proto, &b->prefix, b->lo, b->hi);
-			snprintf(k[i].val, sizeof(k[i].val), "%s", s ? s->name : "?");
-		} else if (kind == 1) {
+			snprintf(k[i].val, sizeof(k[i].val), "%s", pt_service_name(st, b->service));
+		} else if (kind == PT_KIND_POLICY) {
 			const struct pt_policy *p = &st->policies[i];
 
 			key_rule(&k[i], p->proto, &p->from, p->lo, p->hi);
@@ -140,7 +126,7 @@ static struct keyed *keyed_state(const struct pt_state *st, int kind, size_t *n)
 	return k;
 }
 
-static int diff_kind(const struct pt_state *a, const struct pt_state *b, int kind,
+static int diff_kind(const struct pt_state *a, const struct pt_state *b, enum pt_rule_kind kind,
 		     struct diff *d)
 {
 	size_t na, nb, i = 0, j = 0;
@@ -228,9 +214,9 @@ int cmd_apply(int argc, char **argv)
 		ret = pt_fail("apply: %s", strerror(-err));
 		goto cleanup;
 	}
-	err = diff_kind(&live, &next, 0, &db);
-	err = err ?: diff_kind(&live, &next, 1, &dp);
-	err = err ?: diff_kind(&live, &next, 2, &dw);
+	err = diff_kind(&live, &next, PT_KIND_BINDING, &db);
+	err = err ?: diff_kind(&live, &next, PT_KIND_POLICY, &dp);
+	err = err ?: diff_kind(&live, &next, PT_KIND_WATCH, &dw);
 	if (err) {
 		ret = pt_fail("apply: %s", strerror(-err));
 		goto cleanup;
@@ -293,7 +279,6 @@ int cmd_dump(int argc, char **argv)
 	pt_read_done(&ctx);	/* print without the lock */
 	if (pt_json) {
 		json_object *o = json_object_new_object(), *a;
-		char buf[64];
 
 		a = json_object_new_array();
 		for (size_t i = 0; i < st.nservices; i++) {
@@ -304,36 +289,8 @@ int cmd_dump(int argc, char **argv)
 			json_object_array_add(a, s);
 		}
 		json_object_object_add(o, "services", a);
-		a = json_object_new_array();
-		for (size_t i = 0; i < st.nbindings; i++) {
-			const struct pt_binding *b = &st.bindings[i];
-			const struct pt_service *s = pt_service_by_id(&st, b->service);
-			json_object *x = json_object_new_object();
-
-			json_object_object_add(x, "proto", json_object_new_string(pt_proto_name(b->proto)));
-			json_object_object_add(x, "prefix", json_object_new_string(
-				pt_format_prefix(&b->prefix, buf, sizeof(buf))));
-			json_object_object_add(x, "port_lo", json_object_new_int(b->lo));
-			json_object_object_add(x, "port_hi", json_object_new_int(b->hi));
-			json_object_object_add(x, "service", json_object_new_string(s ? s->name : "?"));
-			json_object_array_add(a, x);
-		}
-		json_object_object_add(o, "bindings", a);
-		a = json_object_new_array();
-		for (size_t i = 0; i < st.npolicies; i++) {
-			const struct pt_policy *p = &st.policies[i];
-			json_object *x = json_object_new_object();
-
-			json_object_object_add(x, "proto", json_object_new_string(pt_proto_name(p->proto)));
-			json_object_object_add(x, "port_lo", json_object_new_int(p->lo));
-			json_object_object_add(x, "port_hi", json_object_new_int(p->hi));
-			json_object_object_add(x, "action", json_object_new_string(pt_action_name(p->action)));
-			json_object_object_add(x, "pps", json_object_new_int64(p->pps));
-			json_object_object_add(x, "from", json_object_new_string(
-				pt_format_prefix(&p->from, buf, sizeof(buf))));
-			json_object_array_add(a, x);
-		}
-		json_object_object_add(o, "policies", a);
+		json_object_object_add(o, "bindings", pt_json_bindings(&st));
+		json_object_object_add(o, "policies", pt_json_policies(&st));
 		a = json_object_new_array();
 		for (size_t i = 0; i < st.nwatches; i++) {
 			json_object *x = json_object_new_object();

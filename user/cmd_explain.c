@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
-#include "explain.h"
+#include "explain_gather.h"
 
 static void print_json(const struct pt_explain_facts *f, const char *from,
 		       const struct pt_explain *x)

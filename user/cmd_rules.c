@@ -7,131 +7,119 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
+#include "config.h"
 #include "sockets.h"
 #include "table.h"
 
-static const struct option no_opts[] = { {} };
+/* An edit as parsed, and the id of a service being deleted. */
+struct edit_arg {
+	struct pt_edit ed;
+	uint32_t id;
+};
 
-/* Parse options that none of these commands take: only --from / --desc
- * are handled by their own commands. */
-static int parse_plain(const char *cmd, int argc, char **argv)
+/* argv in the grammar apply's files speak too; argv[0] is the command. */
+static int parse_edit(int argc, char **argv, struct edit_arg *a)
 {
-	opterr = 0;
-	if (getopt_long(argc, argv, "+", no_opts, NULL) != -1)
-		return pt_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	struct pt_word_error e;
+
+	if (!pt_edit_parse(argv, (size_t)argc, &a->ed, &e))
+		return 0;
+	if (e.usage)
+		return pt_usage_error(argv[0], "%s", e.msg);
+	return pt_bad("%s: %s", argv[0], e.msg);
+}
+
+/* Once a policy or watch is live: say so when no interface has the guard
+ * that enforces or counts it. */
+static int warn_unguarded(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	const struct edit_arg *a = varg;
+
+	pt_warn_no_guard(ctx, a->ed.verb == PT_VERB_POLICY ? "this policy is not enforced"
+							   : "these ports are not counted");
 	return 0;
 }
 
 /* ---- service ---- */
 
-struct service_arg {
-	const char *name, *desc;
-	bool del;
-};
-
 static int edit_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct service_arg *a = varg;
+	struct edit_arg *a = varg;
+	const char *name = a->ed.name;
 	int err;
 
-	if (a->del) {
-		struct pt_service *s = pt_service_by_name(st, a->name);
-		uint32_t id = s ? s->id : 0;
+	if (a->ed.verb == PT_VERB_SERVICE_DEL) {
+		struct pt_service *s = pt_service_by_name(st, name);
 
-		err = pt_service_del(st, a->name);
+		a->id = s ? s->id : 0;
+		err = pt_service_del(st, name);
 		if (err == -ENOENT)
-			return pt_bad("service del: no service '%s'", a->name);
+			return pt_bad("service del: no service '%s'", name);
 		if (err == -EBUSY)
 			return pt_bad("service del: '%s' is still bound: unbind its ports first "
-				      "(see portier bindings)", a->name);
-		if (err)
-			return pt_fail("service del: %s", strerror(-err));
-		/* its sockets go with it: nothing is bound to it, so no packet
-		 * can reach them any more */
-		for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
-			pt_sockets_clear(ctx, id, proto);
-		return 0;
+				      "(see portier bindings)", name);
+		return err ? pt_fail("service del: %s", strerror(-err)) : 0;
 	}
-	err = pt_service_add(st, a->name, a->desc);
+	err = pt_service_add(st, name, a->ed.desc);
 	if (err == -ENOSPC)
 		return pt_bad("service add: at most %d services", PT_MAX_SERVICES);
-	if (err)
-		return pt_fail("service add: %s", strerror(-err));
+	return err ? pt_fail("service add: %s", strerror(-err)) : 0;
+}
+
+/* Once the service is gone: its sockets go with it (nothing was bound to
+ * it, so no packet could reach them any more). */
+static int clear_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	const struct edit_arg *a = varg;
+
+	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
+		pt_sockets_clear(ctx, a->id, proto);
 	return 0;
 }
 
 int cmd_service(int argc, char **argv)
 {
-	static const struct option opts[] = { { "desc", required_argument, NULL, 'd' }, {} };
-	struct service_arg a = {};
-	const char *sub;
-	int c;
+	struct edit_arg a = {};
+	int ret = parse_edit(argc, argv, &a);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd')
-			return pt_usage_error("service", "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		a.desc = optarg;
-	}
-	if (argc - optind < 1)
-		return pt_usage_error("service", "missing 'add' or 'del'");
-	sub = argv[optind];
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
-		return pt_usage_error("service", "unknown subcommand '%s'", sub);
-	a.del = !strcmp(sub, "del");
-	if (argc - optind < 2)
-		return pt_usage_error("service", "missing SERVICE");
-	if (argc - optind > 2)
-		return pt_usage_error("service", "unexpected argument '%s'", argv[optind + 2]);
-	a.name = argv[optind + 1];
-	if (pt_parse_name(a.name))
-		return pt_bad("service %s: bad service name '%s': %s", sub, a.name, pt_why);
-	if (a.del && a.desc)
-		return pt_usage_error("service", "--desc goes with add");
-	if (a.desc && strlen(a.desc) >= PT_DESC_LEN)
-		return pt_bad("service add: --desc is longer than %d characters", PT_DESC_LEN - 1);
-	if (a.desc && !pt_text_valid(a.desc))
-		return pt_bad("service add: --desc must be UTF-8 text without control characters");
+	if (ret)
+		return ret;
+	if (a.ed.verb == PT_VERB_SERVICE_DEL)
+		return pt_edit_state_then(edit_service, clear_service, &a);
 	return pt_edit_state(edit_service, &a);
 }
 
 /* ---- bind / unbind ---- */
 
-struct bind_arg {
-	struct pt_binding b;
-	const char *service;
-	bool del;
-};
-
 static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct bind_arg *a = varg;
+	struct edit_arg *a = varg;
+	struct pt_binding *b = &a->ed.bind;
 	char pfx[64], ports[16], opfx[64], oports[16];
 	size_t clash = 0;
 	int err;
 
-	pt_format_prefix(&a->b.prefix, pfx, sizeof(pfx));
-	pt_format_ports(a->b.lo, a->b.hi, ports, sizeof(ports));
-	if (a->del) {
-		err = pt_binding_del(st, a->b.proto, &a->b.prefix, a->b.lo, a->b.hi);
+	pt_format_prefix(&b->prefix, pfx, sizeof(pfx));
+	pt_format_ports(b->lo, b->hi, ports, sizeof(ports));
+	if (a->ed.verb == PT_VERB_UNBIND) {
+		err = pt_binding_del(st, b->proto, &b->prefix, b->lo, b->hi);
 		if (err == -ENOENT)
 			return pt_bad("unbind: no binding %s %s %s (see portier bindings)",
-				      pt_proto_name(a->b.proto), pfx, ports);
+				      pt_proto_name(b->proto), pfx, ports);
 		return err ? pt_fail("unbind: %s", strerror(-err)) : 0;
 	}
-	struct pt_service *s = pt_service_by_name(st, a->service);
+	struct pt_service *s = pt_service_by_name(st, a->ed.name);
 	if (!s)
 		return pt_bad("bind: no service '%s': declare it with 'portier service add %s' "
-			      "or 'portier register'", a->service, a->service);
-	a->b.service = s->id;
-	err = pt_binding_set(st, &a->b, &clash);
+			      "or 'portier register'", a->ed.name, a->ed.name);
+	b->service = s->id;
+	err = pt_binding_set(st, b, &clash);
 	if (err == -ERANGE) {
 		const struct pt_binding *o = &st->bindings[clash];
 
 		return pt_bad("bind: %s %s %s partly overlaps the binding %s %s %s: ranges on "
 			      "one prefix must be disjoint or nested",
-			      pt_proto_name(a->b.proto), pfx, ports, pt_proto_name(o->proto),
+			      pt_proto_name(b->proto), pfx, ports, pt_proto_name(o->proto),
 			      pt_format_prefix(&o->prefix, opfx, sizeof(opfx)),
 			      pt_format_ports(o->lo, o->hi, oports, sizeof(oports)));
 	}
@@ -140,139 +128,39 @@ static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return err ? pt_fail("bind: %s", strerror(-err)) : 0;
 }
 
-static int parse_rule_head(const char *cmd, char **args, uint8_t *proto, struct pt_prefix *pfx,
-			   uint16_t *lo, uint16_t *hi)
-{
-	if (pt_parse_proto(args[0], proto))
-		return pt_bad("%s: bad protocol: %s", cmd, pt_why);
-	if (pt_parse_prefix(args[1], pfx))
-		return pt_bad("%s: bad prefix: %s", cmd, pt_why);
-	if (pt_parse_ports(args[2], lo, hi))
-		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	return 0;
-}
-
 int cmd_bind(int argc, char **argv)
 {
-	struct bind_arg a = {};
-	int ret;
+	struct edit_arg a = {};
 
-	ret = parse_plain("bind", argc, argv);
-	ret = ret ?: pt_check_positional("bind", argc, argv, 4, 4);
-	ret = ret ?: parse_rule_head("bind", &argv[optind], &a.b.proto, &a.b.prefix, &a.b.lo,
-				     &a.b.hi);
-	if (ret)
-		return ret;
-	a.service = argv[optind + 3];
-	if (pt_parse_name(a.service))
-		return pt_bad("bind: bad service name '%s': %s", a.service, pt_why);
-	return pt_edit_state(edit_bind, &a);
-}
-
-int cmd_unbind(int argc, char **argv)
-{
-	struct bind_arg a = { .del = true };
-	int ret;
-
-	ret = parse_plain("unbind", argc, argv);
-	ret = ret ?: pt_check_positional("unbind", argc, argv, 3, 3);
-	ret = ret ?: parse_rule_head("unbind", &argv[optind], &a.b.proto, &a.b.prefix, &a.b.lo,
-				     &a.b.hi);
-	if (ret)
-		return ret;
-	return pt_edit_state(edit_bind, &a);
-}
-
-static const char *service_name(const struct pt_state *st, uint32_t id)
-{
-	const struct pt_service *s = pt_service_by_id(st, id);
-
-	return s ? s->name : "?";
-}
-
-int cmd_bindings(int argc, char **argv)
-{
-	struct pt_state st = {};
-	struct pt_ctx ctx;
-	int ret;
-
-	ret = parse_plain("bindings", argc, argv);
-	ret = ret ?: pt_check_positional("bindings", argc, argv, 0, 0);
-	ret = ret ?: pt_read_state("bindings", &ctx, &st);
-	if (ret)
-		return ret;
-	pt_read_done(&ctx);	/* print without the lock */
-	if (pt_json) {
-		json_object *arr = json_object_new_array();
-
-		for (size_t i = 0; i < st.nbindings; i++) {
-			const struct pt_binding *b = &st.bindings[i];
-			json_object *o = json_object_new_object();
-			char pfx[64];
-
-			json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(b->proto)));
-			json_object_object_add(o, "prefix", json_object_new_string(
-				pt_format_prefix(&b->prefix, pfx, sizeof(pfx))));
-			json_object_object_add(o, "port_lo", json_object_new_int(b->lo));
-			json_object_object_add(o, "port_hi", json_object_new_int(b->hi));
-			json_object_object_add(o, "service", json_object_new_string(
-				service_name(&st, b->service)));
-			json_object_array_add(arr, o);
-		}
-		pt_json_print(arr);
-		json_object_put(arr);
-	} else {
-		static const char *const hdr[] = { "PROTO", "PREFIX", "PORTS", "SERVICE" };
-		struct pt_table t;
-
-		pt_table_init(&t, 4, hdr);
-		for (size_t i = 0; i < st.nbindings; i++) {
-			const struct pt_binding *b = &st.bindings[i];
-			char pfx[64], ports[16];
-			const char *row[] = { pt_proto_name(b->proto),
-					      pt_format_prefix(&b->prefix, pfx, sizeof(pfx)),
-					      pt_format_ports(b->lo, b->hi, ports, sizeof(ports)),
-					      service_name(&st, b->service) };
-			pt_table_add(&t, row);
-		}
-		pt_table_print(&t);
-		pt_table_free(&t);
-	}
-	pt_state_free(&st);
-	pt_ctx_close(&ctx);
-	return 0;
+	return parse_edit(argc, argv, &a) ?: pt_edit_state(edit_bind, &a);
 }
 
 /* ---- policy / unpolicy ---- */
 
-struct policy_arg {
-	struct pt_policy p;
-	bool del;
-};
-
 static int edit_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct policy_arg *a = varg;
+	struct edit_arg *a = varg;
+	struct pt_policy *p = &a->ed.policy;
 	char ports[16], from[64], oports[16], ofrom[64];
 	size_t clash = 0;
 	int err;
 
-	pt_format_ports(a->p.lo, a->p.hi, ports, sizeof(ports));
-	pt_format_prefix(&a->p.from, from, sizeof(from));
-	if (a->del) {
-		err = pt_policy_del(st, a->p.proto, a->p.lo, a->p.hi, &a->p.from);
+	pt_format_ports(p->lo, p->hi, ports, sizeof(ports));
+	pt_format_prefix(&p->from, from, sizeof(from));
+	if (a->ed.verb == PT_VERB_UNPOLICY) {
+		err = pt_policy_del(st, p->proto, p->lo, p->hi, &p->from);
 		if (err == -ENOENT)
 			return pt_bad("unpolicy: no policy %s %s from %s (see portier policies)",
-				      pt_proto_name(a->p.proto), ports, from);
+				      pt_proto_name(p->proto), ports, from);
 		return err ? pt_fail("unpolicy: %s", strerror(-err)) : 0;
 	}
-	err = pt_policy_set(st, &a->p, &clash);
+	err = pt_policy_set(st, p, &clash);
 	if (err == -ERANGE) {
 		const struct pt_policy *o = &st->policies[clash];
 
 		return pt_bad("policy: %s %s from %s partly overlaps the policy %s %s from %s: "
 			      "ranges with one source must be disjoint or nested",
-			      pt_proto_name(a->p.proto), ports, from, pt_proto_name(o->proto),
+			      pt_proto_name(p->proto), ports, from, pt_proto_name(o->proto),
 			      pt_format_ports(o->lo, o->hi, oports, sizeof(oports)),
 			      pt_format_prefix(&o->from, ofrom, sizeof(ofrom)));
 	}
@@ -281,130 +169,154 @@ static int edit_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	return err ? pt_fail("policy: %s", strerror(-err)) : 0;
 }
 
-/* The largest rate a limit takes: beyond it the bucket arithmetic of the
- * guard (tokens scaled by 1e9 in 64 bits) would overflow. */
-#define PT_MAX_PPS 1000000000ULL
-
-static int parse_policy(const char *cmd, int argc, char **argv, struct policy_arg *a,
-			bool with_action)
-{
-	static const struct option opts[] = { { "from", required_argument, NULL, 'f' }, {} };
-	const char *from = NULL;
-	int c, nargs;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'f')
-			return pt_usage_error(cmd, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		from = optarg;
-	}
-	nargs = argc - optind;
-	if (pt_parse_proto(nargs > 0 ? argv[optind] : NULL, &a->p.proto))
-		return nargs > 0 ? pt_bad("%s: bad protocol: %s", cmd, pt_why)
-				 : pt_usage_error(cmd, "missing arguments");
-	if (nargs < 2)
-		return pt_usage_error(cmd, "missing PORTS");
-	if (pt_parse_ports(argv[optind + 1], &a->p.lo, &a->p.hi))
-		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	a->p.from.family = PT_FAMILY_ANY;
-	if (from && pt_parse_prefix(from, &a->p.from))
-		return pt_bad("%s: bad --from prefix: %s", cmd, pt_why);
-	if (!with_action)
-		return pt_check_positional(cmd, argc, argv, 2, 2);
-	if (nargs < 3)
-		return pt_usage_error(cmd, "missing action");
-	if (pt_parse_action(argv[optind + 2], &a->p.action))
-		return pt_bad("%s: bad action: %s", cmd, pt_why);
-	if (a->p.action == PT_LIMIT) {
-		uint64_t pps;
-
-		if (nargs < 4)
-			return pt_usage_error(cmd, "limit needs PPS");
-		if (pt_parse_uint(argv[optind + 3], PT_MAX_PPS, &pps) || pps == 0)
-			return pt_bad("%s: bad PPS '%s': packets per second from 1 to %llu", cmd,
-				      argv[optind + 3], PT_MAX_PPS);
-		a->p.pps = (uint32_t)pps;
-		return pt_check_positional(cmd, argc, argv, 4, 4);
-	}
-	return pt_check_positional(cmd, argc, argv, 3, 3);
-}
-
-/* Once the policy is live: say so when no interface can enforce it. */
-static int warn_policy(struct pt_ctx *ctx, struct pt_state *st, void *varg)
-{
-	(void)st;
-	(void)varg;
-	pt_warn_no_guard(ctx, "this policy is not enforced");
-	return 0;
-}
-
 int cmd_policy(int argc, char **argv)
 {
-	struct policy_arg a = {};
-	int ret = parse_policy("policy", argc, argv, &a, true);
+	struct edit_arg a = {};
 
-	return ret ?: pt_edit_state_then(edit_policy, warn_policy, &a);
+	return parse_edit(argc, argv, &a) ?:
+	       pt_edit_state_then(edit_policy,
+				  a.ed.verb == PT_VERB_POLICY ? warn_unguarded : NULL, &a);
 }
 
-int cmd_unpolicy(int argc, char **argv)
+/* ---- watch / unwatch ---- */
+
+static int edit_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 {
-	struct policy_arg a = { .del = true };
-	int ret = parse_policy("unpolicy", argc, argv, &a, false);
+	const struct edit_arg *a = varg;
+	const struct pt_watch *w = &a->ed.watch;
+	char ports[16];
+	int err;
 
-	return ret ?: pt_edit_state(edit_policy, &a);
+	pt_format_ports(w->lo, w->hi, ports, sizeof(ports));
+	if (a->ed.verb == PT_VERB_UNWATCH) {
+		err = pt_watch_del(st, w->proto, w->lo, w->hi);
+		if (err == -ENOENT)
+			return pt_bad("unwatch: %s %s is not watched", pt_proto_name(w->proto), ports);
+		return err ? pt_fail("unwatch: %s", strerror(-err)) : 0;
+	}
+	err = pt_watch_add(st, w->proto, w->lo, w->hi);
+	if (err == -ENOSPC)
+		return pt_bad("watch: at most %d watch rules", PT_MAX_WATCHES);
+	return err ? pt_fail("watch: %s", strerror(-err)) : 0;
 }
 
-int cmd_policies(int argc, char **argv)
+int cmd_watch(int argc, char **argv)
+{
+	struct edit_arg a = {};
+
+	return parse_edit(argc, argv, &a) ?:
+	       pt_edit_state_then(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_unguarded : NULL, &a);
+}
+
+/* ---- bindings, policies: the lists (and dump's JSON of them) ---- */
+
+json_object *pt_json_bindings(const struct pt_state *st)
+{
+	json_object *arr = json_object_new_array();
+	char pfx[64];
+
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(b->proto)));
+		json_object_object_add(o, "prefix", json_object_new_string(
+			pt_format_prefix(&b->prefix, pfx, sizeof(pfx))));
+		json_object_object_add(o, "port_lo", json_object_new_int(b->lo));
+		json_object_object_add(o, "port_hi", json_object_new_int(b->hi));
+		json_object_object_add(o, "service",
+				       json_object_new_string(pt_service_name(st, b->service)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+json_object *pt_json_policies(const struct pt_state *st)
+{
+	json_object *arr = json_object_new_array();
+	char from[64];
+
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(p->proto)));
+		json_object_object_add(o, "port_lo", json_object_new_int(p->lo));
+		json_object_object_add(o, "port_hi", json_object_new_int(p->hi));
+		json_object_object_add(o, "action", json_object_new_string(pt_action_name(p->action)));
+		json_object_object_add(o, "pps", json_object_new_int64(p->pps));
+		json_object_object_add(o, "from", json_object_new_string(
+			pt_format_prefix(&p->from, from, sizeof(from))));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static void table_bindings(const struct pt_state *st, struct pt_table *t)
+{
+	static const char *const hdr[] = { "PROTO", "PREFIX", "PORTS", "SERVICE" };
+	char pfx[64], ports[16];
+
+	pt_table_init(t, 4, hdr);
+	for (size_t i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		const char *row[] = { pt_proto_name(b->proto),
+				      pt_format_prefix(&b->prefix, pfx, sizeof(pfx)),
+				      pt_format_ports(b->lo, b->hi, ports, sizeof(ports)),
+				      pt_service_name(st, b->service) };
+
+		pt_table_add(t, row);
+	}
+}
+
+static void table_policies(const struct pt_state *st, struct pt_table *t)
+{
+	static const char *const hdr[] = { "PROTO", "PORTS", "ACTION", "PPS", "FROM" };
+	char ports[16], from[64], pps[16];
+
+	pt_table_init(t, 5, hdr);
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+		const char *row[] = { pt_proto_name(p->proto),
+				      pt_format_ports(p->lo, p->hi, ports, sizeof(ports)),
+				      pt_action_name(p->action), pps,
+				      pt_format_prefix(&p->from, from, sizeof(from)) };
+
+		if (p->action == PT_LIMIT)
+			snprintf(pps, sizeof(pps), "%u", p->pps);
+		else
+			snprintf(pps, sizeof(pps), "-");
+		pt_table_add(t, row);
+	}
+}
+
+/* Read the state, then print it as JSON or as a table, without the lock. */
+static int list_rules(const char *cmd, int argc, char **argv,
+		      json_object *(*json)(const struct pt_state *st),
+		      void (*table)(const struct pt_state *st, struct pt_table *t))
 {
 	struct pt_state st = {};
 	struct pt_ctx ctx;
 	int ret;
 
-	ret = parse_plain("policies", argc, argv);
-	ret = ret ?: pt_check_positional("policies", argc, argv, 0, 0);
-	ret = ret ?: pt_read_state("policies", &ctx, &st);
+	/* these take no argument and no option */
+	if (argc > 1 && argv[1][0] == '-')
+		return pt_usage_error(cmd, "unknown option '%s'", argv[1]);
+	if (argc > 1)
+		return pt_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	ret = pt_read_state(cmd, &ctx, &st);
 	if (ret)
 		return ret;
-	pt_read_done(&ctx);	/* print without the lock */
+	pt_read_done(&ctx);
 	if (pt_json) {
-		json_object *arr = json_object_new_array();
+		json_object *o = json(&st);
 
-		for (size_t i = 0; i < st.npolicies; i++) {
-			const struct pt_policy *p = &st.policies[i];
-			json_object *o = json_object_new_object();
-			char from[64];
-
-			json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(p->proto)));
-			json_object_object_add(o, "port_lo", json_object_new_int(p->lo));
-			json_object_object_add(o, "port_hi", json_object_new_int(p->hi));
-			json_object_object_add(o, "action", json_object_new_string(pt_action_name(p->action)));
-			json_object_object_add(o, "pps", json_object_new_int64(p->pps));
-			json_object_object_add(o, "from", json_object_new_string(
-				pt_format_prefix(&p->from, from, sizeof(from))));
-			json_object_array_add(arr, o);
-		}
-		pt_json_print(arr);
-		json_object_put(arr);
+		pt_json_print(o);
+		json_object_put(o);
 	} else {
-		static const char *const hdr[] = { "PROTO", "PORTS", "ACTION", "PPS", "FROM" };
 		struct pt_table t;
 
-		pt_table_init(&t, 5, hdr);
-		for (size_t i = 0; i < st.npolicies; i++) {
-			const struct pt_policy *p = &st.policies[i];
-			char ports[16], from[64], pps[16];
-			const char *row[] = { pt_proto_name(p->proto),
-					      pt_format_ports(p->lo, p->hi, ports, sizeof(ports)),
-					      pt_action_name(p->action), pps,
-					      pt_format_prefix(&p->from, from, sizeof(from)) };
-
-			if (p->action == PT_LIMIT)
-				snprintf(pps, sizeof(pps), "%u", p->pps);
-			else
-				snprintf(pps, sizeof(pps), "-");
-			pt_table_add(&t, row);
-		}
+		table(&st, &t);
 		pt_table_print(&t);
 		pt_table_free(&t);
 	}
@@ -413,63 +325,12 @@ int cmd_policies(int argc, char **argv)
 	return 0;
 }
 
-/* ---- watch / unwatch ---- */
-
-struct watch_arg {
-	uint8_t proto;
-	uint16_t lo, hi;
-	bool del;
-};
-
-static int edit_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+int cmd_bindings(int argc, char **argv)
 {
-	struct watch_arg *a = varg;
-	char ports[16];
-	int err;
-
-	pt_format_ports(a->lo, a->hi, ports, sizeof(ports));
-	if (a->del) {
-		err = pt_watch_del(st, a->proto, a->lo, a->hi);
-		if (err == -ENOENT)
-			return pt_bad("unwatch: %s %s is not watched", pt_proto_name(a->proto), ports);
-		return err ? pt_fail("unwatch: %s", strerror(-err)) : 0;
-	}
-	err = pt_watch_add(st, a->proto, a->lo, a->hi);
-	if (err == -ENOSPC)
-		return pt_bad("watch: at most %d watch rules", PT_MAX_WATCHES);
-	return err ? pt_fail("watch: %s", strerror(-err)) : 0;
+	return list_rules("bindings", argc, argv, pt_json_bindings, table_bindings);
 }
 
-static int warn_watch(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+int cmd_policies(int argc, char **argv)
 {
-	(void)st;
-	(void)varg;
-	pt_warn_no_guard(ctx, "these ports are not counted");
-	return 0;
-}
-
-static int watch_common(const char *cmd, int argc, char **argv, bool del)
-{
-	struct watch_arg a = { .del = del };
-	int ret;
-
-	ret = parse_plain(cmd, argc, argv);
-	ret = ret ?: pt_check_positional(cmd, argc, argv, 2, 2);
-	if (ret)
-		return ret;
-	if (pt_parse_proto(argv[optind], &a.proto))
-		return pt_bad("%s: bad protocol: %s", cmd, pt_why);
-	if (pt_parse_ports(argv[optind + 1], &a.lo, &a.hi))
-		return pt_bad("%s: bad ports: %s", cmd, pt_why);
-	return pt_edit_state_then(edit_watch, del ? NULL : warn_watch, &a);
-}
-
-int cmd_watch(int argc, char **argv)
-{
-	return watch_common("watch", argc, argv, false);
-}
-
-int cmd_unwatch(int argc, char **argv)
-{
-	return watch_common("unwatch", argc, argv, true);
+	return list_rules("policies", argc, argv, pt_json_policies, table_policies);
 }

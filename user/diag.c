@@ -410,18 +410,3 @@ void pt_ifname(uint32_t ifindex, char buf[IF_NAMESIZE + 8])
 	else
 		snprintf(buf, IF_NAMESIZE + 8, "ifindex %u", ifindex);
 }
-
-const char *pt_diag_state_name(uint8_t proto, uint8_t state)
-{
-	static const char *const tcp[] = {
-		[1] = "ESTAB", [2] = "SYN-SENT", [3] = "SYN-RECV", [4] = "FIN-WAIT-1",
-		[5] = "FIN-WAIT-2", [6] = "TIME-WAIT", [7] = "CLOSE", [8] = "CLOSE-WAIT",
-		[9] = "LAST-ACK", [10] = "LISTEN", [11] = "CLOSING",
-	};
-
-	if (proto == PT_UDP)
-		return state == PT_TCP_CLOSE ? "UNCONN" : state == PT_TCP_ESTABLISHED ? "ESTAB" : "?";
-	if (state < sizeof(tcp) / sizeof(tcp[0]) && tcp[state])
-		return tcp[state];
-	return "?";
-}

@@ -14,10 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* TCP states as sock_diag reports them (include/net/tcp_states.h). */
-#define PT_TCP_ESTABLISHED 1
-#define PT_TCP_CLOSE 7
-#define PT_TCP_LISTEN 10
+#include "parse.h"	/* PT_TCP_* */
 
 struct pt_diag_sock {
 	uint8_t family;		/* PT_INET or PT_INET6 */
@@ -53,7 +50,5 @@ int pt_addr_local(uint8_t family, const uint8_t addr[16], char ifname[IF_NAMESIZ
 /* The name of an interface, or its index in decimal when it has none. */
 void pt_ifname(uint32_t ifindex, char buf[IF_NAMESIZE + 8]);
 
-/* A TCP state's name: LISTEN, UNCONN (UDP unconnected), ESTAB... */
-const char *pt_diag_state_name(uint8_t proto, uint8_t state);
 
 #endif

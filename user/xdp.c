@@ -43,11 +43,6 @@ static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
-const char *pt_xdp_mode_name(uint32_t mode)
-{
-	return mode == PT_XDP_NATIVE ? "native" : mode == PT_XDP_SKB ? "skb" : "?";
-}
-
 int pt_parse_xdp_mode(const char *s, enum pt_xdp_req *mode)
 {
 	if (!strcmp(s, "auto"))

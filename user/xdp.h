@@ -23,7 +23,6 @@ struct pt_xdp_iface {
 /* Route libxdp's log through portier (silent unless --debug). */
 void pt_xdp_init(void);
 int pt_parse_xdp_mode(const char *s, enum pt_xdp_req *mode);
-const char *pt_xdp_mode_name(uint32_t mode);
 
 /* Attach the guard to ifname (in the current namespace) and record it.
  * -ENODEV no such interface; -EBUSY a program portier does not own holds

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target: every typed parser of user/util.h on arbitrary
+ * libFuzzer target: every typed parser of core/parse.h on arbitrary
  * strings. Properties:
  *   - a parser fails with -EINVAL and says why in pt_why (one line), or
  *     succeeds with a value in range;
  *   - what it accepted, formatted, parses back to the same value
  *     (format then parse is the identity on accepted values);
- *   - the two name checkers (pt_parse_name, pt_name_valid) agree;
+ *   - the grammar of the editing commands (pt_edit_parse) either names the
+ *     word at fault with a reason, or gives an edit whose fields are valid;
  *   - pt_parse_uint agrees with strtoull on plain decimal strings.
  */
 #include <errno.h>
@@ -14,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz_common.h"
-#include "util.h"
+#include "config.h"
+#include "parse.h"
 
 static void check_why(int err, const char *what, const char *s)
 {
@@ -133,12 +135,43 @@ static void fuzz_name(const char *s)
 {
 	int err = pt_parse_name(s);
 
-	FZ_CHECK((err == 0) == pt_name_valid(s), "'%s': pt_parse_name %d, pt_name_valid %d", s, err,
-		 pt_name_valid(s));
 	if (err)
 		check_why(err, "pt_parse_name", s);
 	else
 		FZ_CHECK(strlen(s) < PT_NAME_LEN, "'%s' accepted, too long", s);
+}
+
+/* The input as words split at blanks, behind each editing command. */
+static void fuzz_edit(const char *s)
+{
+	static const char *const cmds[] = { "service", "bind",	   "unbind", "policy",
+					    "unpolicy", "watch", "unwatch" };
+	char buf[256], *w[17], *save = NULL;
+	struct pt_word_error e;
+	struct pt_edit ed;
+	size_t nw = 1;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *t = strtok_r(buf, " ", &save); t && nw < 17; t = strtok_r(NULL, " ", &save))
+		w[nw++] = t;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		int err;
+
+		w[0] = (char *)cmds[i];
+		err = pt_edit_parse(w, nw, &ed, &e);
+		if (err) {
+			FZ_CHECK(err == -EINVAL && e.word < nw && e.msg[0], "'%s %s': %d, word %zu",
+				 cmds[i], s, err, e.word);
+			continue;
+		}
+		if (ed.name)
+			FZ_CHECK(pt_name_valid(ed.name), "'%s %s': bad name accepted", cmds[i], s);
+		if (ed.desc)
+			FZ_CHECK(pt_desc_valid(ed.desc), "'%s %s': bad desc accepted", cmds[i], s);
+		if (ed.verb == PT_VERB_POLICY && ed.policy.action == PT_LIMIT)
+			FZ_CHECK(ed.policy.pps >= 1 && ed.policy.pps <= PT_MAX_PPS,
+				 "'%s %s': pps %u", cmds[i], s, ed.policy.pps);
+	}
 }
 
 static void fuzz_small(const char *s)
@@ -231,6 +264,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_addr(s);
 	pt_why[0] = 0;
 	fuzz_name(s);
+	fuzz_edit(s);
 	pt_why[0] = 0;
 	fuzz_small(s);
 	pt_why[0] = 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target: the declarative configuration parser (user/config.c).
+ * libFuzzer target: the declarative configuration parser (core/config.c).
  *
  * Arbitrary bytes go to pt_config_parse against a live state. Whatever it
  * returns must be a valid state (or a clean error with a place), and the
@@ -16,7 +16,7 @@
 #include <string.h>
 #include "config.h"
 #include "fuzz_common.h"
-#include "util.h"
+#include "parse.h"
 
 static struct pt_state live;
 

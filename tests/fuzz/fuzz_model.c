@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target: the model's edit API and the compiler (user/model.c).
+ * libFuzzer target: the model's edit API and the compiler (core/model.c).
  *
  * The input is read as a program of edits (service add/del, bind/unbind,
  * policy/unpolicy, watch/unwatch) and commits. Properties:
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include "fuzz_common.h"
-#include "util.h"
+#include "parse.h"
 
 #define MAX_OPS 48
 #define MAX_COMMITS 4	/* each probes every rule: keep an input fast */

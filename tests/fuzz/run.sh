@@ -52,12 +52,9 @@ need_runtime() {
 # shellcheck disable=SC2054 # the commas belong to -fsanitize
 CFLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror
-	-Wno-unused-parameter -Iinclude -Iuser -Itests/bpf -Itests/fuzz)
-read -r -a JSONC_CFLAGS <<<"$(pkg-config --cflags json-c)"
-read -r -a JSONC_LIBS <<<"$(pkg-config --libs json-c)"
-CFLAGS+=("${JSONC_CFLAGS[@]}")
-# the pure parts of portier the targets drive: no syscalls, no BPF
-SRCS=(user/util.c user/model.c user/config.c tests/bpf/guard_model.c)
+	-Wno-unused-parameter -Iinclude -Icore -Itests/bpf -Itests/fuzz)
+# the pure core the targets drive: no syscalls, no BPF, no libraries
+SRCS=(core/parse.c core/model.c core/config.c tests/bpf/guard_model.c)
 
 build() {
 	local t rc=0
@@ -70,12 +67,11 @@ build() {
 		fi
 		# rebuild when any source is newer than the binary
 		if [ -x "$FZ/$t" ] && [ -z "$(find "tests/fuzz/$t.c" tests/fuzz/*.h "${SRCS[@]}" \
-			user/*.h include/*.h tests/bpf/guard_model.h -newer "$FZ/$t" 2>/dev/null)" ]; then
+			core/*.h include/*.h tests/bpf/guard_model.h -newer "$FZ/$t" 2>/dev/null)" ]; then
 			continue
 		fi
 		printf '  %-8s %s\n' FUZZ "$FZ/$t"
-		"$CLANG" "${CFLAGS[@]}" "tests/fuzz/$t.c" "${SRCS[@]}" -o "$FZ/$t" \
-			"${JSONC_LIBS[@]}" || rc=1
+		"$CLANG" "${CFLAGS[@]}" "tests/fuzz/$t.c" "${SRCS[@]}" -o "$FZ/$t" || rc=1
 	done
 	return $rc
 }

@@ -14,10 +14,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
-#include "diag.h"
 #include "explain.h"
-#include "util.h"
-#include "xdp.h"
+#include "parse.h"
 
 static int failures;
 

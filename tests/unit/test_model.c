@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Unit tests of the configuration model and its compiler (user/model.c).
+ * Unit tests of the configuration model and its compiler (core/model.c).
  *
  * The key test compiles many random states and compares, for many random
  * packets, what the BPF programs would find in the compiled tables with
@@ -24,7 +24,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "model.h"
-#include "util.h"
+#include "parse.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

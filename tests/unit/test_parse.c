@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Unit tests of the typed parsers and formatters in user/util.c.
+ * Unit tests of the typed parsers and formatters in core/parse.c.
  * Table-driven: each row is {input, expected result, expected outputs,
  * expected pt_why (exact when given)}. Every failing row is reported,
  * then the test fails once at its end.
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
-#include "util.h"
+#include "parse.h"
 
 static int failures;
 

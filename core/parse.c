@@ -6,11 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <json-c/json.h>
-#include "util.h"
+#include "parse.h"
 
-bool pt_json;
-bool pt_debug;
 char pt_why[160];
 
 static int why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -38,57 +35,6 @@ void pt_escape(char *buf, size_t len)
 	}
 	out[o] = 0;
 	snprintf(buf, len, "%s", out);
-}
-
-static void report(const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* one line of printable ASCII, always: whatever bytes a user typed
-	 * come back escaped, never as terminal controls or invalid UTF-8 */
-	pt_escape(msg, sizeof(msg));
-	if (pt_json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "error", json_object_new_string(msg));
-		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
-		return;
-	}
-	fprintf(stderr, "portier: %s\n", msg);
-}
-
-int pt_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	report(fmt, ap);
-	va_end(ap);
-	return PT_EXIT_FAIL;
-}
-
-int pt_bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	report(fmt, ap);
-	va_end(ap);
-	return PT_EXIT_USAGE;
-}
-
-void pt_warn(const char *fmt, ...)
-{
-	va_list ap;
-	char msg[1024];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pt_escape(msg, sizeof(msg));
-	fprintf(stderr, "portier: warning: %s\n", msg);
 }
 
 int pt_parse_uint(const char *s, uint64_t max, uint64_t *out)
@@ -269,16 +215,11 @@ int pt_parse_name(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
+	if (s && pt_name_valid(s))
+		return 0;
 	if (n < 1 || n > PT_NAME_LEN - 1)
 		return why("service names are 1-%d characters of [a-z0-9_.-]", PT_NAME_LEN - 1);
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '.' || c == '-'))
-			return why("'%s' has '%c': service names are [a-z0-9_.-]", s, c);
-	}
-	return 0;
+	return why("'%s' has '%c': service names are [a-z0-9_.-]", s, s[strspn(s, PT_NAME_CHARS)]);
 }
 
 static const char *const action_names[] = {
@@ -313,6 +254,26 @@ const char *pt_class_name(enum pt_class c)
 	case PT_CLASS_EPHEMERAL: return "ephemeral";
 	default: return "?";
 	}
+}
+
+const char *pt_xdp_mode_name(uint32_t mode)
+{
+	return mode == PT_XDP_NATIVE ? "native" : mode == PT_XDP_SKB ? "skb" : "?";
+}
+
+const char *pt_diag_state_name(uint8_t proto, uint8_t state)
+{
+	static const char *const tcp[] = {
+		[1] = "ESTAB", [2] = "SYN-SENT", [3] = "SYN-RECV", [4] = "FIN-WAIT-1",
+		[5] = "FIN-WAIT-2", [6] = "TIME-WAIT", [7] = "CLOSE", [8] = "CLOSE-WAIT",
+		[9] = "LAST-ACK", [10] = "LISTEN", [11] = "CLOSING",
+	};
+
+	if (proto == PT_UDP)
+		return state == PT_TCP_CLOSE ? "UNCONN" : state == PT_TCP_ESTABLISHED ? "ESTAB" : "?";
+	if (state < sizeof(tcp) / sizeof(tcp[0]) && tcp[state])
+		return tcp[state];
+	return "?";
 }
 
 char *pt_format_addr(uint8_t family, const uint8_t addr[16], char *buf, size_t len)

@@ -5,9 +5,10 @@
  * the address, the receptionist (bindings and the service's sockets), the
  * kernel's own socket lookup, and for UDP where the reply leaves from.
  *
- * Two halves: pt_explain_gather reads the facts (maps, sock_diag, /proc,
- * addresses); pt_explain_decide, pure code, turns facts into numbered
- * steps and a verdict, so unit tests can drive it with made-up facts.
+ * Two halves: pt_explain_gather (user/explain_gather.h) reads the facts
+ * (maps, sock_diag, /proc, addresses); pt_explain_decide, pure code, turns
+ * facts into numbered steps and a verdict, so unit tests can drive it with
+ * made-up facts.
  */
 #ifndef PORTIER_EXPLAIN_H
 #define PORTIER_EXPLAIN_H
@@ -17,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
-#include "state.h"
 
 /* One socket, as explain reports it. */
 struct pt_xsock {
@@ -27,6 +27,7 @@ struct pt_xsock {
 	uint16_t port;		/* host order */
 	uint8_t state;		/* PT_TCP_* from sock_diag; 0 unknown */
 	uint32_t ifindex;	/* SO_BINDTODEVICE, 0 none */
+	char ifname[IF_NAMESIZE + 8];	/* ... its name, found by the gather half */
 	uint64_t cookie;
 	uint32_t ino;
 	int32_t pid;		/* a process holding it; 0 unknown */
@@ -96,11 +97,6 @@ struct pt_explain {
 	bool delivered;
 };
 
-/* Gather the facts for the packet already set in f (proto, family, addr,
- * port, from). ctx has its maps open when loaded is true. Frees nothing
- * of st; free the rest with pt_explain_facts_free. */
-int pt_explain_gather(struct pt_ctx *ctx, bool loaded, const struct pt_state *st,
-		      struct pt_explain_facts *f);
 void pt_explain_facts_free(struct pt_explain_facts *f);
 
 void pt_explain_decide(const struct pt_explain_facts *f, struct pt_explain *out);

@@ -15,6 +15,7 @@
 #ifndef PORTIER_CONFIG_H
 #define PORTIER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include "model.h"
@@ -23,6 +24,36 @@ struct pt_config_error {
 	unsigned int line, col;		/* 1-based; 0 when not about a place */
 	char msg[200];
 };
+
+/* What one command line (or one line of a file) asks for. */
+enum pt_verb {
+	PT_VERB_SERVICE_ADD, PT_VERB_SERVICE_DEL, PT_VERB_BIND, PT_VERB_UNBIND,
+	PT_VERB_POLICY, PT_VERB_UNPOLICY, PT_VERB_WATCH, PT_VERB_UNWATCH,
+};
+
+struct pt_edit {
+	enum pt_verb verb;
+	const char *name;		/* service add/del: the service; bind: its service */
+	const char *desc;		/* service add --desc, or NULL */
+	struct pt_binding bind;		/* bind, unbind (service id left 0) */
+	struct pt_policy policy;	/* policy, unpolicy (rule id left 0) */
+	struct pt_watch watch;		/* watch, unwatch */
+};
+
+struct pt_word_error {
+	size_t word;			/* index of the word at fault */
+	bool usage;			/* the shape is wrong (not a value) */
+	char msg[200];
+};
+
+/*
+ * The grammar of the editing commands, for argv and for each line of a
+ * file alike: w[0] is the command (service, bind, unbind, policy,
+ * unpolicy, watch, unwatch), options are --NAME VALUE or --NAME=VALUE
+ * anywhere, "--" ends them. out points into w. Returns 0, or -EINVAL with
+ * *e filled.
+ */
+int pt_edit_parse(char *const *w, size_t nw, struct pt_edit *out, struct pt_word_error *e);
 
 /*
  * Parse text into out: out's services are live's services plus those the

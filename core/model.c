@@ -10,22 +10,6 @@
 #include <arpa/inet.h>
 #include "model.h"
 
-#define GROW(arr, n, cap)                                                     \
-	({                                                                    \
-		int __err = 0;                                                \
-		if ((n) >= (cap)) {                                           \
-			size_t __nc = (cap) ? (cap) * 2 : 16;                 \
-			void *__p = realloc((arr), __nc * sizeof(*(arr)));    \
-			if (!__p)                                             \
-				__err = -ENOMEM;                              \
-			else {                                                \
-				(arr) = __p;                                  \
-				(cap) = __nc;                                 \
-			}                                                     \
-		}                                                             \
-		__err;                                                        \
-	})
-
 /* Arrays in pt_state are sized exactly; appending reallocates by one. */
 static int append(void **arr, size_t *n, size_t size, const void *elem)
 {
@@ -130,19 +114,11 @@ bool pt_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n < 1 || n > PT_NAME_LEN - 1)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
+	return n >= 1 && n <= PT_NAME_LEN - 1 && strspn(s, PT_NAME_CHARS) == n;
 }
 
-bool pt_text_valid(const char *s)
+/* Text for a description: valid UTF-8, no control characters. */
+static bool text_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -178,6 +154,11 @@ bool pt_text_valid(const char *s)
 		p += n + 1;
 	}
 	return true;
+}
+
+bool pt_desc_valid(const char *s)
+{
+	return strlen(s) < PT_DESC_LEN && text_valid(s);
 }
 
 bool pt_prefix_valid(const struct pt_prefix *p)
@@ -243,6 +224,13 @@ struct pt_service *pt_service_by_id(const struct pt_state *st, uint32_t id)
 	return NULL;
 }
 
+const char *pt_service_name(const struct pt_state *st, uint32_t id)
+{
+	const struct pt_service *s = pt_service_by_id(st, id);
+
+	return s ? s->name : "?";
+}
+
 ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
 			const struct pt_prefix *prefix, uint16_t lo, uint16_t hi)
 {
@@ -286,7 +274,7 @@ int pt_service_add(struct pt_state *st, const char *name, const char *desc)
 	struct pt_service *old = pt_service_by_name(st, name);
 	uint32_t id;
 
-	if (!pt_name_valid(name) || (desc && (strlen(desc) >= PT_DESC_LEN || !pt_text_valid(desc))))
+	if (!pt_name_valid(name) || (desc && !pt_desc_valid(desc)))
 		return -EINVAL;
 	if (old) {
 		/* declaring again only updates the description */
@@ -435,17 +423,19 @@ struct want {
 	uint16_t lo, hi;
 };
 
+int pt_cmp_range(uint8_t ap, uint16_t alo, uint16_t ahi, uint8_t bp, uint16_t blo, uint16_t bhi)
+{
+	if (ap != bp)
+		return ap - bp;
+	return alo != blo ? alo - blo : ahi - bhi;
+}
+
 static int cmp_want(const void *a, const void *b)
 {
 	const struct want *x = a, *y = b;
+	int c = pt_cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	if (x->lo != y->lo)
-		return x->lo - y->lo;
-	if (x->hi != y->hi)
-		return x->hi - y->hi;
-	return y->must - x->must;	/* the `must` one first */
+	return c ? c : y->must - x->must;	/* the `must` one first */
 }
 
 static int want_range(struct want **w, size_t *n, size_t *cap, uint8_t proto,
@@ -453,13 +443,13 @@ static int want_range(struct want **w, size_t *n, size_t *cap, uint8_t proto,
 {
 	if (individual) {
 		for (uint32_t p = lo; p <= hi; p++) {
-			if (GROW(*w, *n, *cap))
+			if (PT_GROW(*w, *n, *cap))
 				return -ENOMEM;
 			(*w)[(*n)++] = (struct want){ proto, must, (uint16_t)p, (uint16_t)p };
 		}
 		return 0;
 	}
-	if (GROW(*w, *n, *cap))
+	if (PT_GROW(*w, *n, *cap))
 		return -ENOMEM;
 	(*w)[(*n)++] = (struct want){ proto, must, lo, hi };
 	return 0;
@@ -469,11 +459,7 @@ static int cmp_slot_key(const void *a, const void *b)
 {
 	const struct pt_slot *x = a, *y = b;
 
-	if (x->proto != y->proto)
-		return x->proto - y->proto;
-	if (x->lo != y->lo)
-		return x->lo - y->lo;
-	return x->hi - y->hi;
+	return pt_cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 }
 
 /* prev's slots sorted by key, so each look-up is a binary search */
@@ -487,82 +473,77 @@ static const struct pt_slot *find_slot(const struct pt_slot *sorted, size_t n, u
 	return bsearch(&key, sorted, n, sizeof(*sorted), cmp_slot_key);
 }
 
-int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
-		    uint32_t **fresh, size_t *nfresh)
+/* Watched ports: their union, counted before anything is expanded, so a
+ * thousand wide watches cost a bitmap, not a million entries. */
+static int want_watched(const struct pt_state *st, struct want **w, size_t *nw, size_t *capw)
 {
-	struct want *w = NULL;
-	size_t nw = 0, capw = 0, nslots = 0, nf = 0;
-	struct pt_slot *slots = NULL, *prev_sorted = NULL;
-	size_t nprev = prev ? prev->nslots : 0;
-	uint32_t *newly = NULL, next = PT_FIRST_FREE_SLOT;
-	uint8_t *used = NULL;
+	uint8_t *bits = calloc(PT_NPROTO * PT_PORTS / 8, 1);
+	size_t total = 0;
 	int err = 0;
 
-	/* watched ports: their union, counted before anything is expanded,
-	 * so a thousand wide watches cost a bitmap, not a million entries */
-	if (st->nwatches) {
-		uint8_t *bits = calloc(PT_NPROTO * PT_PORTS / 8, 1);
-		size_t total = 0;
+	if (!bits)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->nwatches; i++)
+		for (uint32_t p = st->watches[i].lo; p <= st->watches[i].hi; p++) {
+			uint32_t b = (uint32_t)st->watches[i].proto * PT_PORTS + p;
 
-		if (!bits)
-			return -ENOMEM;
-		for (size_t i = 0; i < st->nwatches; i++)
-			for (uint32_t p = st->watches[i].lo; p <= st->watches[i].hi; p++) {
-				uint32_t b = (uint32_t)st->watches[i].proto * PT_PORTS + p;
-
-				if (!(bits[b / 8] & (1u << (b % 8)))) {
-					bits[b / 8] |= (uint8_t)(1u << (b % 8));
-					total++;
-				}
+			if (!(bits[b / 8] & (1u << (b % 8)))) {
+				bits[b / 8] |= (uint8_t)(1u << (b % 8));
+				total++;
 			}
-		if (total > PT_MAX_SLOTS - PT_FIRST_FREE_SLOT) {
-			free(bits);
-			return -ENOSPC;
 		}
-		for (uint32_t b = 0; b < PT_NPROTO * PT_PORTS && !err; b++)
-			if (bits[b / 8] & (1u << (b % 8)))
-				err = want_range(&w, &nw, &capw, (uint8_t)(b / PT_PORTS),
-						 (uint16_t)(b % PT_PORTS), (uint16_t)(b % PT_PORTS), true,
-						 true);
+	if (total > PT_MAX_SLOTS - PT_FIRST_FREE_SLOT) {
 		free(bits);
+		return -ENOSPC;
 	}
+	for (uint32_t b = 0; b < PT_NPROTO * PT_PORTS && !err; b++)
+		if (bits[b / 8] & (1u << (b % 8)))
+			err = want_range(w, nw, capw, (uint8_t)(b / PT_PORTS), (uint16_t)(b % PT_PORTS),
+					 (uint16_t)(b % PT_PORTS), true, true);
+	free(bits);
+	return err;
+}
+
+/* Every range that would like a slot, sorted: watched ports one by one,
+ * then the ranges of bindings and policies (narrow ones port by port). */
+static int collect_wants(const struct pt_state *st, struct want **w, size_t *nw)
+{
+	size_t capw = 0;
+	int err = st->nwatches ? want_watched(st, w, nw, &capw) : 0;
+
 	for (size_t i = 0; i < st->nbindings && !err; i++) {
 		const struct pt_binding *b = &st->bindings[i];
 
-		err = want_range(&w, &nw, &capw, b->proto, b->lo, b->hi,
+		err = want_range(w, nw, &capw, b->proto, b->lo, b->hi,
 				 b->hi - b->lo < PT_INDIVIDUAL_MAX, false);
 	}
 	for (size_t i = 0; i < st->npolicies && !err; i++) {
 		const struct pt_policy *p = &st->policies[i];
 
-		err = want_range(&w, &nw, &capw, p->proto, p->lo, p->hi,
+		err = want_range(w, nw, &capw, p->proto, p->lo, p->hi,
 				 p->hi - p->lo < PT_INDIVIDUAL_MAX, false);
 	}
-	if (err)
-		goto cleanup;
-	if (nw)
-		qsort(w, nw, sizeof(*w), cmp_want);
+	if (!err && *nw)
+		qsort(*w, *nw, sizeof(**w), cmp_want);
+	return err;
+}
 
-	used = calloc(PT_MAX_SLOTS, 1);
-	slots = calloc(nw ? nw : 1, sizeof(*slots));
-	newly = calloc(nw ? nw : 1, sizeof(*newly));
-	prev_sorted = calloc(nprev ? nprev : 1, sizeof(*prev_sorted));
-	if (!used || !slots || !newly || !prev_sorted) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (nprev) {
-		memcpy(prev_sorted, prev->slots, nprev * sizeof(*prev_sorted));
-		qsort(prev_sorted, nprev, sizeof(*prev_sorted), cmp_slot_key);
-	}
-	/* Slots the live generation uses stay taken for its keys. */
-	if (prev)
-		for (size_t i = 0; i < prev->nslots; i++)
-			if (prev->slots[i].slot < PT_MAX_SLOTS)
-				used[prev->slots[i].slot] = 1;
+/* The slots being placed. */
+struct placing {
+	const struct pt_slot *prev;	/* the live generation's, sorted by key */
+	size_t nprev;
+	uint8_t *used;			/* PT_MAX_SLOTS flags */
+	uint32_t next;			/* the lowest slot maybe free */
+	struct pt_slot *slots;
+	size_t nslots;
+	uint32_t *newly;		/* the slots given out now */
+	size_t nf;
+};
 
-	/* First pass keeps existing slots; second gives the rest new ones,
-	 * watched ports first. */
+/* Pass 0 keeps existing slots; pass 1 gives the rest of the watched
+ * ports new ones, pass 2 the rest of the rules. */
+static int place_slots(const struct want *w, size_t nw, struct placing *pl)
+{
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < nw; i++) {
 			const struct pt_slot *old;
@@ -570,45 +551,77 @@ int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
 			if (i && w[i].proto == w[i - 1].proto && w[i].lo == w[i - 1].lo &&
 			    w[i].hi == w[i - 1].hi)
 				continue;	/* same range, weaker `must` */
-			old = find_slot(prev_sorted, nprev, w[i].proto, w[i].lo, w[i].hi);
+			old = find_slot(pl->prev, pl->nprev, w[i].proto, w[i].lo, w[i].hi);
 			if (pass == 0) {
-				if (!old)
-					continue;
-				slots[nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, old->slot };
+				if (old)
+					pl->slots[pl->nslots++] =
+						(struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, old->slot };
 				continue;
 			}
 			if (old || (pass == 1) != (w[i].must != 0))
 				continue;
-			while (next < PT_MAX_SLOTS && used[next])
-				next++;
-			if (next >= PT_MAX_SLOTS) {
-				if (w[i].must) {
-					err = -ENOSPC;
-					goto cleanup;
-				}
+			while (pl->next < PT_MAX_SLOTS && pl->used[pl->next])
+				pl->next++;
+			if (pl->next >= PT_MAX_SLOTS) {
+				if (w[i].must)
+					return -ENOSPC;
 				continue;	/* counted in its range or class row */
 			}
-			used[next] = 1;
-			newly[nf++] = next;
-			slots[nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, next };
+			pl->used[pl->next] = 1;
+			pl->newly[pl->nf++] = pl->next;
+			pl->slots[pl->nslots++] = (struct pt_slot){ w[i].proto, w[i].lo, w[i].hi, pl->next };
 		}
 	}
+	return 0;
+}
 
+int pt_assign_slots(struct pt_state *st, const struct pt_state *prev,
+		    uint32_t **fresh, size_t *nfresh)
+{
+	struct placing pl = { .next = PT_FIRST_FREE_SLOT };
+	struct pt_slot *prev_sorted = NULL;
+	size_t nw = 0, nprev = prev ? prev->nslots : 0;
+	struct want *w = NULL;
+	int err = collect_wants(st, &w, &nw);
+
+	if (err)
+		goto cleanup;
+	pl.used = calloc(PT_MAX_SLOTS, 1);
+	pl.slots = calloc(nw ? nw : 1, sizeof(*pl.slots));
+	pl.newly = calloc(nw ? nw : 1, sizeof(*pl.newly));
+	prev_sorted = calloc(nprev ? nprev : 1, sizeof(*prev_sorted));
+	if (!pl.used || !pl.slots || !pl.newly || !prev_sorted) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (nprev) {
+		memcpy(prev_sorted, prev->slots, nprev * sizeof(*prev_sorted));
+		qsort(prev_sorted, nprev, sizeof(*prev_sorted), cmp_slot_key);
+	}
+	pl.prev = prev_sorted;
+	pl.nprev = nprev;
+	/* Slots the live generation uses stay taken for its keys. */
+	for (size_t i = 0; i < nprev; i++)
+		if (prev->slots[i].slot < PT_MAX_SLOTS)
+			pl.used[prev->slots[i].slot] = 1;
+	err = place_slots(w, nw, &pl);
+	if (err)
+		goto cleanup;
 	free(st->slots);
-	st->slots = slots;
-	st->nslots = nslots;
-	slots = NULL;
+	st->slots = pl.slots;
+	st->nslots = pl.nslots;
+	pl.slots = NULL;
 	if (fresh) {
-		*fresh = newly;
-		newly = NULL;
+		*fresh = pl.newly;
+		pl.newly = NULL;
 	}
 	if (nfresh)
-		*nfresh = nf;
+		*nfresh = pl.nf;
 cleanup:
 	free(w);
-	free(used);
-	free(slots);
-	free(newly);
+	free(pl.used);
+	free(pl.slots);
+	free(pl.newly);
 	free(prev_sorted);
 	return err;
 }
@@ -642,6 +655,11 @@ static bool rule_beats(uint16_t alo, uint16_t ahi, const struct pt_prefix *ap,
 	return prefix_rank(ap) > prefix_rank(bp);
 }
 
+bool pt_binding_beats(const struct pt_binding *a, const struct pt_binding *b)
+{
+	return rule_beats(a->lo, a->hi, &a->prefix, b->lo, b->hi, &b->prefix);
+}
+
 ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			     const uint8_t addr[16], uint16_t port)
 {
@@ -653,8 +671,7 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 		if (b->proto != proto || port < b->lo || port > b->hi ||
 		    !pt_prefix_match(&b->prefix, family, addr))
 			continue;
-		if (best < 0 || rule_beats(b->lo, b->hi, &b->prefix, st->bindings[best].lo,
-					   st->bindings[best].hi, &st->bindings[best].prefix))
+		if (best < 0 || pt_binding_beats(b, &st->bindings[best]))
 			best = (ssize_t)i;
 	}
 	return best;
@@ -685,7 +702,7 @@ struct item {
 	uint16_t lo, hi;
 	const struct pt_prefix *prefix;
 	size_t index;		/* into bindings or policies */
-	int kind;		/* 0 binding, 1 policy, 2 counted range */
+	enum pt_rule_kind kind;
 };
 
 static int cmp_item_lo(const void *a, const void *b)
@@ -733,7 +750,7 @@ struct emit {
 	uint8_t gen, proto;
 };
 
-static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
+static int emit_lpm(struct emit *e, enum pt_rule_kind kind, uint8_t family, uint32_t class,
 		    const struct group *g, uint32_t slot)
 {
 	struct pt_lpm_key key = {
@@ -745,17 +762,17 @@ static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
 	};
 
 	memcpy(key.addr, g->addr, 16);
-	if (kind == 0) {
+	if (kind == PT_KIND_BINDING) {
 		const struct pt_binding *b = &e->st->bindings[g->winner->index];
 
-		if (GROW(e->out->binds, e->out->nbinds, e->capb))
+		if (PT_GROW(e->out->binds, e->out->nbinds, e->capb))
 			return -ENOMEM;
 		e->out->binds[e->out->nbinds++] = (struct pt_bind_entry){
 			.key = key, .val = { .service = b->service, .slot = slot },
 		};
 		return 0;
 	}
-	if (GROW(e->out->policies, e->out->npolicies, e->capp))
+	if (PT_GROW(e->out->policies, e->out->npolicies, e->capp))
 		return -ENOMEM;
 	struct pt_policy_val val = { .action = PT_ALLOW };
 	if (g->winner) {
@@ -774,7 +791,7 @@ static int emit_lpm(struct emit *e, int kind, uint8_t family, uint32_t class,
  * P among the active rules, the best rule whose prefix contains P. With
  * the prefixes sorted, a stack walks the containment tree once.
  */
-static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
+static int emit_kind(struct emit *e, enum pt_rule_kind kind, uint32_t class, uint32_t slot,
 		     const struct item *const *act, size_t nact, struct group *gs)
 {
 	for (unsigned int family = 0; family < PT_NFAMILY; family++) {
@@ -782,7 +799,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 		struct group **stack = NULL;
 		int err = 0;
 
-		if (kind == 1) {
+		if (kind == PT_KIND_POLICY) {
 			/* every class has a policy entry for every source:
 			 * allow unless a rule says otherwise */
 			gs[ng++] = (struct group){ .plen = 0 };
@@ -791,7 +808,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 			const struct item *it = act[i];
 			uint8_t fam;
 
-			/* counted ranges (kind 2) have no prefix */
+			/* counted ranges have no prefix */
 			if (it->kind != kind)
 				continue;
 			fam = it->prefix->family;
@@ -837,7 +854,7 @@ static int emit_kind(struct emit *e, int kind, uint32_t class, uint32_t slot,
 			if (g->best && item_beats(g->best, g->winner))
 				g->winner = g->best;
 			stack[top++] = g;
-			if (kind == 0 && !g->winner)
+			if (kind == PT_KIND_BINDING && !g->winner)
 				continue;
 			err = emit_lpm(e, kind, family, class, g, slot);
 		}
@@ -858,9 +875,9 @@ static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class,
 	for (size_t i = 0; i < nact; i++) {
 		const struct item *it = act[i];
 
-		if (it->kind == 0)
+		if (it->kind == PT_KIND_BINDING)
 			ent.flags |= PT_PORT_BOUND;
-		if (it->kind != 1)
+		if (it->kind != PT_KIND_POLICY)
 			continue;
 		if (it->prefix->family != PT_FAMILY_ANY) {
 			ent.flags |= PT_PORT_FROM;
@@ -899,7 +916,7 @@ static int note_hosts(struct emit *e, size_t first, uint32_t lo, uint32_t hi)
 			continue;
 		}
 		flags |= PT_PORT_HOST;
-		if (GROW(e->out->hosts, e->out->nhosts, e->caph))
+		if (PT_GROW(e->out->hosts, e->out->nhosts, e->caph))
 			return -ENOMEM;
 		e->out->hosts[e->out->nhosts++] = *b;
 	}
@@ -932,14 +949,17 @@ static int compile_proto(struct emit *e)
 	for (size_t i = 0; i < st->nbindings; i++)
 		if (st->bindings[i].proto == e->proto)
 			items[nitems++] = (struct item){ st->bindings[i].lo, st->bindings[i].hi,
-							 &st->bindings[i].prefix, i, 0 };
+							 &st->bindings[i].prefix, i,
+							 PT_KIND_BINDING };
 	for (size_t i = 0; i < st->npolicies; i++)
 		if (st->policies[i].proto == e->proto)
 			items[nitems++] = (struct item){ st->policies[i].lo, st->policies[i].hi,
-							 &st->policies[i].from, i, 1 };
+							 &st->policies[i].from, i,
+							 PT_KIND_POLICY };
 	for (size_t i = 0; i < st->nslots; i++)
 		if (st->slots[i].proto == e->proto)
-			items[nitems++] = (struct item){ st->slots[i].lo, st->slots[i].hi, NULL, i, 2 };
+			items[nitems++] = (struct item){ st->slots[i].lo, st->slots[i].hi, NULL, i,
+							 PT_KIND_WATCH };
 	if (!nitems)
 		goto cleanup;
 	qsort(items, nitems, sizeof(*items), cmp_item_lo);
@@ -983,7 +1003,7 @@ static int compile_proto(struct emit *e)
 		if (!nact)
 			continue;
 		for (size_t i = 0; i < nact; i++) {
-			if (act[i]->kind != 2) {
+			if (act[i]->kind != PT_KIND_WATCH) {
 				any_rule = true;
 				continue;
 			}
@@ -999,12 +1019,12 @@ static int compile_proto(struct emit *e)
 			continue;
 		fill_ports(e, lo, hi, class, slot, act, nact);
 		size_t first = e->out->nbinds;
-		err = emit_kind(e, 0, class, slot, act, nact, gs);
+		err = emit_kind(e, PT_KIND_BINDING, class, slot, act, nact, gs);
 		if (!err)
 			err = note_hosts(e, first, lo, hi);
 		/* source look-ups only where a rule names a source */
 		if (!err && (e->out->ports[(size_t)e->proto * PT_PORTS + lo].flags & PT_PORT_FROM))
-			err = emit_kind(e, 1, class, slot, act, nact, gs);
+			err = emit_kind(e, PT_KIND_POLICY, class, slot, act, nact, gs);
 		if (err)
 			goto cleanup;
 		class++;

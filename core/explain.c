@@ -12,22 +12,17 @@
  *   reply    UDP: where the answer leaves from
  *
  * The walk stops at the first step that ends the packet's path; the
- * verdict names it. Gathering the facts is separate from deciding, so
- * the decisions are unit-tested with made-up facts.
+ * verdict names it. This is the deciding half, pure code; the facts are
+ * gathered by user/explain_gather.c, so the decisions are unit-tested
+ * with made-up facts.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include "diag.h"
 #include "explain.h"
-#include "load.h"
-#include "sockets.h"
-#include "stats.h"
-#include "util.h"
-#include "xdp.h"
+#include "parse.h"
 
 /* snprintf, with truncation expected and fine (messages, not data) */
 static void set(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -39,8 +34,6 @@ static void set(char *buf, size_t len, const char *fmt, ...)
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
-
-/* ---- gathering ---- */
 
 static void xsock_free(struct pt_xsock **v, size_t *n)
 {
@@ -54,235 +47,6 @@ void pt_explain_facts_free(struct pt_explain_facts *f)
 	xsock_free(&f->svc_socks, &f->nsvc_socks);
 	xsock_free(&f->svc_other, &f->nsvc_other);
 	xsock_free(&f->kern, &f->nkern);
-}
-
-static int push(struct pt_xsock **v, size_t *n, const struct pt_xsock *s)
-{
-	void *p = realloc(*v, (*n + 1) * sizeof(**v));
-
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	(*v)[(*n)++] = *s;
-	return 0;
-}
-
-/* The live sockets of one (service, protocol, family) list, as cookies. */
-static size_t family_cookies(struct pt_ctx *ctx, uint32_t svc, uint8_t proto, uint8_t fam,
-			     uint64_t *cookies)
-{
-	uint32_t mi = PT_META_INDEX(svc, proto, fam), meta = 0;
-	size_t n = 0;
-
-	if (svc >= PT_MAX_SERVICES || bpf_map_lookup_elem(ctx->fds[M_SOCK_META], &mi, &meta))
-		return 0;
-	for (uint32_t i = 0; i < PT_META_COUNT(meta) && i < PT_MAX_SOCKETS; i++) {
-		uint32_t key = PT_SOCK_KEY(mi, PT_META_BANK(meta), i);
-		uint64_t cookie;
-
-		/* a socket whose process exited has left the map */
-		if (!bpf_map_lookup_elem(ctx->fds[M_SVC_SOCKS], &key, &cookie))
-			cookies[n++] = cookie;
-	}
-	return n;
-}
-
-static const struct pt_diag_sock *by_cookie(const struct pt_diag_sock *all, size_t n,
-					    uint64_t cookie)
-{
-	for (size_t i = 0; i < n; i++)
-		if (all[i].cookie == cookie)
-			return &all[i];
-	return NULL;
-}
-
-static void from_diag(struct pt_xsock *x, const struct pt_diag_sock *d)
-{
-	x->family = d->family;
-	x->v6only = d->v6only;
-	memcpy(x->addr, d->local, 16);
-	x->port = d->lport;
-	x->state = d->state;
-	x->ifindex = d->ifindex;
-	x->cookie = d->cookie;
-	x->ino = d->ino;
-}
-
-/* A service socket: portier's record (who registered it, where it is
- * bound), then the kernel's view of it (state, inode). */
-static void service_sock(struct pt_ctx *ctx, uint64_t cookie, const struct pt_diag_sock *all,
-			 size_t nall, struct pt_xsock *x)
-{
-	const struct pt_diag_sock *d = by_cookie(all, nall, cookie);
-	struct pt_sock_info info;
-
-	memset(x, 0, sizeof(*x));
-	x->cookie = cookie;
-	x->pktinfo = -1;
-	if (d)
-		from_diag(x, d);
-	if (!bpf_map_lookup_elem(ctx->fds[M_SOCK_INFO], &cookie, &info)) {
-		x->reg_pid = (int32_t)info.pid;
-		if (!d) {
-			x->family = info.family;
-			x->v6only = info.v6only;
-			memcpy(x->addr, info.local_addr, 16);
-			x->port = info.local_port;
-		}
-	}
-}
-
-/* Who holds each socket: the registering process when it still does,
- * else whichever process /proc shows holding it. */
-static void find_owners(struct pt_xsock *v, size_t n)
-{
-	uint32_t *inos = calloc(n ? n : 1, sizeof(*inos));
-	pid_t *pids = calloc(n ? n : 1, sizeof(*pids));
-	bool scan = false;
-
-	if (!inos || !pids)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		v[i].reg_holds = v[i].reg_pid > 0 && pt_diag_pid_holds(v[i].reg_pid, v[i].ino);
-		if (v[i].reg_holds)
-			v[i].pid = v[i].reg_pid;
-		else {
-			inos[i] = v[i].ino;
-			scan |= v[i].ino != 0;
-		}
-	}
-	if (scan && !pt_diag_owners(inos, n, pids))
-		for (size_t i = 0; i < n; i++)
-			if (!v[i].reg_holds)
-				v[i].pid = pids[i];
-	for (size_t i = 0; i < n; i++)
-		pt_diag_comm(v[i].pid, v[i].comm, sizeof(v[i].comm));
-out:
-	free(inos);
-	free(pids);
-}
-
-/* UDP: does the server answer from the original destination? Socket
- * options are not in sock_diag: take the socket from its holder
- * (pidfd_getfd, as register does) and read them. */
-static void find_pktinfo(uint64_t netns_ino, struct pt_xsock *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct pt_sock_filter filt = { .has_proto = true, .proto = PT_UDP };
-		struct pt_candidates cand;
-		struct pt_sock_reject rej;
-
-		if (v[i].pid <= 0 || v[i].pktinfo >= 0)
-			continue;
-		if (pt_sockets_from_pid(v[i].pid, netns_ino, &filt, &cand, &rej))
-			continue;
-		for (size_t c = 0; c < cand.n; c++)
-			for (size_t j = i; j < n; j++)
-				if (cand.socks[c].cookie == v[j].cookie && v[j].pid == v[i].pid)
-					v[j].pktinfo = cand.socks[c].pktinfo;
-		pt_candidates_free(&cand);
-	}
-}
-
-static void gather_counters(struct pt_ctx *ctx, const struct pt_state *st,
-			    struct pt_explain_facts *f)
-{
-	struct pt_stats stats;
-	uint32_t slot = pt_slot_of_port(st, f->proto, f->port);
-
-	if (pt_stats_collect(ctx, st, &stats))
-		return;
-	f->cnt_own = slot >= PT_FIRST_FREE_SLOT;
-	if (!f->cnt_own) {
-		if (slot < PT_NPROTO * PT_NCLASS)
-			f->cnt = stats.classes[slot].c;
-	} else {
-		for (size_t i = 0; i < stats.nrows; i++)
-			if (stats.rows[i].slot == slot) {
-				f->cnt = stats.rows[i].c;
-				f->cnt_lo = stats.rows[i].lo;
-				f->cnt_hi = stats.rows[i].hi;
-			}
-	}
-	pt_stats_free(&stats);
-}
-
-int pt_explain_gather(struct pt_ctx *ctx, bool loaded, const struct pt_state *st,
-		      struct pt_explain_facts *f)
-{
-	struct pt_diag_sock *all = NULL;
-	size_t nall = 0;
-	char ifname[IF_NAMESIZE];
-	int err;
-
-	f->local = pt_addr_local(f->family, f->addr, f->local_if);
-	f->from_local = f->has_from && pt_addr_local(f->family, f->from, ifname) > 0;
-	f->loaded = loaded;
-	f->st = loaded ? st : NULL;
-
-	err = pt_diag_dump(f->proto, &all, &nall);
-	if (err)
-		return err;
-
-	if (loaded) {
-		static struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
-		struct bpf_link_info linfo;
-		size_t nxif = 0;
-		ssize_t bi;
-
-		f->dispatch_attached = !pt_link_info(ctx->dir, pt_dispatch_link_pin(), &linfo) &&
-				       linfo.netns.netns_ino == ctx->netns_ino;
-		pt_xdp_list(ctx, xif, PT_MAX_XDP_IFACES, &nxif);
-		for (size_t i = 0; i < nxif && f->nguard < PT_XGUARD_MAX; i++) {
-			struct pt_xguard *g = &f->guard[f->nguard++];
-
-			set(g->ifname, sizeof(g->ifname), "%s", xif[i].rec.ifname);
-			g->mode = xif[i].rec.mode;
-			g->attached = xif[i].attached && xif[i].exists;
-		}
-		gather_counters(ctx, st, f);
-
-		bi = pt_model_bind_lookup(st, f->proto, f->family, f->addr, f->port);
-		if (bi >= 0) {
-			uint32_t svc = st->bindings[bi].service;
-			uint64_t own[PT_MAX_SOCKETS], other[PT_MAX_SOCKETS];
-			size_t nown = family_cookies(ctx, svc, f->proto, f->family, own);
-			size_t nother = family_cookies(ctx, svc, f->proto, f->family ^ 1, other);
-			struct pt_xsock x;
-
-			for (size_t i = 0; i < nown && !err; i++) {
-				service_sock(ctx, own[i], all, nall, &x);
-				err = push(&f->svc_socks, &f->nsvc_socks, &x);
-			}
-			for (size_t i = 0; i < nother && !err; i++) {
-				bool dup = false;
-
-				for (size_t j = 0; j < nown; j++)
-					dup |= own[j] == other[i];
-				if (dup)
-					continue;
-				service_sock(ctx, other[i], all, nall, &x);
-				err = push(&f->svc_other, &f->nsvc_other, &x);
-			}
-		}
-	}
-	for (size_t i = 0; i < nall && !err; i++) {
-		struct pt_xsock x = { .pktinfo = -1 };
-
-		if (all[i].lport != f->port)
-			continue;
-		from_diag(&x, &all[i]);
-		err = push(&f->kern, &f->nkern, &x);
-	}
-	free(all);
-	if (err)
-		return err;
-	find_owners(f->svc_socks, f->nsvc_socks);
-	find_owners(f->svc_other, f->nsvc_other);
-	find_owners(f->kern, f->nkern);
-	if (f->proto == PT_UDP)
-		find_pktinfo(ctx->netns_ino, f->svc_socks, f->nsvc_socks);
-	return 0;
 }
 
 /* ---- deciding ---- */
@@ -369,12 +133,8 @@ static void describe_sock(uint8_t proto, const struct pt_xsock *s, char *buf, si
 		cat(buf, len, " %s", pt_diag_state_name(proto, s->state));
 	if (s->family == PT_INET6 && is_any(PT_INET6, s->addr))
 		cat(buf, len, s->v6only ? " (IPv6 only)" : " (dual-stack)");
-	if (s->ifindex) {
-		char ifn[IF_NAMESIZE + 8];
-
-		pt_ifname(s->ifindex, ifn);
-		cat(buf, len, " bound to device %s", ifn);
-	}
+	if (s->ifindex)
+		cat(buf, len, " bound to device %s", s->ifname);
 	if (s->pid > 0)
 		cat(buf, len, ", pid %d%s%s%s", s->pid, s->comm[0] ? " (" : "", s->comm,
 		    s->comm[0] ? ")" : "");
@@ -414,12 +174,11 @@ static void describe_policy(const struct pt_policy *p, char *buf, size_t len)
 static void describe_binding(const struct pt_state *st, const struct pt_binding *b, char *buf,
 			     size_t len)
 {
-	const struct pt_service *svc = pt_service_by_id(st, b->service);
 	char ports[16], pfx[64];
 
 	set(buf, len, "%s %s %s -> %s", pt_proto_name(b->proto),
 		 pt_format_prefix(&b->prefix, pfx, sizeof(pfx)),
-		 pt_format_ports(b->lo, b->hi, ports, sizeof(ports)), svc ? svc->name : "?");
+		 pt_format_ports(b->lo, b->hi, ports, sizeof(ports)), pt_service_name(st, b->service));
 }
 
 /* What an action does to this packet: 0 passes, 1 the path ends here. */
@@ -455,15 +214,13 @@ static void counters_text(const struct pt_explain_facts *f, char *buf, size_t le
 }
 
 /* The guard: false when the packet's path ends there. */
-static bool walk_guard(struct walk *w)
+/* Where is the guard attached, and does it see this packet? One step. */
+static bool guard_sees(struct walk *w)
 {
 	const struct pt_explain_facts *f = w->f;
-	const struct pt_state *st = f->st;
-	char ifs[256] = "", rule[160], counters[160];
+	char ifs[256] = "";
 	bool on_lo = false, via_lo;
 	size_t nattached = 0;
-	ssize_t win;
-	uint32_t act;
 
 	for (size_t i = 0; i < f->nguard; i++) {
 		if (!f->guard[i].attached)
@@ -477,119 +234,136 @@ static bool walk_guard(struct walk *w)
 	if (!nattached) {
 		step(w->out, "guard", "detached",
 		     "the guard is attached to no interface: no policy applies, nothing is counted");
-		return true;
+		return false;
 	}
 	if (via_lo && !on_lo) {
 		step(w->out, "guard", "bypassed",
 		     "attached to %s, but a packet %s goes through lo, where the guard is not "
 		     "attached: no policy applies", ifs,
 		     f->from_local ? "from this host" : "to a loopback address");
-		return true;
+		return false;
 	}
 	step(w->out, "guard", "attached",
 	     "attached to %s: it sees packets arriving there (others are not policed)", ifs);
+	return true;
+}
 
-	counters_text(f, counters, sizeof(counters));
-	if (f->has_from) {
-		win = pt_model_policy_lookup(st, f->proto, f->family, f->from, f->port);
-	} else {
-		/* A source outside every scoped rule meets the best of the
-		 * unscoped ones (any, or /0). */
-		struct pt_state sub = {};
-		struct pt_policy *tmp = calloc(st->npolicies ? st->npolicies : 1, sizeof(*tmp));
+/* Without --from: the policy a source outside every scoped rule meets,
+ * the best of the unscoped ones (any, or /0), as an index of st. */
+static ssize_t unscoped_winner(const struct pt_explain_facts *f)
+{
+	const struct pt_state *st = f->st;
+	struct pt_state sub = {};
+	struct pt_policy *tmp = calloc(st->npolicies ? st->npolicies : 1, sizeof(*tmp));
+	ssize_t win;
 
-		for (size_t i = 0; tmp && i < st->npolicies; i++)
-			if (st->policies[i].from.family == PT_FAMILY_ANY ||
-			    st->policies[i].from.plen == 0)
-				tmp[sub.npolicies++] = st->policies[i];
-		sub.policies = tmp;
-		/* out of memory: no unscoped policy can be told, say none */
-		win = tmp ? pt_model_policy_lookup(&sub, f->proto, f->family, f->addr, f->port) : -1;
-		/* map back to an index of st */
-		if (tmp && win >= 0) {
-			ssize_t idx = pt_policy_find(st, tmp[win].proto, tmp[win].lo, tmp[win].hi,
-						     &tmp[win].from);
+	for (size_t i = 0; tmp && i < st->npolicies; i++)
+		if (st->policies[i].from.family == PT_FAMILY_ANY || st->policies[i].from.plen == 0)
+			tmp[sub.npolicies++] = st->policies[i];
+	sub.policies = tmp;
+	/* out of memory: no unscoped policy can be told, say none */
+	win = tmp ? pt_model_policy_lookup(&sub, f->proto, f->family, f->addr, f->port) : -1;
+	if (tmp && win >= 0)	/* map back to an index of st */
+		win = pt_policy_find(st, tmp[win].proto, tmp[win].lo, tmp[win].hi, &tmp[win].from);
+	free(tmp);
+	return win;
+}
 
-			win = idx;
-		}
-		free(tmp);
+/* Without --from: the scoped rules that give some sources another answer
+ * than win's act, written into others. Returns how many. */
+static size_t other_sources(const struct pt_explain_facts *f, ssize_t win, uint32_t act,
+			    char *others, size_t len)
+{
+	const struct pt_state *st = f->st;
+	ssize_t seen[16];
+	size_t nseen = 0, nothers = 0;
+
+	for (size_t i = 0; i < st->npolicies; i++) {
+		const struct pt_policy *p = &st->policies[i];
+		char pfx[64], desc[160];
+		bool dup = false;
+		ssize_t o;
+
+		if (p->proto != f->proto || f->port < p->lo || f->port > p->hi ||
+		    p->from.family != f->family || p->from.plen == 0)
+			continue;
+		o = pt_model_policy_lookup(st, f->proto, f->family, p->from.addr, f->port);
+		if (o < 0 || o == win)
+			continue;
+		for (size_t k = 0; k < nseen; k++)
+			dup |= seen[k] == o;
+		if (dup)
+			continue;
+		if (nseen < sizeof(seen) / sizeof(seen[0]))
+			seen[nseen++] = o;
+		if (effective(f->proto, o, st) == act &&
+		    (act != PT_LIMIT || st->policies[o].pps == st->policies[win].pps))
+			continue;
+		describe_policy(&st->policies[o], desc, sizeof(desc));
+		cat(others, len, "%sfrom %s: %s (%s)", nothers ? "; " : "",
+		    pt_format_prefix(&st->policies[o].from, pfx, sizeof(pfx)),
+		    pt_action_name(effective(f->proto, o, st)), desc);
+		nothers++;
 	}
+	return nothers;
+}
+
+/* The policy step: what act does to the packet. */
+static struct pt_explain_step *policy_step(struct walk *w, uint32_t act, ssize_t win,
+					   const char *rule, const char *src, const char *ctr)
+{
+	const struct pt_state *st = w->f->st;
+
+	switch (act) {
+	case PT_DROP:
+		return step(w->out, "policy", "drop",
+			    "%s%s: every packet is dropped at the driver; %s", rule, src, ctr);
+	case PT_DROP_NEW:
+		return step(w->out, "policy", "drop-new",
+			    "%s%s: new connections (SYN without ACK) are dropped at the driver, "
+			    "replies to this host's own connections pass; %s", rule, src, ctr);
+	case PT_LIMIT:
+		return step(w->out, "policy", "limit",
+			    "%s%s: up to %u packets per second per port pass, the rest are "
+			    "dropped; %s", rule, src, st->policies[win].pps, ctr);
+	default:
+		if (win >= 0 && st->policies[win].action == PT_DROP_NEW)
+			return step(w->out, "policy", "allow",
+				    "%s%s: drop-new stops only TCP connections, so UDP passes; %s",
+				    rule, src, ctr);
+		return step(w->out, "policy", "allow", "%s%s: allowed%s; %s", rule, src,
+			    win < 0 ? " (the default)" : "", ctr);
+	}
+}
+
+static bool walk_guard(struct walk *w)
+{
+	const struct pt_explain_facts *f = w->f;
+	const struct pt_state *st = f->st;
+	char rule[160], counters[160], others[320] = "", l[24];
+	struct pt_explain_step *s;
+	size_t nothers = 0;
+	ssize_t win;
+	uint32_t act;
+
+	if (!guard_sees(w))
+		return true;
+	counters_text(f, counters, sizeof(counters));
+	win = f->has_from ? pt_model_policy_lookup(st, f->proto, f->family, f->from, f->port)
+			  : unscoped_winner(f);
 	act = effective(f->proto, win, st);
 	if (win < 0)
 		set(rule, sizeof(rule), "no policy matches %s port %u", pt_proto_name(f->proto),
 		    f->port);
 	else
 		describe_policy(&st->policies[win], rule, sizeof(rule));
-
-	/* Without --from: do scoped rules give some sources another answer? */
-	char others[320] = "";
-	size_t nothers = 0;
-
-	if (!f->has_from) {
-		ssize_t seen[16];
-		size_t nseen = 0;
-
-		for (size_t i = 0; i < st->npolicies; i++) {
-			const struct pt_policy *p = &st->policies[i];
-			ssize_t o;
-			char pfx[64], desc[160];
-
-			if (p->proto != f->proto || f->port < p->lo || f->port > p->hi ||
-			    p->from.family != f->family || p->from.plen == 0)
-				continue;
-			o = pt_model_policy_lookup(st, f->proto, f->family, p->from.addr, f->port);
-			if (o < 0 || o == win)
-				continue;
-			bool dup = false;
-
-			for (size_t k = 0; k < nseen; k++)
-				dup |= seen[k] == o;
-			if (dup)
-				continue;
-			if (nseen < sizeof(seen) / sizeof(seen[0]))
-				seen[nseen++] = o;
-			if (effective(f->proto, o, st) == act &&
-			    (act != PT_LIMIT || st->policies[o].pps == st->policies[win].pps))
-				continue;
-			describe_policy(&st->policies[o], desc, sizeof(desc));
-			cat(others, sizeof(others), "%sfrom %s: %s (%s)", nothers ? "; " : "",
-			    pt_format_prefix(&st->policies[o].from, pfx, sizeof(pfx)),
-			    pt_action_name(effective(f->proto, o, st)), desc);
-			nothers++;
-		}
-	}
-
-	struct pt_explain_step *s;
-	const char *src = f->has_from ? (win < 0 ? " from this source" : " matches this source") :
-			  nothers ? (win < 0 ? " for sources outside the scoped rules" :
+	if (!f->has_from)
+		nothers = other_sources(f, win, act, others, sizeof(others));
+	s = policy_step(w, act, win, rule,
+			f->has_from ? (win < 0 ? " from this source" : " matches this source") :
+			nothers ? (win < 0 ? " for sources outside the scoped rules" :
 				     " applies to sources outside the scoped rules") :
-			  win < 0 ? "" : " applies to every source";
-
-	switch (act) {
-	case PT_DROP:
-		s = step(w->out, "policy", "drop", "%s%s: every packet is dropped at the driver; %s",
-			 rule, src, counters);
-		break;
-	case PT_DROP_NEW:
-		s = step(w->out, "policy", "drop-new",
-			 "%s%s: new connections (SYN without ACK) are dropped at the driver, replies "
-			 "to this host's own connections pass; %s", rule, src, counters);
-		break;
-	case PT_LIMIT:
-		s = step(w->out, "policy", "limit",
-			 "%s%s: up to %u packets per second per port pass, the rest are dropped; %s",
-			 rule, src, st->policies[win].pps, counters);
-		break;
-	default:
-		if (win >= 0 && st->policies[win].action == PT_DROP_NEW)
-			s = step(w->out, "policy", "allow",
-				 "%s%s: drop-new stops only TCP connections, so UDP passes; %s",
-				 rule, src, counters);
-		else
-			s = step(w->out, "policy", "allow", "%s%s: allowed%s; %s", rule, src,
-				 win < 0 ? " (the default)" : "", counters);
-		break;
-	}
+			win < 0 ? "" : " applies to every source", counters);
 	if (nothers) {
 		cat(s->detail, sizeof(s->detail), ". The answer depends on the source: %s "
 		    "(give --from to pick one)", others);
@@ -604,14 +378,11 @@ static bool walk_guard(struct walk *w)
 		set(w->out->verdict, sizeof(w->out->verdict), "new connections dropped%s",
 			 w->note);
 		return false;
-	case PT_LIMIT: {
-		char l[24];
-
+	case PT_LIMIT:
 		set(w->note, sizeof(w->note), ", rate limited above %u pps (%s limited so far)%s",
 			 st->policies[win].pps, pt_format_human(f->cnt.limited, l, sizeof(l)),
 			 nothers ? "; other sources are treated otherwise (see the policy step)" : "");
 		return true;
-	}
 	default:
 		return true;
 	}
@@ -796,19 +567,6 @@ static void walk_kernel(struct walk *w)
 		 w->fallthrough[0] ? "; " : "", verdict, out->delivered ? w->note : "");
 }
 
-/* Precedence: does a come before b? Narrowest range, then the longest
- * prefix, then an explicit family before any. */
-static bool binding_before(const struct pt_binding *a, const struct pt_binding *b)
-{
-	uint32_t aw = (uint32_t)a->hi - a->lo, bw = (uint32_t)b->hi - b->lo;
-
-	if (aw != bw)
-		return aw < bw;
-	if (a->prefix.plen != b->prefix.plen)
-		return a->prefix.plen > b->prefix.plen;
-	return a->prefix.family != PT_FAMILY_ANY && b->prefix.family == PT_FAMILY_ANY;
-}
-
 /* The receptionist: which binding, which sockets. */
 static void walk_dispatch(struct walk *w)
 {
@@ -848,7 +606,7 @@ static void walk_dispatch(struct walk *w)
 			continue;
 		size_t k = ncand++;
 
-		while (k > 0 && binding_before(&st->bindings[i], &st->bindings[cand[k - 1]])) {
+		while (k > 0 && pt_binding_beats(&st->bindings[i], &st->bindings[cand[k - 1]])) {
 			cand[k] = cand[k - 1];
 			k--;
 		}

@@ -15,6 +15,31 @@
 #include "portier.h"
 
 #define PT_FAMILY_ANY 2		/* a prefix that covers IPv4 and IPv6 */
+/* Make room in arr (n used of cap) for one more: 0, or -ENOMEM (arr kept). */
+#define PT_GROW(arr, n, cap)                                                   \
+	({                                                                    \
+		int __err = 0;                                                \
+		if ((n) >= (cap)) {                                           \
+			size_t __nc = (cap) ? (cap) * 2 : 16;                 \
+			void *__p = realloc((arr), __nc * sizeof(*(arr)));    \
+			if (!__p)                                             \
+				__err = -ENOMEM;                              \
+			else {                                                \
+				(arr) = __p;                                  \
+				(cap) = __nc;                                 \
+			}                                                     \
+		}                                                             \
+		__err;                                                        \
+	})
+
+/* The kinds of rule (to the compiler, a watch is a counted range: a slot). */
+enum pt_rule_kind { PT_KIND_BINDING, PT_KIND_POLICY, PT_KIND_WATCH };
+
+/* The characters of a service name. */
+#define PT_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"
+/* The largest rate a limit takes: beyond it the bucket arithmetic of the
+ * guard (tokens scaled by 1e9 in 64 bits) would overflow. */
+#define PT_MAX_PPS 1000000000ULL
 
 struct pt_prefix {
 	uint8_t family;		/* PT_INET, PT_INET6 or PT_FAMILY_ANY */
@@ -107,6 +132,8 @@ int pt_state_copy(struct pt_state *dst, const struct pt_state *src);
 /* Find by name / id / key; NULL or -1 when absent. */
 struct pt_service *pt_service_by_name(const struct pt_state *st, const char *name);
 struct pt_service *pt_service_by_id(const struct pt_state *st, uint32_t id);
+/* The name of service id, or "?". */
+const char *pt_service_name(const struct pt_state *st, uint32_t id);
 ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
 			const struct pt_prefix *prefix, uint16_t lo, uint16_t hi);
 ssize_t pt_policy_find(const struct pt_state *st, uint8_t proto, uint16_t lo,
@@ -148,6 +175,13 @@ void pt_compiled_free(struct pt_compiled *c);
  * range's, else the class row's. Used by stats and by the reference model. */
 uint32_t pt_slot_of_port(const struct pt_state *st, uint8_t proto, uint16_t port);
 
+/* The order of rule keys: by protocol, then lo, then hi. */
+int pt_cmp_range(uint8_t ap, uint16_t alo, uint16_t ahi, uint8_t bp, uint16_t blo, uint16_t bhi);
+/* The one precedence of bindings (policies follow it too): does a beat b
+ * when both cover a packet? The narrowest port range, then the longest
+ * prefix, then an explicit family before any. */
+bool pt_binding_beats(const struct pt_binding *a, const struct pt_binding *b);
+
 /* Reference lookups in plain C, the semantics the BPF programs must match:
  * the winning binding index (or -1) for a destination, and the winning
  * policy index (or -1, meaning allow) for a source and destination port. */
@@ -156,8 +190,9 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			       const uint8_t src[16], uint16_t port);
 
-/* Text for a description: valid UTF-8, no control characters. */
-bool pt_text_valid(const char *s);
+/* A service's description: valid UTF-8 without control characters,
+ * shorter than PT_DESC_LEN. */
+bool pt_desc_valid(const char *s);
 /* A name of 1-31 characters of [a-z0-9_.-]. */
 bool pt_name_valid(const char *s);
 /* A known family, a length within it, host bits and unused bytes zero. */

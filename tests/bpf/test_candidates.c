@@ -3,7 +3,8 @@
  * Unit tests of register's choice (user/sockets.c): a process's sockets
  * are ambiguous when one (protocol, family) has more than one endpoint.
  * Table-driven: each row is {name, sockets, expected endpoints, expected
- * ambiguity and the (protocol, family) it names}.
+ * ambiguity and the (protocol, family) it names}. In the bpf suite because
+ * it links user/ (the unit suite links the pure core alone).
  */
 #include <setjmp.h>
 #include <stdarg.h>
