@@ -264,15 +264,11 @@ cleanup:
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option opts[] = { {} };
 	struct pt_state st = {};
 	struct pt_ctx ctx;
 	int ret;
 
-	opterr = 0;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return pt_usage_error("dump", "unknown option '%s'", argv[optind - 1]);
-	ret = pt_check_positional("dump", argc, argv, 0, 0);
+	ret = pt_no_args("dump", argc, argv);
 	ret = ret ?: pt_read_state("dump", &ctx, &st);
 	if (ret)
 		return ret;

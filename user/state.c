@@ -987,20 +987,6 @@ static void *percpu_get(const struct pt_ctx *ctx, enum pt_map_id id, __u32 key, 
 _Static_assert(sizeof(struct pt_counters) % 8 == 0 && sizeof(struct pt_global) % 8 == 0,
 	       "per-CPU values are read as arrays of the struct");
 
-int pt_read_counters(struct pt_ctx *ctx, uint32_t slot, struct pt_counters *out)
-{
-	int ncpu;
-	struct pt_counters *per = percpu_get(ctx, M_PORT_STATS, slot, &ncpu);
-
-	memset(out, 0, sizeof(*out));
-	if (!per)
-		return -errno;
-	for (int i = 0; i < ncpu; i++)
-		add_counters(out, &per[i]);
-	free(per);
-	return 0;
-}
-
 struct counter_sums {
 	struct pt_counters *out;
 	int ncpu;

@@ -117,8 +117,6 @@ int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn
 
 /* Kernel memory of one map, from its fdinfo (memlock). */
 uint64_t pt_map_bytes(int fd);
-/* Sum of a per-CPU counter slot over the possible CPUs. */
-int pt_read_counters(struct pt_ctx *ctx, uint32_t slot, struct pt_counters *out);
 /* All slots at once, one batched pass: out has PT_MAX_SLOTS entries. */
 int pt_read_all_counters(struct pt_ctx *ctx, struct pt_counters *out);
 int pt_read_global(struct pt_ctx *ctx, struct pt_global *out);
