@@ -195,7 +195,7 @@ case_thousand_races() {
 		while [ ! -e "$tmp/stop" ]; do
 			"$PORTIER" --netns "$ns" --json bindings | jq -e 'type == "array"' >/dev/null ||
 				echo "bindings read $n failed"
-			"$PORTIER" --netns "$ns" dump | grep -q '^service add b$' || echo "dump $n incomplete"
+			grep -q '^service add b$' <<<"$("$PORTIER" --netns "$ns" dump)" || echo "dump $n incomplete"
 			n=$((n + 1))
 		done
 		echo "reads $n" >"$tmp/reads"

@@ -37,6 +37,8 @@ exporter() {
 }
 
 # scrape NS URL: GET URL from inside NS (2 s bound), the body on stdout.
+# (read a scrape whole before matching: grep -q stops at its match, and a
+# curl still writing into the closed pipe fails the pipeline under pipefail)
 scrape() {
 	in_ns "$1" curl -sf --max-time 2 -g "$2"
 }
@@ -177,7 +179,7 @@ case_exporter_listen_errors_and_warnings() {
 	# IPv6 loopback works too
 	exporter ex2 "$ns" "$tmp2" --listen '[::1]:9470'
 	wait_http "$ns" 'http://[::1]:9470/metrics'
-	scrape "$ns" 'http://[::1]:9470/metrics' | grep -q '^portier_loaded 1$' || fail "scrape over [::1]"
+	grep -q '^portier_loaded 1$' <<<"$(scrape "$ns" 'http://[::1]:9470/metrics')" || fail "scrape over [::1]"
 	kill -INT "$ex2"
 	rc=0
 	wait "$ex2" || rc=$?
@@ -197,7 +199,7 @@ case_exporter_listen_errors_and_warnings() {
 	expect_bad "$ns" exporter extra
 	# after unload the exporter keeps serving, and says so
 	pt "$ns" unload >/dev/null
-	scrape "$ns" http://127.0.0.1:9469/metrics | grep -q '^portier_loaded 0$' || fail "portier_loaded 0 after unload"
+	grep -q '^portier_loaded 0$' <<<"$(scrape "$ns" http://127.0.0.1:9469/metrics)" || fail "portier_loaded 0 after unload"
 	kill -TERM "$ex"
 	rc=0
 	wait "$ex" || rc=$?

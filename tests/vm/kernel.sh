@@ -84,7 +84,7 @@ VMLINUZ=$KDIR/root/boot/vmlinuz-$KREL
 INITRD=$KDIR/initrd.cpio.gz
 if [ ! -e "$INITRD" ] || [ tests/vm/init -nt "$INITRD" ]; then
 	stage=$(mktemp -d)
-	mkdir -p "$stage"/{bin,dev,proc,sys,lower,up,newroot,modules}
+	mkdir -p "$stage"/{bin,dev,proc,sys,lower,tree,up,newroot,modules}
 	cp "$BUSYBOX" "$stage/bin/busybox"
 	ln -s busybox "$stage/bin/sh"
 	cp tests/vm/init "$stage/init"
@@ -122,8 +122,9 @@ timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-machine q35 -accel tcg,thread=multi -cpu max -smp "$VM_CPUS" -m "$VM_MEM" \
 	-nographic -no-reboot -nodefaults -serial "file:$OUTDIR/console.log" \
 	-kernel "$VMLINUZ" -initrd "$INITRD" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init ptroot=$ROOT" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$ROOT,mount_tag=tree,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$OUTDIR,mount_tag=out,security_model=none,multidevs=remap" \
 	</dev/null >"$OUTDIR/qemu.log" 2>&1 || rc=$?
 if [ ! -e "$OUTDIR/done" ]; then
