@@ -63,12 +63,11 @@ bool pt_guard_enforces(struct pt_ctx *ctx);
  * ("WHAT until 'portier load --xdp IFACE'"); the change stands. */
 void pt_warn_no_guard(struct pt_ctx *ctx, const char *what);
 
-/* Load, edit, commit. edit() returns an exit status and prints its own
- * errors; nothing is committed unless it returns 0. */
+/* Load, edit, commit, then after() (if any) once the change is live, still
+ * under the lock. edit() returns an exit status and prints its own errors;
+ * nothing is committed unless it returns 0. */
 typedef int (*pt_edit_fn)(struct pt_ctx *ctx, struct pt_state *next, void *arg);
-int pt_edit_state(pt_edit_fn edit, void *arg);
-/* The same, then after() once the change is live, still under the lock. */
-int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg);
+int pt_edit_state(pt_edit_fn edit, pt_edit_fn after, void *arg);
 
 /* Option parsing: reset getopt and parse argv[1..]; positional arguments
  * are left in argv[optind..argc). Returns 0, or an exit status. */

@@ -114,12 +114,7 @@ int pt_open_or_fail(struct pt_ctx *ctx, enum pt_open_how how)
 	return ret;
 }
 
-int pt_edit_state(pt_edit_fn edit, void *arg)
-{
-	return pt_edit_state_then(edit, NULL, arg);
-}
-
-int pt_edit_state_then(pt_edit_fn edit, pt_edit_fn after, void *arg)
+int pt_edit_state(pt_edit_fn edit, pt_edit_fn after, void *arg)
 {
 	struct pt_state live = {}, next = {};
 	struct pt_ctx ctx;

@@ -80,13 +80,10 @@ static int clear_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 int cmd_service(int argc, char **argv)
 {
 	struct edit_arg a = {};
-	int ret = parse_edit(argc, argv, &a);
 
-	if (ret)
-		return ret;
-	if (a.ed.verb == PT_VERB_SERVICE_DEL)
-		return pt_edit_state_then(edit_service, clear_service, &a);
-	return pt_edit_state(edit_service, &a);
+	return parse_edit(argc, argv, &a) ?:
+	       pt_edit_state(edit_service,
+			     a.ed.verb == PT_VERB_SERVICE_DEL ? clear_service : NULL, &a);
 }
 
 /* ---- bind / unbind ---- */
@@ -132,7 +129,7 @@ int cmd_bind(int argc, char **argv)
 {
 	struct edit_arg a = {};
 
-	return parse_edit(argc, argv, &a) ?: pt_edit_state(edit_bind, &a);
+	return parse_edit(argc, argv, &a) ?: pt_edit_state(edit_bind, NULL, &a);
 }
 
 /* ---- policy / unpolicy ---- */
@@ -174,8 +171,7 @@ int cmd_policy(int argc, char **argv)
 	struct edit_arg a = {};
 
 	return parse_edit(argc, argv, &a) ?:
-	       pt_edit_state_then(edit_policy,
-				  a.ed.verb == PT_VERB_POLICY ? warn_unguarded : NULL, &a);
+	       pt_edit_state(edit_policy, a.ed.verb == PT_VERB_POLICY ? warn_unguarded : NULL, &a);
 }
 
 /* ---- watch / unwatch ---- */
@@ -205,7 +201,7 @@ int cmd_watch(int argc, char **argv)
 	struct edit_arg a = {};
 
 	return parse_edit(argc, argv, &a) ?:
-	       pt_edit_state_then(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_unguarded : NULL, &a);
+	       pt_edit_state(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_unguarded : NULL, &a);
 }
 
 /* ---- bindings, policies: the lists (and dump's JSON of them) ---- */

@@ -225,7 +225,7 @@ int cmd_register(int argc, char **argv)
 		ret = pt_bad("register: more than %d %s sockets of one family for '%s'",
 			     PT_MAX_SOCKETS, pt_proto_name(proto), a.name);
 	if (!ret) {
-		ret = pt_edit_state_then(edit_register, install_sockets, &a);
+		ret = pt_edit_state(edit_register, install_sockets, &a);
 		if (!ret)
 			describe_warnings(&a);
 	}
@@ -278,7 +278,7 @@ int cmd_unregister(int argc, char **argv)
 	a.name = argv[optind];
 	if (pt_parse_name(a.name))
 		return pt_bad("unregister: bad service name '%s': %s", a.name, pt_why);
-	return pt_edit_state(edit_unregister, &a);
+	return pt_edit_state(edit_unregister, NULL, &a);
 }
 
 /* One socket of a service, as `services` shows it. */

@@ -50,5 +50,4 @@ int pt_addr_local(uint8_t family, const uint8_t addr[16], char ifname[IF_NAMESIZ
 /* The name of an interface, or its index in decimal when it has none. */
 void pt_ifname(uint32_t ifindex, char buf[IF_NAMESIZE + 8]);
 
-
 #endif

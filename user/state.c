@@ -515,7 +515,6 @@ static int image_add(struct image *im, const void *key, const void *val)
 	return 0;
 }
 
-
 #define BATCH 8192
 
 static int batch_put(int fd, const struct image *im)
