@@ -14,20 +14,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include "unit.h"
 #include "explain.h"
 #include "parse.h"
-
-static int failures;
-
-#define EXPECT(cond, ...)                                                     \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			print_error("%s:%d: ", __FILE__, __LINE__);           \
-			print_error(__VA_ARGS__);                             \
-			print_error("\n");                                    \
-		}                                                             \
-	} while (0)
 
 /* A socket: "ADDR:PORT" or "[V6]:PORT", with flags in a short string:
  * L listening, U unconnected UDP, 6 IPv6 only, P sets IP_PKTINFO. */

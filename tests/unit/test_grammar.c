@@ -16,28 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "unit.h"
 #include "config.h"
 #include "parse.h"
-
-static int failures;
-
-#define EXPECT(cond, ...)                                                     \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			print_error("%s:%d: ", __FILE__, __LINE__);           \
-			print_error(__VA_ARGS__);                             \
-			print_error("\n");                                    \
-		}                                                             \
-	} while (0)
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static int reset(void **state)
-{
-	(void)state;
-	failures = 0;
-	return 0;
-}
 
 /* Split a test's command line at blanks (the shell's job for argv). */
 static size_t words_of(const char *line, char *buf, size_t len, char **w, size_t max)

@@ -16,29 +16,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include "unit.h"
 #include "parse.h"
-
-static int failures;
-
-#define EXPECT(cond, ...)                                                     \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			print_error("%s:%d: ", __FILE__, __LINE__);           \
-			print_error(__VA_ARGS__);                             \
-			print_error("\n");                                    \
-		}                                                             \
-	} while (0)
-
-static int reset(void **state)
-{
-	(void)state;
-	failures = 0;
-	return 0;
-}
-
-#define DONE() assert_int_equal(failures, 0)
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Clear pt_why so a failure is known to have set it itself. */
 static void clear_why(void)
