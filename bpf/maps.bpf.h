@@ -111,6 +111,50 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } PT_MAP_FRAG_TABLE SEC(".maps");
 
+/* XDP steering (guard only). AF_XDP services: the interface of each, and
+ * its sockets by (service, receive queue). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct pt_xsk_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_XSK_META SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, PT_XSK_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_XSK_SOCKS SEC(".maps");
+
+/* register's probe of a socket's queue: one slot, empty outside register */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_XSK_PROBE SEC(".maps");
+
+/* CPU steering: the CPUs, and each generation's CPU sets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, PT_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_CPU_MAP SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_CPU_SET_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct pt_cpu_set);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_CPU_SETS SEC(".maps");
+
 /* Records: never read per packet; pinned with the rest so the state lives
  * in the kernel alone. */
 struct {
@@ -175,5 +219,14 @@ struct {
 	__type(value, struct pt_xdp_rec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } PT_MAP_XDP_TABLE SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * PT_MAX_STEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pt_range_key);
+	__type(value, struct pt_steer_rec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_STEER_TABLE SEC(".maps");
 
 #endif /* PORTIER_MAPS_BPF_H */

@@ -11,7 +11,9 @@
  *                                     frag_table
  *   records, read only by portier:    svc_table, bind_table, policy_table,
  *                                     watch_table, slot_table, sock_info,
- *                                     xdp_table
+ *                                     xdp_table, steer_table
+ *   steering, read per packet:        xsk_meta, xsk_socks, cpu_map, cpu_sets
+ *                                     (xsk_probe: register's queue probe)
  * Everything that a configuration change touches carries a generation bit
  * in its key; `config.gen` names the live generation, and flipping it is
  * the single commit point of every change.
@@ -22,7 +24,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define PT_ABI_VERSION 3
+#define PT_ABI_VERSION 4
 
 /* Map names, written once for both sides: each is the identifier of its
  * map in bpf/maps.bpf.h and, pinned by name, its file under the pin
@@ -45,6 +47,12 @@
 #define PT_MAP_SOCK_INFO sock_info
 #define PT_MAP_XDP_TABLE xdp_table
 #define PT_MAP_FRAG_TABLE frag_table
+#define PT_MAP_XSK_SOCKS xsk_socks
+#define PT_MAP_XSK_META xsk_meta
+#define PT_MAP_CPU_MAP cpu_map
+#define PT_MAP_CPU_SETS cpu_sets
+#define PT_MAP_STEER_TABLE steer_table
+#define PT_MAP_XSK_PROBE xsk_probe
 #define PT_MAP_NAME(m) PT_MAP_STR_(m)
 #define PT_MAP_STR_(m) #m
 
@@ -61,6 +69,10 @@
 #define PT_MAX_HOST_ENTRIES (2 * PT_MAX_BINDINGS) /* bind_host, both generations */
 #define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
 #define PT_MAX_FRAGS 8192	/* frag_table: first fragments remembered (LRU) */
+#define PT_MAX_QUEUES 64	/* AF_XDP: receive queues per service */
+#define PT_MAX_CPUS 1024	/* cpu_map: CPU ids 0..1023 */
+#define PT_MAX_STEERS 1024	/* steer rules (CPU sets) per generation */
+#define PT_MAX_STEER_CPUS 64	/* CPUs in one steer rule's list */
 
 /* Protocol index used in keys and array indices (not the IPPROTO number). */
 enum pt_proto {
@@ -129,13 +141,20 @@ enum pt_port_flags {
 	PT_PORT_FROM = 2,	/* source-scoped policies: look up policy_lpm */
 	PT_PORT_HOST = 4,	/* bind_host has entries for the class: try it first */
 	PT_PORT_NET = 8,	/* bind_lpm has shorter prefixes for the class */
+	PT_PORT_XSK = 16,	/* some binding of the class names an AF_XDP
+				 * service: the guard looks the binding up */
+	PT_PORT_CPU = 32,	/* a steer rule covers the class: `steer` is its
+				 * CPU set */
 };
 
 struct pt_port_ent {
-	__u32 class;		/* class id, for the LPM keys */
+	__u16 class;		/* class id (< PT_PORTS per protocol), for the
+				 * LPM keys, which carry it as a __be32 */
 	__u16 slot;		/* counter slot */
 	__u8 action;		/* enum pt_action, for any source */
 	__u8 flags;		/* enum pt_port_flags */
+	__u16 steer;		/* PT_PORT_CPU: index of the CPU set in cpu_sets,
+				 * within the generation's half */
 	__u32 pps;		/* PT_LIMIT */
 	__u32 rule;		/* rule id of the policy, for its token buckets */
 };
@@ -210,6 +229,10 @@ struct pt_counters {
 	__u64 limited;		/* guard: dropped by a rate limit */
 	__u64 steered;		/* dispatch: lookups handed to a service socket */
 	__u64 no_socket;	/* dispatch: bound but no live socket: fell through */
+	__u64 xsk;		/* guard: redirected to an AF_XDP service's socket */
+	__u64 cpu;		/* guard: redirected to a CPU of a steer rule */
+	__u64 fallback;		/* guard: bound to an AF_XDP service, but its
+				 * receive queue has no socket there: passed */
 };
 
 /* global_stats: PERCPU_ARRAY of one. */
@@ -300,6 +323,50 @@ struct pt_frag_val {
 	__u8 verdict;		/* enum pt_frag_verdict */
 };
 
+/*
+ * AF_XDP services (XDP steering). A service holds kernel sockets or AF_XDP
+ * sockets, never both. Its AF_XDP sockets are all bound to one interface,
+ * one per receive queue:
+ *   xsk_meta: ARRAY indexed by service id: the interface (0: not an AF_XDP
+ *             service). Written by register before any binding can name it.
+ *   xsk_socks: XSKMAP indexed by PT_XSK_KEY(service, queue). A socket that
+ *             is closed leaves the map by itself (the kernel removes it);
+ *             an empty slot makes the redirect fall back to the stack.
+ * The guard on that interface, after counting and policy, looks up the
+ * binding of a packet whose port has PT_PORT_XSK and redirects it to
+ * PT_XSK_KEY(service, rx_queue_index).
+ *
+ * xsk_probe: XSKMAP of one slot, which user space fills with a socket and
+ * reads back through the guard object's portier_xsk_probe program (run by
+ * BPF_PROG_TEST_RUN), which returns the socket's queue id + 1 (0: empty):
+ * the kernel tells which queue a socket is bound to even without
+ * CONFIG_XDP_SOCKETS_DIAG. Empty outside register.
+ */
+#define PT_XSK_KEY(svc, queue) ((__u32)(svc) * PT_MAX_QUEUES + (__u32)(queue))
+#define PT_XSK_ENTRIES (PT_MAX_SERVICES * PT_MAX_QUEUES)
+
+struct pt_xsk_meta {
+	__u32 ifindex;		/* 0: the service is not an AF_XDP service */
+	__u32 queues;		/* bit q: queue q has a registered socket (q < 32);
+				 * informative, the map decides */
+};
+
+/*
+ * CPU steering. cpu_map: CPUMAP of PT_MAX_CPUS, an entry (queue size) for
+ * each CPU some live or idle generation's steer rule lists. cpu_sets:
+ * ARRAY of 2 * PT_MAX_STEERS, generation gen's sets at
+ * gen * PT_MAX_STEERS + steer. A packet of a port with PT_PORT_CPU goes,
+ * after policy, to cpu[flow hash % count]: one flow stays on one CPU.
+ */
+#define PT_CPU_SET_INDEX(gen, steer) (((__u32)(gen) & 1) * PT_MAX_STEERS + (__u32)(steer))
+#define PT_CPU_SET_ENTRIES (2 * PT_MAX_STEERS)
+#define PT_CPU_QSIZE 2048	/* cpumap queue size per CPU */
+
+struct pt_cpu_set {
+	__u32 count;		/* 1..PT_MAX_STEER_CPUS */
+	__u16 cpu[PT_MAX_STEER_CPUS];
+};
+
 /* ---- records: read and written only by portier ---- */
 
 /* svc_table: HASH (gen, name) -> service record. */
@@ -311,6 +378,7 @@ struct pt_svc_key {
 struct pt_svc_rec {
 	__u32 id;
 	char desc[PT_DESC_LEN];
+	__u32 xsk_ifindex;	/* an AF_XDP service on this interface; 0: not */
 };
 
 /* bind_table and policy_table: HASH keyed by a rule. */
@@ -346,17 +414,26 @@ struct pt_range_key {
 	__u16 pad;
 };
 
+/* steer_table: HASH (range key) -> the rule's CPU list, as given. */
+struct pt_steer_rec {
+	__u32 count;
+	__u16 cpu[PT_MAX_STEER_CPUS];	/* ascending */
+};
+
 /* sock_info: HASH socket cookie -> who registered it. */
+#define PT_SOCK_XSK 2		/* proto of an AF_XDP socket's record */
 struct pt_sock_info {
 	__u32 pid;		/* owner at register time, 0 for --fd */
 	__u32 service;
-	__u8 proto;
+	__u8 proto;		/* enum pt_proto, or PT_SOCK_XSK */
 	__u8 family;
 	__u8 v6only;
 	__u8 pad;
 	__u8 local_addr[16];
 	__u16 local_port;	/* host order */
 	__u16 pad2;
+	__u32 ifindex;		/* PT_SOCK_XSK: the interface and queue */
+	__u32 queue;
 };
 
 /* xdp_table: HASH ifindex -> where the guard is attached and how. */
