@@ -247,6 +247,10 @@ static int load_obj(const char *path, const char *pin_dir, struct bpf_object **o
 		int fd;
 
 		bpf_map__set_pin_path(map, NULL);
+		/* a CPUMAP may not exceed the kernel's NR_CPUS (user/state.c's
+		 * pt_obj_fit does the same for portier) */
+		if (bpf_map__type(map) == BPF_MAP_TYPE_CPUMAP)
+			bpf_map__set_max_entries(map, (__u32)libbpf_num_possible_cpus());
 		if (!pin_dir || bpf_map__is_internal(map))
 			continue;
 		snprintf(pin, sizeof(pin), "%s/%s", pin_dir, bpf_map__name(map));

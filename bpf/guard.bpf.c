@@ -19,7 +19,10 @@
  * per-CPU array look-up (counters), all inlined by the verifier; one LPM
  * look-up (class and source address) only for ports with source-scoped
  * rules; two array look-ups and a spin lock only for rate-limited ports;
- * one LRU hash update or look-up only for fragments.
+ * one LRU hash update or look-up only for fragments. Steering (after
+ * policy): for a port bound to an AF_XDP service, the binding's look-up (as
+ * dispatch does it), one array and one XSKMAP look-up; for a steered port,
+ * one array look-up, a hash and a CPUMAP look-up.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -28,6 +31,7 @@
 #include "portier.h"
 #include "maps.bpf.h"
 #include "parsing.bpf.h"
+#include "hash.bpf.h"
 
 /* libxdp: run before most programs, and let the chain go on on XDP_PASS. */
 struct {
@@ -169,11 +173,93 @@ static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32
 	return ok;
 }
 
+/*
+ * Steering, after policy: only a packet the policy passed gets here, and
+ * only a whole one (a first fragment is left to the stack, which
+ * reassembles its datagram).
+ *
+ * To an AF_XDP service: the binding is looked up as dispatch looks it up
+ * (the host table, then the trie); a binding to a kernel-socket service is
+ * dispatch's business and the packet passes. The service's socket for this
+ * receive queue takes it; with none there (no socket on that queue, its
+ * process gone, or the packet came in on another interface), the redirect
+ * falls back to the stack, counted as `fallback`. Returns -1 when the
+ * packet is not bound to an AF_XDP service.
+ */
+static __always_inline int steer_xsk(const struct xdp_md *ctx, const struct pt_flow *f,
+				     __u32 gen, const struct pt_port_ent *port,
+				     struct pt_counters *cnt)
+{
+	struct pt_lpm_key bkey = {};
+	struct pt_bind_val *bind = NULL;
+	struct pt_xsk_meta *meta;
+	__u32 svc, queue = ctx->rx_queue_index;
+	long ret;
+
+	bkey.gen = gen & 1;
+	bkey.proto = f->proto;
+	bkey.family = f->family;
+	bkey.class = bpf_htonl(port->class);
+	bkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
+	__builtin_memcpy(bkey.addr, f->daddr, sizeof(bkey.addr));
+	/* the host key is the LPM key without its prefix length */
+	if (port->flags & PT_PORT_HOST)
+		bind = bpf_map_lookup_elem(&bind_host, &bkey.gen);
+	if (!bind && (port->flags & PT_PORT_NET))
+		bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
+	if (!bind)
+		return -1;
+	svc = bind->service;
+	meta = bpf_map_lookup_elem(&xsk_meta, &svc);
+	if (!meta || !meta->ifindex)
+		return -1;
+	if (meta->ifindex == ctx->ingress_ifindex && queue < PT_MAX_QUEUES) {
+		ret = bpf_redirect_map(&xsk_socks, PT_XSK_KEY(svc, queue), XDP_PASS);
+		if (ret == XDP_REDIRECT) {
+			if (cnt)
+				cnt->xsk++;
+			return XDP_REDIRECT;
+		}
+	}
+	if (cnt)
+		cnt->fallback++;
+	return XDP_PASS;
+}
+
+/* To the CPUs of a steer rule: one of them by a hash of the flow, so one
+ * flow stays on one CPU. */
+static __always_inline int steer_cpu(const struct pt_flow *f, __u32 gen,
+				     const struct pt_port_ent *port, struct pt_counters *cnt)
+{
+	__u32 index = PT_CPU_SET_INDEX(gen, port->steer & (PT_MAX_STEERS - 1));
+	struct pt_cpu_set *set = bpf_map_lookup_elem(&cpu_sets, &index);
+	__u32 s[4], d[4], n, h, i;
+	long ret;
+
+	if (!set)
+		return XDP_PASS;
+	n = set->count;
+	if (!n || n > PT_MAX_STEER_CPUS)
+		return XDP_PASS;
+	__builtin_memcpy(s, f->saddr, sizeof(s));
+	__builtin_memcpy(d, f->daddr, sizeof(d));
+	h = pt_hash_3(s[0] ^ s[1] ^ s[2] ^ s[3], d[0] ^ d[1] ^ d[2] ^ d[3] ^ f->proto,
+		      ((__u32)f->sport << 16) | f->dport);
+	i = h % n;
+	/* the compiler knows i < n <= 64 and would drop the mask the
+	 * verifier needs */
+	asm volatile("" : "+r"(i));
+	ret = bpf_redirect_map(&cpu_map, set->cpu[i & (PT_MAX_STEER_CPUS - 1)], XDP_PASS);
+	if (ret == XDP_REDIRECT && cnt)
+		cnt->cpu++;
+	return ret;
+}
+
 /* Count a TCP or UDP packet against its port and apply the policy of
  * generation gen. rec gets what was decided, for a first fragment's
  * later fragments. */
-static __always_inline int police(const struct pt_flow *f, __u32 gen, __u64 frame_len,
-				  struct pt_frag_val *rec)
+static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow *f,
+				  __u32 gen, __u64 frame_len, struct pt_frag_val *rec)
 {
 	struct pt_lpm_key pkey = {};
 	struct pt_policy_val *pol;
@@ -234,7 +320,7 @@ static __always_inline int police(const struct pt_flow *f, __u32 gen, __u64 fram
 				cnt->dropped++;
 			return XDP_DROP;
 		}
-		return XDP_PASS;
+		break;
 	case PT_LIMIT:
 		if (!bucket_take(rule, f->dport, f->proto, pps)) {
 			/* Over the port's rate: its bucket is empty. */
@@ -243,10 +329,23 @@ static __always_inline int police(const struct pt_flow *f, __u32 gen, __u64 fram
 				cnt->limited++;
 			return XDP_DROP;
 		}
-		return XDP_PASS;
+		break;
 	default:
-		return XDP_PASS;
+		break;
 	}
+
+	/* Passed. Steered, when its port is and it is whole. */
+	if (f->mf || !(port->flags & (PT_PORT_XSK | PT_PORT_CPU)))
+		return XDP_PASS;
+	if (port->flags & PT_PORT_XSK) {
+		int verdict = steer_xsk(ctx, f, gen, port, cnt);
+
+		if (verdict >= 0)
+			return verdict;
+	}
+	if (port->flags & PT_PORT_CPU)
+		return steer_cpu(f, gen, port, cnt);
+	return XDP_PASS;
 }
 
 /* The key the stack reassembles a fragment's datagram by. */
@@ -388,7 +487,7 @@ int portier_guard(struct xdp_md *ctx)
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);
 
-	verdict = police(&f, gen, frame_len, &rec);
+	verdict = police(ctx, &f, gen, frame_len, &rec);
 	if (f.mf)
 		frag_remember(&f, &rec);
 	return verdict;

@@ -129,15 +129,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } PT_MAP_XSK_SOCKS SEC(".maps");
 
-/* register's probe of a socket's queue: one slot, empty outside register */
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} PT_MAP_XSK_PROBE SEC(".maps");
-
 /* CPU steering: the CPUs, and each generation's CPU sets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CPUMAP);

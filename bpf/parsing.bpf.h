@@ -71,6 +71,7 @@ struct pt_cursor {
 struct pt_flow {
 	__u8 saddr[16];		/* network order; IPv4 in saddr[0..3] */
 	__u16 dport;		/* host order */
+	__u16 sport;		/* host order */
 	__u8 family;		/* enum pt_family */
 	__u8 proto;		/* enum pt_proto */
 	__u8 tcp_flags;		/* TCP only: the flags byte */
@@ -171,10 +172,10 @@ static __always_inline int pt_parse_ipv4(struct pt_cursor *c, struct pt_flow *f)
 
 	f->family = PT_INET;
 	__builtin_memcpy(f->saddr, &iph->saddr, 4);
+	__builtin_memcpy(f->daddr, &iph->daddr, 4);
 	frag = bpf_ntohs(iph->frag_off);
 	if (!(frag & (PT_IP_OFFSET_MASK | PT_IP_MF)))
 		return iph->protocol;
-	__builtin_memcpy(f->daddr, &iph->daddr, 4);
 	f->frag_off = frag & PT_IP_OFFSET_MASK;
 	f->mf = (frag & PT_IP_MF) >> 13;
 	f->l4 = iph->protocol;
@@ -208,6 +209,7 @@ static __always_inline int pt_parse_ipv6(struct pt_cursor *c, struct pt_flow *f)
 	next = ip6h->nexthdr;
 	f->family = PT_INET6;
 	__builtin_memcpy(f->saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(f->daddr, &ip6h->daddr, 16);
 
 	for (i = 0; i < PT_IPV6_EXT_MAX; i++) {
 		switch (next) {
@@ -235,7 +237,6 @@ static __always_inline int pt_parse_ipv6(struct pt_cursor *c, struct pt_flow *f)
 			f->mf = fo & PT_IP6_MF;
 			f->l4 = frag->nexthdr;
 			f->frag_id = frag->id;
-			__builtin_memcpy(f->daddr, &ip6h->daddr, 16);
 			if (f->frag_off)
 				return PT_ERR_FRAGMENT;
 			ext = c->pos;
@@ -273,6 +274,7 @@ static __always_inline int pt_parse_tcp(struct pt_cursor *c, struct pt_flow *f)
 		return PT_ERR_CUT;
 	f->proto = PT_TCP;
 	f->dport = bpf_ntohs(th->dest);
+	f->sport = bpf_ntohs(th->source);
 	f->tcp_flags = ((__u8 *)th)[13];
 	return 0;
 }
@@ -285,6 +287,7 @@ static __always_inline int pt_parse_udp(struct pt_cursor *c, struct pt_flow *f)
 		return PT_ERR_CUT;
 	f->proto = PT_UDP;
 	f->dport = bpf_ntohs(uh->dest);
+	f->sport = bpf_ntohs(uh->source);
 	return 0;
 }
 

@@ -875,8 +875,15 @@ static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class,
 	for (size_t i = 0; i < nact; i++) {
 		const struct item *it = act[i];
 
-		if (it->kind == PT_KIND_BINDING)
+		if (it->kind == PT_KIND_BINDING) {
+			const struct pt_service *s =
+				pt_service_by_id(e->st, e->st->bindings[it->index].service);
+
 			ent.flags |= PT_PORT_BOUND;
+			/* the guard serves AF_XDP services' bindings */
+			if (s && s->xsk_ifindex)
+				ent.flags |= PT_PORT_XSK;
+		}
 		if (it->kind != PT_KIND_POLICY)
 			continue;
 		if (it->prefix->family != PT_FAMILY_ANY) {

@@ -51,6 +51,7 @@ struct pt_service {
 	char name[PT_NAME_LEN];
 	char desc[PT_DESC_LEN];
 	uint32_t id;
+	uint32_t xsk_ifindex;	/* an AF_XDP service on this interface; 0: not */
 };
 
 struct pt_binding {

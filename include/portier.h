@@ -13,7 +13,7 @@
  *                                     watch_table, slot_table, sock_info,
  *                                     xdp_table, steer_table
  *   steering, read per packet:        xsk_meta, xsk_socks, cpu_map, cpu_sets
- *                                     (xsk_probe: register's queue probe)
+
  * Everything that a configuration change touches carries a generation bit
  * in its key; `config.gen` names the live generation, and flipping it is
  * the single commit point of every change.
@@ -52,7 +52,6 @@
 #define PT_MAP_CPU_MAP cpu_map
 #define PT_MAP_CPU_SETS cpu_sets
 #define PT_MAP_STEER_TABLE steer_table
-#define PT_MAP_XSK_PROBE xsk_probe
 #define PT_MAP_NAME(m) PT_MAP_STR_(m)
 #define PT_MAP_STR_(m) #m
 
@@ -335,12 +334,6 @@ struct pt_frag_val {
  * The guard on that interface, after counting and policy, looks up the
  * binding of a packet whose port has PT_PORT_XSK and redirects it to
  * PT_XSK_KEY(service, rx_queue_index).
- *
- * xsk_probe: XSKMAP of one slot, which user space fills with a socket and
- * reads back through the guard object's portier_xsk_probe program (run by
- * BPF_PROG_TEST_RUN), which returns the socket's queue id + 1 (0: empty):
- * the kernel tells which queue a socket is bound to even without
- * CONFIG_XDP_SOCKETS_DIAG. Empty outside register.
  */
 #define PT_XSK_KEY(svc, queue) ((__u32)(svc) * PT_MAX_QUEUES + (__u32)(queue))
 #define PT_XSK_ENTRIES (PT_MAX_SERVICES * PT_MAX_QUEUES)

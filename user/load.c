@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "dispatch.skel.h"
 #include "load.h"
+#include "state.h"
 #include "util.h"
 #include "xdp.h"
 
@@ -91,7 +92,7 @@ static int open_dispatch(const char *dir, struct dispatch **out)
 	skel = dispatch__open_opts(&opts);
 	if (!skel)
 		return -errno;
-	err = dispatch__load(skel);
+	err = pt_obj_fit(skel->obj) ?: dispatch__load(skel);
 	if (err) {
 		dispatch__destroy(skel);
 		/* a kernel before 5.9 has no sk_lookup programs: say so */

@@ -36,9 +36,13 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	GEN_ROW(POLICY_TABLE, HASH, struct pt_rule_key, struct pt_policy_rec),
 	GEN_ROW(WATCH_TABLE, HASH, struct pt_range_key, __u32),
 	GEN_ROW(SLOT_TABLE, HASH, struct pt_range_key, __u32),
+	GEN_ROW(STEER_TABLE, HASH, struct pt_range_key, struct pt_steer_rec),
 	GEN_ROW(BIND_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_bind_val),
 	GEN_ROW(BIND_HOST, HASH, struct pt_host_key, struct pt_bind_val),
 	GEN_ROW(POLICY_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_policy_val),
+	/* an array: each generation owns its half (PT_CPU_SET_INDEX) */
+	[M_CPU_SETS] = { PT_MAP_NAME(PT_MAP_CPU_SETS), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+			 sizeof(struct pt_cpu_set), PT_NO_GEN, true },
 	/* an array: each generation owns its half (PT_PORT_INDEX) */
 	[M_PORT_TABLE] = { PT_MAP_NAME(PT_MAP_PORT_TABLE), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			   sizeof(struct pt_port_ent), PT_NO_GEN, true },
@@ -50,7 +54,22 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	ROW(FRAG_TABLE, LRU_HASH, struct pt_frag_key, struct pt_frag_val),
 	ROW(SOCK_INFO, HASH, __u64, struct pt_sock_info),
 	ROW(XDP_TABLE, HASH, __u32, struct pt_xdp_rec),
+	ROW(XSK_META, ARRAY, __u32, struct pt_xsk_meta),
+	ROW(XSK_SOCKS, XSKMAP, __u32, __u32),
+	ROW(CPU_MAP, CPUMAP, __u32, struct bpf_cpumap_val),
 };
+
+int pt_obj_fit(struct bpf_object *obj)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, PT_MAP_NAME(PT_MAP_CPU_MAP));
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+	if (ncpus > PT_MAX_CPUS)
+		ncpus = PT_MAX_CPUS;
+	return m ? bpf_map__set_max_entries(m, (__u32)ncpus) : -ENOENT;
+}
 
 const char *pt_strerror(int err)
 {
@@ -357,7 +376,7 @@ static int visit_svc(const void *key, const void *val, void *arg)
 	const struct pt_svc_key *k = key;
 	const struct pt_svc_rec *v = val;
 	struct pt_state *st = arg;
-	struct pt_service s = { .id = v->id };
+	struct pt_service s = { .id = v->id, .xsk_ifindex = v->xsk_ifindex };
 
 	memcpy(s.name, k->name, sizeof(s.name));
 	s.name[PT_NAME_LEN - 1] = 0;
@@ -616,7 +635,8 @@ static int image_records(const struct pt_state *st, uint8_t gen, struct gen_imag
 
 	for (size_t i = 0; i < st->nservices && !err; i++) {
 		struct pt_svc_key k = { .gen = gen };
-		struct pt_svc_rec v = { .id = st->services[i].id };
+		struct pt_svc_rec v = { .id = st->services[i].id,
+					.xsk_ifindex = st->services[i].xsk_ifindex };
 
 		memcpy(k.name, st->services[i].name, sizeof(k.name));
 		memcpy(v.desc, st->services[i].desc, sizeof(v.desc));

@@ -33,9 +33,11 @@ enum pt_map_id {
 	M_POLICY_TABLE,
 	M_WATCH_TABLE,
 	M_SLOT_TABLE,
+	M_STEER_TABLE,
 	M_BIND_LPM,
 	M_BIND_HOST,
 	M_POLICY_LPM,
+	M_CPU_SETS,
 	M_PORT_TABLE,
 	M_SOCK_META,
 	M_SVC_SOCKS,
@@ -45,6 +47,9 @@ enum pt_map_id {
 	M_FRAG_TABLE,
 	M_SOCK_INFO,
 	M_XDP_TABLE,
+	M_XSK_META,
+	M_XSK_SOCKS,
+	M_CPU_MAP,
 	PT_NMAPS,
 };
 
@@ -60,6 +65,12 @@ struct pt_map_desc {
 };
 
 extern const struct pt_map_desc pt_maps[PT_NMAPS];
+
+struct bpf_object;
+/* Size what the running kernel sizes: cpu_map has one entry per possible
+ * CPU (a CPUMAP may not exceed the kernel's NR_CPUS), at most PT_MAX_CPUS.
+ * Call between open and load of either object. */
+int pt_obj_fit(struct bpf_object *obj);
 
 struct pt_ctx {
 	int netns_fd;		/* the target namespace */
