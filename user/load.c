@@ -52,6 +52,15 @@ uint64_t pt_build_id(void)
 	return h;
 }
 
+void pt_size_maps(struct bpf_object *obj)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, PT_MAP_NAME(PT_MAP_CPU_MAP));
+	int n = libbpf_num_possible_cpus();
+
+	if (m && n > 0 && n < PT_MAX_CPUS)
+		bpf_map__set_max_entries(m, (__u32)n);
+}
+
 static int rm_dir_pins(const char *dir)
 {
 	char path[PATH_MAX + 256];
@@ -91,6 +100,7 @@ static int open_dispatch(const char *dir, struct dispatch **out)
 	skel = dispatch__open_opts(&opts);
 	if (!skel)
 		return -errno;
+	pt_size_maps(skel->obj);
 	err = dispatch__load(skel);
 	if (err) {
 		dispatch__destroy(skel);

@@ -21,6 +21,10 @@ struct pt_load_result {
 
 /* Identity of the BPF objects built into this binary. */
 uint64_t pt_build_id(void);
+struct bpf_object;
+/* Before an object of ours is loaded: cpu_map sized to the possible CPUs
+ * (a CPUMAP may not be larger than the kernel's NR_CPUS: E2BIG). */
+void pt_size_maps(struct bpf_object *obj);
 /* Under the lock: load (idempotent) and leave ctx's maps open. -EEXIST
  * when a dispatcher is attached to the namespace whose pins are not here. */
 int pt_load(struct pt_ctx *ctx, struct pt_load_result *res);

@@ -19,6 +19,7 @@
 #include <xdp/libxdp.h>
 #include "guard.skel.h"
 #include "util.h"
+#include "load.h"
 #include "xdp.h"
 
 #define GUARD_PROG_NAME "portier_guard"
@@ -114,6 +115,7 @@ static int attach_mode(struct pt_ctx *ctx, int ifindex, enum xdp_attach_mode mod
 	skel = guard__open_opts(&oopts);
 	if (!skel)
 		return -errno;
+	pt_size_maps(skel->obj);
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .obj = skel->obj,
 			    .prog_name = GUARD_PROG_NAME);
 	prog = xdp_program__create(&xopts);
@@ -211,6 +213,7 @@ static int replace_stray(struct pt_ctx *ctx, uint32_t ifindex, const char *ifnam
 	skel = guard__open_opts(&oopts);
 	if (!skel)
 		return -errno;
+	pt_size_maps(skel->obj);
 	err = guard__load(skel);
 	err = err ?: swap_single(ifindex, bpf_program__fd(skel->progs.portier_guard),
 				 now->stray_id, rec.mode, &rec.prog_id);
@@ -370,6 +373,7 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 	skel = guard__open_opts(&oopts);
 	if (!skel)
 		return -errno;
+	pt_size_maps(skel->obj);
 	err = guard__load(skel);
 	if (err)
 		goto cleanup;
