@@ -11,7 +11,7 @@
  *                                     frag_table
  *   records, read only by portier:    svc_table, bind_table, policy_table,
  *                                     watch_table, slot_table, sock_info,
- *                                     xdp_table, steer_table
+ *                                     xdp_table, steer_table, apply_info
  *   steering, read per packet:        xsk_meta, xsk_socks, cpu_map, cpu_sets
  *                                     (xsk_probe: register's queue probe)
  * Everything that a configuration change touches carries a generation bit
@@ -53,6 +53,7 @@
 #define PT_MAP_CPU_SETS cpu_sets
 #define PT_MAP_STEER_TABLE steer_table
 #define PT_MAP_XSK_PROBE xsk_probe
+#define PT_MAP_APPLY_INFO apply_info
 #define PT_MAP_NAME(m) PT_MAP_STR_(m)
 #define PT_MAP_STR_(m) #m
 
@@ -453,6 +454,26 @@ struct pt_xdp_rec {
 	__u32 pad;
 	char ifname[PT_IFNAME_LEN];
 	char why[PT_XDP_WHY_LEN];	/* why not the dispatcher, when not */
+};
+
+/*
+ * apply_info: ARRAY of one. What `apply` (and `apply --watch`) last did,
+ * kept in the kernel with the state it describes (portier is daemonless:
+ * the exporter and status read it from there). Written under the lock by
+ * apply only: an ok apply sets sha256, last_ok and serial, a refused one
+ * only errors and last_error.
+ */
+#define PT_SHA256_LEN 32
+
+struct pt_apply_info {
+	__u8 sha256[PT_SHA256_LEN];	/* of the file's bytes last applied; all
+					 * zero with ok == 0: never applied */
+	__u64 ok;		/* applies committed */
+	__u64 errors;		/* applies refused (the state unchanged) */
+	__u64 last_ok;		/* CLOCK_REALTIME seconds of the last ok, 0: never */
+	__u64 last_error;	/* CLOCK_REALTIME seconds of the last error, 0: never */
+	__u64 serial;		/* config.serial right after the last ok apply: while
+				 * they are equal, the live state is the file's */
 };
 
 #endif /* PORTIER_H */

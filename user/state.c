@@ -50,6 +50,7 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	ROW(FRAG_TABLE, LRU_HASH, struct pt_frag_key, struct pt_frag_val),
 	ROW(SOCK_INFO, HASH, __u64, struct pt_sock_info),
 	ROW(XDP_TABLE, HASH, __u32, struct pt_xdp_rec),
+	ROW(APPLY_INFO, ARRAY, __u32, struct pt_apply_info),
 };
 
 const char *pt_strerror(int err)

@@ -45,6 +45,7 @@ enum pt_map_id {
 	M_FRAG_TABLE,
 	M_SOCK_INFO,
 	M_XDP_TABLE,
+	M_APPLY_INFO,
 	PT_NMAPS,
 };
 
