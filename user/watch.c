@@ -186,8 +186,8 @@ static int timeout_ms(const struct loop *l, unsigned int quiet)
 
 	if (l->pending) {
 		due = l->last + quiet;
-		if (due > l->first + PT_WATCH_MAX_DELAY_MS)
-			due = l->first + PT_WATCH_MAX_DELAY_MS;
+		if (due > l->first + (uint64_t)quiet * PT_WATCH_MAX_DELAY)
+			due = l->first + (uint64_t)quiet * PT_WATCH_MAX_DELAY;
 		return due > t ? (int)(due - t) : 0;
 	}
 	return l->wd < 0 ? REWATCH_MS : -1;
@@ -197,7 +197,8 @@ static bool due(const struct loop *l, unsigned int quiet)
 {
 	uint64_t t = now_ms();
 
-	return l->pending && (t >= l->last + quiet || t >= l->first + PT_WATCH_MAX_DELAY_MS);
+	return l->pending &&
+	       (t >= l->last + quiet || t >= l->first + (uint64_t)quiet * PT_WATCH_MAX_DELAY);
 }
 
 /* The signals: 0 to go on, else the one that stops the loop. */

@@ -16,7 +16,8 @@
 
 #define PT_MAX_CONFIG_BYTES (64u << 20)
 #define PT_WATCH_DEBOUNCE_MS 200	/* quiet time after the last event */
-#define PT_WATCH_MAX_DELAY_MS 1000	/* from the first event, however busy */
+#define PT_WATCH_MAX_DELAY 5	/* times the debounce, from the first event,
+					 * however busy the file */
 
 /* sha256 of n bytes; hex is 2 * PT_SHA256_LEN + 1 characters. */
 void pt_sha256(const void *p, size_t n, uint8_t out[PT_SHA256_LEN]);
