@@ -78,7 +78,7 @@ $(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-kernel tests bench demo fuzz lint install uninstall clean help
+.PHONY: all deps test test-kernel tests bench demo fuzz lint image install uninstall clean help
 
 all: deps $(OUT)/portier
 
@@ -94,6 +94,8 @@ help:
 	@echo 'make lint       cppcheck and clang-tidy over user/*.c and core/*.c'
 	@echo 'make demo       show portier dispatching a small building of services'
 	@echo 'make bench      run the benchmarks and print the table of ratios'
+	@echo 'make image      the OCI image $(IMAGE):$(VERSION), offline (podman or buildah),'
+	@echo '                FROM scratch: the binary and the libraries ldd names'
 	@echo 'make install    install binary, man page, completion, units (PREFIX, DESTDIR)'
 	@echo 'make uninstall  remove what install installed'
 	@echo 'make clean      remove build output'
@@ -189,6 +191,12 @@ lint: $(OUT)/portier
 	$(Q)! grep -n -E '^#include [<"](bpf/|xdp/|json-c/)' core/*.c core/*.h || \
 		{ echo 'lint: core/ includes a libbpf, libxdp or json-c header' >&2; exit 1; }
 	$(Q)OUT=$(OUT) scripts/lint.sh user/*.c core/*.c
+
+# an OCI image, built offline from this build: FROM scratch, the binary and
+# exactly the libraries ldd names (the BPF objects are in the binary)
+IMAGE ?= portier
+image: all
+	$(Q)scripts/image.sh $(OUT)/portier $(VERSION) $(IMAGE) $(OUT)
 
 demo: all
 	$(Q)scripts/demo.sh
