@@ -217,13 +217,18 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/portier.service > $(DESTDIR)$(UNITDIR)/portier.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/portier.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/portier-watch.service > $(DESTDIR)$(UNITDIR)/portier-watch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portier-watch.service
 	install -D -m 0644 dist/portier.conf $(DESTDIR)$(DOCDIR)/portier.conf.example
 	install -D -m 0644 docs/SYSTEMD.md $(DESTDIR)$(DOCDIR)/SYSTEMD.md
+	install -D -m 0644 docs/FLEET.md $(DESTDIR)$(DOCDIR)/FLEET.md
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/portier $(DESTDIR)$(MANDIR)/man8/portier.8 \
 	      $(DESTDIR)$(COMPDIR)/portier $(DESTDIR)$(UNITDIR)/portier.service \
-	      $(DESTDIR)$(DOCDIR)/portier.conf.example $(DESTDIR)$(DOCDIR)/SYSTEMD.md
+	      $(DESTDIR)$(UNITDIR)/portier-watch.service \
+	      $(DESTDIR)$(DOCDIR)/portier.conf.example $(DESTDIR)$(DOCDIR)/SYSTEMD.md \
+	      $(DESTDIR)$(DOCDIR)/FLEET.md
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:

@@ -460,20 +460,22 @@ struct pt_xdp_rec {
  * apply_info: ARRAY of one. What `apply` (and `apply --watch`) last did,
  * kept in the kernel with the state it describes (portier is daemonless:
  * the exporter and status read it from there). Written under the lock by
- * apply only: an ok apply sets sha256, last_ok and serial, a refused one
- * only errors and last_error.
+ * apply only: an ok apply sets sha256, state_sha256 and last_ok, a refused
+ * one only errors and last_error.
  */
 #define PT_SHA256_LEN 32
 
 struct pt_apply_info {
-	__u8 sha256[PT_SHA256_LEN];	/* of the file's bytes last applied; all
-					 * zero with ok == 0: never applied */
+	__u8 sha256[PT_SHA256_LEN];	/* of the file's bytes last applied; with
+					 * ok == 0: never applied */
+	__u8 state_sha256[PT_SHA256_LEN];	/* of the state that apply made, as
+						 * dump prints it: while the live
+						 * state hashes the same, it is the
+						 * file's (in sync) */
 	__u64 ok;		/* applies committed */
 	__u64 errors;		/* applies refused (the state unchanged) */
 	__u64 last_ok;		/* CLOCK_REALTIME seconds of the last ok, 0: never */
 	__u64 last_error;	/* CLOCK_REALTIME seconds of the last error, 0: never */
-	__u64 serial;		/* config.serial right after the last ok apply: while
-				 * they are equal, the live state is the file's */
 };
 
 #endif /* PORTIER_H */

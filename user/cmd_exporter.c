@@ -177,6 +177,14 @@ static void render_info(struct out *o, bool loaded)
 	put(o, "portier_loaded %d\n", loaded);
 }
 
+/* The state is still the one the last apply made. */
+static bool config_in_sync(const struct pt_state *st, const struct pt_apply_info *ai)
+{
+	uint8_t now[PT_SHA256_LEN];
+
+	return ai->ok && !pt_state_sha256(st, now) && !memcmp(now, ai->state_sha256, sizeof(now));
+}
+
 /* The fleet's view: which file the state came from (apply_info). One
  * PromQL query, count by (sha256) (portier_config_info), shows drift. */
 static void render_config(struct out *o, const struct pt_apply_info *ai, bool in_sync)
@@ -296,8 +304,8 @@ static unsigned int scrape(struct out *o)
 	err = err ?: pt_stats_collect(&ctx, &st, &s);
 	if (!err && bpf_map_lookup_elem(ctx.fds[M_APPLY_INFO], &zero, &ai))
 		err = -errno;
-	in_sync = ai.ok && ai.serial == ctx.cfg.serial;
 	pt_ctx_close(&ctx);	/* the snapshot is taken: render without the lock */
+	in_sync = !err && config_in_sync(&st, &ai);
 	if (err) {
 		put(o, "portier: reading the pinned state in %s: %s\n", ctx.dir, pt_strerror(err));
 		goto cleanup;

@@ -226,9 +226,12 @@ static bool config_applied(const struct status *s)
 	return s->ai.ok > 0;
 }
 
-static bool config_in_sync(const struct pt_ctx *ctx, const struct status *s)
+static bool config_in_sync(const struct status *s)
 {
-	return config_applied(s) && s->ai.serial == ctx->cfg.serial;
+	uint8_t now[PT_SHA256_LEN];
+
+	return config_applied(s) && !pt_state_sha256(&s->st, now) &&
+	       !memcmp(now, s->ai.state_sha256, sizeof(now));
 }
 
 static void fmt_utc(uint64_t t, char *buf, size_t len)
@@ -240,14 +243,14 @@ static void fmt_utc(uint64_t t, char *buf, size_t len)
 		snprintf(buf, len, "never");
 }
 
-static json_object *json_config(const struct pt_ctx *ctx, const struct status *s)
+static json_object *json_config(const struct status *s)
 {
 	json_object *o = json_object_new_object();
 	char hex[2 * PT_SHA256_LEN + 1];
 
 	pt_sha256_hex(s->ai.sha256, hex);
 	json_object_object_add(o, "sha256", config_applied(s) ? json_object_new_string(hex) : NULL);
-	json_object_object_add(o, "in_sync", json_object_new_boolean(config_in_sync(ctx, s)));
+	json_object_object_add(o, "in_sync", json_object_new_boolean(config_in_sync(s)));
 	json_object_object_add(o, "applied_ok", json_object_new_int64((int64_t)s->ai.ok));
 	json_object_object_add(o, "applied_error", json_object_new_int64((int64_t)s->ai.errors));
 	json_object_object_add(o, "last_apply", json_object_new_int64((int64_t)s->ai.last_ok));
@@ -255,7 +258,7 @@ static json_object *json_config(const struct pt_ctx *ctx, const struct status *s
 	return o;
 }
 
-static void print_config_text(const struct pt_ctx *ctx, const struct status *s)
+static void print_config_text(const struct status *s)
 {
 	char hex[2 * PT_SHA256_LEN + 1], t_ok[32], t_err[32];
 
@@ -266,7 +269,7 @@ static void print_config_text(const struct pt_ctx *ctx, const struct status *s)
 		printf("config:      never applied");
 	else
 		printf("config:      sha256 %s, applied %s%s", hex, t_ok,
-		       config_in_sync(ctx, s) ? "" : ", EDITED since by other commands");
+		       config_in_sync(s) ? "" : ", EDITED since by other commands");
 	printf("; applies: %llu ok, %llu refused", (unsigned long long)s->ai.ok,
 	       (unsigned long long)s->ai.errors);
 	if (s->ai.errors)
@@ -379,7 +382,7 @@ static void print_status_json(const struct pt_ctx *ctx, const struct status *s)
 			       json_object_new_int64((int64_t)s->map_computed));
 	json_object_object_add(o, "map_bytes_max", json_object_new_int64((int64_t)s->map_max));
 	json_object_object_add(o, "generation", json_object_new_int64(ctx->cfg.serial));
-	e = json_config(ctx, s);
+	e = json_config(s);
 	json_object_object_add(o, "config_sha256",
 			       json_object_get(json_object_object_get(e, "sha256")));
 	json_object_object_add(o, "config", e);
@@ -426,7 +429,7 @@ static void print_status_text(const struct pt_ctx *ctx, const struct status *s)
 	printf("bindings:    %zu\n", s->st.nbindings);
 	printf("policies:    %zu\n", s->st.npolicies);
 	printf("watches:     %zu\n", s->st.nwatches);
-	print_config_text(ctx, s);
+	print_config_text(s);
 	fmt_bytes(s->map_bytes, buf, sizeof(buf));
 	printf("map memory:  %s (%llu bytes, %d CPUs; %s)", buf, (unsigned long long)s->map_bytes,
 	       libbpf_num_possible_cpus(),

@@ -22,6 +22,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include "config.h"
 #include "util.h"
 #include "watch.h"
 
@@ -40,6 +41,24 @@ void pt_sha256_hex(const uint8_t sha[PT_SHA256_LEN], char hex[2 * PT_SHA256_LEN 
 {
 	for (int i = 0; i < PT_SHA256_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+}
+
+int pt_state_sha256(const struct pt_state *st, uint8_t out[PT_SHA256_LEN])
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return -errno;
+	pt_config_dump(f, st);
+	if (fclose(f)) {
+		free(text);
+		return -ENOMEM;
+	}
+	pt_sha256(text, len, out);
+	free(text);
+	return 0;
 }
 
 int pt_read_file(const char *path, char **buf, size_t *len)

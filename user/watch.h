@@ -23,6 +23,11 @@
 void pt_sha256(const void *p, size_t n, uint8_t out[PT_SHA256_LEN]);
 void pt_sha256_hex(const uint8_t sha[PT_SHA256_LEN], char hex[2 * PT_SHA256_LEN + 1]);
 
+/* sha256 of a state as dump prints it (its canonical text): two states
+ * that apply would make the same hash the same. 0 or -errno. */
+struct pt_state;
+int pt_state_sha256(const struct pt_state *st, uint8_t out[PT_SHA256_LEN]);
+
 /* The whole file (or stdin for "-"), NUL-terminated, at most
  * PT_MAX_CONFIG_BYTES: 0 or -errno (-EFBIG when longer). */
 int pt_read_file(const char *path, char **buf, size_t *len);
