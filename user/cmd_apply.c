@@ -127,18 +127,26 @@ static void json_diff(json_object *o, const char *name, const struct diff *d)
 }
 
 /* What an apply came to, into apply_info (under the write lock): the
- * file's sha256, the time and the hash of the state it made (st), or one
- * more error (st NULL). */
-static void record_apply(struct pt_ctx *ctx, const uint8_t *sha, const struct pt_state *st)
+ * file's sha256, the time and the hash of the state it made (read back
+ * from the maps, as status and the exporter will read it), or one more
+ * error. */
+static void record_apply(struct pt_ctx *ctx, const uint8_t *sha, bool ok)
 {
 	struct pt_apply_info ai = {};
+	struct pt_state st = {};
 	__u32 zero = 0;
+	int err;
 
 	if (bpf_map_lookup_elem(ctx->fds[M_APPLY_INFO], &zero, &ai)) {
 		pt_warn("apply: reading apply_info: %s", pt_strerror(-errno));
 		return;
 	}
-	if (st && !pt_state_sha256(st, ai.state_sha256)) {
+	if (ok) {
+		err = pt_state_load(ctx, &st);
+		err = err ?: pt_state_sha256(&st, ai.state_sha256);
+		pt_state_free(&st);
+		if (err)
+			memset(ai.state_sha256, 0, sizeof(ai.state_sha256));	/* never in sync */
 		memcpy(ai.sha256, sha, PT_SHA256_LEN);
 		ai.ok++;
 		ai.last_ok = (__u64)time(NULL);
@@ -234,7 +242,7 @@ static int apply_text(const char *path, const char *text, size_t len,
 cleanup:
 	/* a check changes nothing, apply_info included */
 	if (!check && ctx.fds[M_APPLY_INFO] >= 0)
-		record_apply(&ctx, sha, ok ? &next : NULL);
+		record_apply(&ctx, sha, ok);
 	pt_state_free(&live);
 	pt_state_free(&next);
 	pt_ctx_close(&ctx);
@@ -249,7 +257,7 @@ static int record_unreadable(const char *path, int err)
 	int ret = pt_open_or_fail(&ctx, PT_OPEN_WRITE);
 
 	if (!ret) {
-		record_apply(&ctx, NULL, NULL);
+		record_apply(&ctx, NULL, false);
 		pt_ctx_close(&ctx);
 	}
 	pt_warn("apply: %s: %s; keeping the state applied before", path, strerror(-err));
