@@ -274,4 +274,48 @@ case_start_errors() {
 	converge "$ns" "$CONF_A" 1
 }
 
+# scrape NS: the exporter's config lines (the exporter runs in NS).
+config_lines() {
+	local m
+	m=$(in_ns "$1" curl -sf --max-time 2 http://127.0.0.1:9469/metrics)
+	grep '^portier_config_' <<<"$m"
+}
+
+case_exporter_reports_the_config() {
+	local ns tmp ex t_ok t_err i
+	node ns
+	casetmp tmp
+	nsenter --net="/run/netns/$ns" "$PORTIER" --netns "$ns" exporter >"$tmp/ex.out" 2>&1 &
+	ex=$!
+	_PIDS+=("$ex")
+	for ((i = 0; i < 50; i++)); do
+		in_ns "$ns" curl -sf --max-time 2 -o /dev/null http://127.0.0.1:9469/metrics && break
+		sleep 0.1
+	done
+	# never applied: no config_info series, counts 0
+	expect_eq "$(config_lines "$ns")" 'portier_config_in_sync 0
+portier_config_apply_total{result="ok"} 0
+portier_config_apply_total{result="error"} 0
+portier_config_last_apply_timestamp_seconds 0
+portier_config_last_error_timestamp_seconds 0' "metrics before any apply"
+	put "$tmp/portier.conf" "$CONF_A"
+	pt "$ns" apply "$tmp/portier.conf" >/dev/null
+	put "$tmp/bad.conf" "bogus"
+	pt "$ns" apply "$tmp/bad.conf" >/dev/null 2>&1 || true
+	t_ok=$(pt "$ns" --json status | jq -r .config.last_apply)
+	t_err=$(pt "$ns" --json status | jq -r .config.last_error)
+	expect_eq "$(config_lines "$ns")" "portier_config_info{sha256=\"$(sha256sum <"$tmp/portier.conf" | cut -d' ' -f1)\"} 1
+portier_config_in_sync 1
+portier_config_apply_total{result=\"ok\"} 1
+portier_config_apply_total{result=\"error\"} 1
+portier_config_last_apply_timestamp_seconds $t_ok
+portier_config_last_error_timestamp_seconds $t_err" "metrics after one ok and one refused apply"
+	[ "$t_ok" -ge $(($(date +%s) - 60)) ] || fail "last_apply $t_ok is not now"
+	# an edit by hand: in_sync 0, the sha256 stays; undone: in_sync 1
+	pt "$ns" bind tcp 198.18.0.9/32 80 irene
+	grep -qx 'portier_config_in_sync 0' <<<"$(config_lines "$ns")" || fail "in_sync after a bind"
+	pt "$ns" unbind tcp 198.18.0.9/32 80
+	grep -qx 'portier_config_in_sync 1' <<<"$(config_lines "$ns")" || fail "in_sync after the unbind"
+}
+
 run_cases
