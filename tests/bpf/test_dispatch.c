@@ -41,6 +41,7 @@
 #include <cmocka.h>
 #include "portier.h"
 #include "model.h"
+#include "load.h"
 #include "sockets.h"
 #include "state.h"
 #include "util.h"
@@ -167,6 +168,7 @@ static int fx_setup(void **state)
 			return -1;
 		}
 	}
+	pt_size_maps(fx->skel->obj);
 	err = dispatch__load(fx->skel);
 	if (err) {
 		print_error("dispatch__load: %d (%s): BPF is required, run as root\n", err,

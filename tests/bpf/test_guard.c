@@ -43,6 +43,7 @@
 
 #include "portier.h"
 #include "model.h"
+#include "load.h"
 #include "state.h"
 #include "guard.skel.h"
 #include "bpftest.h"
@@ -73,6 +74,7 @@ static struct guard *guard_env(void)
 		return NULL;
 	}
 	err = bt_unpin_maps(skel->obj);
+	pt_size_maps(skel->obj);
 	if (!err)
 		err = guard__load(skel);
 	for (i = 0; i < PT_NMAPS && !err; i++) {
