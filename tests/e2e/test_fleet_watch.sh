@@ -57,7 +57,8 @@ applies() { # NS ok|error
 }
 
 # converge NS TEXT OK: wait (bounded, 5 s) until NS's state is TEXT and OK
-# applies succeeded, then check that no other apply follows (a second).
+# applies succeeded, then check that no other apply follows (0.6 s: three
+# debounce periods).
 converge() {
 	local ns=$1 want=$2 ok=$3 i
 	for ((i = 0; i < 50; i++)); do
@@ -65,7 +66,7 @@ converge() {
 		sleep 0.1
 	done
 	expect_eq "$(state "$ns")" "$want" "state after the change"
-	sleep 1
+	sleep 0.6
 	expect_eq "$(applies "$ns" ok)" "$ok" "applies that succeeded"
 }
 
