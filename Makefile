@@ -19,7 +19,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS      := libbpf libxdp json-c libmicrohttpd ncursesw
+PKGS      := libbpf libxdp json-c libmicrohttpd ncursesw nettle
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -78,7 +78,7 @@ $(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-kernel tests bench demo fuzz lint install uninstall clean help
+.PHONY: all deps test test-kernel tests bench demo fuzz lint image install uninstall clean help
 
 all: deps $(OUT)/portier
 
@@ -94,6 +94,8 @@ help:
 	@echo 'make lint       cppcheck and clang-tidy over user/*.c and core/*.c'
 	@echo 'make demo       show portier dispatching a small building of services'
 	@echo 'make bench      run the benchmarks and print the table of ratios'
+	@echo 'make image      the OCI image $(IMAGE):$(VERSION), offline (podman or buildah),'
+	@echo '                FROM scratch: the binary and the libraries ldd names'
 	@echo 'make install    install binary, man page, completion, units (PREFIX, DESTDIR)'
 	@echo 'make uninstall  remove what install installed'
 	@echo 'make clean      remove build output'
@@ -190,6 +192,12 @@ lint: $(OUT)/portier
 		{ echo 'lint: core/ includes a libbpf, libxdp or json-c header' >&2; exit 1; }
 	$(Q)OUT=$(OUT) scripts/lint.sh user/*.c core/*.c
 
+# an OCI image, built offline from this build: FROM scratch, the binary and
+# exactly the libraries ldd names (the BPF objects are in the binary)
+IMAGE ?= portier
+image: all
+	$(Q)scripts/image.sh $(OUT)/portier $(VERSION) $(IMAGE) $(OUT)
+
 demo: all
 	$(Q)scripts/demo.sh
 
@@ -209,13 +217,18 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/portier.service > $(DESTDIR)$(UNITDIR)/portier.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/portier.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/portier-watch.service > $(DESTDIR)$(UNITDIR)/portier-watch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portier-watch.service
 	install -D -m 0644 dist/portier.conf $(DESTDIR)$(DOCDIR)/portier.conf.example
 	install -D -m 0644 docs/SYSTEMD.md $(DESTDIR)$(DOCDIR)/SYSTEMD.md
+	install -D -m 0644 docs/FLEET.md $(DESTDIR)$(DOCDIR)/FLEET.md
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/portier $(DESTDIR)$(MANDIR)/man8/portier.8 \
 	      $(DESTDIR)$(COMPDIR)/portier $(DESTDIR)$(UNITDIR)/portier.service \
-	      $(DESTDIR)$(DOCDIR)/portier.conf.example $(DESTDIR)$(DOCDIR)/SYSTEMD.md
+	      $(DESTDIR)$(UNITDIR)/portier-watch.service \
+	      $(DESTDIR)$(DOCDIR)/portier.conf.example $(DESTDIR)$(DOCDIR)/SYSTEMD.md \
+	      $(DESTDIR)$(DOCDIR)/FLEET.md
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:

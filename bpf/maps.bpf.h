@@ -220,4 +220,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } PT_MAP_STEER_TABLE SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_apply_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_APPLY_INFO SEC(".maps");
+
 #endif /* PORTIER_MAPS_BPF_H */

@@ -57,7 +57,7 @@ _portier()
 	stats) opts="--proto --port --service --exact" ;;
 	top) opts="--interval" ;;
 	exporter) opts="--listen" ;;
-	apply) opts="--check"; [[ $cur != -* ]] && _filedir ;;
+	apply) opts="--check --watch --debounce"; [[ $cur != -* ]] && _filedir ;;
 	esac
 	[[ $cur == -* ]] && COMPREPLY+=($(compgen -W "$opts" -- "$cur"))
 } &&

@@ -11,9 +11,8 @@
  *                                     frag_table
  *   records, read only by portier:    svc_table, bind_table, policy_table,
  *                                     watch_table, slot_table, sock_info,
- *                                     xdp_table, steer_table
+ *                                     xdp_table, steer_table, apply_info
  *   steering, read per packet:        xsk_meta, xsk_socks, cpu_map, cpu_sets
-
  * Everything that a configuration change touches carries a generation bit
  * in its key; `config.gen` names the live generation, and flipping it is
  * the single commit point of every change.
@@ -52,6 +51,7 @@
 #define PT_MAP_CPU_MAP cpu_map
 #define PT_MAP_CPU_SETS cpu_sets
 #define PT_MAP_STEER_TABLE steer_table
+#define PT_MAP_APPLY_INFO apply_info
 #define PT_MAP_NAME(m) PT_MAP_STR_(m)
 #define PT_MAP_STR_(m) #m
 
@@ -446,6 +446,28 @@ struct pt_xdp_rec {
 	__u32 pad;
 	char ifname[PT_IFNAME_LEN];
 	char why[PT_XDP_WHY_LEN];	/* why not the dispatcher, when not */
+};
+
+/*
+ * apply_info: ARRAY of one. What `apply` (and `apply --watch`) last did,
+ * kept in the kernel with the state it describes (portier is daemonless:
+ * the exporter and status read it from there). Written under the lock by
+ * apply only: an ok apply sets sha256, state_sha256 and last_ok, a refused
+ * one only errors and last_error.
+ */
+#define PT_SHA256_LEN 32
+
+struct pt_apply_info {
+	__u8 sha256[PT_SHA256_LEN];	/* of the file's bytes last applied; with
+					 * ok == 0: never applied */
+	__u8 state_sha256[PT_SHA256_LEN];	/* of the state that apply made, as
+						 * dump prints it: while the live
+						 * state hashes the same, it is the
+						 * file's (in sync) */
+	__u64 ok;		/* applies committed */
+	__u64 errors;		/* applies refused (the state unchanged) */
+	__u64 last_ok;		/* CLOCK_REALTIME seconds of the last ok, 0: never */
+	__u64 last_error;	/* CLOCK_REALTIME seconds of the last error, 0: never */
 };
 
 #endif /* PORTIER_H */

@@ -3,6 +3,10 @@
  * apply FILE: check the whole file, then make the state equal to it in one
  * commit (the generation flip: a packet sees the old state or the new one,
  * never a mix; a portier killed half way leaves the old one).
+ * Every apply that reaches the state is recorded in apply_info (the sha256
+ * of the file's bytes when it commits; an error count and time when it is
+ * refused), for status and the exporter.
+ * apply --watch: the same, again on every change of the file (watch.c).
  * dump: print the state in the format apply reads.
  */
 #include <errno.h>
@@ -11,58 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/stat.h>
+#include <bpf/bpf.h>
 #include "cmd.h"
 #include "config.h"
-
-#define PT_MAX_CONFIG_BYTES (64u << 20)
-
-/* The whole file (or stdin for "-"), NUL-terminated, at most
- * PT_MAX_CONFIG_BYTES. */
-static int read_all(const char *path, char **buf, size_t *len)
-{
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0), err = 0;
-	size_t cap = 0, n = 0;
-	struct stat stt;
-	char *p = NULL;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &stt))
-		err = -errno;
-	else if (S_ISDIR(stt.st_mode))
-		err = -EISDIR;
-	while (!err) {
-		ssize_t r;
-
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 65536;
-			char *q = cap >= PT_MAX_CONFIG_BYTES ? NULL : realloc(p, nc + 1);
-
-			if (!q) {
-				err = cap >= PT_MAX_CONFIG_BYTES ? -EFBIG : -ENOMEM;
-				break;
-			}
-			p = q;
-			cap = nc;
-		}
-		r = read(fd, p + n, cap - n);
-		if (!r)
-			break;
-		if (r < 0 && errno != EINTR)
-			err = -errno;
-		n += r > 0 ? (size_t)r : 0;
-	}
-	close(fd);
-	if (err) {
-		free(p);
-		return err;
-	}
-	p[n] = 0;
-	*buf = p;
-	*len = n;
-	return 0;
-}
+#include "watch.h"
 
 struct diff {
 	size_t added, removed, changed;
@@ -168,38 +126,79 @@ static void json_diff(json_object *o, const char *name, const struct diff *d)
 	json_object_object_add(o, name, x);
 }
 
-int cmd_apply(int argc, char **argv)
+/* What an apply came to, into apply_info (under the write lock): the
+ * file's sha256, the time and the hash of the state it made (read back
+ * from the maps, as status and the exporter will read it), or one more
+ * error. */
+static void record_apply(struct pt_ctx *ctx, const uint8_t *sha, bool ok)
 {
-	static const struct option opts[] = { { "check", no_argument, NULL, 'c' }, {} };
+	struct pt_apply_info ai = {};
+	struct pt_state st = {};
+	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(ctx->fds[M_APPLY_INFO], &zero, &ai)) {
+		pt_warn("apply: reading apply_info: %s", pt_strerror(-errno));
+		return;
+	}
+	if (ok) {
+		err = pt_state_load(ctx, &st);
+		err = err ?: pt_state_sha256(&st, ai.state_sha256);
+		pt_state_free(&st);
+		if (err)
+			memset(ai.state_sha256, 0, sizeof(ai.state_sha256));	/* never in sync */
+		memcpy(ai.sha256, sha, PT_SHA256_LEN);
+		ai.ok++;
+		ai.last_ok = (__u64)time(NULL);
+	} else {
+		ai.errors++;
+		ai.last_error = (__u64)time(NULL);
+	}
+	if (bpf_map_update_elem(ctx->fds[M_APPLY_INFO], &zero, &ai, BPF_ANY))
+		pt_warn("apply: recording in apply_info: %s", pt_strerror(-errno));
+}
+
+static void print_applied(const char *path, bool check, const uint8_t *sha, size_t svc_added,
+			  const struct diff *db, const struct diff *dp, const struct diff *dw)
+{
+	char hex[2 * PT_SHA256_LEN + 1];
+
+	pt_sha256_hex(sha, hex);
+	if (pt_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "result", json_object_new_string(check ? "checked" : "applied"));
+		json_object_object_add(o, "sha256", json_object_new_string(hex));
+		json_object_object_add(o, "services_added", json_object_new_int64((int64_t)svc_added));
+		json_diff(o, "bindings", db);
+		json_diff(o, "policies", dp);
+		json_diff(o, "watches", dw);
+		pt_json_print(o);
+		json_object_put(o);
+	} else {
+		printf("%s %s: bindings +%zu -%zu ~%zu, policies +%zu -%zu ~%zu, watches +%zu -%zu, "
+		       "services +%zu\n",
+		       check ? "checked" : "applied", path, db->added, db->removed, db->changed,
+		       dp->added, dp->removed, dp->changed, dw->added, dw->removed, svc_added);
+	}
+}
+
+/* Check text, then (unless check) commit it, and record the outcome.
+ * Returns the exit status. */
+static int apply_text(const char *path, const char *text, size_t len,
+		      const uint8_t sha[PT_SHA256_LEN], bool check)
+{
 	struct pt_state live = {}, next = {};
 	struct pt_config_error cerr;
 	struct diff db, dp, dw;
-	bool check = false;
 	struct pt_ctx ctx;
-	const char *path;
-	char *text = NULL;
-	size_t len = 0, svc_added;
-	int c, ret, err;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'c')
-			return pt_usage_error("apply", "unknown option '%s'", argv[optind - 1]);
-		check = true;
-	}
-	ret = pt_check_positional("apply", argc, argv, 1, 1);
-	if (ret)
-		return ret;
-	path = argv[optind];
-	err = read_all(path, &text, &len);
-	if (err)
-		return pt_bad("apply: %s: %s", path, strerror(-err));
+	size_t svc_added;
+	bool ok = false;
+	int ret, err;
 
 	ret = pt_open_or_fail(&ctx, PT_OPEN_WRITE);
-	if (ret) {
-		free(text);
+	if (ret)
 		return ret;
-	}
 	err = pt_state_load(&ctx, &live);
 	if (err) {
 		ret = pt_fail("apply: reading the pinned state: %s", pt_strerror(err));
@@ -233,32 +232,108 @@ int cmd_apply(int argc, char **argv)
 			ret = pt_fail("apply: updating the maps: %s (nothing changed)", pt_strerror(err));
 			goto cleanup;
 		}
+		ok = true;
 		if (next.npolicies)
 			pt_warn_no_guard(&ctx, "the policies of this file are not enforced");
 		else if (next.nwatches)
 			pt_warn_no_guard(&ctx, "the watched ports of this file are not counted");
 	}
-	if (pt_json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "result", json_object_new_string(check ? "checked" : "applied"));
-		json_object_object_add(o, "services_added", json_object_new_int64((int64_t)svc_added));
-		json_diff(o, "bindings", &db);
-		json_diff(o, "policies", &dp);
-		json_diff(o, "watches", &dw);
-		pt_json_print(o);
-		json_object_put(o);
-	} else {
-		printf("%s %s: bindings +%zu -%zu ~%zu, policies +%zu -%zu ~%zu, watches +%zu -%zu, "
-		       "services +%zu\n",
-		       check ? "checked" : "applied", path, db.added, db.removed, db.changed, dp.added,
-		       dp.removed, dp.changed, dw.added, dw.removed, svc_added);
-	}
+	print_applied(path, check, sha, svc_added, &db, &dp, &dw);
 cleanup:
-	free(text);
+	/* a check changes nothing, apply_info included */
+	if (!check && ctx.fds[M_APPLY_INFO] >= 0)
+		record_apply(&ctx, sha, ok);
 	pt_state_free(&live);
 	pt_state_free(&next);
 	pt_ctx_close(&ctx);
+	return ret;
+}
+
+/* apply --watch: the file could not be read (gone, or refused): one line,
+ * one error in apply_info; the state stays. */
+static int record_unreadable(const char *path, int err)
+{
+	struct pt_ctx ctx;
+	int ret = pt_open_or_fail(&ctx, PT_OPEN_WRITE);
+
+	if (!ret) {
+		record_apply(&ctx, NULL, false);
+		pt_ctx_close(&ctx);
+	}
+	pt_warn("apply: %s: %s; keeping the state applied before", path, strerror(-err));
+	return PT_EXIT_USAGE;
+}
+
+struct watch_arg {
+	const char *path;
+};
+
+static int watch_step(const char *text, size_t len, const uint8_t sha[PT_SHA256_LEN], int err,
+		      void *arg)
+{
+	const struct watch_arg *wa = arg;
+
+	if (!text)
+		return record_unreadable(wa->path, err);
+	return apply_text(wa->path, text, len, sha, false);
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	static const struct option opts[] = { { "check", no_argument, NULL, 'c' },
+					       { "watch", no_argument, NULL, 'w' },
+					       { "debounce", required_argument, NULL, 'd' },
+					       {} };
+	uint8_t sha[PT_SHA256_LEN];
+	bool check = false, watch = false;
+	unsigned int debounce = 0;
+	const char *path;
+	char *text = NULL;
+	size_t len = 0;
+	int c, ret, err;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'c') {
+			check = true;
+		} else if (c == 'w') {
+			watch = true;
+		} else if (c == 'd') {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v < 10 || v > 60000)
+				return pt_usage_error("apply", "bad --debounce '%s': 10-60000 ms",
+						      optarg);
+			debounce = (unsigned int)v;
+		} else {
+			return pt_usage_error("apply", "unknown option or missing value '%s'",
+					      argv[optind - 1]);
+		}
+	}
+	ret = pt_check_positional("apply", argc, argv, 1, 1);
+	if (ret)
+		return ret;
+	path = argv[optind];
+	if (watch && check)
+		return pt_usage_error("apply", "--check and --watch do not go together");
+	if (debounce && !watch)
+		return pt_usage_error("apply", "--debounce is for --watch");
+	if (watch) {
+		struct watch_arg wa = { path };
+		struct pt_watcher w = { .path = path, .debounce_ms = debounce, .fn = watch_step,
+				      .arg = &wa };
+
+		return pt_watch_run(&w);
+	}
+	err = pt_read_file(path, &text, &len);
+	if (err)
+		return pt_bad("apply: %s: %s", path, strerror(-err));
+	pt_sha256(text, len, sha);
+	ret = apply_text(path, text, len, sha, check);
+	free(text);
 	return ret;
 }
 

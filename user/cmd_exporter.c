@@ -29,8 +29,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <bpf/bpf.h>
 #include "cmd.h"
+#include "load.h"
 #include "stats.h"
+#include "watch.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9469"
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -167,15 +170,56 @@ static void render_info(struct out *o, bool loaded)
 	family(o, "portier_build_info", "gauge", "The portier build serving these metrics.");
 	put(o, "portier_build_info{version=\"");
 	put_label(o, PORTIER_VERSION);
-	put(o, "\",abi=\"%d\"} 1\n", PT_ABI_VERSION);
+	put(o, "\",abi=\"%d\",build_id=\"%016llx\"} 1\n", PT_ABI_VERSION,
+	    (unsigned long long)pt_build_id());
 	family(o, "portier_loaded", "gauge",
 	       "1 when portier is loaded in the network namespace, 0 when not.");
 	put(o, "portier_loaded %d\n", loaded);
 }
 
-static void render(struct out *o, const struct pt_state *st, const struct pt_stats *s)
+/* The state is still the one the last apply made. */
+static bool config_in_sync(const struct pt_state *st, const struct pt_apply_info *ai)
+{
+	uint8_t now[PT_SHA256_LEN];
+
+	return ai->ok && !pt_state_sha256(st, now) && !memcmp(now, ai->state_sha256, sizeof(now));
+}
+
+/* The fleet's view: which file the state came from (apply_info). One
+ * PromQL query, count by (sha256) (portier_config_info), shows drift. */
+static void render_config(struct out *o, const struct pt_apply_info *ai, bool in_sync)
+{
+	char hex[2 * PT_SHA256_LEN + 1];
+
+	family(o, "portier_config_info", "gauge",
+	       "The config file last applied, by the sha256 of its bytes (absent: never applied).");
+	if (ai->ok) {
+		pt_sha256_hex(ai->sha256, hex);
+		put(o, "portier_config_info{sha256=\"%s\"} 1\n", hex);
+	}
+	family(o, "portier_config_in_sync", "gauge",
+	       "1 while the state is the config last applied; 0 once other commands edited it "
+	       "(or never applied).");
+	put(o, "portier_config_in_sync %d\n", in_sync);
+	family(o, "portier_config_apply_total", "counter",
+	       "Applies of a config file: ok (committed) or error (refused, state kept).");
+	put(o, "portier_config_apply_total{result=\"ok\"} %llu\n", (unsigned long long)ai->ok);
+	put(o, "portier_config_apply_total{result=\"error\"} %llu\n",
+	    (unsigned long long)ai->errors);
+	family(o, "portier_config_last_apply_timestamp_seconds", "gauge",
+	       "When a config was last applied (Unix time; 0: never).");
+	put(o, "portier_config_last_apply_timestamp_seconds %llu\n", (unsigned long long)ai->last_ok);
+	family(o, "portier_config_last_error_timestamp_seconds", "gauge",
+	       "When a config was last refused (Unix time; 0: never).");
+	put(o, "portier_config_last_error_timestamp_seconds %llu\n",
+	    (unsigned long long)ai->last_error);
+}
+
+static void render(struct out *o, const struct pt_state *st, const struct pt_stats *s,
+		   const struct pt_apply_info *ai, bool in_sync)
 {
 	render_info(o, true);
+	render_config(o, ai, in_sync);
 	for (size_t m = 0; m < sizeof(port_metrics) / sizeof(port_metrics[0]); m++) {
 		family(o, port_metrics[m].name, "counter", port_metrics[m].help);
 		for (size_t i = 0; i < s->nrows; i++) {
@@ -233,7 +277,10 @@ static unsigned int scrape(struct out *o)
 {
 	struct pt_stats s = {};
 	struct pt_state st = {};
+	struct pt_apply_info ai = {};
 	struct pt_ctx ctx;
+	__u32 zero = 0;
+	bool in_sync;
 	struct pt_open_result r = pt_open(&ctx, PT_OPEN_READ);
 	unsigned int code = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	char why[512];
@@ -255,12 +302,15 @@ static unsigned int scrape(struct out *o)
 	}
 	err = pt_state_load(&ctx, &st);
 	err = err ?: pt_stats_collect(&ctx, &st, &s);
+	if (!err && bpf_map_lookup_elem(ctx.fds[M_APPLY_INFO], &zero, &ai))
+		err = -errno;
 	pt_ctx_close(&ctx);	/* the snapshot is taken: render without the lock */
+	in_sync = !err && config_in_sync(&st, &ai);
 	if (err) {
 		put(o, "portier: reading the pinned state in %s: %s\n", ctx.dir, pt_strerror(err));
 		goto cleanup;
 	}
-	render(o, &st, &s);
+	render(o, &st, &s, &ai, in_sync);
 	code = MHD_HTTP_OK;
 cleanup:
 	pt_stats_free(&s);

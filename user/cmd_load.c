@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
@@ -10,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "load.h"
 #include "mapmem.h"
+#include "watch.h"
 #include "xdp.h"
 
 #define MAX_XDP_ARGS 64
@@ -214,7 +216,66 @@ struct status {
 	struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
 	size_t nxif;
 	uint64_t map_bytes, map_max, map_kernel, map_computed;
+	struct pt_apply_info ai;	/* what apply last did */
 };
+
+/* The config the state came from: the file last applied, and whether
+ * commands have edited the state since (config.serial moved on). */
+static bool config_applied(const struct status *s)
+{
+	return s->ai.ok > 0;
+}
+
+static bool config_in_sync(const struct status *s)
+{
+	uint8_t now[PT_SHA256_LEN];
+
+	return config_applied(s) && !pt_state_sha256(&s->st, now) &&
+	       !memcmp(now, s->ai.state_sha256, sizeof(now));
+}
+
+static void fmt_utc(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "never");
+}
+
+static json_object *json_config(const struct status *s)
+{
+	json_object *o = json_object_new_object();
+	char hex[2 * PT_SHA256_LEN + 1];
+
+	pt_sha256_hex(s->ai.sha256, hex);
+	json_object_object_add(o, "sha256", config_applied(s) ? json_object_new_string(hex) : NULL);
+	json_object_object_add(o, "in_sync", json_object_new_boolean(config_in_sync(s)));
+	json_object_object_add(o, "applied_ok", json_object_new_int64((int64_t)s->ai.ok));
+	json_object_object_add(o, "applied_error", json_object_new_int64((int64_t)s->ai.errors));
+	json_object_object_add(o, "last_apply", json_object_new_int64((int64_t)s->ai.last_ok));
+	json_object_object_add(o, "last_error", json_object_new_int64((int64_t)s->ai.last_error));
+	return o;
+}
+
+static void print_config_text(const struct status *s)
+{
+	char hex[2 * PT_SHA256_LEN + 1], t_ok[32], t_err[32];
+
+	pt_sha256_hex(s->ai.sha256, hex);
+	fmt_utc(s->ai.last_ok, t_ok, sizeof(t_ok));
+	fmt_utc(s->ai.last_error, t_err, sizeof(t_err));
+	if (!config_applied(s))
+		printf("config:      never applied");
+	else
+		printf("config:      sha256 %s, applied %s%s", hex, t_ok,
+		       config_in_sync(s) ? "" : ", EDITED since by other commands");
+	printf("; applies: %llu ok, %llu refused", (unsigned long long)s->ai.ok,
+	       (unsigned long long)s->ai.errors);
+	if (s->ai.errors)
+		printf(" (last %s)", t_err);
+	printf("\n");
+}
 
 static void print_not_loaded(const struct pt_ctx *ctx)
 {
@@ -232,6 +293,7 @@ static void print_not_loaded(const struct pt_ctx *ctx)
 	json_object_object_add(o, "bindings", json_object_new_int(0));
 	json_object_object_add(o, "policies", json_object_new_int(0));
 	json_object_object_add(o, "map_bytes", json_object_new_int(0));
+	json_object_object_add(o, "config_sha256", NULL);
 	pt_json_print(o);
 	json_object_put(o);
 }
@@ -253,6 +315,12 @@ static int gather_status(struct pt_ctx *ctx, struct status *s)
 	}
 	/* the kernel's own count where it is one (6.4+), else computed */
 	s->map_bytes = pt_kernel_counts_map_memory() ? s->map_kernel : s->map_computed;
+	{
+		__u32 zero = 0;
+
+		if (bpf_map_lookup_elem(ctx->fds[M_APPLY_INFO], &zero, &s->ai))
+			memset(&s->ai, 0, sizeof(s->ai));
+	}
 	pt_xdp_list(ctx, s->xif, PT_MAX_XDP_IFACES, &s->nxif);
 	s->have_prog = !pt_prog_info(ctx->dir, pt_dispatch_prog_pin(), &s->pinfo);
 	s->have_link = !pt_link_info(ctx->dir, pt_dispatch_link_pin(), &s->linfo);
@@ -314,6 +382,10 @@ static void print_status_json(const struct pt_ctx *ctx, const struct status *s)
 			       json_object_new_int64((int64_t)s->map_computed));
 	json_object_object_add(o, "map_bytes_max", json_object_new_int64((int64_t)s->map_max));
 	json_object_object_add(o, "generation", json_object_new_int64(ctx->cfg.serial));
+	e = json_config(s);
+	json_object_object_add(o, "config_sha256",
+			       json_object_get(json_object_object_get(e, "sha256")));
+	json_object_object_add(o, "config", e);
 	pt_json_print(o);
 	json_object_put(o);
 }
@@ -357,6 +429,7 @@ static void print_status_text(const struct pt_ctx *ctx, const struct status *s)
 	printf("bindings:    %zu\n", s->st.nbindings);
 	printf("policies:    %zu\n", s->st.npolicies);
 	printf("watches:     %zu\n", s->st.nwatches);
+	print_config_text(s);
 	fmt_bytes(s->map_bytes, buf, sizeof(buf));
 	printf("map memory:  %s (%llu bytes, %d CPUs; %s)", buf, (unsigned long long)s->map_bytes,
 	       libbpf_num_possible_cpus(),

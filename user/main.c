@@ -43,7 +43,7 @@ static const struct pt_cmd cmds[] = {
 	{ "top", cmd_top, "top [--interval SECONDS]", true },
 	{ "exporter", cmd_exporter, "exporter [--listen ADDR:PORT]", true },
 	{ "explain", cmd_explain, "explain { tcp | udp } ADDR:PORT [--from ADDR[:PORT]]", true },
-	{ "apply", cmd_apply, "apply [--check] FILE", true },
+	{ "apply", cmd_apply, "apply [--check | --watch [--debounce MS]] FILE", true },
 	{ "dump", cmd_dump, "dump", true },
 	{ "version", cmd_version, "version", false },
 	{ "help", cmd_help, "help", false },

@@ -57,6 +57,7 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	ROW(XSK_META, ARRAY, __u32, struct pt_xsk_meta),
 	ROW(XSK_SOCKS, XSKMAP, __u32, __u32),
 	ROW(CPU_MAP, CPUMAP, __u32, struct bpf_cpumap_val),
+	ROW(APPLY_INFO, ARRAY, __u32, struct pt_apply_info),
 };
 
 int pt_obj_fit(struct bpf_object *obj)

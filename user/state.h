@@ -50,6 +50,7 @@ enum pt_map_id {
 	M_XSK_META,
 	M_XSK_SOCKS,
 	M_CPU_MAP,
+	M_APPLY_INFO,
 	PT_NMAPS,
 };
 

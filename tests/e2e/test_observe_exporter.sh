@@ -109,7 +109,7 @@ case_metrics_equal_stats_and_prometheus_scrapes() {
 		fail "range row: $(grep 'steered_total.*3064' <<<"$m1")"
 	grep -qx 'portier_port_packets_total{proto="udp",port="5000",service=""} 0' <<<"$m1" ||
 		fail "watched port without a service"
-	grep -qx "portier_build_info{version=\"$("$PORTIER" --json version | jq -r .version)\",abi=\"$("$PORTIER" --json version | jq -r .abi)\"} 1" <<<"$m1" ||
+	grep -qx "portier_build_info{version=\"$("$PORTIER" --json version | jq -r .version)\",abi=\"$("$PORTIER" --json version | jq -r .abi)\",build_id=\"$(pt "$ns" --json status | jq -r .build)\"} 1" <<<"$m1" ||
 		fail "build_info: $(grep build_info <<<"$m1")"
 	[ "$(sed -n 's/^portier_unbound_lookups_total //p' <<<"$m2")" -gt "$(jq .unbound_lookups <<<"$stats")" ] ||
 		fail "unbound lookups: the scrape after stats must have counted one more"

@@ -9,11 +9,14 @@ case_install_and_uninstall() {
 	make -s -C "$E2E_ROOT" install DESTDIR="$tmp" PREFIX=/usr >/dev/null
 	for f in usr/sbin/portier usr/share/man/man8/portier.8 \
 		usr/share/bash-completion/completions/portier usr/lib/systemd/system/portier.service \
-		usr/share/doc/portier/portier.conf.example usr/share/doc/portier/SYSTEMD.md; do
+		usr/share/doc/portier/portier.conf.example usr/share/doc/portier/SYSTEMD.md \
+		usr/lib/systemd/system/portier-watch.service usr/share/doc/portier/FLEET.md; do
 		[ -f "$tmp/$f" ] || fail "$f not installed"
 	done
 	expect_eq "$(stat -c %a "$tmp/usr/sbin/portier")" 755 "binary mode"
 	expect_eq "$(grep -c '^ExecStart=/usr/sbin/portier ' "$tmp/usr/lib/systemd/system/portier.service")" 2 "unit ExecStart lines"
+	expect_eq "$(grep '^ExecStart=' "$tmp/usr/lib/systemd/system/portier-watch.service")" \
+		"ExecStart=/usr/sbin/portier apply --watch /etc/portier/portier.conf" "agent unit ExecStart"
 	"$tmp/usr/sbin/portier" version | grep -q '^portier ' || fail "installed binary does not run"
 	make -s -C "$E2E_ROOT" uninstall DESTDIR="$tmp" PREFIX=/usr >/dev/null
 	expect_eq "$(find "$tmp" -type f | wc -l)" 0 "files left after uninstall"
