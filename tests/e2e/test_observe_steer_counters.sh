@@ -66,6 +66,32 @@ xsk_service() {
 	bpftool map update pinned "$dir/xsk_meta" key $(le "$id" 4) value $(le "$3" 4) $(le 1 4)
 }
 
+# steer_record DIR PROTO LO HI CPU...: the live generation's steer_table
+# record of a rule (what explain reads), as `steer` would write it.
+steer_record() {
+	local dir=$1 proto=$2 lo=$3 hi=$4 gen key val i
+	shift 4
+	gen=$(live_gen "$dir")
+	key="$(le "$gen" 1) $(le "$proto" 1) $(le "$lo" 2) $(le "$hi" 2) 0x00 0x00"
+	val=$(le $# 4)
+	for i in "$@"; do val+=" $(le "$i" 2)"; done
+	for ((i = $#; i < 64; i++)); do val+=" 0x00 0x00"; done
+	bpftool map update pinned "$dir/steer_table" key $key value $val
+}
+
+# svc_xsk_record DIR NAME IFINDEX: the service's record says it is an
+# AF_XDP service on IFINDEX (svc_table.xsk_ifindex, what explain reads).
+svc_xsk_record() {
+	local dir=$1 gen key val i
+	gen=$(live_gen "$dir")
+	key="$(le "$gen" 1) $(printf '%s' "$2" | od -An -v -tx1 | sed 's/\([0-9a-f][0-9a-f]\)/0x\1/g')"
+	for ((i = ${#2}; i < 32; i++)); do key+=" 0x00"; done
+	val=($(bpftool -j map lookup pinned "$dir/svc_table" key $key | jq -r '.value[]'))
+	[ ${#val[@]} -eq 104 ] || { fail "svc_table[$2]: ${val[*]}"; return 1; }
+	read -r val[100] val[101] val[102] val[103] <<<"$(le "$3" 4)"
+	bpftool map update pinned "$dir/svc_table" key $key value "${val[@]}"
+}
+
 # The exposition lines of the three steering families for one port row.
 steer_lines() { # SCRAPE PROTO PORT
 	grep -E "^portier_port_(xsk|cpu|fallback)_total\{proto=\"$2\",port=\"$3\"," <<<"$1" | sort
@@ -148,6 +174,7 @@ case_xsk_fallback_counts_and_passes() {
 	dir=$(pin_dir "$bldg")
 	ifindex=$(ip -n "$bldg" -j link show lobby | jq -r '.[0].ifindex')
 	xsk_service "$dir" daudi "$ifindex"
+	svc_xsk_record "$dir" daudi "$ifindex"
 	port_flags "$dir" 1 6000 16 0
 	# no AF_XDP socket on any queue: each datagram falls back to the stack,
 	# where daudi has no kernel socket either (no_socket) and the kernel's
@@ -175,6 +202,71 @@ case_xsk_fallback_counts_and_passes() {
 	out=$(pt "$bldg" top --interval 0.2 --count 1 </dev/null)
 	expect_eq "$(awk '$1 == "udp" && $2 == "6000" {print $3}' <<<"$out")" daudi "top's row of the AF_XDP service"
 	grep -Eq '^PROTO .* XSK/S +CPU/S +FALLBK/S$' <<<"$out" || fail "top's header: $out"
+	# explain: an AF_XDP service without a socket, and its counters
+	out=$(pt "$bldg" --json explain udp 198.18.0.2:6000 --from 198.18.0.1:40000)
+	expect_eq "$(jq -r '[.steps[].check] | join(",")' <<<"$out")" \
+		"guard,policy,xsk,address,binding,sockets,socket,reply" "explain's steps"
+	expect_eq "$(jq -r '.steps[] | select(.check == "xsk") | .detail' <<<"$out")" \
+		"service daudi is an AF_XDP service on lobby but has no AF_XDP socket (none was registered): every packet falls back to the kernel stack (counted as fallback, 17 so far), where daudi has no kernel socket either" \
+		"explain's xsk step"
+	expect_eq "$(jq -r '.verdict' <<<"$out")" \
+		"service 'daudi' has no AF_XDP socket; delivered to the socket on 198.18.0.2:6000 (pid $sink, python3) by the kernel's own lookup, not through portier" \
+		"explain's verdict"
+}
+
+# The CPU explain names for a flow is the CPU the guard steers it to: each
+# datagram's receiving socket reports the CPU its stack ran on
+# (SO_INCOMING_CPU), for eight flows over a rule of two CPUs.
+case_explain_names_the_guards_cpu() {
+	local street bldg tmp dir sport want got rx recv
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: nothing to pick between"
+	quiet_street street bldg
+	casetmp tmp
+	in_ns "$street" ethtool -K door tx off >/dev/null
+	pt "$bldg" load --xdp lobby >/dev/null
+	pt "$bldg" watch udp 5000
+	dir=$(pin_dir "$bldg")
+	bpftool map update pinned "$dir/cpu_map" key $(le 0 4) value $(le 2048 4) $(le 0 4)
+	cpu_steer "$dir" 5000 1
+	bpftool map update pinned "$dir/cpu_sets" key $(le $(($(live_gen "$dir") * 1024)) 4) \
+		value $(le 2 4) $(le 0 2) $(le 1 2) $(for ((i = 2; i < 64; i++)); do echo 0x00 0x00; done)
+	steer_record "$dir" 1 5000 5000 0 1
+	rx=$tmp/rx
+	# one connected socket per flow: the kernel notes the receiving CPU
+	# (SO_INCOMING_CPU) on connected UDP sockets only
+	spawn recv "$bldg" "$E2E_PY" -c '
+import select, socket, sys
+socks = {}
+for sport in range(40000, 40008):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("198.18.0.2", 5000))
+    s.connect(("198.18.0.1", sport))
+    socks[s] = sport
+open(sys.argv[2], "w").close()
+with open(sys.argv[1], "w", buffering=1) as out:
+    while socks:
+        ready, _, _ = select.select(list(socks), [], [], 10)
+        if not ready:
+            break
+        for s in ready:
+            s.recv(2048)
+            out.write("%d %d\n" % (socks.pop(s), s.getsockopt(socket.SOL_SOCKET, 49)))  # SO_INCOMING_CPU
+' "$rx" "$tmp/ready"
+	wait_file "$tmp/ready" 5
+	for sport in $(seq 40000 40007); do
+		udp_send "$street" 198.18.0.2 5000 1 --sport "$sport"
+	done
+	wait_lines "$rx" 8 5
+	wait_stat "$bldg" udp 5000 cpu 8
+	while read -r sport got; do
+		# (exit status 1: a connected socket takes only its peer; explain
+		# finds no socket for other sources, which is right)
+		want=$(pt "$bldg" --json explain udp 198.18.0.2:5000 --from "198.18.0.1:$sport" || true)
+		want=$(jq -r '.steps[] | select(.check == "steer") | .detail' <<<"$want" |
+			sed -n 's/^steer udp 5000 cpus 0-1: after policy, processed on CPU \([01]\) (flow hash over CPUs 0-1; 8 packets steered so far)$/\1/p')
+		expect_eq "$got" "$want" "CPU of the flow from port $sport (explain vs the socket)"
+	done <"$rx"
 }
 
 case_no_steering_no_columns() {
