@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # The steering counters (xsk, cpu, fallback) in stats, stats --json, the
-# exporter and top, exactly. The guard's steering paths are switched on by
+# exporter and top, exactly, and explain's steering steps against the
+# guard. The guard's steering paths are switched on by
 # writing the pinned maps directly with bpftool, after portier's last edit
 # (a commit would rewrite port_table): the live generation's port_table
 # entry of one port gets PT_PORT_CPU with a CPU set and a cpumap entry, or
 # PT_PORT_XSK with its service made an AF_XDP service (xsk_meta) whose
 # XSKMAP slots stay empty. The `steer` and `register --xsk` commands check
 # the same numbers end to end in their own tests.
+# bpftool takes a key or value as separate byte words: le's output is split
+# on purpose
+# shellcheck disable=SC2046,SC2086
 . "$(dirname "$0")/lib.sh"
 
 # le N BYTES: N as BYTES little-endian bytes, "0x.. 0x.." (bpftool's words).
@@ -35,10 +39,10 @@ port_flags() {
 	local dir=$1 proto=$2 port=$3 flags=$4 steer=$5 gen idx val
 	gen=$(live_gen "$dir")
 	idx=$(((gen * 2 + proto) * 65536 + port))
-	val=($(bpftool -j map lookup pinned "$dir/port_table" key $(le "$idx" 4) | jq -r '.value[]'))
+	mapfile -t val < <(bpftool -j map lookup pinned "$dir/port_table" key $(le "$idx" 4) | jq -r '.value[]')
 	[ ${#val[@]} -eq 16 ] || { fail "port_table[$idx]: ${val[*]}"; return 1; }
 	val[5]=$(printf '0x%02x' $((val[5] | flags)))
-	read -r val[6] val[7] <<<"$(le "$steer" 2)"
+	read -r 'val[6]' 'val[7]' <<<"$(le "$steer" 2)"
 	bpftool map update pinned "$dir/port_table" key $(le "$idx" 4) value "${val[@]}"
 }
 
@@ -86,9 +90,9 @@ svc_xsk_record() {
 	gen=$(live_gen "$dir")
 	key="$(le "$gen" 1) $(printf '%s' "$2" | od -An -v -tx1 | sed 's/\([0-9a-f][0-9a-f]\)/0x\1/g')"
 	for ((i = ${#2}; i < 32; i++)); do key+=" 0x00"; done
-	val=($(bpftool -j map lookup pinned "$dir/svc_table" key $key | jq -r '.value[]'))
+	mapfile -t val < <(bpftool -j map lookup pinned "$dir/svc_table" key $key | jq -r '.value[]')
 	[ ${#val[@]} -eq 104 ] || { fail "svc_table[$2]: ${val[*]}"; return 1; }
-	read -r val[100] val[101] val[102] val[103] <<<"$(le "$3" 4)"
+	read -r 'val[100]' 'val[101]' 'val[102]' 'val[103]' <<<"$(le "$3" 4)"
 	bpftool map update pinned "$dir/svc_table" key $key value "${val[@]}"
 }
 
