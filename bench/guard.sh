@@ -5,7 +5,11 @@
 # namespace of its own with the guard on a veth there, configured through
 # `portier apply`; ptbench test-runs the attached guard (by program id) on
 # six crafted packets against an empty XDP program, xdp-filter's programs
-# with the same port rules, and the guard with lookups removed (bench.mk).
+# with the same port rules, and the guard with lookups removed (bench.mk);
+# and, with --steer, the cost of steering: a port steered to a CPU against
+# its twin without, a port bound to an AF_XDP service with no socket (the
+# fallback path) against one bound to a kernel-socket service (ptbench
+# switches the steering on in the pinned maps after the apply).
 
 # Where Debian's xdp-tools keeps xdp-filter's objects.
 xdp_filter_dir() {
@@ -31,6 +35,10 @@ bench_guard() {
 		policy tcp 22 drop-new
 		policy udp 5000 drop
 		policy udp 6000 drop --from 198.18.1.0/24
+		watch udp 7000-7001
+		service add benchx
+		bind udp any 7100 benchx
+		bind udp any 7101 bench
 	EOF
 	"$PORTIER" --netns "$ns" apply "$BENCH_TMP/guard.conf" >/dev/null || return 1
 	st=$("$PORTIER" --netns "$ns" --json status) || return 1
@@ -41,10 +49,10 @@ bench_guard() {
 	else
 		log "xdp-filter's objects not found: no xdp-filter baseline"
 	fi
-	log "test-running the guard (prog $id): 6 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
+	log "test-running the guard (prog $id): 10 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
 	out="$BENCH_TMP/guard.out"
 	"$BENCH_OUT/ptbench" guard-cost --guard-id "$id" --pin-dir "$dir" \
-		--empty "$BENCH_OUT/empty_xdp.bpf.o" "${variants[@]}" \
+		--empty "$BENCH_OUT/empty_xdp.bpf.o" "${variants[@]}" --steer \
 		--repeat "$GUARD_REPEAT" --rounds "$GUARD_ROUNDS" >"$out" || return 1
 	cat "$out" >>"$BENCH_RESULTS"
 	bench_ns_del "$ns"

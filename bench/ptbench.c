@@ -16,7 +16,12 @@
  *       "guard.CASE.PROG NS" with NS the median of the kernel's ns per run.
  *       Each --variant (the guard with lookups removed, for the breakdown
  *       of its cost, loaded over the maps pinned in --pin-dir) runs only
- *       on udp_watched, whose verdict no lookup changes.
+ *       on udp_watched, whose verdict no lookup changes. --steer adds the
+ *       steering cases (see steer_setup): a UDP port steered to a CPU
+ *       against its twin without, and a port bound to an AF_XDP service
+ *       with no socket (the fallback path) against one bound to a
+ *       kernel-socket service; their counters are checked to have moved
+ *       on the path meant (cpu, fallback) before any timing.
  *
  *   ptbench lookup-cost --prog-pin PATH --empty OBJ --dst ADDR:PORT [--udp]
  *                       [--tag T] [--repeat N] [--rounds K]
@@ -56,6 +61,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "portier.h"
 
 #define MAX_ROUNDS 101
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -347,6 +353,8 @@ static const char *xdp_verdict(uint32_t v)
 
 /* ---- guard-cost ---- */
 
+enum gsteer { GS_NONE, GS_CPU, GS_FALLBACK, GS_PLAIN };
+
 struct gcase {
 	const char *name;
 	struct pktspec spec;
@@ -354,18 +362,21 @@ struct gcase {
 	bool xdp_filter; /* xdp-filter carries the same rule */
 	uint8_t pkt[256];
 	size_t len;
+	enum gsteer steer; /* a --steer case, and the counter its run moves */
 };
 
-/* The bench configuration (bench/run.sh) that these packets expect:
+/* The bench configuration (bench/guard.sh) that these packets expect:
  *   watch udp 5353; policy tcp 22 drop-new; policy udp 5000 drop;
- *   policy udp 6000 drop --from 198.18.1.0/24 */
+ *   policy udp 6000 drop --from 198.18.1.0/24; and for --steer:
+ *   watch udp 7000-7001; bind udp any 7100 benchx; bind udp any 7101 bench */
 static struct gcase gcases[] = {
     {"udp_watched",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5353},
      XDP_PASS,
      false,
      {},
-     0},
+     0,
+     GS_NONE},
     {"tcp_syn_policed",
      {.tcp = true,
       .syn = true,
@@ -376,7 +387,8 @@ static struct gcase gcases[] = {
      XDP_DROP,
      true,
      {},
-     0},
+     0,
+     GS_NONE},
     {"ipv6_ext",
      {.v6 = true,
       .hbh = true,
@@ -387,26 +399,223 @@ static struct gcase gcases[] = {
      XDP_PASS,
      false,
      {},
-     0},
+     0,
+     GS_NONE},
     {"vlan",
      {.vlan = true, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5353},
      XDP_PASS,
      false,
      {},
-     0},
+     0,
+     GS_NONE},
     {"from_rule",
      {.src = "198.18.1.7", .dst = "198.18.0.2", .sport = 40000, .dport = 6000},
      XDP_DROP,
      false,
      {},
-     0},
+     0,
+     GS_NONE},
     {"udp_drop",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5000},
      XDP_DROP,
      true,
      {},
-     0},
+     0,
+     GS_NONE},
+    {"udp_steer_cpu",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7000},
+     XDP_REDIRECT,
+     false,
+     {},
+     0,
+     GS_CPU},
+    {"udp_steer_none",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7001},
+     XDP_PASS,
+     false,
+     {},
+     0,
+     GS_PLAIN},
+    {"udp_xsk_fallback",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7100},
+     XDP_PASS,
+     false,
+     {},
+     0,
+     GS_FALLBACK},
+    {"udp_bound",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7101},
+     XDP_PASS,
+     false,
+     {},
+     0,
+     GS_PLAIN},
 };
+
+/* ---- the steering cases ---- */
+
+static int pin_get(const char *dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The live generation's port_table entry of a UDP port: flags ORed in, and
+ * its CPU set index. */
+static int port_set(int fd, uint32_t gen, uint16_t port, uint8_t flags, uint16_t steer)
+{
+	uint32_t idx = PT_PORT_INDEX(gen, PT_UDP, port);
+	struct pt_port_ent e;
+
+	if (bpf_map_lookup_elem(fd, &idx, &e))
+		return fail("port_table[udp %u]: %s", port, strerror(errno));
+	e.flags |= flags;
+	e.steer = steer;
+	if (bpf_map_update_elem(fd, &idx, &e, BPF_EXIST))
+		return fail("port_table[udp %u]: %s", port, strerror(errno));
+	return 0;
+}
+
+/*
+ * Switch the guard's steering on for the steering cases by writing the
+ * pinned maps after portier's last edit (a later commit rewrites
+ * port_table): udp 7000 gets PT_PORT_CPU with CPU set 0 of the live
+ * generation = {CPU 0} and a cpumap queue on CPU 0 (a test run returns
+ * XDP_REDIRECT and sends nothing); service benchx, bound on udp 7100,
+ * becomes an AF_XDP service on ifindex 1 (lo, the ingress interface of a
+ * test run without a context) with no socket on queue 0: the XSKMAP slot is
+ * empty and the guard falls back. udp 7001 (watched) and 7101 (bound to
+ * bench, a kernel-socket service) stay as they are: the twins.
+ */
+static int steer_setup(const char *dir)
+{
+	enum { F_CONFIG, F_PORTS, F_SETS, F_CPUS, F_XMETA, F_SVC, F_N };
+	static const char *const names[F_N] = {
+		PT_MAP_NAME(PT_MAP_CONFIG),   PT_MAP_NAME(PT_MAP_PORT_TABLE),
+		PT_MAP_NAME(PT_MAP_CPU_SETS), PT_MAP_NAME(PT_MAP_CPU_MAP),
+		PT_MAP_NAME(PT_MAP_XSK_META), PT_MAP_NAME(PT_MAP_SVC_TABLE),
+	};
+	int fd[F_N], ret = 1;
+	struct pt_config cfg;
+	struct pt_cpu_set set = {.count = 1, .cpu = {0}};
+	struct bpf_cpumap_val cv = {.qsize = PT_CPU_QSIZE};
+	struct pt_xsk_meta meta = {.ifindex = 1};
+	struct pt_svc_key sk;
+	struct pt_svc_rec rec;
+	uint32_t zero = 0, gen, idx;
+
+	for (int i = 0; i < F_N; i++)
+		fd[i] = -1;
+	for (int i = 0; i < F_N; i++)
+		if ((fd[i] = pin_get(dir, names[i])) < 0)
+			goto out;
+	if (bpf_map_lookup_elem(fd[F_CONFIG], &zero, &cfg)) {
+		fail("config: %s", strerror(errno));
+		goto out;
+	}
+	gen = cfg.gen & 1;
+	idx = PT_CPU_SET_INDEX(gen, 0);
+	if (bpf_map_update_elem(fd[F_SETS], &idx, &set, BPF_ANY) ||
+	    bpf_map_update_elem(fd[F_CPUS], &zero, &cv, BPF_ANY)) {
+		fail("cpu_sets, cpu_map: %s", strerror(errno));
+		goto out;
+	}
+	memset(&sk, 0, sizeof(sk));
+	sk.gen = (uint8_t)gen;
+	snprintf(sk.name, sizeof(sk.name), "benchx");
+	if (bpf_map_lookup_elem(fd[F_SVC], &sk, &rec)) {
+		fail("service benchx: %s (is the bench config loaded?)", strerror(errno));
+		goto out;
+	}
+	if (bpf_map_update_elem(fd[F_XMETA], &rec.id, &meta, BPF_ANY)) {
+		fail("xsk_meta[%u]: %s", rec.id, strerror(errno));
+		goto out;
+	}
+	if (port_set(fd[F_PORTS], gen, 7000, PT_PORT_CPU, 0) ||
+	    port_set(fd[F_PORTS], gen, 7100, PT_PORT_XSK, 0))
+		goto out;
+	ret = 0;
+out:
+	for (int i = 0; i < F_N; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return ret;
+}
+
+/* The counters of a UDP port's slot, summed over the CPUs. */
+static int port_counters(const char *dir, uint16_t port, struct pt_counters *out)
+{
+	int pfd = pin_get(dir, PT_MAP_NAME(PT_MAP_PORT_TABLE)), cfd = -1, sfd = -1, ret = 1;
+	int ncpu = libbpf_num_possible_cpus();
+	struct pt_counters *per = NULL;
+	struct pt_port_ent e;
+	struct pt_config cfg;
+	uint32_t zero = 0, idx, slot;
+
+	memset(out, 0, sizeof(*out));
+	cfd = pin_get(dir, PT_MAP_NAME(PT_MAP_CONFIG));
+	sfd = pin_get(dir, PT_MAP_NAME(PT_MAP_PORT_STATS));
+	per = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*per)) : NULL;
+	if (pfd < 0 || cfd < 0 || sfd < 0 || !per)
+		goto out;
+	if (bpf_map_lookup_elem(cfd, &zero, &cfg)) {
+		fail("config: %s", strerror(errno));
+		goto out;
+	}
+	idx = PT_PORT_INDEX(cfg.gen & 1, PT_UDP, port);
+	if (bpf_map_lookup_elem(pfd, &idx, &e)) {
+		fail("port_table[udp %u]: %s", port, strerror(errno));
+		goto out;
+	}
+	slot = e.slot;
+	if (bpf_map_lookup_elem(sfd, &slot, per)) {
+		fail("port_stats[%u]: %s", slot, strerror(errno));
+		goto out;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		out->packets += per[c].packets;
+		out->cpu += per[c].cpu;
+		out->xsk += per[c].xsk;
+		out->fallback += per[c].fallback;
+	}
+	ret = 0;
+out:
+	free(per);
+	for (int f = 0; f < 3; f++) {
+		int x = f == 0 ? pfd : f == 1 ? cfd : sfd;
+
+		if (x >= 0)
+			close(x);
+	}
+	return ret;
+}
+
+/* One run of the guard on a steering case moved exactly the counter of
+ * its path: cpu or fallback by one, the others not at all. */
+static int steer_check(const char *dir, const struct gcase *c, const struct pt_counters *before)
+{
+	struct pt_counters after;
+	uint64_t dc, dx, df;
+
+	if (port_counters(dir, c->spec.dport, &after))
+		return 1;
+	dc = after.cpu - before->cpu;
+	dx = after.xsk - before->xsk;
+	df = after.fallback - before->fallback;
+	if (after.packets - before->packets != 1 || dx || dc != (c->steer == GS_CPU) ||
+	    df != (c->steer == GS_FALLBACK))
+		return fail("%s: one run counted packets +%llu, cpu +%llu, xsk +%llu, fallback "
+			    "+%llu: not the path meant",
+			    c->name, (unsigned long long)(after.packets - before->packets),
+			    (unsigned long long)dc, (unsigned long long)dx, (unsigned long long)df);
+	return 0;
+}
 
 #define MAX_VARIANTS 4
 enum gprog {
@@ -434,11 +643,13 @@ static int cmd_guard_cost(int argc, char **argv)
 					     {"variant", required_argument, NULL, 'v'},
 					     {"repeat", required_argument, NULL, 'r'},
 					     {"rounds", required_argument, NULL, 'k'},
+					     {"steer", no_argument, NULL, 's'},
 					     {}};
 	const char *pin_dir = NULL, *empty = NULL, *xf_dir = NULL;
 	const char *variant_obj[MAX_VARIANTS] = {};
 	struct bpf_object *objs[G_NPROG] = {};
 	int fds[G_NPROG], opt, ret = 1, njobs = 0, nvariants = 0;
+	bool steer = false;
 	uint32_t guard_id = 0, repeat = 1000000, rounds = 9;
 	struct gjob jobs[NELEM(gcases) * G_NPROG];
 
@@ -479,14 +690,19 @@ static int cmd_guard_cost(int argc, char **argv)
 			if (!parse_u32(optarg, 1, MAX_ROUNDS, &rounds))
 				return fail("bad --rounds %s", optarg) + 1;
 			break;
+		case 's':
+			steer = true;
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (!guard_id || !empty || (nvariants && !pin_dir))
-		return fail("guard-cost: --guard-id and --empty are required; --variant needs "
-			    "--pin-dir") +
+	if (!guard_id || !empty || ((nvariants || steer) && !pin_dir))
+		return fail("guard-cost: --guard-id and --empty are required; --variant and --steer "
+			    "need --pin-dir") +
 		       1;
+	if (steer && steer_setup(pin_dir))
+		return 1;
 
 	fds[G_GUARD] = bpf_prog_get_fd_by_id(guard_id);
 	if (fds[G_GUARD] < 0) {
@@ -519,8 +735,11 @@ static int cmd_guard_cost(int argc, char **argv)
 			fail("%s: cannot build the packet", c->name);
 			goto cleanup;
 		}
+		if (c->steer && !steer)
+			continue;
 		for (int p = 0; p < G_NPROG; p++) {
 			uint32_t want = p == G_EMPTY ? XDP_PASS : c->want, got, dur;
+			struct pt_counters before;
 			int err;
 
 			if (fds[p] < 0)
@@ -531,6 +750,8 @@ static int cmd_guard_cost(int argc, char **argv)
 				continue;
 			if (p >= G_VAR0 && strcmp(c->name, "udp_watched"))
 				continue;
+			if (p == G_GUARD && c->steer && port_counters(pin_dir, c->spec.dport, &before))
+				goto cleanup;
 			err = xdp_run(fds[p], c->pkt, c->len, 1, &got, &dur);
 			if (err) {
 				fail("%s on %s: test run: %s", gprog_name[p], c->name,
@@ -542,6 +763,8 @@ static int cmd_guard_cost(int argc, char **argv)
 				     gprog_name[p], c->name, xdp_verdict(got), xdp_verdict(want));
 				goto cleanup;
 			}
+			if (p == G_GUARD && c->steer && steer_check(pin_dir, c, &before))
+				goto cleanup;
 			jobs[njobs++] = (struct gjob){.c = c, .p = p};
 		}
 	}

@@ -125,6 +125,16 @@ def main():
         ratio = g / x if g is not None and x else None
         row(label, fmt_ns(g), f"xdp-filter {fmt_ns(x)}", fmt_ratio(ratio),
             f"{op.replace('<=', '≤')} {target:.2f}×", verdict(ratio, op, target))
+    # steering: the same kind of port with and without, side by side
+    for c, base, label in [
+            ("udp_steer_cpu", "udp_steer_none",
+             "UDP, steer rule (cpumap redirect) vs the same watched port without"),
+            ("udp_xsk_fallback", "udp_bound",
+             "UDP bound to an AF_XDP service, no socket (fallback) vs bound to a kernel-socket service")
+            ] if guard else []:
+        g, b = r.med(f"guard.{c}.guard"), r.med(f"guard.{base}.guard")
+        ratio = r.pair_ratio(f"guard.{c}.guard", f"guard.{base}.guard")
+        row(label, fmt_ns(g), fmt_ns(b), fmt_ratio(ratio))
 
     # 2. drop rate
     drop = section("Drop rate, veth between two namespaces (UDP flood to a dropped port)", "drop.")

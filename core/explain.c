@@ -4,6 +4,9 @@
  *
  *   guard    is the XDP guard attached where the packet arrives?
  *   policy   which rule matches the source and port, what it does
+ *   xsk      bound to an AF_XDP service: the guard hands the packet to the
+ *            service's AF_XDP socket for its receive queue, or falls back
+ *   steer    a steer rule: the CPU the stack processes the packet on
  *   address  is the destination an address of this host at all?
  *   dispatch is the sk_lookup program attached?
  *   binding  which binding wins, and which others it beats (and why)
@@ -23,6 +26,7 @@
 #include <string.h>
 #include "explain.h"
 #include "parse.h"
+#include "../bpf/hash.bpf.h"	/* the guard's flow hash, for the CPU a flow gets */
 
 /* snprintf, with truncation expected and fine (messages, not data) */
 static void set(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -196,6 +200,9 @@ struct walk {
 	char addr[48];		/* "198.18.0.2" */
 	char note[256];		/* appended to a delivered verdict */
 	char fallthrough[160];	/* why dispatch left the packet to the kernel */
+	bool seen;		/* the guard sees the packet */
+	bool limited;		/* ... and a rate limit applies to it */
+	const struct pt_service *xsk;	/* the binding's service, an AF_XDP one */
 };
 
 static void counters_text(const struct pt_explain_facts *f, char *buf, size_t len)
@@ -346,7 +353,8 @@ static bool walk_guard(struct walk *w)
 	ssize_t win;
 	uint32_t act;
 
-	if (!guard_sees(w))
+	w->seen = guard_sees(w);
+	if (!w->seen)
 		return true;
 	counters_text(f, counters, sizeof(counters));
 	win = f->has_from ? pt_model_policy_lookup(st, f->proto, f->family, f->from, f->port)
@@ -364,6 +372,10 @@ static bool walk_guard(struct walk *w)
 			nothers ? (win < 0 ? " for sources outside the scoped rules" :
 				     " applies to sources outside the scoped rules") :
 			win < 0 ? "" : " applies to every source", counters);
+	if ((act == PT_DROP || act == PT_DROP_NEW) && (f->has_steer || w->xsk))
+		cat(s->detail, sizeof(s->detail), act == PT_DROP ?
+		    "; steering does not apply to dropped packets" :
+		    "; steering applies only to the packets that pass");
 	if (nothers) {
 		cat(s->detail, sizeof(s->detail), ". The answer depends on the source: %s "
 		    "(give --from to pick one)", others);
@@ -379,6 +391,7 @@ static bool walk_guard(struct walk *w)
 			 w->note);
 		return false;
 	case PT_LIMIT:
+		w->limited = true;
 		set(w->note, sizeof(w->note), ", rate limited above %u pps (%s limited so far)%s",
 			 st->policies[win].pps, pt_format_human(f->cnt.limited, l, sizeof(l)),
 			 nothers ? "; other sources are treated otherwise (see the policy step)" : "");
@@ -386,6 +399,193 @@ static bool walk_guard(struct walk *w)
 	default:
 		return true;
 	}
+}
+
+uint32_t pt_steer_pick(uint8_t proto, const uint8_t saddr[16], const uint8_t daddr[16],
+		       uint16_t sport, uint16_t dport, uint32_t n)
+{
+	uint32_t sw[4], dw[4];
+
+	if (!n)
+		return 0;
+	/* the guard's words: the addresses' bytes as loaded, proto the index */
+	memcpy(sw, saddr, sizeof(sw));
+	memcpy(dw, daddr, sizeof(dw));
+	return pt_hash_3(sw[0] ^ sw[1] ^ sw[2] ^ sw[3], dw[0] ^ dw[1] ^ dw[2] ^ dw[3] ^ proto,
+			 ((uint32_t)sport << 16) | dport) % n;
+}
+
+/* The service of the binding the packet meets, when an AF_XDP service. */
+static const struct pt_service *xsk_service(const struct pt_explain_facts *f)
+{
+	ssize_t bi = pt_model_bind_lookup(f->st, f->proto, f->family, f->addr, f->port);
+	const struct pt_service *svc;
+
+	if (bi < 0)
+		return NULL;
+	svc = pt_service_by_id(f->st, f->st->bindings[bi].service);
+	return svc && svc->xsk_ifindex ? svc : NULL;
+}
+
+static bool guard_on(const struct pt_explain_facts *f, const char *ifname)
+{
+	for (size_t i = 0; i < f->nguard; i++)
+		if (f->guard[i].attached && !strcmp(f->guard[i].ifname, ifname))
+			return true;
+	return false;
+}
+
+/* A CPU list as the steer command takes it: "1,3-5". */
+static void format_cpus(const struct pt_xsteer *r, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (uint32_t i = 0; i < r->ncpus && i < PT_MAX_STEER_CPUS;) {
+		uint32_t j = i;
+
+		while (j + 1 < r->ncpus && j + 1 < PT_MAX_STEER_CPUS && r->cpus[j + 1] == r->cpus[j] + 1)
+			j++;
+		if (j > i)
+			cat(buf, len, "%s%u-%u", i ? "," : "", r->cpus[i], r->cpus[j]);
+		else
+			cat(buf, len, "%s%u", i ? "," : "", r->cpus[i]);
+		i = j + 1;
+	}
+}
+
+/* An AF_XDP service's sockets by queue: "queue 0 (pid 42, xsk-echo)";
+ * those whose process is gone apart. Returns the live ones. */
+static size_t xsk_queues(const struct pt_explain_facts *f, char *live, size_t llen, char *qs,
+			 size_t qlen, char *dead, size_t dlen)
+{
+	size_t nlive = 0, ndead = 0;
+
+	live[0] = qs[0] = dead[0] = 0;
+	for (size_t i = 0; i < f->nxsks; i++) {
+		const struct pt_xxsk *x = &f->xsks[i];
+
+		if (!x->alive) {
+			cat(dead, dlen, "%squeue %u (registered by pid %d, which has exited)",
+			    ndead++ ? ", " : "", x->queue, x->pid);
+			continue;
+		}
+		cat(qs, qlen, "%s%u", nlive ? ", " : "", x->queue);
+		if (x->pid > 0)
+			cat(live, llen, "%squeue %u (pid %d%s%s)", nlive ? ", " : "", x->queue, x->pid,
+			    x->comm[0] ? ", " : "", x->comm);
+		else
+			cat(live, llen, "%squeue %u", nlive ? ", " : "", x->queue);
+		nlive++;
+	}
+	return nlive;
+}
+
+/* Bound to an AF_XDP service: does the guard hand the packet to one of its
+ * AF_XDP sockets? False when the path ends there (it does). */
+static bool walk_xsk(struct walk *w)
+{
+	const struct pt_explain_facts *f = w->f;
+	struct pt_explain *out = w->out;
+	const struct pt_service *svc = w->xsk;
+	char live[512], qs[192], dead[256], fb[24], xk[24], ifn[IF_NAMESIZE + 8];
+	size_t nlive;
+
+	if (!svc)
+		return true;
+	snprintf(ifn, sizeof(ifn), "%s", f->xsk_ifname[0] ? f->xsk_ifname : "?");
+	pt_format_human(f->cnt.fallback, fb, sizeof(fb));
+	pt_format_human(f->cnt.xsk, xk, sizeof(xk));
+	nlive = xsk_queues(f, live, sizeof(live), qs, sizeof(qs), dead, sizeof(dead));
+	if (!w->seen) {
+		step(out, "xsk", "not-steered",
+		     "service %s is an AF_XDP service on %s, but the guard does not see this "
+		     "packet: it is not steered to an AF_XDP socket and goes to the kernel stack, "
+		     "where %s has no kernel socket", svc->name, ifn, svc->name);
+		set(w->fallthrough, sizeof(w->fallthrough),
+		    "not steered to service '%s''s AF_XDP sockets (no guard sees it)", svc->name);
+		return true;
+	}
+	if (!guard_on(f, ifn)) {
+		step(out, "xsk", "fallback",
+		     "service %s is an AF_XDP service on %s, where the guard is not attached: "
+		     "packets arriving there reach the kernel stack unseen, those arriving where "
+		     "the guard is attached fall back to the stack (counted as fallback, %s so far); "
+		     "in the stack %s has no kernel socket", svc->name, ifn, fb, svc->name);
+		set(w->fallthrough, sizeof(w->fallthrough),
+		    "service '%s''s AF_XDP sockets are on %s, where no guard steers to them",
+		    svc->name, ifn);
+		return true;
+	}
+	if (!nlive) {
+		step(out, "xsk", "none",
+		     "service %s is an AF_XDP service on %s but has no AF_XDP socket (%s): every "
+		     "packet falls back to the kernel stack (counted as fallback, %s so far), where "
+		     "%s has no kernel socket either", svc->name, ifn,
+		     dead[0] ? dead : "none was registered", fb, svc->name);
+		set(w->fallthrough, sizeof(w->fallthrough), "service '%s' has no AF_XDP socket",
+		    svc->name);
+		return true;
+	}
+	step(out, "xsk", "steered",
+	     "service %s is an AF_XDP service on %s: after policy, the guard hands each packet "
+	     "arriving there to the AF_XDP socket of its receive queue, at the driver: %s (%s "
+	     "so far)%s%s; a packet on another queue, or arriving on another interface, falls "
+	     "back to the kernel stack (counted as fallback, %s so far), where %s has no kernel "
+	     "socket (counted as no_socket)", svc->name, ifn, live, xk, dead[0] ? "; gone: " : "",
+	     dead, fb, svc->name);
+	set(out->verdict, sizeof(out->verdict),
+	    "steered at the driver to service %s's AF_XDP socket%s on %s queue%s %s%s", svc->name,
+	    nlive > 1 ? "s" : "", ifn, nlive > 1 ? "s" : "", qs, w->note);
+	out->delivered = true;
+	return false;
+}
+
+/* A steer rule covers the port: which CPU processes the packet. */
+static void walk_steer(struct walk *w)
+{
+	const struct pt_explain_facts *f = w->f;
+	const struct pt_xsteer *r = &f->steer;
+	char rule[64 + 6 * PT_MAX_STEER_CPUS], cpus[6 * PT_MAX_STEER_CPUS], ports[16], n[24];
+	struct pt_explain_step *s;
+	uint32_t cpu;
+
+	if (!f->has_steer)
+		return;
+	format_cpus(r, cpus, sizeof(cpus));
+	set(rule, sizeof(rule), "steer %s %s cpus %s", pt_proto_name(f->proto),
+	    pt_format_ports(r->lo, r->hi, ports, sizeof(ports)), cpus);
+	if (!w->seen) {
+		step(w->out, "steer", "not-steered",
+		     "%s covers the port, but the guard does not see this packet: the stack "
+		     "processes it on the CPU where it arrives", rule);
+		return;
+	}
+	if (w->xsk) {
+		step(w->out, "steer", "xsk-first",
+		     "%s covers the port, but it is bound to AF_XDP service %s: the guard hands "
+		     "its packets to AF_XDP (or, failing that, to the stack) and steers none to a "
+		     "CPU", rule, w->xsk->name);
+		return;
+	}
+	pt_format_human(f->cnt.cpu, n, sizeof(n));
+	if (r->ncpus == 1) {
+		s = step(w->out, "steer", "cpu", "%s: after policy, processed on CPU %u (%s packets "
+		     "steered so far)", rule, r->cpus[0], n);
+		cat(w->note, sizeof(w->note), ", processed on CPU %u", r->cpus[0]);
+	} else if (f->has_from && f->has_from_port) {
+		cpu = r->cpus[pt_steer_pick(f->proto, f->from, f->addr, f->from_port, f->port,
+					    r->ncpus)];
+		s = step(w->out, "steer", "cpu", "%s: after policy, processed on CPU %u (flow hash "
+		     "over CPUs %s; %s packets steered so far)", rule, cpu, cpus, n);
+		cat(w->note, sizeof(w->note), ", processed on CPU %u", cpu);
+	} else {
+		s = step(w->out, "steer", "cpu", "%s: after policy, processed on one of CPUs %s, "
+		     "picked per flow by a hash of its addresses and ports (%s packets steered so "
+		     "far; give --from ADDR:PORT for this flow's CPU)", rule, cpus, n);
+		cat(w->note, sizeof(w->note), ", processed on one of CPUs %s", cpus);
+	}
+	if (w->limited)
+		cat(s->detail, sizeof(s->detail), "; packets over the rate limit are dropped "
+		    "before, never steered");
 }
 
 static bool walk_address(struct walk *w)
@@ -678,6 +878,13 @@ static void walk_dispatch(struct walk *w)
 		     f->family == PT_INET ? "IPv6" : "IPv4", ctr);
 		set(w->fallthrough, sizeof(w->fallthrough), "service '%s' has no %s socket",
 			 name, fam);
+	} else if (svc && svc->xsk_ifindex) {
+		step(out, "sockets", "xsk-only",
+		     "service %s holds AF_XDP sockets only, no kernel socket: the lookup falls "
+		     "through to the kernel, counted as no_socket (%s so far)", name, ctr);
+		if (!w->fallthrough[0])
+			set(w->fallthrough, sizeof(w->fallthrough),
+			    "service '%s' has no kernel socket", name);
 	} else {
 		step(out, "sockets", "none",
 		     "service %s has no live %s socket (its process exited, or none was "
@@ -705,8 +912,12 @@ void pt_explain_decide(const struct pt_explain_facts *f, struct pt_explain *out)
 			walk_kernel(&w);
 		return;
 	}
+	w.xsk = xsk_service(f);
 	if (!walk_guard(&w))
 		return;
+	if (!walk_xsk(&w))
+		return;
+	walk_steer(&w);
 	if (!walk_address(&w))
 		return;
 	walk_dispatch(&w);

@@ -38,6 +38,21 @@ struct pt_xsock {
 				 * 0 does not, -1 unknown */
 };
 
+/* One AF_XDP socket of the binding's service, from portier's record. */
+struct pt_xxsk {
+	uint32_t queue;		/* the receive queue it takes */
+	int32_t pid;		/* who registered it; 0 unknown (--fd) */
+	bool alive;		/* ... and that process still runs */
+	char comm[16];
+};
+
+/* The steer rule covering the packet's port (steer_table). */
+struct pt_xsteer {
+	uint16_t lo, hi;
+	uint32_t ncpus;
+	uint16_t cpus[PT_MAX_STEER_CPUS];	/* as the rule lists them, ascending */
+};
+
 struct pt_xguard {
 	char ifname[IF_NAMESIZE];
 	uint32_t mode;		/* enum pt_xdp_mode */
@@ -80,9 +95,25 @@ struct pt_explain_facts {
 	/* the kernel's own sockets on the port (both families) */
 	struct pt_xsock *kern;
 	size_t nkern;
+
+	/* XDP steering. When the winning binding's service is an AF_XDP
+	 * service (its xsk_ifindex in st): its interface's name and its
+	 * AF_XDP sockets, by queue. */
+	char xsk_ifname[IF_NAMESIZE + 8];
+	struct pt_xxsk xsks[PT_MAX_QUEUES];
+	size_t nxsks;
+	/* a steer rule covers the port */
+	bool has_steer;
+	struct pt_xsteer steer;
 };
 
 #define PT_EXPLAIN_MAX_STEPS 12
+
+/* The CPU of a steer rule's list that the guard picks for a flow (its
+ * flow hash): an index into cpus[0..n-1]. Addresses and ports as in the
+ * facts (network order addresses, host order ports). */
+uint32_t pt_steer_pick(uint8_t proto, const uint8_t saddr[16], const uint8_t daddr[16],
+		       uint16_t sport, uint16_t dport, uint32_t n);
 
 struct pt_explain_step {
 	char check[16];		/* guard, policy, address, dispatch, binding, ... */

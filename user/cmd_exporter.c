@@ -123,7 +123,8 @@ static void port_labels(struct out *o, const struct pt_stat_row *r)
 	put(o, "\"}");
 }
 
-enum field { F_PACKETS, F_BYTES, F_DROPPED, F_LIMITED, F_STEERED, F_NO_SOCKET };
+enum field { F_PACKETS, F_BYTES, F_DROPPED, F_LIMITED, F_STEERED, F_NO_SOCKET, F_XSK, F_CPU,
+	     F_FALLBACK };
 
 static uint64_t field_of(const struct pt_counters *c, enum field f)
 {
@@ -133,6 +134,9 @@ static uint64_t field_of(const struct pt_counters *c, enum field f)
 	case F_DROPPED: return c->dropped;
 	case F_LIMITED: return c->limited;
 	case F_STEERED: return c->steered;
+	case F_XSK: return c->xsk;
+	case F_CPU: return c->cpu;
+	case F_FALLBACK: return c->fallback;
 	default: return c->no_socket;
 	}
 }
@@ -154,6 +158,13 @@ static const struct {
 	  "New connections and datagrams the dispatcher (sk_lookup) handed to a service socket." },
 	{ "portier_port_no_socket_total", F_NO_SOCKET,
 	  "Lookups of a bound port whose service had no live socket: left to the kernel." },
+	{ "portier_port_xsk_total", F_XSK,
+	  "Packets the guard redirected to an AF_XDP service's socket (XDP steering)." },
+	{ "portier_port_cpu_total", F_CPU,
+	  "Packets the guard redirected to a CPU of a steer rule (cpumap)." },
+	{ "portier_port_fallback_total", F_FALLBACK,
+	  "Packets bound to an AF_XDP service that its socket could not take (no socket on "
+	  "the receive queue, or another interface): passed to the kernel stack." },
 }, class_metrics[] = {
 	{ "portier_class_packets_total", F_PACKETS,
 	  "Packets the guard saw to the ports of a class not counted one by one." },
@@ -163,6 +174,12 @@ static const struct {
 	  "Packets to the ports of a class that the guard dropped by a drop or drop-new policy." },
 	{ "portier_class_limited_total", F_LIMITED,
 	  "Packets to the ports of a class that the guard dropped by a rate limit." },
+	{ "portier_class_xsk_total", F_XSK,
+	  "Packets to the ports of a class that the guard redirected to an AF_XDP socket." },
+	{ "portier_class_cpu_total", F_CPU,
+	  "Packets to the ports of a class that the guard redirected to a steer rule's CPU." },
+	{ "portier_class_fallback_total", F_FALLBACK,
+	  "Packets to the ports of a class bound to an AF_XDP service, passed to the stack." },
 };
 
 static void render_info(struct out *o, bool loaded)

@@ -43,6 +43,9 @@ static void add_counters_json(json_object *o, const struct pt_counters *c, bool 
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)c->bytes));
 	json_object_object_add(o, "dropped", json_object_new_int64((int64_t)c->dropped));
 	json_object_object_add(o, "limited", json_object_new_int64((int64_t)c->limited));
+	json_object_object_add(o, "xsk", json_object_new_int64((int64_t)c->xsk));
+	json_object_object_add(o, "cpu", json_object_new_int64((int64_t)c->cpu));
+	json_object_object_add(o, "fallback", json_object_new_int64((int64_t)c->fallback));
 	if (!dispatch)
 		return;
 	json_object_object_add(o, "steered", json_object_new_int64((int64_t)c->steered));
@@ -94,15 +97,31 @@ static void print_json(const struct stats_filter *f, const struct pt_stats *s)
 	json_object_put(root);
 }
 
+/* The counters of a row, as the table's columns from PACKETS on; the
+ * dispatcher's two are "-" on a class row (no binding counts there). */
+static void row_values(const struct pt_counters *c, bool exact, bool dispatch, char v[9][24])
+{
+	const uint64_t val[9] = { c->packets, c->bytes, c->dropped, c->limited, c->steered,
+				  c->no_socket, c->xsk, c->cpu, c->fallback };
+
+	for (size_t i = 0; i < 9; i++)
+		num(val[i], exact, v[i], sizeof(v[i]));
+	if (!dispatch) {
+		snprintf(v[4], sizeof(v[4]), "-");
+		snprintf(v[5], sizeof(v[5]), "-");
+	}
+}
+
 static void print_table(const struct stats_filter *f, const struct pt_stats *s)
 {
 	static const char *const hdr[] = { "PROTO", "PORT", "SERVICE", "PACKETS", "BYTES",
-					   "DROPPED", "LIMITED", "STEERED", "NO_SOCKET" };
+					   "DROPPED", "LIMITED", "STEERED", "NO_SOCKET",
+					   "XSK", "CPU", "FALLBACK" };
 	struct pt_table t;
-	char v[6][24];
+	char v[9][24];
 
-	pt_table_init(&t, 9, hdr);
-	for (size_t col = 3; col < 9; col++)
+	pt_table_init(&t, 12, hdr);
+	for (size_t col = 3; col < 12; col++)
 		pt_table_align_right(&t, col);
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct pt_stat_row *r = &s->rows[i];
@@ -110,16 +129,11 @@ static void print_table(const struct stats_filter *f, const struct pt_stats *s)
 
 		if (!row_wanted(f, r))
 			continue;
-		num(r->c.packets, f->exact, v[0], sizeof(v[0]));
-		num(r->c.bytes, f->exact, v[1], sizeof(v[1]));
-		num(r->c.dropped, f->exact, v[2], sizeof(v[2]));
-		num(r->c.limited, f->exact, v[3], sizeof(v[3]));
-		num(r->c.steered, f->exact, v[4], sizeof(v[4]));
-		num(r->c.no_socket, f->exact, v[5], sizeof(v[5]));
+		row_values(&r->c, f->exact, true, v);
 		const char *row[] = { pt_proto_name(r->proto),
 				      pt_format_ports(r->lo, r->hi, port, sizeof(port)),
 				      r->services[0] ? r->services : "-", v[0], v[1], v[2], v[3], v[4],
-				      v[5] };
+				      v[5], v[6], v[7], v[8] };
 		pt_table_add(&t, row);
 	}
 	/* class rows: the ports not counted one by one */
@@ -128,12 +142,9 @@ static void print_table(const struct stats_filter *f, const struct pt_stats *s)
 
 		if (f->has_proto && r->proto != f->proto)
 			continue;
-		num(r->c.packets, f->exact, v[0], sizeof(v[0]));
-		num(r->c.bytes, f->exact, v[1], sizeof(v[1]));
-		num(r->c.dropped, f->exact, v[2], sizeof(v[2]));
-		num(r->c.limited, f->exact, v[3], sizeof(v[3]));
+		row_values(&r->c, f->exact, false, v);
 		const char *row[] = { pt_proto_name(r->proto), pt_class_name(r->class), "(other ports)",
-				      v[0], v[1], v[2], v[3], "-", "-" };
+				      v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8] };
 		pt_table_add(&t, row);
 	}
 	pt_table_print(&t);

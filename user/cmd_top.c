@@ -7,7 +7,9 @@
  * rates are the differences over the measured time. On a terminal it is an
  * ncurses screen: ports sorted by packet rate with a sparkline of their
  * recent packet rate, the port-class rows, the guard's and the
- * receptionist's global counters; q or Ctrl-C quits. When stdout is not a
+ * receptionist's global counters; once some port has been steered at the
+ * driver (its xsk, cpu or fallback counter is not zero), three more
+ * columns: XSK/S, CPU/S and FALLBK/S. q or Ctrl-C quits. When stdout is not a
  * terminal (or with --json) it prints one plain snapshot per interval,
  * --count of them (default 1).
  */
@@ -42,6 +44,7 @@ struct top_row {
 	bool have_prev;
 	double pps, bps, dps, lps, sps, nps;	/* packets, bytes, dropped, limited,
 						 * steered, no_socket per second */
+	double xps, cps, fps;		/* xsk, cpu, fallback per second */
 	double hist[HIST];		/* packet rate, oldest first */
 	size_t nhist;
 	bool seen;
@@ -60,6 +63,8 @@ struct top {
 	char err[256];			/* why the last sample failed, "" if it did not */
 	double interval;
 	bool utf8;
+	bool steering;			/* some row has steered at the driver: the
+					 * XSK/S, CPU/S and FALLBK/S columns show */
 };
 
 static volatile sig_atomic_t stop;
@@ -113,6 +118,9 @@ static void update_row(struct top_row *r, const struct pt_counters *c, double dt
 		r->lps = rate(r->c.limited, c->limited, dt);
 		r->sps = rate(r->c.steered, c->steered, dt);
 		r->nps = rate(r->c.no_socket, c->no_socket, dt);
+		r->xps = rate(r->c.xsk, c->xsk, dt);
+		r->cps = rate(r->c.cpu, c->cpu, dt);
+		r->fps = rate(r->c.fallback, c->fallback, dt);
 		if (r->nhist == HIST) {
 			memmove(r->hist, r->hist + 1, (HIST - 1) * sizeof(r->hist[0]));
 			r->nhist--;
@@ -200,6 +208,9 @@ static int sample(struct top *t)
 		else
 			i++;
 	}
+	t->steering = false;
+	for (size_t i = 0; i < t->nrows; i++)
+		t->steering |= (t->rows[i].c.xsk | t->rows[i].c.cpu | t->rows[i].c.fallback) != 0;
 	if (t->have_g && dt > 0) {
 		t->g_rate[0] = rate(t->g.malformed, s.global.malformed, dt);
 		t->g_rate[1] = rate(t->g.fragments, s.global.fragments, dt);
@@ -290,10 +301,11 @@ static void sparkline(const struct top_row *r, size_t width, bool utf8, char *bu
 	}
 }
 
-/* The fixed columns of one row, exactly W_* wide each. */
-static void row_text(const struct top_row *r, char *buf, size_t len)
+/* The fixed columns of one row, exactly W_* wide each; with steering, the
+ * three steering rates after them. */
+static void row_text(const struct top_row *r, bool steering, char *buf, size_t len)
 {
-	char port[16], svc[W_SERVICE + 1], p[16], b[16], d[16], s[16];
+	char port[16], svc[W_SERVICE + 1], p[16], b[16], d[16], s[16], x[16], c[16], f[16];
 
 	snprintf(svc, sizeof(svc), "%.*s", W_SERVICE, r->service);
 	if (strlen(r->service) > W_SERVICE) {
@@ -308,15 +320,31 @@ static void row_text(const struct top_row *r, char *buf, size_t len)
 		 W_PORT, row_port(r, port, sizeof(port)), W_SERVICE, svc, W_NUM,
 		 fmt_rate(r->pps, p, sizeof(p)), W_NUM, fmt_rate(r->bps, b, sizeof(b)), W_NUM,
 		 fmt_rate(r->dps + r->lps, d, sizeof(d)), W_NUM, s);
+	if (steering) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, len - used, " %*s %*s %*s", W_NUM,
+			 fmt_rate(r->xps, x, sizeof(x)), W_NUM, fmt_rate(r->cps, c, sizeof(c)),
+			 W_NUM, fmt_rate(r->fps, f, sizeof(f)));
+	}
 }
 
-static const char header[] = "PROTO PORT        SERVICE          PKTS/S  BYTES/S   DROP/S  STEER/S";
+static const char header_base[] =
+	"PROTO PORT        SERVICE          PKTS/S  BYTES/S   DROP/S  STEER/S";
+static const char header_steer[] =
+	"PROTO PORT        SERVICE          PKTS/S  BYTES/S   DROP/S  STEER/S    XSK/S    CPU/S "
+	"FALLBK/S";
+
+static const char *header(const struct top *t)
+{
+	return t->steering ? header_steer : header_base;
+}
 
 /* The title, the totals (or why there are none) and the column header;
  * the next free line. *hw: the width of the history column. */
 static int draw_head(const struct top *t, size_t *hw)
 {
-	size_t fixed = strlen(header) + 1;
+	size_t fixed = strlen(header(t)) + 1;
 	time_t wall = time(NULL);
 	char line[512], tbuf[16];
 	struct tm tm;
@@ -343,7 +371,7 @@ static int draw_head(const struct top *t, size_t *hw)
 	if (*hw > HIST)
 		*hw = HIST;
 	attron(A_REVERSE);
-	snprintf(line, sizeof(line), "%s %-*s", header, (int)*hw, *hw >= 7 ? "HISTORY" : "");
+	snprintf(line, sizeof(line), "%s %-*s", header(t), (int)*hw, *hw >= 7 ? "HISTORY" : "");
 	mvaddnstr(y++, 0, line, COLS);
 	attroff(A_REVERSE);
 	return y;
@@ -355,13 +383,13 @@ static void draw_row(const struct top *t, const struct top_row *r, int y, size_t
 	attr_t dim = r->kind == KIND_CLASS ? A_DIM : A_NORMAL;
 	char line[512], spark[HIST * 4 + 1];
 
-	row_text(r, line, sizeof(line));
+	row_text(r, t->steering, line, sizeof(line));
 	attron(dim);
 	mvaddnstr(y, 0, line, COLS);
 	attroff(dim);
 	if (hw) {
 		sparkline(r, hw, t->utf8, spark, sizeof(spark));
-		mvaddstr(y, (int)strlen(header) + 1, spark);
+		mvaddstr(y, (int)strlen(header(t)) + 1, spark);
 	}
 }
 
@@ -485,6 +513,9 @@ static void snapshot_json(const struct top *t, double dt)
 		json_object_object_add(e, "bytes_per_s", json_object_new_double(r->bps));
 		json_object_object_add(e, "dropped_per_s", json_object_new_double(r->dps));
 		json_object_object_add(e, "limited_per_s", json_object_new_double(r->lps));
+		json_object_object_add(e, "xsk_per_s", json_object_new_double(r->xps));
+		json_object_object_add(e, "cpu_per_s", json_object_new_double(r->cps));
+		json_object_object_add(e, "fallback_per_s", json_object_new_double(r->fps));
 		if (r->kind == KIND_PORT) {
 			json_object_object_add(e, "steered_per_s", json_object_new_double(r->sps));
 			json_object_object_add(e, "no_socket_per_s", json_object_new_double(r->nps));
@@ -502,8 +533,9 @@ static void snapshot_json(const struct top *t, double dt)
 static void snapshot_text(const struct top *t, double dt)
 {
 	static const char *const hdr[] = { "PROTO", "PORT", "SERVICE", "PKTS/S", "BYTES/S",
-					   "DROP/S", "STEER/S" };
-	char tbuf[16], port[16], v[4][16], g[5][16];
+					   "DROP/S", "STEER/S", "XSK/S", "CPU/S", "FALLBK/S" };
+	size_t ncols = t->steering ? 10 : 7;
+	char tbuf[16], port[16], v[7][16], g[5][16];
 	time_t wall = time(NULL);
 	struct pt_table tab;
 	struct tm tm;
@@ -514,8 +546,8 @@ static void snapshot_text(const struct top *t, double dt)
 	       (unsigned long long)t->netns_ino, tbuf, dt);
 	printf("services %zu (%zu with a live socket)  bindings %zu  policies %zu  watches %zu\n",
 	       t->services, t->live, t->bindings, t->policies, t->watches);
-	pt_table_init(&tab, 7, hdr);
-	for (size_t col = 3; col < 7; col++)
+	pt_table_init(&tab, ncols, hdr);
+	for (size_t col = 3; col < ncols; col++)
 		pt_table_align_right(&tab, col);
 	for (size_t i = 0; i < t->nrows; i++) {
 		const struct top_row *r = &t->rows[i];
@@ -524,6 +556,8 @@ static void snapshot_text(const struct top *t, double dt)
 			fmt_rate(r->pps, v[0], sizeof(v[0])), fmt_rate(r->bps, v[1], sizeof(v[1])),
 			fmt_rate(r->dps + r->lps, v[2], sizeof(v[2])),
 			r->kind == KIND_CLASS ? "-" : fmt_rate(r->sps, v[3], sizeof(v[3])),
+			fmt_rate(r->xps, v[4], sizeof(v[4])), fmt_rate(r->cps, v[5], sizeof(v[5])),
+			fmt_rate(r->fps, v[6], sizeof(v[6])),
 		};
 
 		pt_table_add(&tab, row);

@@ -170,6 +170,75 @@ static void gather_counters(struct pt_ctx *ctx, const struct pt_state *st,
 	pt_stats_free(&stats);
 }
 
+/* The narrowest steer rule of the live generation covering the port. */
+static int visit_steer(const void *key, const void *val, void *arg)
+{
+	const struct pt_range_key *k = key;
+	const struct pt_steer_rec *r = val;
+	struct pt_explain_facts *f = arg;
+
+	if (k->proto != f->proto || f->port < k->port_lo || f->port > k->port_hi)
+		return 0;
+	if (f->has_steer && (uint32_t)k->port_hi - k->port_lo >= (uint32_t)f->steer.hi - f->steer.lo)
+		return 0;
+	f->has_steer = true;
+	f->steer.lo = k->port_lo;
+	f->steer.hi = k->port_hi;
+	f->steer.ncpus = r->count < PT_MAX_STEER_CPUS ? r->count : PT_MAX_STEER_CPUS;
+	memcpy(f->steer.cpus, r->cpu, sizeof(f->steer.cpus));
+	return 0;
+}
+
+struct xsk_find {
+	struct pt_explain_facts *f;
+	uint32_t svc;
+};
+
+/* The AF_XDP sockets registered for the service, and whether the process
+ * that registered each still runs (a closed socket leaves the XSKMAP, and
+ * the XSKMAP cannot be read from user space). */
+static int visit_xsk(const void *key, const void *val, void *arg)
+{
+	const struct pt_sock_info *info = val;
+	struct xsk_find *a = arg;
+	struct pt_xxsk *x;
+
+	(void)key;
+	if (info->proto != PT_SOCK_XSK || info->service != a->svc || a->f->nxsks >= PT_MAX_QUEUES)
+		return 0;
+	x = &a->f->xsks[a->f->nxsks++];
+	x->queue = info->queue;
+	x->pid = (int32_t)info->pid;
+	pt_diag_comm((pid_t)info->pid, x->comm, sizeof(x->comm));
+	x->alive = x->pid <= 0 || x->comm[0];	/* --fd: no process to ask */
+	return 0;
+}
+
+static int cmp_xsk(const void *a, const void *b)
+{
+	const struct pt_xxsk *x = a, *y = b;
+
+	return x->queue < y->queue ? -1 : x->queue > y->queue;
+}
+
+static int gather_steering(struct pt_ctx *ctx, const struct pt_state *st, ssize_t bi,
+			   struct pt_explain_facts *f)
+{
+	const struct pt_service *svc = bi >= 0 ? pt_service_by_id(st, st->bindings[bi].service)
+					       : NULL;
+	int err = pt_map_walk(ctx->fds, M_STEER_TABLE, (int)(ctx->cfg.gen & 1), visit_steer, f);
+
+	if (err || !svc || !svc->xsk_ifindex)
+		return err;
+	struct xsk_find a = { .f = f, .svc = svc->id };
+
+	pt_ifname(svc->xsk_ifindex, f->xsk_ifname);
+	err = pt_map_walk(ctx->fds, M_SOCK_INFO, -1, visit_xsk, &a);
+	if (!err && f->nxsks > 1)
+		qsort(f->xsks, f->nxsks, sizeof(f->xsks[0]), cmp_xsk);
+	return err;
+}
+
 int pt_explain_gather(struct pt_ctx *ctx, bool loaded, const struct pt_state *st,
 		      struct pt_explain_facts *f)
 {
@@ -206,6 +275,11 @@ int pt_explain_gather(struct pt_ctx *ctx, bool loaded, const struct pt_state *st
 		gather_counters(ctx, st, f);
 
 		bi = pt_model_bind_lookup(st, f->proto, f->family, f->addr, f->port);
+		err = gather_steering(ctx, st, bi, f);
+		if (err) {
+			free(all);
+			return err;
+		}
 		if (bi >= 0) {
 			uint32_t svc = st->bindings[bi].service;
 			uint64_t own[PT_MAX_SOCKETS], other[PT_MAX_SOCKETS];

@@ -57,10 +57,10 @@ wait_http() {
 expected_lines() {
 	jq -r '
 	  (.ports[] | . as $r
-	   | {packets, bytes, dropped, limited, steered, no_socket} | to_entries[]
+	   | {packets, bytes, dropped, limited, steered, no_socket, xsk, cpu, fallback} | to_entries[]
 	   | "portier_port_\(.key)_total{proto=\"\($r.proto)\",port=\"\($r.port)\(if $r.port_hi then "-\($r.port_hi)" else "" end)\",service=\"\($r.service)\"} \(.value)"),
 	  (.classes[] | . as $r
-	   | {packets, bytes, dropped, limited} | to_entries[]
+	   | {packets, bytes, dropped, limited, xsk, cpu, fallback} | to_entries[]
 	   | "portier_class_\(.key)_total{proto=\"\($r.proto)\",class=\"\($r.class)\"} \(.value)"),
 	  "portier_malformed_total \(.malformed)",
 	  "portier_fragments_total \(.fragments)",
@@ -102,7 +102,7 @@ case_metrics_equal_stats_and_prometheus_scrapes() {
 	want=$(expected_lines <<<"$stats")
 	got=$(metric_lines <<<"$m1")
 	expect_eq "$got" "$want" "metrics vs stats --json"
-	expect_eq "$(grep -c . <<<"$want")" 52 "lines compared (4 rows x 6 + 6 classes x 4 + 4)"
+	expect_eq "$(grep -c . <<<"$want")" 82 "lines compared (4 rows x 9 + 6 classes x 7 + 4)"
 	grep -qx 'portier_port_steered_total{proto="tcp",port="80",service="irene"} 3' <<<"$m1" ||
 		fail "steered of port 80 is not 3: $(grep 'steered_total.*port="80"' <<<"$m1")"
 	grep -qx 'portier_port_steered_total{proto="tcp",port="3064-3099",service="irene"} 1' <<<"$m1" ||
