@@ -99,6 +99,7 @@ static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind ki
 {
 	size_t cnt = kind == PT_KIND_BINDING ? st->nbindings
 		     : kind == PT_KIND_POLICY ? st->npolicies
+		     : kind == PT_KIND_STEER ? st->nsteers
 					       : st->nwatches;
 	struct keyed *k = calloc(cnt ? cnt : 1, sizeof(*k));
 
@@ -116,6 +117,15 @@ static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind ki
 
 			key_rule(&k[i], p->proto, &p->from, p->lo, p->hi);
 			snprintf(k[i].val, sizeof(k[i].val), "%u/%u", p->action, p->pps);
+		} else if (kind == PT_KIND_STEER) {
+			const struct pt_steer *s = &st->steers[i];
+			uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a of the CPU list */
+
+			key_rule(&k[i], s->proto, NULL, s->lo, s->hi);
+			for (uint16_t j = 0; j < s->ncpus; j++)
+				h = (h ^ s->cpus[j]) * 0x100000001b3ULL;
+			snprintf(k[i].val, sizeof(k[i].val), "%u:%016llx", s->ncpus,
+				 (unsigned long long)h);
 		} else {
 			key_rule(&k[i], st->watches[i].proto, NULL, st->watches[i].lo,
 				 st->watches[i].hi);
@@ -173,7 +183,7 @@ int cmd_apply(int argc, char **argv)
 	static const struct option opts[] = { { "check", no_argument, NULL, 'c' }, {} };
 	struct pt_state live = {}, next = {};
 	struct pt_config_error cerr;
-	struct diff db, dp, dw;
+	struct diff db, dp, dw, ds;
 	bool check = false;
 	struct pt_ctx ctx;
 	const char *path;
@@ -217,11 +227,15 @@ int cmd_apply(int argc, char **argv)
 	err = diff_kind(&live, &next, PT_KIND_BINDING, &db);
 	err = err ?: diff_kind(&live, &next, PT_KIND_POLICY, &dp);
 	err = err ?: diff_kind(&live, &next, PT_KIND_WATCH, &dw);
+	err = err ?: diff_kind(&live, &next, PT_KIND_STEER, &ds);
 	if (err) {
 		ret = pt_fail("apply: %s", strerror(-err));
 		goto cleanup;
 	}
 	svc_added = next.nservices - live.nservices;
+	ret = pt_steer_check_cpus(&ctx, path, next.steers, next.nsteers);
+	if (ret)
+		goto cleanup;
 	if (!check) {
 		err = pt_state_commit(&ctx, &next, &live);
 		if (err == -ENOSPC) {
@@ -246,13 +260,18 @@ int cmd_apply(int argc, char **argv)
 		json_diff(o, "bindings", &db);
 		json_diff(o, "policies", &dp);
 		json_diff(o, "watches", &dw);
+		json_diff(o, "steers", &ds);
 		pt_json_print(o);
 		json_object_put(o);
 	} else {
 		printf("%s %s: bindings +%zu -%zu ~%zu, policies +%zu -%zu ~%zu, watches +%zu -%zu, "
-		       "services +%zu\n",
+		       "services +%zu",
 		       check ? "checked" : "applied", path, db.added, db.removed, db.changed, dp.added,
 		       dp.removed, dp.changed, dw.added, dw.removed, svc_added);
+		/* steer rules, where there are any before or after */
+		if (live.nsteers || next.nsteers)
+			printf(", steers +%zu -%zu ~%zu", ds.added, ds.removed, ds.changed);
+		putchar('\n');
 	}
 cleanup:
 	free(text);
@@ -298,6 +317,7 @@ int cmd_dump(int argc, char **argv)
 			json_object_array_add(a, x);
 		}
 		json_object_object_add(o, "watches", a);
+		json_object_object_add(o, "steers", pt_json_steers(&st));
 		pt_json_print(o);
 		json_object_put(o);
 	} else {

@@ -117,6 +117,11 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
  */
 int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
 int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
+/* cpu_map: give every CPU that c's CPU sets list a queue (before the
+ * generation goes live; -ERANGE for a CPU beyond the map), and remove the
+ * queue of every CPU they do not list (once no older generation can run). */
+int pt_cpu_map_add(const int fds[PT_NMAPS], const struct pt_compiled *c);
+int pt_cpu_map_prune(const int fds[PT_NMAPS], const struct pt_compiled *c);
 /* Remove every entry of generation gen from the generation-keyed maps. */
 int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen);
 
