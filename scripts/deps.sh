@@ -9,7 +9,7 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev bpftool libelf-dev
 zlib1g-dev libjson-c-dev libcmocka-dev iproute2 socat curl dnsutils
 netcat-openbsd tmux jq xdp-tools libmicrohttpd-dev libncurses-dev prometheus
 python3 python3-scapy man-db util-linux valgrind strace qemu-system-x86
-busybox-static kmod"
+busybox-static kmod ethtool"
 
 missing=""
 for p in $PKGS; do
