@@ -395,6 +395,8 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 
 	for (size_t i = 0; i < nw; i++)
 		words[i] = w[i].s;
+	if (!nw || !words[0])	/* split() gives a line with words only */
+		return seterr(e, ln, 1, "empty statement");
 	if (strcmp(words[0], "service") && strcmp(words[0], "bind") &&
 	    strcmp(words[0], "policy") && strcmp(words[0], "watch") && strcmp(words[0], "steer"))
 		return seterr(e, ln, w[0].col,
