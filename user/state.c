@@ -327,6 +327,10 @@ int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn
 			  .ksz = pt_maps[id].key_size, .vsz = value_bytes(id), .fn = fn, .arg = arg };
 	int err = -ENOMEM;
 
+	/* an XSKMAP's sockets cannot be read from user space (EOPNOTSUPP);
+	 * a CPUMAP can, its empty slots as ENOENT (skipped) */
+	if (pt_maps[id].type == BPF_MAP_TYPE_XSKMAP)
+		return -EOPNOTSUPP;
 	if (!w.vsz)
 		return -EINVAL;
 	w.keys = malloc(WALK_CHUNK * w.ksz);

@@ -127,7 +127,9 @@ int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen);
 
 /* Visit every entry of map id, or only those of generation gen (>= 0) in a
  * generation-keyed map: batched where the kernel can, one by one where not.
- * A visit that returns non-zero ends the walk, which returns that value. */
+ * A visit that returns non-zero ends the walk, which returns that value.
+ * cpu_map visits the CPUs that have an entry; xsk_socks cannot be read
+ * (-EOPNOTSUPP). */
 typedef int (*pt_visit_fn)(const void *key, const void *val, void *arg);
 int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn fn, void *arg);
 

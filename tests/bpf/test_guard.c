@@ -2204,6 +2204,75 @@ static void test_steer_which_cpu(void **state)
 		fail_msg("which CPU: %d mismatches", bad);
 }
 
+/* cpu_map as a commit keeps it: pt_cpu_map_add gives every listed CPU an
+ * entry (and refuses a CPU beyond the map), pt_cpu_map_prune removes the
+ * entries of CPUs a generation does not list; walks see exactly the
+ * entries, and xsk_socks cannot be walked. */
+static int count_cpu(const void *key, const void *val, void *arg)
+{
+	const struct bpf_cpumap_val *v = val;
+
+	assert_int_equal(v->qsize, PT_CPU_QSIZE);
+	assert_int_equal(v->bpf_prog.fd, 0);
+	*(uint32_t *)arg |= 1u << *(const uint32_t *)key;
+	return 0;
+}
+
+static uint32_t cpu_map_bits(void)
+{
+	uint32_t bits = 0;
+
+	assert_int_equal(pt_map_walk(map_fds, M_CPU_MAP, -1, count_cpu, &bits), 0);
+	return bits;
+}
+
+static void compile_steers(const char *conf, uint8_t gen, struct pt_compiled *c)
+{
+	struct pt_config_error ce;
+	struct pt_state st;
+
+	assert_int_equal(pt_config_parse(conf, strlen(conf), NULL, &st, &ce), 0);
+	assert_int_equal(pt_compile(&st, gen, c), 0);
+	pt_state_free(&st);
+}
+
+static void test_cpu_map_add_prune(void **state)
+{
+	struct pt_compiled both, zero, none, far;
+	char conf[64];
+
+	REQUIRE_GUARD();
+	if (bt_ncpus() < 2)
+		fail_msg("needs two possible CPUs, this host has %d", bt_ncpus());
+	cpu_entry(0, false);
+	cpu_entry(1, false);
+	assert_int_equal(cpu_map_bits(), 0);
+	compile_steers("steer udp 1 cpus 1\nsteer udp 2-9 cpus 0-1\n", 0, &both);
+	compile_steers("steer tcp 1 cpus 0\n", 1, &zero);
+	compile_steers("", 0, &none);
+	snprintf(conf, sizeof(conf), "steer udp 1 cpus 0,%d\n", bt_ncpus());
+	compile_steers(conf, 1, &far);
+
+	assert_int_equal(pt_cpu_map_add(map_fds, &both), 0);
+	assert_int_equal(cpu_map_bits(), 3);
+	assert_int_equal(pt_cpu_map_add(map_fds, &both), 0);	/* entries kept as they are */
+	assert_int_equal(cpu_map_bits(), 3);
+	assert_int_equal(pt_cpu_map_prune(map_fds, &zero), 0);
+	assert_int_equal(cpu_map_bits(), 1);
+	assert_int_equal(pt_cpu_map_prune(map_fds, &none), 0);
+	assert_int_equal(cpu_map_bits(), 0);
+	/* a CPU beyond the map: refused, the CPUs before it may have entries */
+	assert_int_equal(pt_cpu_map_add(map_fds, &far), -ERANGE);
+	assert_int_equal(pt_cpu_map_prune(map_fds, &none), 0);
+	assert_int_equal(cpu_map_bits(), 0);
+	memset(cpu_ready, 0, sizeof(cpu_ready));
+	assert_int_equal(pt_map_walk(map_fds, M_XSK_SOCKS, -1, count_cpu, NULL), -EOPNOTSUPP);
+	pt_compiled_free(&both);
+	pt_compiled_free(&zero);
+	pt_compiled_free(&none);
+	pt_compiled_free(&far);
+}
+
 /* ---- random and mutated frames against the model ---- */
 
 #define ROUNDS 8
@@ -2895,6 +2964,7 @@ struct fuzz {
 	size_t index;			/* frames run so far */
 	size_t kinds[GM_NKINDS];	/* what the frames were */
 	size_t dropped;
+	size_t to_cpu, fallback;	/* steered to a CPU; AF_XDP fallbacks */
 };
 
 static void add_counters(struct pt_counters *a, const struct pt_counters *d)
@@ -3062,6 +3132,8 @@ static void fuzz_one(struct fuzz *fz, struct round *rd, const uint8_t *frame, si
 	}
 	fz->kinds[r.kind]++;
 	fz->dropped += r.verdict == XDP_DROP;
+	fz->to_cpu += r.slot_delta.cpu;
+	fz->fallback += r.slot_delta.fallback;
 	if (GM_HAS_SLOT(r.kind))
 		add_counters(&fz->want[r.slot], &r.slot_delta);
 	add_global(&fz->gwant, &r.global_delta);
@@ -3155,11 +3227,13 @@ static void test_random(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "# random: %zu frames (%d rule sets, %d adversarial) in %.2f s: "
 		"%zu policed (%zu dropped), %zu malformed, %zu fragments, %zu fragments of a "
-		"port, %zu unreadable, %zu other\n", fz.index, ROUNDS,
+		"port, %zu unreadable, %zu other; %zu steered to a CPU, %zu AF_XDP fallbacks\n",
+		fz.index, ROUNDS,
 		ROUNDS * ADVERSARIAL_PER_ROUND,
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 		fz.kinds[GM_POLICED], fz.dropped, fz.kinds[GM_MALFORMED], fz.kinds[GM_FRAGMENT],
-		fz.kinds[GM_FRAG_PORT], fz.kinds[GM_UNREADABLE], fz.kinds[GM_OTHER]);
+		fz.kinds[GM_FRAG_PORT], fz.kinds[GM_UNREADABLE], fz.kinds[GM_OTHER], fz.to_cpu,
+		fz.fallback);
 	free(fz.base);
 	free(fz.want);
 	free(fz.frames);
@@ -3237,6 +3311,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){ .name = "steer_cases", .test_func = test_steer_cases };
 	tests[n++] = (struct CMUnitTest){ .name = "steer_which_cpu",
 					  .test_func = test_steer_which_cpu };
+	tests[n++] = (struct CMUnitTest){ .name = "cpu_map_add_prune",
+					  .test_func = test_cpu_map_add_prune };
 	tests[n++] = (struct CMUnitTest){ .name = "random_and_mutated_vs_model",
 					  .test_func = test_random };
 	ret = _cmocka_run_group_tests("guard", tests, n, NULL, NULL);
