@@ -40,6 +40,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "portier.h"
@@ -2204,6 +2207,101 @@ static void test_steer_which_cpu(void **state)
 		fail_msg("which CPU: %d mismatches", bad);
 }
 
+/*
+ * A filled AF_XDP slot: a child process in a network namespace of its own
+ * makes a veth pair, binds an AF_XDP socket (copy mode, libxdp's xsk API,
+ * no program of libxdp's) to queue 0 of one end, puts it in game's slot
+ * for queue 0 and runs a frame of game's port: XDP_REDIRECT, xsk +1 (a
+ * test run comes in on the child's lo, queue 0: game's interface is set to
+ * it). When the child has exited, its socket has left the map by itself:
+ * the same frame falls back, fallback +1.
+ */
+#define XSK_FRAMES 64
+
+static int xsk_child(int prog_fd, const uint8_t *frame, size_t len, uint32_t svc)
+{
+	struct xsk_socket_config cfg = { .rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+					 .tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS,
+					 .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+					 .bind_flags = XDP_COPY };
+	size_t size = (size_t)XSK_FRAMES * XSK_UMEM__DEFAULT_FRAME_SIZE;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	struct xsk_umem *umem = NULL;
+	struct xsk_socket *xsk = NULL;
+	struct pt_xsk_meta meta = {};
+	uint32_t key = PT_XSK_KEY(svc, 0), verdict = 0;
+	int fd;
+	void *area;
+
+	if (unshare(CLONE_NEWNET))
+		return 10;
+	if (system("ip link add ptxa type veth peer name ptxb && ip link set ptxa up && "
+		   "ip link set ptxb up && ip link set lo up"))
+		return 11;
+	area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED || xsk_umem__create(&umem, area, size, &fill, &comp, NULL))
+		return 12;
+	if (xsk_socket__create(&xsk, "ptxa", 0, umem, &rx, &tx, &cfg))
+		return 13;
+	fd = xsk_socket__fd(xsk);
+	if (bpf_map_update_elem(map_fds[M_XSK_SOCKS], &key, &fd, BPF_ANY))
+		return 14;
+	meta.ifindex = if_nametoindex("lo");
+	if (bpf_map_update_elem(map_fds[M_XSK_META], &svc, &meta, BPF_ANY))
+		return 15;
+	if (bt_xdp_run(prog_fd, frame, len, &verdict))
+		return 16;
+	if (verdict != XDP_REDIRECT) {
+		fprintf(stderr, "# filled slot: verdict %s\n", verdict_name(verdict));
+		return 17;
+	}
+	xsk_socket__delete(xsk);
+	xsk_umem__delete(umem);
+	return 0;
+}
+
+static void test_xsk_filled_slot(void **state)
+{
+	struct steer_env env;
+	struct pt_counters before, mid, after;
+	struct pkt_spec sp = { V4, UDP(3065) };
+	uint8_t buf[PKT_MAX];
+	int len, status = 0, prog_fd;
+	uint32_t slot, svc, verdict;
+	pid_t pid;
+
+	steer_env_make(&env);
+	svc = pt_service_by_name(&env.st, "game")->id;
+	len = pkt_build(&sp, buf, NULL);
+	assert_true(len > 0);
+	prog_fd = bpf_program__fd(skel->progs.portier_guard);
+	slot = pt_slot_of_port(&env.st, PT_UDP, 3065);
+	read_slot(slot, &before);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(xsk_child(prog_fd, buf, (size_t)len, svc));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	read_slot(slot, &mid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("the AF_XDP child failed at step %d (10 netns, 11 veth, 12 umem, "
+			 "13 socket, 14 xsk_socks, 15 xsk_meta, 16 test run, 17 verdict)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	assert_int_equal(mid.xsk - before.xsk, 1);
+	assert_int_equal(mid.fallback - before.fallback, 0);
+	assert_int_equal(mid.packets - before.packets, 1);
+	/* the child is gone, and its socket with it: the slot is empty */
+	xsk_meta_set(svc, lo_ifindex());
+	assert_int_equal(bt_xdp_run(prog_fd, buf, (size_t)len, &verdict), 0);
+	assert_int_equal(verdict, XDP_PASS);
+	read_slot(slot, &after);
+	assert_int_equal(after.xsk - mid.xsk, 0);
+	assert_int_equal(after.fallback - mid.fallback, 1);
+	steer_env_free(&env);
+}
+
 /* cpu_map as a commit keeps it: pt_cpu_map_add gives every listed CPU an
  * entry (and refuses a CPU beyond the map), pt_cpu_map_prune removes the
  * entries of CPUs a generation does not list; walks see exactly the
@@ -3313,6 +3411,8 @@ int main(void)
 					  .test_func = test_steer_which_cpu };
 	tests[n++] = (struct CMUnitTest){ .name = "cpu_map_add_prune",
 					  .test_func = test_cpu_map_add_prune };
+	tests[n++] = (struct CMUnitTest){ .name = "xsk_filled_slot_redirects",
+					  .test_func = test_xsk_filled_slot };
 	tests[n++] = (struct CMUnitTest){ .name = "random_and_mutated_vs_model",
 					  .test_func = test_random };
 	ret = _cmocka_run_group_tests("guard", tests, n, NULL, NULL);
