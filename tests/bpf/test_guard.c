@@ -1299,6 +1299,9 @@ static void test_fragment_sequences(void **state)
 			got.bytes = after.slot[sl].bytes - before.slot[sl].bytes;
 			got.dropped = after.slot[sl].dropped - before.slot[sl].dropped;
 			got.limited = after.slot[sl].limited - before.slot[sl].limited;
+			got.xsk = after.slot[sl].xsk - before.slot[sl].xsk;
+			got.cpu = after.slot[sl].cpu - before.slot[sl].cpu;
+			got.fallback = after.slot[sl].fallback - before.slot[sl].fallback;
 			bad += expect_counters(q->name, sl, &got,
 					       (long)sl == sym_slot(q->slot) ? &want : &zero);
 		}
@@ -1311,6 +1314,7 @@ static void test_fragment_sequences(void **state)
 		bad += expect_globals(q->name, &gd, &gwant);
 	}
 	free(m);
+	gm_steering_free(&rules);
 	if (bad)
 		fail_msg("fragment sequences: %d mismatches", bad);
 }
