@@ -58,6 +58,7 @@ cpus_of() {
 
 # bpftool prints the pinned maps' keys and values as bytes ("0x1f"): jq
 # turns a little-endian run of them into a number.
+# shellcheck disable=SC2016 # jq's variables, not the shell's
 JQ_LE='def hex: ltrimstr("0x") | explode | map(if . >= 97 then . - 87 else . - 48 end)
 	| reduce .[] as $d (0; . * 16 + $d);
 def le: reverse | reduce .[] as $b (0; . * 256 + ($b | hex));'
