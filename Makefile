@@ -159,6 +159,7 @@ $(OUT)/tests/portier-guardB: $(filter-out $(OUT)/user/xdp.o,$(USER_OBJS)) $(GUAR
 
 # e2e helpers in C, linked with the user-space library
 E2E_BINS := $(OUT)/tests/e2e/commit_flip
+E2E_BINS += $(OUT)/tests/e2e/cpu_sink
 $(OUT)/tests/e2e/%: $(OUT)/tests/e2e/helpers/%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

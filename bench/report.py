@@ -191,6 +191,17 @@ def main():
             fmt_ns(h), f"SOCKMAP {fmt_ns(a)}", fmt_ratio(h / a if a else None), "—",
             f"info: over empty {fmt_ns(e)}: +{h - e:.0f} vs +{a - e:.0f} ns" if e else "info")
 
+    # 4b. CPU steering
+    steer = section("CPU steering (cpumap): UDP flood over veth to a socket that does not read, "
+                    "datagrams the stack took up to the socket", "steer.")
+    n = r.med("steer.none.pps")
+    for case, label in [("same", "`steer udp P cpus 1`, the NAPI's own CPU (the cpumap's cost)"),
+                        ("other", "`steer udp P cpus 0`, the generator's CPU (2 vCPUs: no free one)")
+                        ] if steer else []:
+        ratio = r.pair_ratio(f"steer.{case}.pps", "steer.none.pps")
+        row(f"{label} vs no steer rule", fmt_rate(r.med(f"steer.{case}.pps"), "pps"),
+            f"none {fmt_rate(n, 'pps')}", fmt_ratio(ratio), "—", "info")
+
     # 5. control plane
     ctl = section("Control plane", "control.")
     t, n = r.med("control.apply.seconds"), r.med("control.apply.bindings")
@@ -209,7 +220,7 @@ def main():
             fmt_ratio(s / st if st else None))
     mb, ncpu = r.med("mem.map_bytes"), r.med("mem.possible_cpus")
     if mb is not None and ncpu:
-        per_cpu = 48 * 9216 + 32   # port_stats (PT_MAX_SLOTS) and global_stats, per possible CPU
+        per_cpu = 72 * 9216 + 40   # port_stats (PT_MAX_SLOTS) and global_stats, per possible CPU
         fixed = mb - per_cpu * ncpu
         memlock = sum(float(v[0]) for k, v in r.raw.items() if k.startswith("mem.map."))
         row(f"map memory at 8,192 watched ports, {ncpu:.0f} CPUs (`status`; bpftool sum "

@@ -47,7 +47,7 @@ bench/deps.sh || exit 1
 make -s -f Makefile -f bench/bench.mk OUT="$OUT" bench-progs || exit 1
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(guard lookup control drop dispatch)
+[ ${#sections[@]} -eq 0 ] && sections=(guard lookup control drop dispatch steer)
 
 BENCH_TMP=$(mktemp -d /tmp/portier-bench.XXXXXX)
 export BENCH_TMP
@@ -76,9 +76,9 @@ t0=$(date +%s)
 failed=()
 for s in "${sections[@]}"; do
 	case $s in
-	guard | lookup | control | drop | dispatch) ;;
+	guard | lookup | control | drop | dispatch | steer) ;;
 	*)
-		echo "bench: unknown section $s (guard lookup control drop dispatch)" >&2
+		echo "bench: unknown section $s (guard lookup control drop dispatch steer)" >&2
 		exit 2
 		;;
 	esac

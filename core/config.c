@@ -270,6 +270,31 @@ static int parse_watch(struct words *ws, struct pt_edit *out, struct pt_word_err
 	return err ?: parse_ports(ws, 1, &out->watch.lo, &out->watch.hi, e);
 }
 
+/* steer PROTO PORTS cpus LIST | unsteer PROTO PORTS */
+static int parse_steer(struct words *ws, struct pt_edit *out, struct pt_word_error *e)
+{
+	struct pt_steer *s = &out->steer;
+	int err = take_words(ws, NULL, e);
+
+	if (err)
+		return err;
+	if (ws->npos < 2)
+		return gerr(e, ws->nw - 1, true, ws->npos ? "missing PORTS" : "missing arguments");
+	err = parse_proto(ws, 0, &s->proto, e);
+	err = err ?: parse_ports(ws, 1, &s->lo, &s->hi, e);
+	if (err || out->verb == PT_VERB_UNSTEER)
+		return err ?: want_pos(ws, 2, e);
+	if (ws->npos < 3)
+		return gerr(e, ws->nw - 1, true, "missing 'cpus LIST'");
+	if (strcmp(word(ws, 2), "cpus"))
+		return gerr(e, ws->pos[2], true, "expected 'cpus', not '%s'", word(ws, 2));
+	if (ws->npos < 4)
+		return gerr(e, ws->pos[2], true, "cpus needs a LIST like 1,3-5");
+	if (pt_parse_cpus(word(ws, 3), s->cpus, &s->ncpus))
+		return gerr(e, ws->pos[3], false, "bad CPU list: %s", pt_why);
+	return want_pos(ws, 4, e);
+}
+
 int pt_edit_parse(char *const *w, size_t nw, struct pt_edit *out, struct pt_word_error *e)
 {
 	static const struct {
@@ -284,6 +309,8 @@ int pt_edit_parse(char *const *w, size_t nw, struct pt_edit *out, struct pt_word
 		{ "unpolicy", PT_VERB_UNPOLICY, parse_policy },
 		{ "watch", PT_VERB_WATCH, parse_watch },
 		{ "unwatch", PT_VERB_UNWATCH, parse_watch },
+		{ "steer", PT_VERB_STEER, parse_steer },
+		{ "unsteer", PT_VERB_UNSTEER, parse_steer },
 	};
 	struct words ws = { .w = w, .nw = nw };
 
@@ -306,8 +333,8 @@ struct loc {
  * index for index with the rules of st. */
 struct pending {
 	struct pt_state *st;
-	struct loc *bind_at, *pol_at, *watch_at;
-	size_t capb, capp, capw, capbl, cappl, capwl;
+	struct loc *bind_at, *pol_at, *watch_at, *steer_at;
+	size_t capb, capp, capw, capbl, cappl, capwl, caps, capsl;
 };
 
 /* Append a rule and its place (both arrays have n used). */
@@ -355,7 +382,7 @@ static int index_build(struct name_index *ix, const struct pt_state *st)
 }
 
 /* One line of a file: the command line's own grammar, then what a file may
- * say (declare services, bind, police, watch). */
+ * say (declare services, bind, police, watch, steer). */
 static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int ln,
 		     struct name_index *ix, struct pt_config_error *e)
 {
@@ -368,10 +395,13 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 
 	for (size_t i = 0; i < nw; i++)
 		words[i] = w[i].s;
+	if (!nw || !words[0])	/* split() gives a line with words only */
+		return seterr(e, ln, 1, "empty statement");
 	if (strcmp(words[0], "service") && strcmp(words[0], "bind") &&
-	    strcmp(words[0], "policy") && strcmp(words[0], "watch"))
+	    strcmp(words[0], "policy") && strcmp(words[0], "watch") && strcmp(words[0], "steer"))
 		return seterr(e, ln, w[0].col,
-			      "unknown statement '%s' (service add, bind, policy, watch)", words[0]);
+			      "unknown statement '%s' (service add, bind, policy, watch, steer)",
+			      words[0]);
 	if (pt_edit_parse(words, nw, &ed, &we))
 		return seterr(e, ln, w[we.word < nw ? we.word : 0].col, "%s", we.msg);
 	switch (ed.verb) {
@@ -395,6 +425,9 @@ static int statement(struct pending *pd, struct word *w, size_t nw, unsigned int
 	case PT_VERB_WATCH:
 		return PUSH(pd->st->watches, pd->watch_at, pd->st->nwatches, pd->capw, pd->capwl,
 			    ed.watch, at);
+	case PT_VERB_STEER:
+		return PUSH(pd->st->steers, pd->steer_at, pd->st->nsteers, pd->caps, pd->capsl,
+			    ed.steer, at);
 	default:
 		return seterr(e, ln, w[1].col, "a file declares services: 'service add SERVICE [--desc TEXT]'");
 	}
@@ -499,21 +532,25 @@ static unsigned int max_u(unsigned int a, unsigned int b)
 static int check_rules(struct pending *pd, enum pt_rule_kind kind, struct ref *r,
 		       struct pt_config_error *e)
 {
+	static const struct pt_prefix none = { .family = PT_FAMILY_ANY };
 	const struct pt_state *st = pd->st;
-	bool bind = kind == PT_KIND_BINDING;
-	size_t n = bind ? st->nbindings : st->npolicies, a = 0, b = 0;
-	int max = bind ? PT_MAX_BINDINGS : PT_MAX_POLICIES;
-	const struct loc *at = bind ? pd->bind_at : pd->pol_at;
-	const char *what = bind ? "binding" : "policy";
+	bool bind = kind == PT_KIND_BINDING, steer = kind == PT_KIND_STEER;
+	size_t n = bind ? st->nbindings : steer ? st->nsteers : st->npolicies, a = 0, b = 0;
+	int max = bind ? PT_MAX_BINDINGS : steer ? PT_MAX_STEERS : PT_MAX_POLICIES;
+	const struct loc *at = bind ? pd->bind_at : steer ? pd->steer_at : pd->pol_at;
+	const char *what = bind ? "binding" : steer ? "steer rule" : "policy";
 	bool dup = false;
 	int err;
 
 	if (n > (size_t)max)
 		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-		return seterr(e, at[max].line, 1, "more than %d %s", max, bind ? "bindings" : "policies");
+		return seterr(e, at[max].line, 1, "more than %d %s", max,
+			      bind ? "bindings" : steer ? "steer rules" : "policies");
 	for (size_t i = 0; i < n; i++)
 		r[i] = bind ? (struct ref){ st->bindings[i].proto, &st->bindings[i].prefix,
 					    st->bindings[i].lo, st->bindings[i].hi, i }
+		       : steer ? (struct ref){ st->steers[i].proto, &none, st->steers[i].lo,
+					       st->steers[i].hi, i }
 			    : (struct ref){ st->policies[i].proto, &st->policies[i].from,
 					    st->policies[i].lo, st->policies[i].hi, i };
 	err = check_laminar(r, n, &a, &b, &dup);
@@ -527,20 +564,25 @@ static int check_rules(struct pending *pd, enum pt_rule_kind kind, struct ref *r
 			      "the same %s again (first at line %u)", what, first);
 	return seterr(e, max_u(la, lb), at[lb > la ? b : a].col,
 		      "ports partly overlap the %s at line %u: ranges %s must be disjoint or nested",
-		      what, first, bind ? "on one prefix" : "with one source");
+		      what, first, bind ? "on one prefix" : steer ? "of one protocol" : "with one source");
 }
 
 static int validate(struct pending *pd, struct pt_config_error *e)
 {
 	struct pt_state *st = pd->st;
 	size_t n = st->nbindings > st->npolicies ? st->nbindings : st->npolicies;
-	struct ref *r = calloc(n ? n : 1, sizeof(*r));
+	struct ref *r;
+
+	if (st->nsteers > n)
+		n = st->nsteers;
+	r = calloc(n ? n : 1, sizeof(*r));
 	int err;
 
 	if (!r)
 		return -ENOMEM;
 	err = check_rules(pd, PT_KIND_BINDING, r, e);
 	err = err ?: check_rules(pd, PT_KIND_POLICY, r, e);
+	err = err ?: check_rules(pd, PT_KIND_STEER, r, e);
 	free(r);
 	if (err)
 		return err;
@@ -656,6 +698,7 @@ cleanup:
 	free(pd.bind_at);
 	free(pd.pol_at);
 	free(pd.watch_at);
+	free(pd.steer_at);
 	if (err)
 		pt_state_free(out);
 	return err;
@@ -717,4 +760,12 @@ void pt_config_dump(FILE *f, const struct pt_state *st)
 	for (size_t i = 0; i < st->nwatches; i++)
 		fprintf(f, "watch %s %s\n", pt_proto_name(st->watches[i].proto),
 			pt_format_ports(st->watches[i].lo, st->watches[i].hi, b, sizeof(b)));
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *s = &st->steers[i];
+		char cpus[PT_MAX_STEER_CPUS * 6];
+
+		fprintf(f, "steer %s %s cpus %s\n", pt_proto_name(s->proto),
+			pt_format_ports(s->lo, s->hi, b, sizeof(b)),
+			pt_format_cpus(s->cpus, s->ncpus, cpus, sizeof(cpus)));
+	}
 }

@@ -8,6 +8,7 @@
  *   bind tcp 198.18.0.2/32 80 irene
  *   policy tcp 3006 drop-new --from 198.18.0.0/24
  *   watch udp 5000-5010
+ *   steer udp 27015 cpus 2-3
  *
  * Words are separated by blanks; '...' and "..." quote (with \" and \\
  * inside double quotes). Pure code: no syscalls.
@@ -29,6 +30,7 @@ struct pt_config_error {
 enum pt_verb {
 	PT_VERB_SERVICE_ADD, PT_VERB_SERVICE_DEL, PT_VERB_BIND, PT_VERB_UNBIND,
 	PT_VERB_POLICY, PT_VERB_UNPOLICY, PT_VERB_WATCH, PT_VERB_UNWATCH,
+	PT_VERB_STEER, PT_VERB_UNSTEER,
 };
 
 struct pt_edit {
@@ -38,6 +40,7 @@ struct pt_edit {
 	struct pt_binding bind;		/* bind, unbind (service id left 0) */
 	struct pt_policy policy;	/* policy, unpolicy (rule id left 0) */
 	struct pt_watch watch;		/* watch, unwatch */
+	struct pt_steer steer;		/* steer, unsteer (no CPUs) */
 };
 
 struct pt_word_error {
@@ -49,7 +52,7 @@ struct pt_word_error {
 /*
  * The grammar of the editing commands, for argv and for each line of a
  * file alike: w[0] is the command (service, bind, unbind, policy,
- * unpolicy, watch, unwatch), options are --NAME VALUE or --NAME=VALUE
+ * unpolicy, watch, unwatch, steer, unsteer), options are --NAME VALUE or --NAME=VALUE
  * anywhere, "--" ends them. out points into w. Returns 0, or -EINVAL with
  * *e filled.
  */

@@ -38,6 +38,7 @@ void pt_state_free(struct pt_state *st)
 	free(st->policies);
 	free(st->watches);
 	free(st->slots);
+	free(st->steers);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -63,12 +64,14 @@ int pt_state_copy(struct pt_state *dst, const struct pt_state *src)
 	err = err ?: dup_array((void **)&c.policies, src->policies, src->npolicies, sizeof(*c.policies));
 	err = err ?: dup_array((void **)&c.watches, src->watches, src->nwatches, sizeof(*c.watches));
 	err = err ?: dup_array((void **)&c.slots, src->slots, src->nslots, sizeof(*c.slots));
+	err = err ?: dup_array((void **)&c.steers, src->steers, src->nsteers, sizeof(*c.steers));
 	if (err) {
 		/* free only what was duplicated: pointers still equal to src's were not */
 		if (c.services != src->services) free(c.services);
 		if (c.bindings != src->bindings) free(c.bindings);
 		if (c.policies != src->policies) free(c.policies);
 		if (c.watches != src->watches) free(c.watches);
+		if (c.slots != src->slots) free(c.slots);
 		return err;
 	}
 	*dst = c;
@@ -266,6 +269,15 @@ ssize_t pt_watch_find(const struct pt_state *st, uint8_t proto, uint16_t lo, uin
 	return -1;
 }
 
+ssize_t pt_steer_find(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	for (size_t i = 0; i < st->nsteers; i++)
+		if (st->steers[i].proto == proto && st->steers[i].lo == lo &&
+		    st->steers[i].hi == hi)
+			return (ssize_t)i;
+	return -1;
+}
+
 /* ---- edits ---- */
 
 int pt_service_add(struct pt_state *st, const char *name, const char *desc)
@@ -415,6 +427,54 @@ int pt_watch_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
 	return 0;
 }
 
+bool pt_cpus_valid(const uint16_t *cpus, uint16_t n)
+{
+	if (n < 1 || n > PT_MAX_STEER_CPUS)
+		return false;
+	for (uint16_t i = 0; i < n; i++)
+		if (cpus[i] >= PT_MAX_CPUS || (i && cpus[i] <= cpus[i - 1]))
+			return false;
+	return true;
+}
+
+int pt_steer_set(struct pt_state *st, const struct pt_steer *s, size_t *clash)
+{
+	struct pt_steer ns = *s;
+	ssize_t same;
+
+	if (s->lo > s->hi || s->proto >= PT_NPROTO || !pt_cpus_valid(s->cpus, s->ncpus))
+		return -EINVAL;
+	/* unused entries zero: one rule, one image */
+	memset(ns.cpus + ns.ncpus, 0, (PT_MAX_STEER_CPUS - ns.ncpus) * sizeof(ns.cpus[0]));
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *o = &st->steers[i];
+
+		if (o->proto == s->proto && ranges_partial(o->lo, o->hi, s->lo, s->hi)) {
+			if (clash)
+				*clash = i;
+			return -ERANGE;
+		}
+	}
+	same = pt_steer_find(st, s->proto, s->lo, s->hi);
+	if (same >= 0) {
+		st->steers[same] = ns;
+		return 0;
+	}
+	if (st->nsteers >= PT_MAX_STEERS)
+		return -ENOSPC;
+	return append((void **)&st->steers, &st->nsteers, sizeof(ns), &ns);
+}
+
+int pt_steer_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	ssize_t i = pt_steer_find(st, proto, lo, hi);
+
+	if (i < 0)
+		return -ENOENT;
+	remove_at(st->steers, &st->nsteers, sizeof(st->steers[0]), (size_t)i);
+	return 0;
+}
+
 /* ---- counter slots ---- */
 
 struct want {
@@ -522,6 +582,13 @@ static int collect_wants(const struct pt_state *st, struct want **w, size_t *nw)
 
 		err = want_range(w, nw, &capw, p->proto, p->lo, p->hi,
 				 p->hi - p->lo < PT_INDIVIDUAL_MAX, false);
+	}
+	/* steered ports count what went to their CPUs */
+	for (size_t i = 0; i < st->nsteers && !err; i++) {
+		const struct pt_steer *s = &st->steers[i];
+
+		err = want_range(w, nw, &capw, s->proto, s->lo, s->hi,
+				 s->hi - s->lo < PT_INDIVIDUAL_MAX, false);
 	}
 	if (!err && *nw)
 		qsort(*w, *nw, sizeof(**w), cmp_want);
@@ -690,6 +757,21 @@ ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t
 			continue;
 		if (best < 0 || rule_beats(p->lo, p->hi, &p->from, st->policies[best].lo,
 					   st->policies[best].hi, &st->policies[best].from))
+			best = (ssize_t)i;
+	}
+	return best;
+}
+
+ssize_t pt_model_steer_lookup(const struct pt_state *st, uint8_t proto, uint16_t port)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *s = &st->steers[i];
+
+		if (s->proto != proto || port < s->lo || port > s->hi)
+			continue;
+		if (best < 0 || s->hi - s->lo < st->steers[best].hi - st->steers[best].lo)
 			best = (ssize_t)i;
 	}
 	return best;
@@ -870,10 +952,17 @@ static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class,
 		       const struct item *const *act, size_t nact)
 {
 	struct pt_port_ent ent = { .class = class, .slot = (uint16_t)slot, .action = PT_ALLOW };
-	const struct item *any = NULL;
+	const struct item *any = NULL, *steer = NULL;
 
 	for (size_t i = 0; i < nact; i++) {
 		const struct item *it = act[i];
+
+		if (it->kind == PT_KIND_STEER) {
+			/* the narrowest steer rule (ranges are laminar) */
+			if (!steer || it->hi - it->lo < steer->hi - steer->lo)
+				steer = it;
+			continue;
+		}
 
 		if (it->kind == PT_KIND_BINDING) {
 			const struct pt_service *s =
@@ -900,6 +989,11 @@ static void fill_ports(struct emit *e, uint32_t lo, uint32_t hi, uint32_t class,
 		ent.action = (uint8_t)p->action;
 		ent.pps = p->pps;
 		ent.rule = p->rule;
+	}
+	if (steer) {
+		/* its CPU set: the rule's index, within the generation */
+		ent.flags |= PT_PORT_CPU;
+		ent.steer = (uint16_t)steer->index;
 	}
 	for (uint32_t port = lo; port <= hi; port++)
 		e->out->ports[(size_t)e->proto * PT_PORTS + port] = ent;
@@ -940,7 +1034,7 @@ static int compile_proto(struct emit *e)
 	uint32_t *bounds = NULL;
 	struct group *gs = NULL;
 	size_t nitems = 0, nbounds = 0, nact = 0, next = 0;
-	size_t total = st->nbindings + st->npolicies + st->nslots;
+	size_t total = st->nbindings + st->npolicies + st->nslots + st->nsteers;
 	uint32_t class = 0;
 	int err = 0;
 
@@ -967,6 +1061,10 @@ static int compile_proto(struct emit *e)
 		if (st->slots[i].proto == e->proto)
 			items[nitems++] = (struct item){ st->slots[i].lo, st->slots[i].hi, NULL, i,
 							 PT_KIND_WATCH };
+	for (size_t i = 0; i < st->nsteers; i++)
+		if (st->steers[i].proto == e->proto)
+			items[nitems++] = (struct item){ st->steers[i].lo, st->steers[i].hi, NULL, i,
+							 PT_KIND_STEER };
 	if (!nitems)
 		goto cleanup;
 	qsort(items, nitems, sizeof(*items), cmp_item_lo);
@@ -1055,9 +1153,25 @@ int pt_compile(const struct pt_state *st, uint8_t gen, struct pt_compiled *out)
 	for (size_t i = 0; st && i < st->npolicies; i++)
 		if (st->policies[i].action != PT_ALLOW)
 			out->enforce = 1;
+	if (st && st->nsteers > PT_MAX_STEERS)
+		return -ENOSPC;
 	out->ports = calloc((size_t)PT_NPROTO * PT_PORTS, sizeof(*out->ports));
 	if (!out->ports)
 		return -ENOMEM;
+	/* a CPU set per steer rule, at the rule's index */
+	if (st && st->nsteers) {
+		out->sets = calloc(st->nsteers, sizeof(*out->sets));
+		if (!out->sets) {
+			pt_compiled_free(out);
+			return -ENOMEM;
+		}
+		out->nsets = st->nsteers;
+		for (size_t i = 0; i < st->nsteers; i++) {
+			out->sets[i].count = st->steers[i].ncpus;
+			memcpy(out->sets[i].cpu, st->steers[i].cpus,
+			       st->steers[i].ncpus * sizeof(out->sets[i].cpu[0]));
+		}
+	}
 	/* every port starts in its class row, allowed */
 	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
 		for (uint32_t port = 0; port < PT_PORTS; port++)
@@ -1080,5 +1194,6 @@ void pt_compiled_free(struct pt_compiled *c)
 	free(c->hosts);
 	free(c->policies);
 	free(c->ports);
+	free(c->sets);
 	memset(c, 0, sizeof(*c));
 }

@@ -33,7 +33,7 @@
 	})
 
 /* The kinds of rule (to the compiler, a watch is a counted range: a slot). */
-enum pt_rule_kind { PT_KIND_BINDING, PT_KIND_POLICY, PT_KIND_WATCH };
+enum pt_rule_kind { PT_KIND_BINDING, PT_KIND_POLICY, PT_KIND_WATCH, PT_KIND_STEER };
 
 /* The characters of a service name. */
 #define PT_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"
@@ -75,6 +75,16 @@ struct pt_watch {
 	uint16_t lo, hi;
 };
 
+/* A steer rule: after policy, the ports' packets go to one of the CPUs
+ * (by flow hash). Ranges of one protocol are disjoint or nested; the
+ * narrowest wins. */
+struct pt_steer {
+	uint8_t proto;
+	uint16_t lo, hi;
+	uint16_t ncpus;			/* 1..PT_MAX_STEER_CPUS */
+	uint16_t cpus[PT_MAX_STEER_CPUS];	/* ascending, distinct, < PT_MAX_CPUS */
+};
+
 /* A counter slot: one port (lo == hi) or one whole range. */
 struct pt_slot {
 	uint8_t proto;
@@ -93,6 +103,8 @@ struct pt_state {
 	size_t nwatches;
 	struct pt_slot *slots;
 	size_t nslots;
+	struct pt_steer *steers;
+	size_t nsteers;
 };
 
 /* Ranges of bindings and policies at most this wide are counted port by
@@ -125,6 +137,10 @@ struct pt_compiled {
 	size_t nhosts;
 	struct pt_policy_entry *policies;	/* classes with --from rules only */
 	size_t npolicies;
+	/* cpu_sets of this generation: sets[i] at PT_CPU_SET_INDEX(gen, i),
+	 * one per steer rule of the state, in its order */
+	struct pt_cpu_set *sets;
+	size_t nsets;
 };
 
 void pt_state_free(struct pt_state *st);
@@ -140,6 +156,7 @@ ssize_t pt_binding_find(const struct pt_state *st, uint8_t proto,
 ssize_t pt_policy_find(const struct pt_state *st, uint8_t proto, uint16_t lo,
 		       uint16_t hi, const struct pt_prefix *from);
 ssize_t pt_watch_find(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
+ssize_t pt_steer_find(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
 
 /* Edits. Each validates first and changes nothing on error:
  * -EINVAL bad value, -ENOENT unknown service, -EEXIST duplicate,
@@ -155,6 +172,12 @@ int pt_policy_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi,
 		  const struct pt_prefix *from);
 int pt_watch_add(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
 int pt_watch_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
+/* A steer rule; the same range again replaces its CPU list. */
+int pt_steer_set(struct pt_state *st, const struct pt_steer *s, size_t *clash);
+int pt_steer_del(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi);
+/* A CPU list as a steer rule holds it: 1..PT_MAX_STEER_CPUS CPUs,
+ * ascending, distinct, each below PT_MAX_CPUS. */
+bool pt_cpus_valid(const uint16_t *cpus, uint16_t n);
 
 /*
  * Assign counter slots to every counted port and range of st, keeping the
@@ -190,6 +213,8 @@ ssize_t pt_model_bind_lookup(const struct pt_state *st, uint8_t proto, uint8_t f
 			     const uint8_t addr[16], uint16_t port);
 ssize_t pt_model_policy_lookup(const struct pt_state *st, uint8_t proto, uint8_t family,
 			       const uint8_t src[16], uint16_t port);
+/* The steer rule of a port (index, the narrowest containing it), or -1. */
+ssize_t pt_model_steer_lookup(const struct pt_state *st, uint8_t proto, uint16_t port);
 
 /* A service's description: valid UTF-8 without control characters,
  * shorter than PT_DESC_LEN. */

@@ -58,6 +58,81 @@ int pt_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+int pt_parse_cpus(const char *s, uint16_t cpus[PT_MAX_STEER_CPUS], uint16_t *n)
+{
+	uint16_t got[PT_MAX_STEER_CPUS];
+	size_t k = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return why("empty CPU list");
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char item[16], *dash;
+		uint64_t a = 0, b = 0;
+
+		if (!len || len >= sizeof(item))
+			return why("'%s' is not a CPU list like 1,3-5", s);
+		memcpy(item, p, len);
+		item[len] = 0;
+		dash = strchr(item, '-');
+		if (dash)
+			*dash = 0;
+		if (pt_parse_uint(item, PT_MAX_CPUS - 1, &a) ||
+		    (dash && pt_parse_uint(dash + 1, PT_MAX_CPUS - 1, &b)))
+			return why("'%s' is not a CPU list like 1,3-5 (CPUs 0-%d)", s,
+				   PT_MAX_CPUS - 1);
+		if (!dash)
+			b = a;
+		if (a > b)
+			return why("CPU range %llu-%llu has LO > HI", (unsigned long long)a,
+				   (unsigned long long)b);
+		if (b - a + 1 > PT_MAX_STEER_CPUS - k)
+			return why("more than %d CPUs in '%s'", PT_MAX_STEER_CPUS, s);
+		for (uint64_t c = a; c <= b; c++)
+			got[k++] = (uint16_t)c;
+		p += len;
+		if (comma) {
+			p++;
+			if (!*p)
+				return why("'%s' is not a CPU list like 1,3-5", s);
+		}
+	}
+	qsort(got, k, sizeof(got[0]), cmp_u16);
+	for (size_t i = 1; i < k; i++)
+		if (got[i] == got[i - 1])
+			return why("CPU %u is listed twice in '%s'", got[i], s);
+	memcpy(cpus, got, k * sizeof(got[0]));
+	*n = (uint16_t)k;
+	return 0;
+}
+
+char *pt_format_cpus(const uint16_t *cpus, uint16_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (uint16_t i = 0; i < n && o < len; i++) {
+		uint16_t j = i;
+
+		while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
+			j++;
+		if (j > i)
+			o += (size_t)snprintf(buf + o, len - o, "%s%u-%u", i ? "," : "", cpus[i],
+					      cpus[j]);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%u", i ? "," : "", cpus[i]);
+		i = j;
+	}
+	return buf;
+}
+
 int pt_parse_proto(const char *s, uint8_t *proto)
 {
 	if (s && !strcmp(s, "tcp")) {

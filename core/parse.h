@@ -30,6 +30,9 @@ int pt_parse_addrport(const char *s, uint8_t *family, uint8_t addr[16], uint16_t
 int pt_parse_name(const char *s);
 int pt_parse_action(const char *s, uint32_t *action);
 int pt_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* A CPU list, "1,3-5": CPUs below PT_MAX_CPUS, each once, at most
+ * PT_MAX_STEER_CPUS; out gets them ascending. */
+int pt_parse_cpus(const char *s, uint16_t cpus[PT_MAX_STEER_CPUS], uint16_t *n);
 
 const char *pt_proto_name(uint8_t proto);
 const char *pt_action_name(uint32_t action);
@@ -40,6 +43,8 @@ const char *pt_diag_state_name(uint8_t proto, uint8_t state);
 /* Formatters write into buf and return it. */
 char *pt_format_prefix(const struct pt_prefix *p, char *buf, size_t len);
 char *pt_format_ports(uint16_t lo, uint16_t hi, char *buf, size_t len);
+/* Ascending CPUs as the shortest list pt_parse_cpus reads: "1,3-5". */
+char *pt_format_cpus(const uint16_t *cpus, uint16_t n, char *buf, size_t len);
 char *pt_format_addr(uint8_t family, const uint8_t addr[16], char *buf, size_t len);
 char *pt_format_addrport(uint8_t family, const uint8_t addr[16], uint16_t port,
 			 char *buf, size_t len);

@@ -7,7 +7,7 @@ _portier()
 
 	local cmds="load unload status service register unregister services bind unbind
 		bindings policy unpolicy policies watch unwatch stats top exporter explain
-		apply dump version help"
+		apply dump version help steer unsteer steers"
 	local i cmd="" nargs=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
@@ -53,6 +53,12 @@ _portier()
 		[[ $cmd == policy && $nargs -eq 2 ]] &&
 			COMPREPLY=($(compgen -W "allow drop drop-new limit" -- "$cur"))
 		[[ $cmd == policy || $cmd == unpolicy || $cmd == explain ]] && opts="--from"
+		;;
+	steer | unsteer)
+		[[ $nargs -eq 0 ]] && COMPREPLY=($(compgen -W "tcp udp" -- "$cur"))
+		[[ $cmd == steer && $nargs -eq 2 ]] && COMPREPLY=($(compgen -W "cpus" -- "$cur"))
+		[[ $cmd == steer && $nargs -eq 3 ]] &&
+			COMPREPLY=($(compgen -W "$(cat /sys/devices/system/cpu/online 2>/dev/null)" -- "$cur"))
 		;;
 	stats) opts="--proto --port --service --exact" ;;
 	top) opts="--interval" ;;

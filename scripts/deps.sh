@@ -5,7 +5,7 @@
 # Idempotent and silent when everything is already there.
 set -eu
 
-PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev bpftool libelf-dev
+PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev bpftool libelf-dev ethtool
 zlib1g-dev libjson-c-dev libcmocka-dev iproute2 socat curl dnsutils
 netcat-openbsd tmux jq xdp-tools libmicrohttpd-dev libncurses-dev prometheus
 python3 python3-scapy python3-yaml man-db util-linux valgrind strace qemu-system-x86

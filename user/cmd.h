@@ -81,6 +81,12 @@ void pt_json_print(json_object *o);
 /* bindings, policies and dump: the JSON arrays of a state's rules. */
 json_object *pt_json_bindings(const struct pt_state *st);
 json_object *pt_json_policies(const struct pt_state *st);
+json_object *pt_json_steers(const struct pt_state *st);
+/* steer, apply: every CPU of the rules is online and has a cpu_map entry
+ * to take; else one line naming the CPU, exit status 2 (1 when the kernel
+ * cannot be asked). */
+int pt_steer_check_cpus(struct pt_ctx *ctx, const char *what, const struct pt_steer *steers,
+			size_t n);
 
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
@@ -95,6 +101,9 @@ int cmd_bindings(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_policies(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+/* steer also serves unsteer */
+int cmd_steer(int argc, char **argv);
+int cmd_steers(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);

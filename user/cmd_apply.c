@@ -57,6 +57,7 @@ static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind ki
 {
 	size_t cnt = kind == PT_KIND_BINDING ? st->nbindings
 		     : kind == PT_KIND_POLICY ? st->npolicies
+		     : kind == PT_KIND_STEER ? st->nsteers
 					       : st->nwatches;
 	struct keyed *k = calloc(cnt ? cnt : 1, sizeof(*k));
 
@@ -74,6 +75,15 @@ static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind ki
 
 			key_rule(&k[i], p->proto, &p->from, p->lo, p->hi);
 			snprintf(k[i].val, sizeof(k[i].val), "%u/%u", p->action, p->pps);
+		} else if (kind == PT_KIND_STEER) {
+			const struct pt_steer *s = &st->steers[i];
+			uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a of the CPU list */
+
+			key_rule(&k[i], s->proto, NULL, s->lo, s->hi);
+			for (uint16_t j = 0; j < s->ncpus; j++)
+				h = (h ^ s->cpus[j]) * 0x100000001b3ULL;
+			snprintf(k[i].val, sizeof(k[i].val), "%u:%016llx", s->ncpus,
+				 (unsigned long long)h);
 		} else {
 			key_rule(&k[i], st->watches[i].proto, NULL, st->watches[i].lo,
 				 st->watches[i].hi);
@@ -158,9 +168,14 @@ static void record_apply(struct pt_ctx *ctx, const uint8_t *sha, bool ok)
 		pt_warn("apply: recording in apply_info: %s", pt_strerror(-errno));
 }
 
+/* ds: the steer rules' diff, NULL when neither state has any (the text
+ * line then says nothing of them; JSON always does) */
 static void print_applied(const char *path, bool check, const uint8_t *sha, size_t svc_added,
-			  const struct diff *db, const struct diff *dp, const struct diff *dw)
+			  const struct diff *db, const struct diff *dp, const struct diff *dw,
+			  const struct diff *ds)
 {
+	static const struct diff none;
+
 	char hex[2 * PT_SHA256_LEN + 1];
 
 	pt_sha256_hex(sha, hex);
@@ -173,13 +188,17 @@ static void print_applied(const char *path, bool check, const uint8_t *sha, size
 		json_diff(o, "bindings", db);
 		json_diff(o, "policies", dp);
 		json_diff(o, "watches", dw);
+		json_diff(o, "steers", ds ? ds : &none);
 		pt_json_print(o);
 		json_object_put(o);
 	} else {
 		printf("%s %s: bindings +%zu -%zu ~%zu, policies +%zu -%zu ~%zu, watches +%zu -%zu, "
-		       "services +%zu\n",
+		       "services +%zu",
 		       check ? "checked" : "applied", path, db->added, db->removed, db->changed,
 		       dp->added, dp->removed, dp->changed, dw->added, dw->removed, svc_added);
+		if (ds)
+			printf(", steers +%zu -%zu ~%zu", ds->added, ds->removed, ds->changed);
+		putchar('\n');
 	}
 }
 
@@ -190,7 +209,7 @@ static int apply_text(const char *path, const char *text, size_t len,
 {
 	struct pt_state live = {}, next = {};
 	struct pt_config_error cerr;
-	struct diff db, dp, dw;
+	struct diff db, dp, dw, ds;
 	struct pt_ctx ctx;
 	size_t svc_added;
 	bool ok = false;
@@ -216,11 +235,15 @@ static int apply_text(const char *path, const char *text, size_t len,
 	err = diff_kind(&live, &next, PT_KIND_BINDING, &db);
 	err = err ?: diff_kind(&live, &next, PT_KIND_POLICY, &dp);
 	err = err ?: diff_kind(&live, &next, PT_KIND_WATCH, &dw);
+	err = err ?: diff_kind(&live, &next, PT_KIND_STEER, &ds);
 	if (err) {
 		ret = pt_fail("apply: %s", strerror(-err));
 		goto cleanup;
 	}
 	svc_added = next.nservices - live.nservices;
+	ret = pt_steer_check_cpus(&ctx, path, next.steers, next.nsteers);
+	if (ret)
+		goto cleanup;
 	if (!check) {
 		err = pt_state_commit(&ctx, &next, &live);
 		if (err == -ENOSPC) {
@@ -238,7 +261,8 @@ static int apply_text(const char *path, const char *text, size_t len,
 		else if (next.nwatches)
 			pt_warn_no_guard(&ctx, "the watched ports of this file are not counted");
 	}
-	print_applied(path, check, sha, svc_added, &db, &dp, &dw);
+	print_applied(path, check, sha, svc_added, &db, &dp, &dw,
+		      live.nsteers || next.nsteers ? &ds : NULL);
 cleanup:
 	/* a check changes nothing, apply_info included */
 	if (!check && ctx.fds[M_APPLY_INFO] >= 0)
@@ -373,6 +397,7 @@ int cmd_dump(int argc, char **argv)
 			json_object_array_add(a, x);
 		}
 		json_object_object_add(o, "watches", a);
+		json_object_object_add(o, "steers", pt_json_steers(&st));
 		pt_json_print(o);
 		json_object_put(o);
 	} else {

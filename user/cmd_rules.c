@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * service, bind, unbind, bindings, policy, unpolicy, policies, watch,
- * unwatch: parse every argument first, then edit the state in one commit.
+ * unwatch, steer, unsteer, steers: parse every argument first, then edit
+ * the state in one commit.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "cmd.h"
 #include "config.h"
 #include "sockets.h"
@@ -204,7 +207,123 @@ int cmd_watch(int argc, char **argv)
 	       pt_edit_state(edit_watch, a.ed.verb == PT_VERB_WATCH ? warn_unguarded : NULL, &a);
 }
 
-/* ---- bindings, policies: the lists (and dump's JSON of them) ---- */
+/* ---- steer / unsteer ---- */
+
+/* The online CPUs, from the kernel's list ("0-3,8"): a bitmap of
+ * PT_MAX_CPUS bits. */
+static int online_cpus(uint8_t online[PT_MAX_CPUS / 8])
+{
+	char buf[4096], *p = buf;
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	size_t n;
+
+	memset(online, 0, PT_MAX_CPUS / 8);
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	while (*p && *p != '\n') {
+		char *end;
+		unsigned long a = strtoul(p, &end, 10), b = a;
+
+		if (end == p)
+			return -EINVAL;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtoul(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+		}
+		for (unsigned long c = a; c <= b && c < PT_MAX_CPUS; c++)
+			online[c / 8] |= (uint8_t)(1u << (c % 8));
+		p = end;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int pt_steer_check_cpus(struct pt_ctx *ctx, const char *what, const struct pt_steer *steers,
+			size_t n)
+{
+	uint8_t online[PT_MAX_CPUS / 8];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char ports[16];
+	int err = online_cpus(online);
+
+	if (err)
+		return pt_fail("%s: reading /sys/devices/system/cpu/online: %s", what,
+			       strerror(-err));
+	if (bpf_obj_get_info_by_fd(ctx->fds[M_CPU_MAP], &info, &len))
+		return pt_fail("%s: reading cpu_map: %s", what, strerror(errno));
+	for (size_t i = 0; i < n; i++)
+		for (uint16_t j = 0; j < steers[i].ncpus; j++) {
+			uint16_t cpu = steers[i].cpus[j];
+
+			pt_format_ports(steers[i].lo, steers[i].hi, ports, sizeof(ports));
+			if (cpu >= info.max_entries)
+				return pt_bad("%s: %s %s: CPU %u is beyond this host's CPUs (0-%u)",
+					      what, pt_proto_name(steers[i].proto), ports, cpu,
+					      info.max_entries - 1);
+			if (!(online[cpu / 8] & (1u << (cpu % 8))))
+				return pt_bad("%s: %s %s: CPU %u is not online (see "
+					      "/sys/devices/system/cpu/online)",
+					      what, pt_proto_name(steers[i].proto), ports, cpu);
+		}
+	return 0;
+}
+
+static int edit_steer(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	const struct edit_arg *a = varg;
+	const struct pt_steer *s = &a->ed.steer;
+	char ports[16], oports[16];
+	size_t clash = 0;
+	int err;
+
+	pt_format_ports(s->lo, s->hi, ports, sizeof(ports));
+	if (a->ed.verb == PT_VERB_UNSTEER) {
+		err = pt_steer_del(st, s->proto, s->lo, s->hi);
+		if (err == -ENOENT)
+			return pt_bad("unsteer: no steer rule %s %s (see portier steers)",
+				      pt_proto_name(s->proto), ports);
+		return err ? pt_fail("unsteer: %s", strerror(-err)) : 0;
+	}
+	err = pt_steer_check_cpus(ctx, "steer", s, 1);
+	if (err)
+		return err;
+	err = pt_steer_set(st, s, &clash);
+	if (err == -ERANGE) {
+		const struct pt_steer *o = &st->steers[clash];
+
+		return pt_bad("steer: %s %s partly overlaps the steer rule %s %s: ranges of one "
+			      "protocol must be disjoint or nested",
+			      pt_proto_name(s->proto), ports, pt_proto_name(o->proto),
+			      pt_format_ports(o->lo, o->hi, oports, sizeof(oports)));
+	}
+	if (err == -ENOSPC)
+		return pt_bad("steer: at most %d steer rules", PT_MAX_STEERS);
+	return err ? pt_fail("steer: %s", strerror(-err)) : 0;
+}
+
+/* Once a steer rule is live: say so when no interface has the guard. */
+static int warn_unsteered(struct pt_ctx *ctx, struct pt_state *st, void *varg)
+{
+	pt_warn_no_guard(ctx, "these ports are not steered");
+	return 0;
+}
+
+int cmd_steer(int argc, char **argv)
+{
+	struct edit_arg a = {};
+
+	return parse_edit(argc, argv, &a) ?:
+	       pt_edit_state(edit_steer, a.ed.verb == PT_VERB_STEER ? warn_unsteered : NULL, &a);
+}
+
+/* ---- bindings, policies, steers: the lists (and dump's JSON of them) ---- */
 
 json_object *pt_json_bindings(const struct pt_state *st)
 {
@@ -248,6 +367,25 @@ json_object *pt_json_policies(const struct pt_state *st)
 	return arr;
 }
 
+json_object *pt_json_steers(const struct pt_state *st)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *s = &st->steers[i];
+		json_object *o = json_object_new_object(), *cpus = json_object_new_array();
+
+		json_object_object_add(o, "proto", json_object_new_string(pt_proto_name(s->proto)));
+		json_object_object_add(o, "port_lo", json_object_new_int(s->lo));
+		json_object_object_add(o, "port_hi", json_object_new_int(s->hi));
+		for (uint16_t j = 0; j < s->ncpus; j++)
+			json_object_array_add(cpus, json_object_new_int(s->cpus[j]));
+		json_object_object_add(o, "cpus", cpus);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static void table_bindings(const struct pt_state *st, struct pt_table *t)
 {
 	static const char *const hdr[] = { "PROTO", "PREFIX", "PORTS", "SERVICE" };
@@ -282,6 +420,22 @@ static void table_policies(const struct pt_state *st, struct pt_table *t)
 			snprintf(pps, sizeof(pps), "%u", p->pps);
 		else
 			snprintf(pps, sizeof(pps), "-");
+		pt_table_add(t, row);
+	}
+}
+
+static void table_steers(const struct pt_state *st, struct pt_table *t)
+{
+	static const char *const hdr[] = { "PROTO", "PORTS", "CPUS" };
+	char ports[16], cpus[PT_MAX_STEER_CPUS * 6];
+
+	pt_table_init(t, 3, hdr);
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *s = &st->steers[i];
+		const char *row[] = { pt_proto_name(s->proto),
+				      pt_format_ports(s->lo, s->hi, ports, sizeof(ports)),
+				      pt_format_cpus(s->cpus, s->ncpus, cpus, sizeof(cpus)) };
+
 		pt_table_add(t, row);
 	}
 }
@@ -329,4 +483,9 @@ int cmd_bindings(int argc, char **argv)
 int cmd_policies(int argc, char **argv)
 {
 	return list_rules("policies", argc, argv, pt_json_policies, table_policies);
+}
+
+int cmd_steers(int argc, char **argv)
+{
+	return list_rules("steers", argc, argv, pt_json_steers, table_steers);
 }

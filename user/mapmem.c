@@ -3,9 +3,10 @@
  * Map memory as the kernel counts it since 6.4 (each map type's
  * map_mem_usage), for the map types portier uses: arrays and per-CPU
  * arrays hold all their entries from creation (an mmapable one page-aligned),
- * an LRU hash all its elements from creation, a sockmap one pointer per
- * entry, a hash without preallocation its buckets plus one element per
- * entry it holds, an LPM trie one node per entry it holds. The headers
+ * an LRU hash all its elements from creation, a sockmap, an XSKMAP and a
+ * CPUMAP one pointer per entry, a hash without preallocation its buckets
+ * plus one element per entry it holds, an LPM trie one node per entry it
+ * holds. The headers
  * (struct bpf_htab and the like) are 6.18's sizes; they differ by a few
  * bytes between kernels, next to megabytes of entries. On 6.18 the result
  * is the kernel's own figure to the byte (tests/e2e/test_observe_memory.sh).
@@ -28,6 +29,9 @@
 #define LLIST_NODE	8	/* per element of a hash without preallocation */
 #define ARRAY_HDR	312	/* sizeof(struct bpf_array) */
 #define STAB_HDR	376	/* sizeof(struct bpf_stab) */
+#define XSKMAP_HDR	304	/* sizeof(struct xsk_map) */
+#define XSKMAP_NODE	32	/* sizeof(struct xsk_map_node), per socket in the map */
+#define CPUMAP_HDR	304	/* sizeof(struct bpf_cpu_map) */
 /* sizeof(struct lpm_trie_node): 40 with its rcu_head, 24 from 6.11 on */
 #define LPM_NODE_OLD	40
 #define LPM_NODE	24
@@ -126,6 +130,17 @@ int pt_map_mem(int fd, struct pt_map_mem *m)
 		break;
 	case BPF_MAP_TYPE_SOCKMAP:
 		m->used = m->max = STAB_HDR + n * sizeof(void *);
+		break;
+	case BPF_MAP_TYPE_XSKMAP:
+		/* and a node per socket it holds, which user space cannot
+		 * count (an XSKMAP cannot be read): in the bound only */
+		m->used = XSKMAP_HDR + n * sizeof(void *);
+		m->max = m->used + XSKMAP_NODE * n;
+		break;
+	case BPF_MAP_TYPE_CPUMAP:
+		/* the kernel counts the pointers only; each CPU with an entry
+		 * also has its queue (PT_CPU_QSIZE pointers) and a kthread */
+		m->used = m->max = CPUMAP_HDR + n * sizeof(void *);
 		break;
 	case BPF_MAP_TYPE_HASH:
 		elem = HTAB_ELEM + k + v + LLIST_NODE;

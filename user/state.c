@@ -328,6 +328,10 @@ int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn
 			  .ksz = pt_maps[id].key_size, .vsz = value_bytes(id), .fn = fn, .arg = arg };
 	int err = -ENOMEM;
 
+	/* an XSKMAP's sockets cannot be read from user space (EOPNOTSUPP);
+	 * a CPUMAP can, its empty slots as ENOENT (skipped) */
+	if (pt_maps[id].type == BPF_MAP_TYPE_XSKMAP)
+		return -EOPNOTSUPP;
 	if (!w.vsz)
 		return -EINVAL;
 	w.keys = malloc(WALK_CHUNK * w.ksz);
@@ -429,6 +433,23 @@ static int visit_slot(const void *key, const void *val, void *arg)
 	return APPEND(st->slots, st->nslots, s);
 }
 
+static int visit_steer(const void *key, const void *val, void *arg)
+{
+	const struct pt_range_key *k = key;
+	const struct pt_steer_rec *v = val;
+	struct pt_state *st = arg;
+	struct pt_steer s = { .proto = k->proto, .lo = k->port_lo, .hi = k->port_hi };
+
+	/* a record this build would not write is not a rule: refuse it */
+	if (v->count < 1 || v->count > PT_MAX_STEER_CPUS)
+		return -EUCLEAN;
+	s.ncpus = (uint16_t)v->count;
+	memcpy(s.cpus, v->cpu, s.ncpus * sizeof(s.cpus[0]));
+	if (!pt_cpus_valid(s.cpus, s.ncpus))
+		return -EUCLEAN;
+	return APPEND(st->steers, st->nsteers, s);
+}
+
 /* Keep listings stable: the order of rules as an operator reads them. */
 static int cmp_service(const void *a, const void *b)
 {
@@ -475,6 +496,13 @@ static int cmp_watch(const void *a, const void *b)
 	return cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
 }
 
+static int cmp_steer(const void *a, const void *b)
+{
+	const struct pt_steer *x = a, *y = b;
+
+	return cmp_range(x->proto, x->lo, x->hi, y->proto, y->lo, y->hi);
+}
+
 int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 {
 	int gen = (int)(ctx->cfg.gen & 1);
@@ -486,6 +514,7 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 	err = err ?: pt_map_walk(ctx->fds, M_POLICY_TABLE, gen, visit_policy, st);
 	err = err ?: pt_map_walk(ctx->fds, M_WATCH_TABLE, gen, visit_watch, st);
 	err = err ?: pt_map_walk(ctx->fds, M_SLOT_TABLE, gen, visit_slot, st);
+	err = err ?: pt_map_walk(ctx->fds, M_STEER_TABLE, gen, visit_steer, st);
 	if (err) {
 		pt_state_free(st);
 		return err;
@@ -498,6 +527,8 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 		qsort(st->policies, st->npolicies, sizeof(*st->policies), cmp_policy);
 	if (st->nwatches)
 		qsort(st->watches, st->nwatches, sizeof(*st->watches), cmp_watch);
+	if (st->nsteers)
+		qsort(st->steers, st->nsteers, sizeof(*st->steers), cmp_steer);
 	return 0;
 }
 
@@ -674,6 +705,15 @@ static int image_records(const struct pt_state *st, uint8_t gen, struct gen_imag
 
 		err = image_add(&g->m[M_SLOT_TABLE], &k, &st->slots[i].slot);
 	}
+	for (size_t i = 0; i < st->nsteers && !err; i++) {
+		const struct pt_steer *s = &st->steers[i];
+		struct pt_range_key k = { .gen = gen, .proto = s->proto, .port_lo = s->lo,
+					  .port_hi = s->hi };
+		struct pt_steer_rec v = { .count = s->ncpus };
+
+		memcpy(v.cpu, s->cpus, s->ncpus * sizeof(v.cpu[0]));
+		err = image_add(&g->m[M_STEER_TABLE], &k, &v);
+	}
 	return err;
 }
 
@@ -697,6 +737,13 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		err = image_add(&g->m[M_BIND_HOST], &c->hosts[i].key.gen, &c->hosts[i].val);
 	for (size_t i = 0; i < c->npolicies && !err; i++)
 		err = image_add(&g->m[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
+	/* the generation's half of cpu_sets (an array: never deleted, the
+	 * next write of the half overwrites what port_table names) */
+	for (size_t i = 0; i < c->nsets && !err; i++) {
+		__u32 k = PT_CPU_SET_INDEX(c->gen, i);
+
+		err = image_add(&g->m[M_CPU_SETS], &k, &c->sets[i]);
+	}
 	if (err)
 		gen_image_free(g);
 	return err;
@@ -796,6 +843,65 @@ static int write_config(struct pt_ctx *ctx, const struct pt_config *cfg)
 		return -errno;
 	ctx->cfg = *cfg;
 	return 0;
+}
+
+/* ---- cpu_map: the CPUs steer rules list ---- */
+
+/* Is cpu listed by a CPU set of c? */
+static bool cpu_listed(const struct pt_compiled *c, uint32_t cpu)
+{
+	for (size_t i = 0; c && i < c->nsets; i++)
+		for (uint32_t j = 0; j < c->sets[i].count && j < PT_MAX_STEER_CPUS; j++)
+			if (c->sets[i].cpu[j] == cpu)
+				return true;
+	return false;
+}
+
+static uint32_t cpu_map_size(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+int pt_cpu_map_add(const int fds[PT_NMAPS], const struct pt_compiled *c)
+{
+	/* a queue, no program: the CPU's kthread hands frames to the stack */
+	struct bpf_cpumap_val val = { .qsize = PT_CPU_QSIZE };
+	uint32_t size = cpu_map_size(fds[M_CPU_MAP]);
+
+	for (size_t i = 0; i < c->nsets; i++)
+		for (uint32_t j = 0; j < c->sets[i].count && j < PT_MAX_STEER_CPUS; j++) {
+			__u32 cpu = c->sets[i].cpu[j];
+			struct bpf_cpumap_val cur;
+
+			if (cpu >= size)
+				return -ERANGE;
+			/* an entry there already stays: replacing it would
+			 * restart its kthread under the packets it carries */
+			if (!bpf_map_lookup_elem(fds[M_CPU_MAP], &cpu, &cur))
+				continue;
+			if (bpf_map_update_elem(fds[M_CPU_MAP], &cpu, &val, BPF_ANY))
+				return -errno;
+		}
+	return 0;
+}
+
+int pt_cpu_map_prune(const int fds[PT_NMAPS], const struct pt_compiled *c)
+{
+	uint32_t size = cpu_map_size(fds[M_CPU_MAP]);
+	int err = 0;
+
+	for (__u32 cpu = 0; cpu < size; cpu++) {
+		struct bpf_cpumap_val cur;
+
+		if (cpu_listed(c, cpu) || bpf_map_lookup_elem(fds[M_CPU_MAP], &cpu, &cur))
+			continue;
+		if (bpf_map_delete_elem(fds[M_CPU_MAP], &cpu) && !err)
+			err = -errno;
+	}
+	return err;
 }
 
 /* ---- the grace period ---- */
@@ -898,6 +1004,9 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	cfg.enforce[ng] = c.enforce;	/* read only once ng is live */
 	err = write_config(ctx, &cfg);
 	err = err ?: gen_image_write(ctx->fds, &img);
+	/* every CPU the new generation steers to has its queue before it
+	 * goes live (one left over by a failure is pruned by the next commit) */
+	err = err ?: pt_cpu_map_add(ctx->fds, &c);
 	err = err ?: zero_slots(ctx, fresh, nfresh);
 	if (err) {
 		/* still dirty: the next command clears what was written */
@@ -921,6 +1030,9 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	if (!pt_grace_period() && !gen_image_delete(ctx->fds, &old)) {
 		cfg.idle_dirty = 0;
 		write_config(ctx, &cfg);
+		/* no run reads the old generation's CPU sets any more: the
+		 * CPUs only it listed lose their queues */
+		pt_cpu_map_prune(ctx->fds, &c);
 	}
 cleanup:
 	pt_compiled_free(&c);

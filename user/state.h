@@ -118,12 +118,19 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
  */
 int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
 int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
+/* cpu_map: give every CPU that c's CPU sets list a queue (before the
+ * generation goes live; -ERANGE for a CPU beyond the map), and remove the
+ * queue of every CPU they do not list (once no older generation can run). */
+int pt_cpu_map_add(const int fds[PT_NMAPS], const struct pt_compiled *c);
+int pt_cpu_map_prune(const int fds[PT_NMAPS], const struct pt_compiled *c);
 /* Remove every entry of generation gen from the generation-keyed maps. */
 int pt_state_clear_gen(struct pt_ctx *ctx, uint8_t gen);
 
 /* Visit every entry of map id, or only those of generation gen (>= 0) in a
  * generation-keyed map: batched where the kernel can, one by one where not.
- * A visit that returns non-zero ends the walk, which returns that value. */
+ * A visit that returns non-zero ends the walk, which returns that value.
+ * cpu_map visits the CPUs that have an entry; xsk_socks cannot be read
+ * (-EOPNOTSUPP). */
 typedef int (*pt_visit_fn)(const void *key, const void *val, void *arg);
 int pt_map_walk(const int fds[PT_NMAPS], enum pt_map_id id, int gen, pt_visit_fn fn, void *arg);
 

@@ -197,6 +197,7 @@ static int parse(const uint8_t *p, size_t len, struct gm_result *r, struct gm_fr
 	} else {
 		return GM_OTHER;
 	}
+	r->sport = be16(p + off);
 	r->dport = be16(p + off + 2);
 	return GM_POLICED;
 }
@@ -244,6 +245,141 @@ long gm_policy_lookup(const struct gm_rules *rules, uint8_t proto, uint8_t famil
 			best = (long)i;
 	}
 	return best;
+}
+
+/* Does the destination prefix of a binding hold addr? */
+static int bind_match(const struct gm_bind *b, uint8_t family, const uint8_t *addr)
+{
+	struct gm_policy as = { .family = b->family, .plen = b->plen };
+
+	memcpy(as.addr, b->addr, 16);
+	return prefix_match(&as, family, addr);
+}
+
+long gm_bind_lookup(const struct gm_rules *rules, uint8_t proto, uint8_t family,
+		    const uint8_t daddr[16], uint16_t port)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < rules->nbinds; i++) {
+		const struct gm_bind *b = &rules->binds[i], *w;
+		int rb, rw;
+
+		if (b->proto != proto || port < b->lo || port > b->hi ||
+		    !bind_match(b, family, daddr))
+			continue;
+		if (best < 0) {
+			best = (long)i;
+			continue;
+		}
+		w = &rules->binds[best];
+		/* narrowest range; then longest prefix, a family before any */
+		rb = b->plen * 2 + (b->family != GM_FAMILY_ANY);
+		rw = w->plen * 2 + (w->family != GM_FAMILY_ANY);
+		if (b->hi - b->lo < w->hi - w->lo || (b->hi - b->lo == w->hi - w->lo && rb > rw))
+			best = (long)i;
+	}
+	return best;
+}
+
+static uint32_t rol32(uint32_t w, unsigned int s)
+{
+	return (w << s) | (w >> ((32 - s) & 31));
+}
+
+/* Bob Jenkins' final mix of three words (lookup3.c, final()). */
+static uint32_t jenkins_final(uint32_t a, uint32_t b, uint32_t c)
+{
+	a += 0xdeadbeef;
+	b += 0xdeadbeef;
+	c += 0xdeadbeef;
+	c ^= b;
+	c -= rol32(b, 14);
+	a ^= c;
+	a -= rol32(c, 11);
+	b ^= a;
+	b -= rol32(a, 25);
+	c ^= b;
+	c -= rol32(b, 16);
+	a ^= c;
+	a -= rol32(c, 4);
+	b ^= a;
+	b -= rol32(a, 14);
+	c ^= b;
+	c -= rol32(b, 24);
+	return c;
+}
+
+/* The xor of an address's four words, as the host reads them. */
+static uint32_t fold(const uint8_t addr[16])
+{
+	uint32_t w[4];
+
+	memcpy(w, addr, 16);
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+uint16_t gm_steer_cpu(const struct gm_steer *s, uint8_t proto, uint8_t family,
+		      const uint8_t saddr[16], const uint8_t daddr[16], uint16_t sport,
+		      uint16_t dport)
+{
+	uint32_t h = jenkins_final(fold(saddr), fold(daddr) ^ proto,
+				   (uint32_t)sport << 16 | dport);
+
+	(void)family;	/* an IPv4 address has zero words beyond the first */
+	return s->cpus[h % s->ncpus];
+}
+
+static long steer_lookup(const struct gm_rules *rules, uint8_t proto, uint16_t port)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < rules->nsteers; i++) {
+		const struct gm_steer *s = &rules->steers[i];
+
+		if (s->proto != proto || port < s->lo || port > s->hi)
+			continue;
+		if (best < 0 || s->hi - s->lo < rules->steers[best].hi - rules->steers[best].lo)
+			best = (long)i;
+	}
+	return best;
+}
+
+static int bit(const uint8_t *map, uint32_t i)
+{
+	return map && (map[i / 8] >> (i % 8)) & 1;
+}
+
+/* A packet the policy passed: to an AF_XDP socket, to a CPU, or on. */
+static void steer(const struct gm_model *m, struct gm_result *r)
+{
+	const struct gm_rules *ru = &m->rules;
+	long b = gm_bind_lookup(ru, r->proto, r->family, r->daddr, r->dport);
+
+	if (b >= 0 && ru->binds[b].xsk_ifindex) {
+		uint32_t svc = ru->binds[b].service;
+
+		r->bind = b;
+		if (ru->binds[b].xsk_ifindex == ru->ifindex && ru->rx_queue < PT_MAX_QUEUES &&
+		    svc < PT_MAX_SERVICES && bit(ru->xsk_ready, PT_XSK_KEY(svc, ru->rx_queue))) {
+			r->verdict = XDP_REDIRECT;
+			r->slot_delta.xsk = 1;
+			return;
+		}
+		r->slot_delta.fallback = 1;	/* passed to the stack */
+		return;
+	}
+	r->steer = steer_lookup(ru, r->proto, r->dport);
+	if (r->steer < 0)
+		return;
+	r->cpu = gm_steer_cpu(&ru->steers[r->steer], r->proto, r->family, r->saddr, r->daddr,
+			      r->sport, r->dport);
+	if (!bit(ru->cpu_ready, (uint32_t)r->cpu))
+		return;		/* no queue on that CPU: passed, uncounted */
+	r->verdict = XDP_REDIRECT;
+	r->slot_delta.cpu = 1;
 }
 
 static uint32_t class_row(uint8_t proto, uint16_t port)
@@ -398,7 +534,11 @@ void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_resu
 	memset(r, 0, sizeof(*r));
 	r->verdict = XDP_PASS;
 	r->policy = -1;
+	r->steer = -1;
+	r->cpu = -1;
+	r->bind = -1;
 	kind = parse(frame, len, r, &fi);
+	memcpy(r->daddr, fi.daddr, 16);
 	if (kind == P_CUT)
 		kind = fi.mf ? GM_UNREADABLE : GM_MALFORMED;
 	switch (kind) {
@@ -454,6 +594,9 @@ void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_resu
 			break;
 		}
 	}
+	/* steered only when passed and whole */
+	if (r->verdict == XDP_PASS && !fi.mf)
+		steer(m, r);
 	if (fi.mf) {
 		e = frag_find(m, r, &fi, 1);
 		e->slot = r->slot;

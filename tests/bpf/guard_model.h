@@ -40,6 +40,21 @@
  * guard's map); a packet whose set has no bucket of its own and no unused
  * way is limited. A used way is never reclaimed here (the guard reclaims
  * one idle for a second): exact for runs shorter than a second per set.
+ *
+ * Steering, after policy, of a passed whole packet (not a first fragment:
+ * the stack reassembles it). First AF_XDP: the winning binding for the
+ * destination (narrowest port range, then longest prefix, then an
+ * explicit family before `any`); when its service is an AF_XDP service,
+ * the packet is redirected to the service's socket for the receive queue
+ * when it came in on the service's interface, the queue is below
+ * PT_MAX_QUEUES and the socket slot is filled (xsk +1), and otherwise
+ * passes, counted as fallback. Else a steer rule (the narrowest holding
+ * the port) sends it to cpu[h % n] of its list, h the Jenkins final mix
+ * of (xor of the source's words, xor of the destination's words ^ proto,
+ * sport << 16 | dport), each word the 4 bytes of the address as the host
+ * reads them; a CPU with a cpu_map entry takes it (XDP_REDIRECT, cpu +1),
+ * one without passes it uncounted. A binding to a kernel-socket service
+ * is dispatch's business: the steer rule still applies.
  */
 #ifndef PORTIER_TEST_GUARD_MODEL_H
 #define PORTIER_TEST_GUARD_MODEL_H
@@ -67,11 +82,38 @@ struct gm_slot {
 	uint32_t slot;
 };
 
+struct gm_steer {
+	uint8_t proto;
+	uint16_t lo, hi;
+	uint16_t ncpus;
+	uint16_t cpus[PT_MAX_STEER_CPUS];
+};
+
+struct gm_bind {
+	uint8_t proto;
+	uint16_t lo, hi;
+	uint8_t family;		/* PT_INET, PT_INET6 or GM_FAMILY_ANY */
+	uint8_t plen;
+	uint8_t addr[16];	/* destination prefix, network order */
+	uint32_t service;
+	uint32_t xsk_ifindex;	/* the service's AF_XDP interface; 0: kernel sockets */
+};
+
 struct gm_rules {
 	const struct gm_policy *policies;
 	size_t npolicies;
 	const struct gm_slot *slots;
 	size_t nslots;
+	const struct gm_steer *steers;
+	size_t nsteers;
+	const struct gm_bind *binds;
+	size_t nbinds;
+	/* bit c: CPU c has a cpu_map entry (PT_MAX_CPUS bits; NULL: none) */
+	const uint8_t *cpu_ready;
+	/* bit PT_XSK_KEY(svc, q): an AF_XDP socket fills the slot (NULL: none) */
+	const uint8_t *xsk_ready;
+	/* where the frames come in (BPF_PROG_TEST_RUN: lo's index, queue 0) */
+	uint32_t ifindex, rx_queue;
 };
 
 enum gm_kind {
@@ -96,9 +138,12 @@ struct gm_result {
 	struct pt_global global_delta;
 	/* What the parser found, for messages. */
 	uint8_t proto, family, tcp_flags;
-	uint16_t dport;
-	uint8_t saddr[16];
+	uint16_t dport, sport;
+	uint8_t saddr[16], daddr[16];
 	long policy;		/* index of the winning policy, -1 none */
+	long steer;		/* index of the steer rule that chose a CPU, -1 none */
+	int32_t cpu;		/* the CPU it chose, -1 none */
+	long bind;		/* the winning binding when AF_XDP was tried, -1 none */
 };
 
 #define GM_BUCKET_SEED 0x5eed0001u
@@ -141,6 +186,13 @@ void gm_run(struct gm_model *m, const uint8_t *frame, size_t len, struct gm_resu
 /* The winning policy for a packet (index into rules->policies), or -1. */
 long gm_policy_lookup(const struct gm_rules *rules, uint8_t proto, uint8_t family,
 		      const uint8_t saddr[16], uint16_t port);
+/* The winning binding for a destination (index into rules->binds), or -1. */
+long gm_bind_lookup(const struct gm_rules *rules, uint8_t proto, uint8_t family,
+		    const uint8_t daddr[16], uint16_t port);
+/* The CPU a steer rule's flow goes to: cpus[hash % ncpus]. */
+uint16_t gm_steer_cpu(const struct gm_steer *s, uint8_t proto, uint8_t family,
+		      const uint8_t saddr[16], const uint8_t daddr[16], uint16_t sport,
+		      uint16_t dport);
 
 const char *gm_kind_name(enum gm_kind kind);
 

@@ -34,15 +34,21 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "portier.h"
 #include "model.h"
+#include "config.h"
+#include "parse.h"
 #include "state.h"
 #include "guard.skel.h"
 #include "bpftest.h"
@@ -184,6 +190,7 @@ static void reset_tables(void)
 	struct pt_state empty = {};
 
 	clear_map(map_fds[M_BIND_LPM], sizeof(struct pt_lpm_key));
+	clear_map(map_fds[M_BIND_HOST], sizeof(struct pt_host_key));
 	clear_map(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key));
 	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	clear_map(map_fds[M_FRAG_TABLE], sizeof(struct pt_frag_key));
@@ -484,6 +491,93 @@ static void install_table_rules(void)
 	tables_are_table_rules = true;
 }
 
+/* ---- steering, as the model sees it ---- */
+
+/* cpu_map entries the tests make: bit c for CPU c. */
+static uint8_t cpu_ready[PT_MAX_CPUS / 8];
+static uint8_t xsk_none[PT_XSK_ENTRIES / 8];
+
+/* Give CPU cpu a cpu_map entry (a queue, no program), or take it away. */
+static void cpu_entry(uint32_t cpu, bool on)
+{
+	struct bpf_cpumap_val val = { .qsize = PT_CPU_QSIZE };
+
+	if (on) {
+		assert_int_equal(bpf_map_update_elem(map_fds[M_CPU_MAP], &cpu, &val, BPF_ANY), 0);
+		cpu_ready[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+	} else {
+		assert_int_equal(bpf_map_delete_elem(map_fds[M_CPU_MAP], &cpu), 0);
+		cpu_ready[cpu / 8] &= (uint8_t)~(1u << (cpu % 8));
+	}
+}
+
+/* The interface BPF_PROG_TEST_RUN says a frame came in on: loopback. */
+static uint32_t lo_ifindex(void)
+{
+	static uint32_t lo;
+
+	if (!lo)
+		lo = if_nametoindex("lo");
+	assert_int_not_equal(lo, 0);
+	return lo;
+}
+
+/* xsk_meta of service svc: an AF_XDP service on ifindex (0: not). */
+static void xsk_meta_set(uint32_t svc, uint32_t ifindex)
+{
+	struct pt_xsk_meta m = { .ifindex = ifindex };
+
+	assert_int_equal(bpf_map_update_elem(map_fds[M_XSK_META], &svc, &m, BPF_ANY), 0);
+}
+
+/* The steer rules and bindings of st for the model (allocated: free them
+ * with gm_steering_free), the cpu_map entries made so far, no AF_XDP
+ * socket in any slot, frames coming in on lo's queue 0. */
+static void gm_steering_of(const struct pt_state *st, struct gm_rules *rules)
+{
+	struct gm_steer *steers = calloc(st->nsteers + 1, sizeof(*steers));
+	struct gm_bind *binds = calloc(st->nbindings + 1, sizeof(*binds));
+	size_t i;
+
+	assert_non_null(steers);
+	assert_non_null(binds);
+	for (i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *x = &st->steers[i];
+
+		steers[i] = (struct gm_steer){ .proto = x->proto, .lo = x->lo, .hi = x->hi,
+					       .ncpus = x->ncpus };
+		memcpy(steers[i].cpus, x->cpus, sizeof(steers[i].cpus));
+	}
+	for (i = 0; i < st->nbindings; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		const struct pt_service *svc = pt_service_by_id(st, b->service);
+
+		binds[i] = (struct gm_bind){
+			.proto = b->proto, .lo = b->lo, .hi = b->hi,
+			.family = b->prefix.family == PT_FAMILY_ANY ? GM_FAMILY_ANY : b->prefix.family,
+			.plen = b->prefix.plen, .service = b->service,
+			.xsk_ifindex = svc ? svc->xsk_ifindex : 0,
+		};
+		memcpy(binds[i].addr, b->prefix.addr, 16);
+	}
+	rules->steers = steers;
+	rules->nsteers = st->nsteers;
+	rules->binds = binds;
+	rules->nbinds = st->nbindings;
+	rules->cpu_ready = cpu_ready;
+	rules->xsk_ready = xsk_none;
+	rules->ifindex = lo_ifindex();
+	rules->rx_queue = 0;
+}
+
+static void gm_steering_free(struct gm_rules *rules)
+{
+	free((void *)rules->steers);
+	free((void *)rules->binds);
+	rules->steers = NULL;
+	rules->binds = NULL;
+}
+
 static struct gm_policy table_gm_policies[N_TABLE_POLICIES];
 static struct gm_slot table_gm_slots[64];
 
@@ -507,7 +601,9 @@ static void gm_rules_of(const struct pt_state *st, struct gm_policy *pols, struc
 	for (i = 0; i < st->nslots; i++)
 		slots[i] = (struct gm_slot){ st->slots[i].proto, st->slots[i].lo, st->slots[i].hi,
 					     st->slots[i].slot };
-	*rules = (struct gm_rules){ pols, st->npolicies, slots, st->nslots };
+	*rules = (struct gm_rules){ .policies = pols, .npolicies = st->npolicies,
+				    .slots = slots, .nslots = st->nslots };
+	gm_steering_of(st, rules);
 }
 
 static void table_gm_rules(struct gm_rules *rules)
@@ -936,7 +1032,8 @@ static uint32_t case_verdict(const struct gcase *c, int i)
 
 static const char *verdict_name(uint32_t v)
 {
-	return v == XDP_PASS ? "PASS" : v == XDP_DROP ? "DROP" : "other";
+	return v == XDP_PASS ? "PASS" : v == XDP_DROP ? "DROP" : v == XDP_REDIRECT ? "REDIRECT"
+											   : "other";
 }
 
 /* Compare one counter; print and count a mismatch. */
@@ -959,7 +1056,10 @@ static int expect_counters(const char *name, long slot, const struct pt_counters
 	return expect(name, "packets", slot, got->packets, want->packets) +
 	       expect(name, "bytes", slot, got->bytes, want->bytes) +
 	       expect(name, "dropped", slot, got->dropped, want->dropped) +
-	       expect(name, "limited", slot, got->limited, want->limited);
+	       expect(name, "limited", slot, got->limited, want->limited) +
+	       expect(name, "xsk", slot, got->xsk, want->xsk) +
+	       expect(name, "cpu", slot, got->cpu, want->cpu) +
+	       expect(name, "fallback", slot, got->fallback, want->fallback);
 }
 
 static int expect_globals(const char *name, const struct pt_global *got,
@@ -1030,6 +1130,9 @@ static void run_case(void **state)
 		got.bytes = after.slot[s].bytes - before.slot[s].bytes;
 		got.dropped = after.slot[s].dropped - before.slot[s].dropped;
 		got.limited = after.slot[s].limited - before.slot[s].limited;
+		got.xsk = after.slot[s].xsk - before.slot[s].xsk;
+		got.cpu = after.slot[s].cpu - before.slot[s].cpu;
+		got.fallback = after.slot[s].fallback - before.slot[s].fallback;
 		bad += expect_counters(c->name, s, &got, (long)s == sym_slot(c->slot) ? &want : &zero);
 	}
 	gdelta.malformed = after.g.malformed - before.g.malformed;
@@ -1196,6 +1299,9 @@ static void test_fragment_sequences(void **state)
 			got.bytes = after.slot[sl].bytes - before.slot[sl].bytes;
 			got.dropped = after.slot[sl].dropped - before.slot[sl].dropped;
 			got.limited = after.slot[sl].limited - before.slot[sl].limited;
+			got.xsk = after.slot[sl].xsk - before.slot[sl].xsk;
+			got.cpu = after.slot[sl].cpu - before.slot[sl].cpu;
+			got.fallback = after.slot[sl].fallback - before.slot[sl].fallback;
 			bad += expect_counters(q->name, sl, &got,
 					       (long)sl == sym_slot(q->slot) ? &want : &zero);
 		}
@@ -1208,6 +1314,7 @@ static void test_fragment_sequences(void **state)
 		bad += expect_globals(q->name, &gd, &gwant);
 	}
 	free(m);
+	gm_steering_free(&rules);
 	if (bad)
 		fail_msg("fragment sequences: %d mismatches", bad);
 }
@@ -1833,6 +1940,9 @@ static void test_model_table(void **state)
 			got.bytes += r.slot_delta.bytes;
 			got.dropped += r.slot_delta.dropped;
 			got.limited += r.slot_delta.limited;
+			got.xsk += r.slot_delta.xsk;
+			got.cpu += r.slot_delta.cpu;
+			got.fallback += r.slot_delta.fallback;
 			gsum.malformed += r.global_delta.malformed;
 			gsum.fragments += r.global_delta.fragments;
 			gsum.other += r.global_delta.other;
@@ -1848,8 +1958,421 @@ static void test_model_table(void **state)
 		bad += expect_globals(c->name, &gsum, &gwant);
 	}
 	free(m);
+	gm_steering_free(&rules);
 	if (bad)
 		fail_msg("the model disagrees with the table: %d mismatches", bad);
+}
+
+/* ---- steering: to AF_XDP sockets and to CPUs, after policy ---- */
+
+/*
+ * The rules of the steering cases, in apply's words. Services: web holds
+ * kernel sockets; game is an AF_XDP service on lo (where test runs come
+ * in) with no socket in any slot; far is one on another interface.
+ */
+static const char steer_conf[] =
+	"service add web\nservice add game\nservice add far\n"
+	"bind udp any 3064-3099 game\n"
+	"bind udp 198.18.0.1 3070 web\n"	/* narrower: kernel sockets, then steered */
+	"bind udp any 4000 far\n"
+	"bind udp any 5000 web\n"
+	"bind udp any 5100 web\n"		/* bound, not steered */
+	"steer udp 3064-3099 cpus 1\n"
+	"steer udp 5000 cpus 1\n"
+	"steer udp 5001 cpus 1\n"
+	"steer udp 5002 cpus 0-1\n"
+	"steer udp 7000 cpus 1023\n"		/* beyond cpu_map: no queue there */
+	"steer tcp 80 cpus 1\n"
+	"policy tcp 80 drop-new\n"
+	"steer udp 6000-6001 cpus 0\n"
+	"policy udp 6000 drop\n"
+	"policy udp 6001 limit 2\n"
+	"policy udp 3080 drop\n";
+#define FAR_IFINDEX 999999
+
+struct steer_env {
+	struct pt_state st;
+	struct pt_compiled c;
+	struct gm_policy pols[8];
+	struct gm_slot slots[64];
+	struct gm_rules rules;
+	struct gm_model *model;
+};
+
+/* Install steer_conf as generation 1 (gen 0 empty), with queues on CPUs
+ * 0 and 1, xsk_meta for the services, and the model of it all. */
+static void steer_env_make(struct steer_env *env)
+{
+	struct pt_config_error ce;
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+
+	REQUIRE_GUARD();
+	if (bt_ncpus() < 2)
+		fail_msg("steering cases need two possible CPUs, this host has %d", bt_ncpus());
+	memset(env, 0, sizeof(*env));
+	reset_tables();
+	assert_int_equal(pt_config_parse(steer_conf, sizeof(steer_conf) - 1, NULL, &env->st, &ce),
+			 0);
+	pt_service_by_name(&env->st, "game")->xsk_ifindex = lo_ifindex();
+	pt_service_by_name(&env->st, "far")->xsk_ifindex = FAR_IFINDEX;
+	for (size_t i = 0; i < env->st.nservices; i++)
+		xsk_meta_set(env->st.services[i].id, env->st.services[i].xsk_ifindex);
+	assert_int_equal(pt_assign_slots(&env->st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_true(env->st.npolicies <= 8 && env->st.nslots <= 64);
+	cpu_entry(0, true);
+	cpu_entry(1, true);
+	write_gen(&env->st, 1, &env->c);
+	set_gen(1);
+	gm_rules_of(&env->st, env->pols, env->slots, &env->rules);
+	env->model = malloc(sizeof(*env->model));
+	assert_non_null(env->model);
+	gm_init(env->model, &env->rules);
+	/* the cpu_map has no entry where the map ends */
+	assert_true(bt_ncpus() <= 1023);
+}
+
+static void steer_env_free(struct steer_env *env)
+{
+	/* the next test starts from no rules; CPU 1 keeps no queue */
+	reset_tables();
+	cpu_entry(1, false);
+	free(env->model);
+	gm_steering_free(&env->rules);
+	pt_compiled_free(&env->c);
+	pt_state_free(&env->st);
+}
+
+struct scase {
+	const char *name;
+	struct pkt_spec spec;
+	int n;			/* frames (0: one) */
+	int npass;		/* of n: the first npass get verdict, the rest XDP_DROP */
+	uint32_t verdict;
+	uint64_t dropped, limited, xsk, cpu, fallback;	/* per frame, of the first npass */
+};
+
+/* Run one case: every frame's verdict, the exact counters of the port's
+ * slot, nothing elsewhere, and the model's verdicts and counters alike. */
+static int steer_run(struct steer_env *env, const struct scase *c)
+{
+	struct pt_counters before, after, want = {}, model = {};
+	uint8_t buf[PKT_MAX];
+	struct gm_result r;
+	int len = pkt_build(&c->spec, buf, NULL), n = c->n ? c->n : 1, bad = 0, i;
+	int npass = c->n ? c->npass : 1;
+	uint32_t slot, verdict;
+
+	if (len < 0)
+		fail_msg("%s: the frame does not build", c->name);
+	slot = pt_slot_of_port(&env->st, c->spec.l4 == IPPROTO_TCP ? PT_TCP : PT_UDP,
+			       c->spec.dport);
+	read_slot(slot, &before);
+	for (i = 0; i < n; i++) {
+		uint32_t want_v = i < npass ? c->verdict : XDP_DROP;
+
+		assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
+					    (size_t)len, &verdict), 0);
+		gm_run(env->model, buf, (size_t)len, &r);
+		if (verdict != want_v || r.verdict != want_v) {
+			fprintf(stderr, "# %s: frame %d: guard %s, model %s, want %s\n", c->name, i,
+				verdict_name(verdict), verdict_name(r.verdict), verdict_name(want_v));
+			bad++;
+		}
+		model.packets += r.slot_delta.packets;
+		model.bytes += r.slot_delta.bytes;
+		model.dropped += r.slot_delta.dropped;
+		model.limited += r.slot_delta.limited;
+		model.xsk += r.slot_delta.xsk;
+		model.cpu += r.slot_delta.cpu;
+		model.fallback += r.slot_delta.fallback;
+	}
+	read_slot(slot, &after);
+	want.packets = (uint64_t)n;
+	want.bytes = (uint64_t)n * (uint64_t)len;
+	want.dropped = c->dropped * (uint64_t)npass;
+	want.limited = c->limited + (uint64_t)(n - npass);
+	want.xsk = c->xsk * (uint64_t)npass;
+	want.cpu = c->cpu * (uint64_t)npass;
+	want.fallback = c->fallback * (uint64_t)npass;
+	after.packets -= before.packets;
+	after.bytes -= before.bytes;
+	after.dropped -= before.dropped;
+	after.limited -= before.limited;
+	after.xsk -= before.xsk;
+	after.cpu -= before.cpu;
+	after.fallback -= before.fallback;
+	bad += expect_counters(c->name, slot, &after, &want);
+	bad += expect_counters("model", slot, &model, &want);
+	if (bad)
+		pkt_hexdump(buf, (size_t)len);
+	return bad;
+}
+
+#define REDIRECT .verdict = XDP_REDIRECT
+#define FIRST_FRAG(p) .family = 4, .src = SRC4, .dst = DST4, .mf = true, UDP(p)
+
+static const struct scase steer_cases[] = {
+	{ "steer_udp_to_cpu", { V4, UDP(5001) }, REDIRECT, .cpu = 1 },
+	{ "steer_udp_ipv6_to_cpu", { V6, UDP(5001) }, REDIRECT, .cpu = 1 },
+	{ "steer_bound_to_kernel_socket_service_still_steered", { V4, UDP(5000) }, REDIRECT,
+	  .cpu = 1 },
+	{ "steer_same_flow_same_cpu", { V4, UDP(5002) }, .n = 20, .npass = 20, REDIRECT,
+	  .cpu = 1 },
+	{ "steer_cpu_beyond_the_map_passes_uncounted", { V4, UDP(7000) }, PASS },
+	{ "steer_tcp_ack_steered", { V4, TCP(80) }, REDIRECT, .cpu = 1 },
+	{ "steer_drop_new_wins_over_steering", { V4, TCPF(80, PKT_TCP_SYN) }, DROP, .dropped = 1 },
+	{ "steer_drop_wins_over_steering", { V4, UDP(6000) }, DROP, .dropped = 1 },
+	{ "steer_limit_wins_over_steering", { V4, UDP(6001) }, .n = 3, .npass = 2, REDIRECT,
+	  .cpu = 1 },
+	{ "steer_first_fragment_not_steered", { FIRST_FRAG(5001) }, PASS },
+	{ "steer_unsteered_port_passes", { V4, UDP(5003) }, PASS },
+	{ "bound_kernel_service_unsteered_plain_pass", { V4, UDP(5100) }, PASS },
+	{ "xsk_empty_slot_falls_back", { V4, UDP(3065) }, PASS, .fallback = 1 },
+	{ "xsk_ipv6_empty_slot_falls_back", { V6, UDP(3099) }, PASS, .fallback = 1 },
+	{ "xsk_other_interface_falls_back", { V4, UDP(4000) }, PASS, .fallback = 1 },
+	{ "xsk_drop_wins_never_steered", { V4, UDP(3080) }, DROP, .dropped = 1 },
+	{ "xsk_narrower_kernel_binding_then_cpu", { V4, UDP(3070) }, REDIRECT, .cpu = 1 },
+	{ "xsk_kernel_binding_other_address_is_xsk", { .family = 4, .src = SRC4,
+						       .dst = "198.18.0.2", UDP(3070) }, PASS, .fallback = 1 },
+	{ "xsk_first_fragment_not_steered", { FIRST_FRAG(3065) }, PASS },
+};
+#define N_STEER_CASES (sizeof(steer_cases) / sizeof(steer_cases[0]))
+
+static void test_steer_cases(void **state)
+{
+	struct steer_env env;
+	int bad = 0;
+
+	steer_env_make(&env);
+	for (size_t i = 0; i < N_STEER_CASES; i++) {
+		reset_buckets(map_fds[M_RATE_BUCKETS]);
+		gm_init(env.model, &env.rules);
+		bad += steer_run(&env, &steer_cases[i]);
+	}
+	steer_env_free(&env);
+	if (bad)
+		fail_msg("steering: %d mismatches", bad);
+}
+
+/*
+ * Which CPU: with CPU 1's queue gone, a set of CPU 1 alone passes
+ * uncounted, and a set of 0-1 redirects exactly the flows whose hash picks
+ * CPU 0 (as the model says, flow by flow, the same every time).
+ */
+static void test_steer_which_cpu(void **state)
+{
+	struct steer_env env;
+	struct pt_counters before, after;
+	uint8_t buf[PKT_MAX];
+	unsigned int on0 = 0, on1 = 0;
+	uint32_t slot, verdict;
+	int bad = 0;
+
+	steer_env_make(&env);
+	cpu_entry(1, false);
+	bad += steer_run(&env, &(struct scase){ "cpu1_gone_set_of_1", { V4, UDP(5001) }, PASS });
+	bad += steer_run(&env, &(struct scase){ "cpu1_gone_bound_port", { V4, UDP(5000) }, PASS });
+	slot = pt_slot_of_port(&env.st, PT_UDP, 5002);
+	read_slot(slot, &before);
+	for (uint16_t sport = 1000; sport < 1064; sport++) {
+		struct pkt_spec sp = { V4, UDP(5002) };
+		struct gm_result r;
+		int len;
+
+		sp.sport = sport;
+		len = pkt_build(&sp, buf, NULL);
+		assert_true(len > 0);
+		gm_run(env.model, buf, (size_t)len, &r);
+		assert_true(r.cpu == 0 || r.cpu == 1);
+		on0 += r.cpu == 0;
+		on1 += r.cpu == 1;
+		for (int k = 0; k < 3; k++) {
+			assert_int_equal(bt_xdp_run(bpf_program__fd(skel->progs.portier_guard), buf,
+						    (size_t)len, &verdict), 0);
+			if (verdict != (r.cpu == 0 ? XDP_REDIRECT : XDP_PASS)) {
+				fprintf(stderr, "# sport %u: guard %s, the model's CPU %d\n", sport,
+					verdict_name(verdict), r.cpu);
+				bad++;
+			}
+		}
+	}
+	read_slot(slot, &after);
+	/* the hash spreads 64 flows over both CPUs */
+	if (!on0 || !on1) {
+		fprintf(stderr, "# 64 flows: %u on CPU 0, %u on CPU 1\n", on0, on1);
+		bad++;
+	}
+	bad += expect("which_cpu", "cpu", (long)slot, after.cpu - before.cpu, 3ULL * on0);
+	bad += expect("which_cpu", "packets", (long)slot, after.packets - before.packets, 3ULL * 64);
+	steer_env_free(&env);
+	if (bad)
+		fail_msg("which CPU: %d mismatches", bad);
+}
+
+/*
+ * A filled AF_XDP slot: a child process in a network namespace of its own
+ * makes a veth pair, binds an AF_XDP socket (copy mode, libxdp's xsk API,
+ * no program of libxdp's) to queue 0 of one end, puts it in game's slot
+ * for queue 0 and runs a frame of game's port: XDP_REDIRECT, xsk +1 (a
+ * test run comes in on the child's lo, queue 0: game's interface is set to
+ * it). When the child has exited, its socket has left the map by itself:
+ * the same frame falls back, fallback +1.
+ */
+#define XSK_FRAMES 64
+
+static int xsk_child(int prog_fd, const uint8_t *frame, size_t len, uint32_t svc)
+{
+	struct xsk_socket_config cfg = { .rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+					 .tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS,
+					 .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+					 .bind_flags = XDP_COPY };
+	size_t size = (size_t)XSK_FRAMES * XSK_UMEM__DEFAULT_FRAME_SIZE;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	struct xsk_umem *umem = NULL;
+	struct xsk_socket *xsk = NULL;
+	struct pt_xsk_meta meta = {};
+	uint32_t key = PT_XSK_KEY(svc, 0), verdict = 0;
+	int fd;
+	void *area;
+
+	if (unshare(CLONE_NEWNET))
+		return 10;
+	if (system("ip link add ptxa type veth peer name ptxb && ip link set ptxa up && "
+		   "ip link set ptxb up && ip link set lo up"))
+		return 11;
+	area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED || xsk_umem__create(&umem, area, size, &fill, &comp, NULL))
+		return 12;
+	if (xsk_socket__create(&xsk, "ptxa", 0, umem, &rx, &tx, &cfg))
+		return 13;
+	fd = xsk_socket__fd(xsk);
+	if (bpf_map_update_elem(map_fds[M_XSK_SOCKS], &key, &fd, BPF_ANY))
+		return 14;
+	meta.ifindex = if_nametoindex("lo");
+	if (bpf_map_update_elem(map_fds[M_XSK_META], &svc, &meta, BPF_ANY))
+		return 15;
+	if (bt_xdp_run(prog_fd, frame, len, &verdict))
+		return 16;
+	if (verdict != XDP_REDIRECT) {
+		fprintf(stderr, "# filled slot: verdict %s\n", verdict_name(verdict));
+		return 17;
+	}
+	xsk_socket__delete(xsk);
+	xsk_umem__delete(umem);
+	return 0;
+}
+
+static void test_xsk_filled_slot(void **state)
+{
+	struct steer_env env;
+	struct pt_counters before, mid, after;
+	struct pkt_spec sp = { V4, UDP(3065) };
+	uint8_t buf[PKT_MAX];
+	int len, status = 0, prog_fd;
+	uint32_t slot, svc, verdict;
+	pid_t pid;
+
+	steer_env_make(&env);
+	svc = pt_service_by_name(&env.st, "game")->id;
+	len = pkt_build(&sp, buf, NULL);
+	assert_true(len > 0);
+	prog_fd = bpf_program__fd(skel->progs.portier_guard);
+	slot = pt_slot_of_port(&env.st, PT_UDP, 3065);
+	read_slot(slot, &before);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(xsk_child(prog_fd, buf, (size_t)len, svc));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	read_slot(slot, &mid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("the AF_XDP child failed at step %d (10 netns, 11 veth, 12 umem, "
+			 "13 socket, 14 xsk_socks, 15 xsk_meta, 16 test run, 17 verdict)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	assert_int_equal(mid.xsk - before.xsk, 1);
+	assert_int_equal(mid.fallback - before.fallback, 0);
+	assert_int_equal(mid.packets - before.packets, 1);
+	/* the child is gone, and its socket with it: the slot is empty */
+	xsk_meta_set(svc, lo_ifindex());
+	assert_int_equal(bt_xdp_run(prog_fd, buf, (size_t)len, &verdict), 0);
+	assert_int_equal(verdict, XDP_PASS);
+	read_slot(slot, &after);
+	assert_int_equal(after.xsk - mid.xsk, 0);
+	assert_int_equal(after.fallback - mid.fallback, 1);
+	steer_env_free(&env);
+}
+
+/* cpu_map as a commit keeps it: pt_cpu_map_add gives every listed CPU an
+ * entry (and refuses a CPU beyond the map), pt_cpu_map_prune removes the
+ * entries of CPUs a generation does not list; walks see exactly the
+ * entries, and xsk_socks cannot be walked. */
+static int count_cpu(const void *key, const void *val, void *arg)
+{
+	const struct bpf_cpumap_val *v = val;
+
+	assert_int_equal(v->qsize, PT_CPU_QSIZE);
+	assert_int_equal(v->bpf_prog.fd, 0);
+	*(uint32_t *)arg |= 1u << *(const uint32_t *)key;
+	return 0;
+}
+
+static uint32_t cpu_map_bits(void)
+{
+	uint32_t bits = 0;
+
+	assert_int_equal(pt_map_walk(map_fds, M_CPU_MAP, -1, count_cpu, &bits), 0);
+	return bits;
+}
+
+static void compile_steers(const char *conf, uint8_t gen, struct pt_compiled *c)
+{
+	struct pt_config_error ce;
+	struct pt_state st;
+
+	assert_int_equal(pt_config_parse(conf, strlen(conf), NULL, &st, &ce), 0);
+	assert_int_equal(pt_compile(&st, gen, c), 0);
+	pt_state_free(&st);
+}
+
+static void test_cpu_map_add_prune(void **state)
+{
+	struct pt_compiled both, zero, none, far;
+	char conf[64];
+
+	REQUIRE_GUARD();
+	if (bt_ncpus() < 2)
+		fail_msg("needs two possible CPUs, this host has %d", bt_ncpus());
+	cpu_entry(0, false);
+	cpu_entry(1, false);
+	assert_int_equal(cpu_map_bits(), 0);
+	compile_steers("steer udp 1 cpus 1\nsteer udp 2-9 cpus 0-1\n", 0, &both);
+	compile_steers("steer tcp 1 cpus 0\n", 1, &zero);
+	compile_steers("", 0, &none);
+	snprintf(conf, sizeof(conf), "steer udp 1 cpus 0,%d\n", bt_ncpus());
+	compile_steers(conf, 1, &far);
+
+	assert_int_equal(pt_cpu_map_add(map_fds, &both), 0);
+	assert_int_equal(cpu_map_bits(), 3);
+	assert_int_equal(pt_cpu_map_add(map_fds, &both), 0);	/* entries kept as they are */
+	assert_int_equal(cpu_map_bits(), 3);
+	assert_int_equal(pt_cpu_map_prune(map_fds, &zero), 0);
+	assert_int_equal(cpu_map_bits(), 1);
+	assert_int_equal(pt_cpu_map_prune(map_fds, &none), 0);
+	assert_int_equal(cpu_map_bits(), 0);
+	/* a CPU beyond the map: refused, the CPUs before it may have entries */
+	assert_int_equal(pt_cpu_map_add(map_fds, &far), -ERANGE);
+	assert_int_equal(pt_cpu_map_prune(map_fds, &none), 0);
+	assert_int_equal(cpu_map_bits(), 0);
+	memset(cpu_ready, 0, sizeof(cpu_ready));
+	assert_int_equal(pt_map_walk(map_fds, M_XSK_SOCKS, -1, count_cpu, NULL), -EOPNOTSUPP);
+	pt_compiled_free(&both);
+	pt_compiled_free(&zero);
+	pt_compiled_free(&none);
+	pt_compiled_free(&far);
 }
 
 /* ---- random and mutated frames against the model ---- */
@@ -1959,6 +2482,83 @@ static void add_port(struct round *rd, uint8_t proto, long port)
 	rd->ports[proto][rd->nports[proto]++] = (uint16_t)port;
 }
 
+/* A port range around a hot or random port, as wide as rules get. */
+static void random_range(struct rng *r, uint16_t *lo, uint16_t *hi)
+{
+	long center = chance(r, 70) ? hot_ports[below(r, N_HOT)] : below(r, 65536);
+
+	switch (below(r, 4)) {
+	case 0:
+		*lo = *hi = (uint16_t)center;
+		break;
+	case 1:
+		*lo = clamp16(center - below(r, 8));
+		*hi = clamp16(center + below(r, 8));
+		break;
+	case 2:
+		*lo = clamp16(center - below(r, 3000));
+		*hi = clamp16(center + below(r, 3000));
+		break;
+	default:
+		*lo = 0;
+		*hi = 65535;
+		break;
+	}
+}
+
+/* The services of the random rounds: kernel sockets, AF_XDP on the
+ * interface the test runs come in on, AF_XDP on another interface. */
+#define RND_XSK_OTHER_IFINDEX 999999
+
+/*
+ * Steering in a random rule set: up to 5 steer rules over CPUs 0-3 (only
+ * CPU 0 has a cpu_map entry: the others pass uncounted, or are beyond the
+ * map), and up to 6 bindings to the three services, with prefixes that
+ * often hold the frames' destination.
+ */
+static void random_steering(struct rng *r, struct round *rd)
+{
+	static const char *const names[] = { "kern", "xsk-lo", "xsk-other" };
+	static const char *const dsts[] = { "198.18.0.0/24", "198.18.0.1", "2001:db8::/32",
+					    "2001:db8::1", "0.0.0.0/0" };
+	uint32_t n, i;
+	int err;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(pt_service_add(&rd->st, names[i], NULL), 0);
+		rd->st.services[i].xsk_ifindex = i == 1 ? lo_ifindex()
+					       : i == 2 ? RND_XSK_OTHER_IFINDEX : 0;
+	}
+	n = below(r, 6);
+	for (i = 0; i < n; i++) {
+		struct pt_steer sr = { .proto = (uint8_t)below(r, PT_NPROTO) };
+
+		random_range(r, &sr.lo, &sr.hi);
+		for (uint16_t c = 0; c < 4; c++)
+			if (chance(r, 50))
+				sr.cpus[sr.ncpus++] = c;
+		if (!sr.ncpus)
+			sr.cpus[sr.ncpus++] = (uint16_t)below(r, 4);
+		err = pt_steer_set(&rd->st, &sr, NULL);
+		if (err != -ERANGE)
+			assert_int_equal(err, 0);
+	}
+	n = below(r, 7);
+	for (i = 0; i < n; i++) {
+		struct pt_binding b = { .proto = (uint8_t)below(r, PT_NPROTO),
+					.service = below(r, 3) };
+
+		random_range(r, &b.lo, &b.hi);
+		if (chance(r, 50))
+			assert_int_equal(pt_parse_prefix(dsts[below(r, 5)], &b.prefix), 0);
+		else
+			random_prefix(r, &b.prefix);
+		err = pt_binding_set(&rd->st, &b, NULL);
+		if (err != -ERANGE)
+			assert_int_equal(err, 0);
+	}
+}
+
 static void random_rules(struct rng *r, struct round *rd)
 {
 	/* a third of the configs have only allow rules (or none): the guard
@@ -2007,6 +2607,7 @@ static void random_rules(struct rng *r, struct round *rd)
 		assert_int_equal(pt_watch_add(&rd->st, proto, (uint16_t)lo,
 					      clamp16(lo + below(r, 4))), 0);
 	}
+	random_steering(r, rd);
 }
 
 /*
@@ -2026,6 +2627,13 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 	memset(rd, 0, sizeof(*rd));
 	rd->gen = gen;
 	random_rules(r, rd);
+	/* the services' interfaces, and a queue on CPU 0 only */
+	xsk_meta_set(0, 0);
+	xsk_meta_set(1, lo_ifindex());
+	xsk_meta_set(2, RND_XSK_OTHER_IFINDEX);
+	cpu_entry(0, true);
+	if (bt_ncpus() > 1 && (cpu_ready[0] & 2))
+		cpu_entry(1, false);
 	assert_int_equal(pt_assign_slots(&rd->st, NULL, &fresh, &nfresh), 0);
 	free(fresh);
 	write_gen(&rd->st, gen, &out);
@@ -2042,10 +2650,10 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 				   offsetof(struct pt_lpm_key, gen), gen), out.npolicies);
 	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	tables_are_table_rules = false;
-	fprintf(stderr, "# round gen %u: %zu policies, %zu watches, %zu slots -> "
-		"%u+%u classes, %zu policy entries\n", gen, rd->st.npolicies,
-		rd->st.nwatches, rd->st.nslots, out.nclasses[PT_TCP], out.nclasses[PT_UDP],
-		out.npolicies);
+	fprintf(stderr, "# round gen %u: %zu policies, %zu watches, %zu steers, %zu bindings, "
+		"%zu slots -> %u+%u classes, %zu policy entries\n", gen, rd->st.npolicies,
+		rd->st.nwatches, rd->st.nsteers, rd->st.nbindings, rd->st.nslots,
+		out.nclasses[PT_TCP], out.nclasses[PT_UDP], out.npolicies);
 	*live = out;
 
 	/* The same rules, as the model sees them. */
@@ -2066,6 +2674,18 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 		add_port(rd, p->proto, p->hi);
 		add_port(rd, p->proto, (long)p->hi + 1);
 	}
+	for (i = 0; i < rd->st.nsteers; i++) {
+		const struct pt_steer *x = &rd->st.steers[i];
+
+		add_port(rd, x->proto, x->lo);
+		add_port(rd, x->proto, x->hi);
+	}
+	for (i = 0; i < rd->st.nbindings; i++) {
+		const struct pt_binding *b = &rd->st.bindings[i];
+
+		add_port(rd, b->proto, b->lo);
+		add_port(rd, b->proto, (long)b->hi + 1);
+	}
 	for (i = 0; i < rd->st.nslots; i++) {
 		const struct pt_slot *s = &rd->st.slots[i];
 
@@ -2080,6 +2700,7 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 
 static void round_free(struct round *rd)
 {
+	gm_steering_free(&rd->rules);
 	pt_state_free(&rd->st);
 	free(rd->pols);
 	free(rd->slots);
@@ -2445,6 +3066,7 @@ struct fuzz {
 	size_t index;			/* frames run so far */
 	size_t kinds[GM_NKINDS];	/* what the frames were */
 	size_t dropped;
+	size_t to_cpu, fallback;	/* steered to a CPU; AF_XDP fallbacks */
 };
 
 static void add_counters(struct pt_counters *a, const struct pt_counters *d)
@@ -2453,6 +3075,9 @@ static void add_counters(struct pt_counters *a, const struct pt_counters *d)
 	a->bytes += d->bytes;
 	a->dropped += d->dropped;
 	a->limited += d->limited;
+	a->xsk += d->xsk;
+	a->cpu += d->cpu;
+	a->fallback += d->fallback;
 }
 
 static void add_global(struct pt_global *a, const struct pt_global *d)
@@ -2473,6 +3098,9 @@ static void report_frame(const struct fuzz *fz, size_t index, const uint8_t *fra
 		fprintf(stderr, " %s dport=%u family=%u flags=0x%02x policy=%ld slot=%u",
 			r->proto == PT_TCP ? "tcp" : "udp", r->dport, r->family, r->tcp_flags,
 			r->policy, r->slot);
+	if (r->steer >= 0 || r->bind >= 0)
+		fprintf(stderr, " steer=%ld cpu=%d bind=%ld sport=%u", r->steer, r->cpu, r->bind,
+			r->sport);
 	fprintf(stderr, "\n");
 	pkt_hexdump(frame, len);
 }
@@ -2494,8 +3122,13 @@ static int fuzz_check_counters(struct fuzz *fz, uint32_t max_slot, bool quiet)
 		got.bytes = now.bytes - fz->base[s].bytes;
 		got.dropped = now.dropped - fz->base[s].dropped;
 		got.limited = now.limited - fz->base[s].limited;
+		got.steered = now.steered - fz->base[s].steered;
+		got.no_socket = now.no_socket - fz->base[s].no_socket;
+		got.xsk = now.xsk - fz->base[s].xsk;
+		got.cpu = now.cpu - fz->base[s].cpu;
+		got.fallback = now.fallback - fz->base[s].fallback;
 		if (quiet)
-			bad += memcmp(&got, &fz->want[s], offsetof(struct pt_counters, steered)) != 0;
+			bad += memcmp(&got, &fz->want[s], sizeof(got)) != 0;
 		else
 			bad += expect_counters(name, s, &got, &fz->want[s]);
 	}
@@ -2544,18 +3177,24 @@ static void fuzz_find_culprit(struct fuzz *fz, struct round *rd)
 		     (after.packets - before.packets != 1 ||
 		      after.bytes - before.bytes != fz->lens[i] ||
 		      after.dropped - before.dropped != r.slot_delta.dropped ||
-		      after.limited - before.limited != r.slot_delta.limited)) ||
+		      after.limited - before.limited != r.slot_delta.limited ||
+		      after.xsk - before.xsk != r.slot_delta.xsk ||
+		      after.cpu - before.cpu != r.slot_delta.cpu ||
+		      after.fallback - before.fallback != r.slot_delta.fallback)) ||
 		    ga.malformed - gb.malformed != r.global_delta.malformed ||
 		    ga.fragments - gb.fragments != r.global_delta.fragments ||
 		    ga.other - gb.other != r.global_delta.other ||
 		    ga.unreadable - gb.unreadable != r.global_delta.unreadable) {
 			report_frame(fz, fz->index - fz->nblock + i, fz->frames[i], fz->lens[i], &r);
 			fprintf(stderr, "# guard moved: slot %u +%llu packets +%llu dropped "
-				"+%llu limited; malformed +%llu fragments +%llu other +%llu "
-				"unreadable +%llu\n",
+				"+%llu limited +%llu xsk +%llu cpu +%llu fallback; malformed +%llu "
+				"fragments +%llu other +%llu unreadable +%llu\n",
 				r.slot, (unsigned long long)(after.packets - before.packets),
 				(unsigned long long)(after.dropped - before.dropped),
 				(unsigned long long)(after.limited - before.limited),
+				(unsigned long long)(after.xsk - before.xsk),
+				(unsigned long long)(after.cpu - before.cpu),
+				(unsigned long long)(after.fallback - before.fallback),
 				(unsigned long long)(ga.malformed - gb.malformed),
 				(unsigned long long)(ga.fragments - gb.fragments),
 				(unsigned long long)(ga.other - gb.other),
@@ -2595,6 +3234,8 @@ static void fuzz_one(struct fuzz *fz, struct round *rd, const uint8_t *frame, si
 	}
 	fz->kinds[r.kind]++;
 	fz->dropped += r.verdict == XDP_DROP;
+	fz->to_cpu += r.slot_delta.cpu;
+	fz->fallback += r.slot_delta.fallback;
 	if (GM_HAS_SLOT(r.kind))
 		add_counters(&fz->want[r.slot], &r.slot_delta);
 	add_global(&fz->gwant, &r.global_delta);
@@ -2688,11 +3329,13 @@ static void test_random(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "# random: %zu frames (%d rule sets, %d adversarial) in %.2f s: "
 		"%zu policed (%zu dropped), %zu malformed, %zu fragments, %zu fragments of a "
-		"port, %zu unreadable, %zu other\n", fz.index, ROUNDS,
+		"port, %zu unreadable, %zu other; %zu steered to a CPU, %zu AF_XDP fallbacks\n",
+		fz.index, ROUNDS,
 		ROUNDS * ADVERSARIAL_PER_ROUND,
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 		fz.kinds[GM_POLICED], fz.dropped, fz.kinds[GM_MALFORMED], fz.kinds[GM_FRAGMENT],
-		fz.kinds[GM_FRAG_PORT], fz.kinds[GM_UNREADABLE], fz.kinds[GM_OTHER]);
+		fz.kinds[GM_FRAG_PORT], fz.kinds[GM_UNREADABLE], fz.kinds[GM_OTHER], fz.to_cpu,
+		fz.fallback);
 	free(fz.base);
 	free(fz.want);
 	free(fz.frames);
@@ -2730,7 +3373,7 @@ int main(void)
 	size_t n = 0, i;
 	int ret;
 
-	tests = calloc(N_CASES + 16, sizeof(*tests));
+	tests = calloc(N_CASES + 32, sizeof(*tests));
 	if (!tests)
 		return 1;
 	tests[n++] = (struct CMUnitTest){ .name = "program_shape", .test_func = test_program_shape };
@@ -2767,6 +3410,13 @@ int main(void)
 					  .test_func = test_limit_seed_drawn };
 	tests[n++] = (struct CMUnitTest){ .name = "model_agrees_with_table",
 					  .test_func = test_model_table };
+	tests[n++] = (struct CMUnitTest){ .name = "steer_cases", .test_func = test_steer_cases };
+	tests[n++] = (struct CMUnitTest){ .name = "steer_which_cpu",
+					  .test_func = test_steer_which_cpu };
+	tests[n++] = (struct CMUnitTest){ .name = "cpu_map_add_prune",
+					  .test_func = test_cpu_map_add_prune };
+	tests[n++] = (struct CMUnitTest){ .name = "xsk_filled_slot_redirects",
+					  .test_func = test_xsk_filled_slot };
 	tests[n++] = (struct CMUnitTest){ .name = "random_and_mutated_vs_model",
 					  .test_func = test_random };
 	ret = _cmocka_run_group_tests("guard", tests, n, NULL, NULL);

@@ -145,7 +145,7 @@ static void fuzz_name(const char *s)
 static void fuzz_edit(const char *s)
 {
 	static const char *const cmds[] = { "service", "bind",	   "unbind", "policy",
-					    "unpolicy", "watch", "unwatch" };
+					    "unpolicy", "watch", "unwatch", "steer", "unsteer" };
 	char buf[256], *w[17], *save = NULL;
 	struct pt_word_error e;
 	struct pt_edit ed;
@@ -171,7 +171,29 @@ static void fuzz_edit(const char *s)
 		if (ed.verb == PT_VERB_POLICY && ed.policy.action == PT_LIMIT)
 			FZ_CHECK(ed.policy.pps >= 1 && ed.policy.pps <= PT_MAX_PPS,
 				 "'%s %s': pps %u", cmds[i], s, ed.policy.pps);
+		if (ed.verb == PT_VERB_STEER)
+			FZ_CHECK(pt_cpus_valid(ed.steer.cpus, ed.steer.ncpus) &&
+					 ed.steer.lo <= ed.steer.hi,
+				 "'%s %s': a steer rule the model would refuse", cmds[i], s);
 	}
+}
+
+/* A CPU list: ascending, distinct, in range, and its shortest form parses
+ * back to the same list. */
+static void fuzz_cpus(const char *s)
+{
+	uint16_t cpus[PT_MAX_STEER_CPUS], again[PT_MAX_STEER_CPUS], n = 0, n2 = 0;
+	char buf[PT_MAX_STEER_CPUS * 6];
+	int err = pt_parse_cpus(s, cpus, &n);
+
+	if (err) {
+		check_why(err, "pt_parse_cpus", s);
+		return;
+	}
+	FZ_CHECK(pt_cpus_valid(cpus, n), "'%s' gave an invalid list of %u", s, n);
+	pt_format_cpus(cpus, n, buf, sizeof(buf));
+	FZ_CHECK(!pt_parse_cpus(buf, again, &n2) && n2 == n && !memcmp(cpus, again, n * 2),
+		 "'%s' -> '%s' does not come back", s, buf);
 }
 
 static void fuzz_small(const char *s)
@@ -265,6 +287,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pt_why[0] = 0;
 	fuzz_name(s);
 	fuzz_edit(s);
+	pt_why[0] = 0;
+	fuzz_cpus(s);
 	pt_why[0] = 0;
 	fuzz_small(s);
 	pt_why[0] = 0;

@@ -45,6 +45,8 @@ static inline bool fz_state_eq(const struct pt_state *a, const struct pt_state *
 		*why = "number of policies";
 	else if (a->nwatches != b->nwatches)
 		*why = "number of watches";
+	else if (a->nsteers != b->nsteers)
+		*why = "number of steer rules";
 	for (size_t i = 0; !*why && i < a->nservices; i++)
 		if (strcmp(a->services[i].name, b->services[i].name) ||
 		    strcmp(a->services[i].desc, b->services[i].desc) ||
@@ -71,6 +73,9 @@ static inline bool fz_state_eq(const struct pt_state *a, const struct pt_state *
 		if (x->proto != y->proto || x->lo != y->lo || x->hi != y->hi)
 			*why = "a watch";
 	}
+	for (size_t i = 0; !*why && i < a->nsteers; i++)
+		if (memcmp(&a->steers[i], &b->steers[i], sizeof(a->steers[i])))
+			*why = "a steer rule";
 	return !*why;
 }
 

@@ -153,6 +153,22 @@ static void check_valid(const struct pt_state *st)
 			FZ_CHECK(!(st->watches[j].proto == w->proto && st->watches[j].lo == w->lo &&
 				   st->watches[j].hi == w->hi), "watch %zu twice", i);
 	}
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *r = &st->steers[i];
+
+		FZ_CHECK(r->proto < PT_NPROTO && r->lo <= r->hi && pt_cpus_valid(r->cpus, r->ncpus),
+			 "steer rule %zu malformed", i);
+		for (size_t j = 0; j < i; j++) {
+			const struct pt_steer *o = &st->steers[j];
+			bool disjoint = o->hi < r->lo || r->hi < o->lo;
+			bool nested = (o->lo <= r->lo && r->hi <= o->hi) ||
+				      (r->lo <= o->lo && o->hi <= r->hi);
+
+			if (o->proto == r->proto)
+				FZ_CHECK((disjoint || nested) && !(o->lo == r->lo && o->hi == r->hi),
+					 "steer rules %zu and %zu clash", j, i);
+		}
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -8,7 +8,11 @@
  *   - a policed frame moves its slot's packets by one and bytes by the
  *     frame length, in a slot that exists, and is dropped only by a rule
  *     that drops (drop; drop-new on a TCP SYN without ACK; limit when the
- *     bucket is empty).
+ *     bucket is empty);
+ *   - a frame is steered only when the policy passed it: to a CPU of the
+ *     narrowest steer rule of its port that has a queue (cpu +1,
+ *     XDP_REDIRECT), or, bound to an AF_XDP service with no socket in the
+ *     slot, passed as a fallback (fallback +1); at most one of the two.
  * The model is what tests/bpf compares the BPF program to, so a model
  * that misparses would hide a program that misparses the same way.
  */
@@ -38,6 +42,23 @@ static const struct gm_slot slots[] = {
 	{ .proto = PT_UDP, .lo = 1000, .hi = 2000, .slot = 9 },
 };
 
+/* udp 3000-3100 to an AF_XDP service on interface 1 (where the frames come
+ * in), 3050 on 198.18.0.1 to a kernel-socket one; CPU 1 has a queue, 2 not */
+static const struct gm_steer steers[] = {
+	{ .proto = PT_TCP, .lo = 80, .hi = 80, .ncpus = 2, .cpus = { 1, 2 } },
+	{ .proto = PT_UDP, .lo = 0, .hi = 65535, .ncpus = 1, .cpus = { 1 } },
+	{ .proto = PT_UDP, .lo = 53, .hi = 53, .ncpus = 2, .cpus = { 1, 2 } },
+};
+
+static const struct gm_bind binds[] = {
+	{ .proto = PT_UDP, .lo = 3000, .hi = 3100, .family = GM_FAMILY_ANY, .service = 1,
+	  .xsk_ifindex = 1 },
+	{ .proto = PT_UDP, .lo = 3050, .hi = 3050, .family = PT_INET, .plen = 32,
+	  .addr = { 198, 18, 0, 1 }, .service = 0 },
+};
+
+static const uint8_t cpu_ready[PT_MAX_CPUS / 8] = { 0x02 };
+
 static struct gm_model model;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,7 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct gm_rules rules = {
 		.policies = policies, .npolicies = sizeof(policies) / sizeof(policies[0]),
 		.slots = slots, .nslots = sizeof(slots) / sizeof(slots[0]),
+		.steers = steers, .nsteers = sizeof(steers) / sizeof(steers[0]),
+		.binds = binds, .nbinds = sizeof(binds) / sizeof(binds[0]),
+		.cpu_ready = cpu_ready, .ifindex = 1,
 	};
+	uint64_t steered;
 	struct gm_result r, r2;
 	uint8_t *frame;
 	uint64_t globals;
@@ -58,7 +83,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(frame, data, size);
 	gm_init(&model, &rules);
 	gm_run(&model, frame, size, &r);
-	FZ_CHECK(r.verdict == XDP_PASS || r.verdict == XDP_DROP, "verdict %u", r.verdict);
+	FZ_CHECK(r.verdict == XDP_PASS || r.verdict == XDP_DROP || r.verdict == XDP_REDIRECT,
+		 "verdict %u", r.verdict);
+	steered = r.slot_delta.xsk + r.slot_delta.cpu + r.slot_delta.fallback;
+	FZ_CHECK(steered <= 1, "steered %llu times", (unsigned long long)steered);
+	FZ_CHECK(!r.slot_delta.xsk, "to an AF_XDP socket, and none is there");
+	FZ_CHECK((r.verdict == XDP_REDIRECT) == (r.slot_delta.cpu == 1),
+		 "verdict %u with cpu +%llu", r.verdict, (unsigned long long)r.slot_delta.cpu);
+	if (r.slot_delta.cpu) {
+		const struct gm_steer *st;
+		int listed = 0;
+
+		FZ_CHECK(r.kind == GM_POLICED && r.steer >= 0 && r.cpu == 1,
+			 "a %s frame steered by rule %ld to CPU %d", gm_kind_name(r.kind), r.steer,
+			 r.cpu);
+		st = &steers[r.steer];
+		FZ_CHECK(r.proto == st->proto && r.dport >= st->lo && r.dport <= st->hi,
+			 "steered by a rule that does not hold the port");
+		for (uint16_t i = 0; i < st->ncpus; i++)
+			listed |= st->cpus[i] == r.cpu;
+		FZ_CHECK(listed, "CPU %d is not in its rule", r.cpu);
+		FZ_CHECK(r.cpu == gm_steer_cpu(st, r.proto, r.family, r.saddr, r.daddr, r.sport,
+					       r.dport), "the CPU is not the flow's");
+	}
+	if (r.slot_delta.fallback)
+		FZ_CHECK(r.verdict == XDP_PASS && r.bind >= 0 && binds[r.bind].xsk_ifindex,
+			 "a fallback with no AF_XDP binding");
 	/* with no rules the guard changes nothing: every frame passes */
 	{
 		const struct gm_rules none = { 0 };
@@ -96,6 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 (unsigned long long)r.slot_delta.bytes);
 	FZ_CHECK(r.policy == gm_policy_lookup(&rules, r.proto, r.family, r.saddr, r.dport),
 		 "policy %ld is not the lookup's", r.policy);
+	/* a dropped or limited frame is never steered */
+	FZ_CHECK(!(steered && (r.slot_delta.dropped || r.slot_delta.limited)),
+		 "dropped and steered");
 	if (r.verdict == XDP_DROP) {
 		const struct gm_policy *p;
 
@@ -113,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gm_init(&model, &rules);
 	gm_run(&model, frame, size, &r2);
 	FZ_CHECK(r2.verdict == r.verdict && r2.kind == r.kind && r2.slot == r.slot &&
-		 r2.dport == r.dport, "two runs differ");
+		 r2.dport == r.dport && r2.cpu == r.cpu && r2.bind == r.bind, "two runs differ");
 	free(frame);
 	return 0;
 }

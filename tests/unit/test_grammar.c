@@ -145,6 +145,27 @@ static const struct bad_case bad_cases[] = {
 	{ "watch udp", 1, true, "missing arguments" },
 	{ "unwatch udp 1-2 --desc x", 3, true, "unknown option '--desc'" },
 	{ "frobnicate udp 1", 0, true, "unknown command 'frobnicate'" },
+	{ "steer udp", 1, true, "missing PORTS" },
+	{ "steer udp 5000", 2, true, "missing 'cpus LIST'" },
+	{ "steer udp 5000 cpu 1", 3, true, "expected 'cpus', not 'cpu'" },
+	{ "steer udp 5000 cpus", 3, true, "cpus needs a LIST like 1,3-5" },
+	{ "steer udp 5000 cpus 1 2", 5, true, "unexpected argument '2'" },
+	{ "steer tcp 80-70 cpus 1", 2, false, "bad ports: range 80-70 has LO > HI" },
+	{ "steer udp 5000 cpus 1,1", 4, false, "bad CPU list: CPU 1 is listed twice in '1,1'" },
+	{ "steer udp 5000 cpus 0-3,2", 4, false,
+	  "bad CPU list: CPU 2 is listed twice in '0-3,2'" },
+	{ "steer udp 5000 cpus 3-1", 4, false, "bad CPU list: CPU range 3-1 has LO > HI" },
+	{ "steer udp 5000 cpus 1024", 4, false,
+	  "bad CPU list: '1024' is not a CPU list like 1,3-5 (CPUs 0-1023)" },
+	{ "steer udp 5000 cpus 0-64", 4, false, "bad CPU list: more than 64 CPUs in '0-64'" },
+	{ "steer udp 5000 cpus 1,", 4, false, "bad CPU list: '1,' is not a CPU list like 1,3-5" },
+	{ "steer udp 5000 cpus ,1", 4, false, "bad CPU list: ',1' is not a CPU list like 1,3-5" },
+	/* a word that starts with '-' is an option, as everywhere */
+	{ "steer udp 5000 cpus -1", 4, true, "unknown option '-1'" },
+	{ "steer udp 5000 cpus a", 4, false,
+	  "bad CPU list: 'a' is not a CPU list like 1,3-5 (CPUs 0-1023)" },
+	{ "unsteer udp 5000 cpus 1", 3, true, "unexpected argument 'cpus'" },
+	{ "unsteer udp", 1, true, "missing PORTS" },
 };
 
 static void test_edit_rejects(void **state)
@@ -183,7 +204,8 @@ static void test_file_speaks_the_grammar(void **state)
 
 		/* the statements a file may hold */
 		if (strncmp(c->line, "bind ", 5) && strncmp(c->line, "policy ", 7) &&
-		    strncmp(c->line, "watch ", 6) && strncmp(c->line, "service add", 11))
+		    strncmp(c->line, "watch ", 6) && strncmp(c->line, "service add", 11) &&
+		    strncmp(c->line, "steer ", 6))
 			continue;
 		snprintf(text, sizeof(text), "service add web\n%s\n", c->line);
 		err = pt_config_parse(text, strlen(text), NULL, &st, &e);
@@ -215,7 +237,14 @@ static void test_file_errors(void **state)
 		{ "service add web\nservice del web\n", 2, 9,
 		  "a file declares services: 'service add SERVICE [--desc TEXT]'" },
 		{ "unbind tcp any 80\n", 1, 1,
-		  "unknown statement 'unbind' (service add, bind, policy, watch)" },
+		  "unknown statement 'unbind' (service add, bind, policy, watch, steer)" },
+		{ "unsteer udp 80\n", 1, 1,
+		  "unknown statement 'unsteer' (service add, bind, policy, watch, steer)" },
+		{ "steer udp 10-20 cpus 1\nsteer tcp 15-25 cpus 1\nsteer udp 15-25 cpus 0\n", 3, 1,
+		  "ports partly overlap the steer rule at line 1: ranges of one protocol must be "
+		  "disjoint or nested" },
+		{ "steer udp 10 cpus 1\n steer udp 10 cpus 0\n", 2, 2,
+		  "the same steer rule again (first at line 1)" },
 		{ "service add web\nbind tcp any 10 webb\n", 2, 17,
 		  "no service 'webb': declare it with 'service add webb'" },
 		{ "service add web\nbind tcp any 10-20 web\nbind tcp any 15-25 web\n", 3, 1,
@@ -250,6 +279,74 @@ static void test_file_errors(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* steer: the words to a rule, and a file's steer lines through dump and
+ * back to the same rules. */
+static void test_steer_grammar(void **state)
+{
+	static const struct {
+		const char *line;
+		enum pt_verb verb;
+		uint8_t proto;
+		uint16_t lo, hi, ncpus;
+		uint16_t cpus[4];
+	} cases[] = {
+		{ "steer udp 5000 cpus 1", PT_VERB_STEER, PT_UDP, 5000, 5000, 1, { 1 } },
+		{ "steer tcp 80-90 cpus 5,1,3-4", PT_VERB_STEER, PT_TCP, 80, 90, 4, { 1, 3, 4, 5 } },
+		{ "steer -- udp 0-65535 cpus 1023", PT_VERB_STEER, PT_UDP, 0, 65535, 1, { 1023 } },
+		{ "unsteer udp 7", PT_VERB_UNSTEER, PT_UDP, 7, 7, 0, { 0 } },
+	};
+	static const char text[] = "steer udp 27015 cpus 2-3\nsteer tcp 80 cpus 0,2,4-6\n"
+				   "steer udp 27000-27999 cpus 1\n";
+	struct pt_config_error ce;
+	struct pt_state st, again;
+	char *buf = NULL, fmt[64];
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		char b[256], *w[16];
+		size_t nw = words_of(cases[i].line, b, sizeof(b), w, N(w));
+		struct pt_word_error e;
+		struct pt_edit ed;
+		int err = pt_edit_parse(w, nw, &ed, &e);
+
+		EXPECT(!err, "'%s': %d (%s)", cases[i].line, err, e.msg);
+		if (err)
+			continue;
+		EXPECT(ed.verb == cases[i].verb && ed.steer.proto == cases[i].proto &&
+			       ed.steer.lo == cases[i].lo && ed.steer.hi == cases[i].hi &&
+			       ed.steer.ncpus == cases[i].ncpus,
+		       "'%s': verb %d proto %u %u-%u, %u CPUs", cases[i].line, ed.verb,
+		       ed.steer.proto, ed.steer.lo, ed.steer.hi, ed.steer.ncpus);
+		for (uint16_t j = 0; j < cases[i].ncpus && j < ed.steer.ncpus; j++)
+			EXPECT(ed.steer.cpus[j] == cases[i].cpus[j], "'%s': CPU %u is %u",
+			       cases[i].line, j, ed.steer.cpus[j]);
+	}
+	/* the shortest list, ranges where they save words */
+	EXPECT(!strcmp(pt_format_cpus((const uint16_t[]){ 0, 2, 4, 5, 6 }, 5, fmt, sizeof(fmt)),
+		       "0,2,4-6"), "format: %s", fmt);
+	EXPECT(!strcmp(pt_format_cpus((const uint16_t[]){ 1, 2 }, 2, fmt, sizeof(fmt)), "1-2"),
+	       "format: %s", fmt);
+
+	assert_int_equal(pt_config_parse(text, strlen(text), NULL, &st, &ce), 0);
+	assert_int_equal(st.nsteers, 3);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	pt_config_dump(f, &st);
+	fclose(f);
+	EXPECT(!strcmp(buf, text), "dump:\n%s", buf);
+	assert_int_equal(pt_config_parse(buf, len, NULL, &again, &ce), 0);
+	assert_int_equal(again.nsteers, st.nsteers);
+	for (size_t i = 0; i < st.nsteers; i++)
+		EXPECT(!memcmp(&st.steers[i], &again.steers[i], sizeof(st.steers[i])),
+		       "steer %zu differs after dump and parse", i);
+	free(buf);
+	pt_state_free(&st);
+	pt_state_free(&again);
+	DONE();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +354,7 @@ int main(void)
 		cmocka_unit_test_setup(test_edit_rejects, reset),
 		cmocka_unit_test_setup(test_file_speaks_the_grammar, reset),
 		cmocka_unit_test_setup(test_file_errors, reset),
+		cmocka_unit_test_setup(test_steer_grammar, reset),
 	};
 
 	/* PORTIER_TEST=pattern runs only the matching tests (cmocka globbing) */

@@ -74,6 +74,25 @@ static int policy_(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi,
 	return pt_policy_set(st, &p, clash);
 }
 
+/* The slot assigned to exactly (proto, lo, hi); UINT32_MAX when none. */
+static uint32_t assigned(const struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].proto == proto && st->slots[i].lo == lo && st->slots[i].hi == hi)
+			return st->slots[i].slot;
+	return UINT32_MAX;
+}
+
+/* steer PROTO LO-HI cpus LIST */
+static int steer_(struct pt_state *st, uint8_t proto, uint16_t lo, uint16_t hi, const char *cpus,
+		  size_t *clash)
+{
+	struct pt_steer sr = { .proto = proto, .lo = lo, .hi = hi };
+
+	assert_int_equal(pt_parse_cpus(cpus, sr.cpus, &sr.ncpus), 0);
+	return pt_steer_set(st, &sr, clash);
+}
+
 static ssize_t policy_find_(const struct pt_state *st, uint8_t proto, uint16_t lo,
 			    uint16_t hi, const char *from)
 {
@@ -124,6 +143,7 @@ static void clone_state(struct pt_state *dst, const struct pt_state *src)
 	dst->policies = dup_n(src->policies, src->npolicies, sizeof(*src->policies));
 	dst->watches = dup_n(src->watches, src->nwatches, sizeof(*src->watches));
 	dst->slots = dup_n(src->slots, src->nslots, sizeof(*src->slots));
+	dst->steers = dup_n(src->steers, src->nsteers, sizeof(*src->steers));
 }
 
 /* Field by field; prints the first difference. */
@@ -146,6 +166,11 @@ static bool state_equal(const struct pt_state *a, const struct pt_state *b)
 		DIFF("nwatches %zu != %zu", a->nwatches, b->nwatches);
 	if (a->nslots != b->nslots)
 		DIFF("nslots %zu != %zu", a->nslots, b->nslots);
+	if (a->nsteers != b->nsteers)
+		DIFF("nsteers %zu != %zu", a->nsteers, b->nsteers);
+	for (size_t i = 0; i < a->nsteers; i++)
+		if (memcmp(&a->steers[i], &b->steers[i], sizeof(a->steers[i])))
+			DIFF("steer %zu", i);
 	for (size_t i = 0; i < a->nservices; i++) {
 		const struct pt_service *x = &a->services[i], *y = &b->services[i];
 
@@ -211,6 +236,14 @@ static void dump_state(const struct pt_state *st)
 		print_error("  slot %s %s = %u\n", pt_proto_name(st->slots[i].proto),
 			    pt_format_ports(st->slots[i].lo, st->slots[i].hi, b, sizeof(b)),
 			    st->slots[i].slot);
+	for (size_t i = 0; i < st->nsteers; i++) {
+		char cpus[PT_MAX_STEER_CPUS * 6];
+
+		print_error("  [%zu] steer %s %s cpus %s\n", i, pt_proto_name(st->steers[i].proto),
+			    pt_format_ports(st->steers[i].lo, st->steers[i].hi, b, sizeof(b)),
+			    pt_format_cpus(st->steers[i].cpus, st->steers[i].ncpus, cpus,
+					   sizeof(cpus)));
+	}
 }
 
 /* splitmix64: small, seeded, reproducible */
@@ -776,6 +809,8 @@ struct port_facts {
 	uint32_t slot_w[65536];		/* width of the narrowest counted range */
 	uint32_t any_w[65536];		/* width of the narrowest policy for any source */
 	uint32_t any_i[65536];		/* and its index */
+	uint32_t steer_w[65536];	/* width of the narrowest steer rule */
+	uint32_t steer_i[65536];	/* and its index */
 };
 
 static void add_span(int32_t *d, uint16_t lo, uint16_t hi)
@@ -788,7 +823,7 @@ static void port_facts(const struct pt_state *st, uint8_t proto, struct port_fac
 {
 	memset(f, 0, sizeof(*f));
 	for (uint32_t q = 0; q < 65536; q++)
-		f->slot_w[q] = f->any_w[q] = NO_WIDTH;
+		f->slot_w[q] = f->any_w[q] = f->steer_w[q] = NO_WIDTH;
 	for (size_t i = 0; i < st->nbindings; i++) {
 		const struct pt_binding *b = &st->bindings[i];
 
@@ -827,6 +862,19 @@ static void port_facts(const struct pt_state *st, uint8_t proto, struct port_fac
 		for (uint32_t q = s->lo; q <= s->hi; q++)
 			if ((uint32_t)(s->hi - s->lo) < f->slot_w[q])
 				f->slot_w[q] = (uint32_t)(s->hi - s->lo);
+	}
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *s = &st->steers[i];
+
+		if (s->proto != proto)
+			continue;
+		add_span(f->cover, s->lo, s->hi);
+		/* steer rules never partly overlap: one narrowest */
+		for (uint32_t q = s->lo; q <= s->hi; q++)
+			if ((uint32_t)(s->hi - s->lo) < f->steer_w[q]) {
+				f->steer_w[q] = (uint32_t)(s->hi - s->lo);
+				f->steer_i[q] = (uint32_t)i;
+			}
 	}
 	for (uint32_t q = 1; q <= 65536; q++) {
 		f->cover[q] += f->cover[q - 1];
@@ -878,6 +926,17 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 	} while (0)
 	if (c->gen != gen)
 		BAD("compiled gen %u, want %u", c->gen, gen);
+	/* a CPU set per steer rule, at its index */
+	if (c->nsets != st->nsteers)
+		BAD("compiled %zu CPU sets for %zu steer rules", c->nsets, st->nsteers);
+	for (size_t i = 0; i < c->nsets && i < st->nsteers; i++) {
+		bool same = c->sets[i].count == st->steers[i].ncpus;
+
+		for (uint32_t j = 0; same && j < c->sets[i].count; j++)
+			same = c->sets[i].cpu[j] == st->steers[i].cpus[j];
+		if (!same)
+			BAD("CPU set %zu is not steer rule %zu's list", i, i);
+	}
 	{
 		/* the guard fails closed exactly when some rule is not allow */
 		uint8_t want = 0;
@@ -925,8 +984,19 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 				BAD("port_table %s %u: class %u of %u", pn, q, x->class, ncl[p]);
 				continue;
 			}
-			if (x->flags & ~(PT_PORT_BOUND | PT_PORT_FROM | PT_PORT_HOST | PT_PORT_NET))
+			if (x->flags &
+			    ~(PT_PORT_BOUND | PT_PORT_FROM | PT_PORT_HOST | PT_PORT_NET | PT_PORT_CPU))
 				BAD("port_table %s %u: flags %#x", pn, q, x->flags);
+			/* CPU exactly where a steer rule covers it, with the
+			 * narrowest one's set */
+			if (f->steer_w[q] == NO_WIDTH) {
+				if ((x->flags & PT_PORT_CPU) || x->steer)
+					BAD("port_table %s %u: flags %#x steer %u, no steer rule", pn, q,
+					    x->flags, x->steer);
+			} else if (!(x->flags & PT_PORT_CPU) || x->steer != f->steer_i[q]) {
+				BAD("port_table %s %u: flags %#x steer %u, want CPU set %u", pn, q,
+				    x->flags, x->steer, f->steer_i[q]);
+			}
 			if ((x->flags & (PT_PORT_HOST | PT_PORT_NET)) && !(x->flags & PT_PORT_BOUND))
 				BAD("port_table %s %u: flags %#x: HOST or NET but not BOUND", pn, q,
 				    x->flags);
@@ -969,7 +1039,7 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 				const struct pt_port_ent *y = &ports[q0];
 
 				if (x->slot != y->slot || x->action != y->action || x->flags != y->flags ||
-				    x->pps != y->pps || x->rule != y->rule)
+				    x->pps != y->pps || x->rule != y->rule || x->steer != y->steer)
 					BAD("port_table %s: ports %u and %u of class %u differ", pn, q0, q,
 					    x->class);
 				if (f->sig[q] != f->sig[q0])
@@ -1799,7 +1869,7 @@ static void add_want(struct want_key **w, size_t *n, size_t *cap, uint8_t proto,
 
 /*
  * The slot invariants: exactly the wanted keys (watched ports one by one;
- * bound and policed ranges port by port up to PT_INDIVIDUAL_MAX ports, as
+ * bound, policed and steered ranges port by port up to PT_INDIVIDUAL_MAX ports, as
  * one range above), slots >= PT_FIRST_FREE_SLOT, unique; against prev:
  * kept keys keep their slot, new keys never take a slot prev uses, and
  * fresh lists exactly the new slots. Assumes no slot ran out.
@@ -1834,6 +1904,11 @@ static int check_slots(const struct pt_state *st, const struct pt_state *prev,
 		const struct pt_policy *p = &st->policies[i];
 
 		add_want(&w, &nw, &cap, p->proto, p->lo, p->hi, p->hi - p->lo + 1 <= PT_INDIVIDUAL_MAX);
+	}
+	for (size_t i = 0; i < st->nsteers; i++) {
+		const struct pt_steer *r = &st->steers[i];
+
+		add_want(&w, &nw, &cap, r->proto, r->lo, r->hi, r->hi - r->lo + 1 <= PT_INDIVIDUAL_MAX);
 	}
 	for (size_t i = 0; i < nw; i++)
 		if (!slot_of_key(st, w[i].proto, w[i].lo, w[i].hi))
@@ -2538,7 +2613,7 @@ static int rand_edit(struct pt_state *st, bool allow_deletes)
 {
 	struct pt_state before;
 	size_t clash = SIZE_MAX;
-	uint64_t what = rnd() % 20;
+	uint64_t what = rnd() % 23;
 	int rc = 0, problems = 0;
 
 	clone_state(&before, st);
@@ -2624,6 +2699,38 @@ static int rand_edit(struct pt_state *st, bool allow_deletes)
 		if (rc) {
 			print_error("  pt_watch_del: %d\n", rc);
 			problems++;
+		}
+	} else if (what >= 20) {
+		struct pt_steer sr = { .proto = (uint8_t)(rnd() % 2) };
+
+		rand_range(&sr.lo, &sr.hi);
+		if (allow_deletes && what == 22 && st->nsteers) {
+			struct pt_steer copy = st->steers[rnd() % st->nsteers];
+
+			rc = pt_steer_del(st, copy.proto, copy.lo, copy.hi);
+			if (rc || pt_steer_find(st, copy.proto, copy.lo, copy.hi) >= 0) {
+				print_error("  pt_steer_del: %d\n", rc);
+				problems++;
+			}
+		} else {
+			/* 1-4 ascending CPUs below 8 */
+			for (uint16_t cpu = (uint16_t)(rnd() % 4); cpu < 8 && sr.ncpus < 4;
+			     cpu += (uint16_t)(1 + rnd() % 3))
+				sr.cpus[sr.ncpus++] = cpu;
+			rc = pt_steer_set(st, &sr, &clash);
+			if (rc == -ERANGE) {
+				const struct pt_steer *o =
+					clash < before.nsteers ? &before.steers[clash] : NULL;
+
+				if (!o || o->proto != sr.proto ||
+				    !partial_overlap(o->lo, o->hi, sr.lo, sr.hi)) {
+					print_error("  steer -ERANGE with a wrong clash %zu\n", clash);
+					problems++;
+				}
+			} else if (rc || pt_steer_find(st, sr.proto, sr.lo, sr.hi) < 0) {
+				print_error("  pt_steer_set: %d\n", rc);
+				problems++;
+			}
 		}
 	} else if (st->nservices) {
 		/* try to remove a service: only when nothing refers to it */
@@ -2771,6 +2878,122 @@ static int probe_random(const struct pt_state *st, const struct emu *e, uint8_t 
 
 #define RANDOM_STATES 300
 #define PROBES_PER_STATE 800
+
+/* steer rules: CPU lists as the model holds them, laminar ranges per
+ * protocol, the same range replaced, limits; nothing changes on error. */
+static void test_steer_set(void **state)
+{
+	struct pt_state st = {}, before;
+	struct pt_steer bad = { .proto = PT_UDP, .lo = 1, .hi = 1 };
+	size_t clash = 99;
+
+	/* not a list the model holds: empty, unsorted, twice, too high */
+	assert_int_equal(pt_steer_set(&st, &bad, NULL), -EINVAL);
+	bad.ncpus = 2;
+	bad.cpus[0] = 3;
+	bad.cpus[1] = 1;
+	assert_int_equal(pt_steer_set(&st, &bad, NULL), -EINVAL);
+	bad.cpus[1] = 3;
+	assert_int_equal(pt_steer_set(&st, &bad, NULL), -EINVAL);
+	bad.ncpus = 1;
+	bad.cpus[0] = PT_MAX_CPUS;
+	assert_int_equal(pt_steer_set(&st, &bad, NULL), -EINVAL);
+	bad.cpus[0] = 1;
+	bad.lo = 2;
+	assert_int_equal(pt_steer_set(&st, &bad, NULL), -EINVAL);	/* lo > hi */
+	assert_int_equal(st.nsteers, 0);
+
+	assert_int_equal(steer_(&st, PT_UDP, 5000, 5999, "0-1", NULL), 0);
+	assert_int_equal(steer_(&st, PT_UDP, 5500, 5500, "1", NULL), 0);	/* nested */
+	assert_int_equal(steer_(&st, PT_TCP, 5500, 6500, "0", NULL), 0);	/* other proto */
+	clone_state(&before, &st);
+	assert_int_equal(steer_(&st, PT_UDP, 5900, 6100, "0", &clash), -ERANGE);
+	assert_int_equal(clash, 0);
+	assert_true(state_equal(&st, &before));
+	assert_int_equal(pt_steer_del(&st, PT_UDP, 5000, 5998), -ENOENT);
+	assert_true(state_equal(&st, &before));
+	pt_state_free(&before);
+	/* the same range again: its CPUs replaced, in place */
+	assert_int_equal(steer_(&st, PT_UDP, 5500, 5500, "2-3,7", NULL), 0);
+	assert_int_equal(st.nsteers, 3);
+	assert_int_equal(st.steers[1].ncpus, 3);
+	assert_int_equal(st.steers[1].cpus[2], 7);
+	assert_int_equal(pt_model_steer_lookup(&st, PT_UDP, 5500), 1);
+	assert_int_equal(pt_model_steer_lookup(&st, PT_UDP, 5501), 0);
+	assert_int_equal(pt_model_steer_lookup(&st, PT_UDP, 6000), -1);
+	assert_int_equal(pt_model_steer_lookup(&st, PT_TCP, 6000), 2);
+	assert_int_equal(pt_steer_del(&st, PT_UDP, 5000, 5999), 0);
+	assert_int_equal(pt_model_steer_lookup(&st, PT_UDP, 5501), -1);
+	pt_state_free(&st);
+
+	/* at most PT_MAX_STEERS */
+	for (uint32_t i = 0; i < PT_MAX_STEERS; i++)
+		assert_int_equal(steer_(&st, PT_UDP, (uint16_t)i, (uint16_t)i, "0", NULL), 0);
+	assert_int_equal(steer_(&st, PT_UDP, 60000, 60000, "0", NULL), -ENOSPC);
+	assert_int_equal(steer_(&st, PT_UDP, 7, 7, "1", NULL), 0);	/* a replace is fine */
+	pt_state_free(&st);
+	(void)state;
+}
+
+/* The compiler cuts classes at steer bounds and gives each steered port
+ * the CPU set of its narrowest steer rule, after policy and binding flags. */
+static void test_compile_steer(void **state)
+{
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+	const struct pt_port_ent *u = NULL;
+
+	assert_int_equal(pt_service_add(&st, "web", NULL), 0);
+	assert_int_equal(bind_(&st, PT_TCP, "any", 80, 80, 0, NULL), 0);
+	assert_int_equal(steer_(&st, PT_TCP, 80, 80, "1", NULL), 0);		/* set 0 */
+	assert_int_equal(steer_(&st, PT_UDP, 5000, 5999, "0-1", NULL), 0);	/* set 1 */
+	assert_int_equal(steer_(&st, PT_UDP, 5500, 5500, "1", NULL), 0);	/* set 2 */
+	assert_int_equal(policy_(&st, PT_UDP, 5500, 5500, NULL, PT_DROP, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	/* tcp 80, udp 5500 on their own; the wide range as one row */
+	assert_int_equal(st.nslots, 3);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.nsets, 3);
+	assert_int_equal(c.sets[0].count, 1);
+	assert_int_equal(c.sets[0].cpu[0], 1);
+	assert_int_equal(c.sets[1].count, 2);
+	assert_int_equal(c.sets[1].cpu[0], 0);
+	assert_int_equal(c.sets[1].cpu[1], 1);
+	assert_int_equal(c.nclasses[PT_TCP], 1);
+	assert_int_equal(c.nclasses[PT_UDP], 3);	/* 5000-5499, 5500, 5501-5999 */
+
+	assert_int_equal(c.ports[80].flags, PT_PORT_BOUND | PT_PORT_NET | PT_PORT_CPU);
+	assert_int_equal(c.ports[80].steer, 0);
+	assert_int_equal(c.ports[80].slot, assigned(&st, PT_TCP, 80, 80));
+	assert_int_equal(c.ports[81].flags, 0);
+	u = &c.ports[PT_PORTS];
+	assert_int_equal(u[5000].class, 0);
+	assert_int_equal(u[5000].flags, PT_PORT_CPU);
+	assert_int_equal(u[5000].steer, 1);
+	assert_int_equal(u[5000].action, PT_ALLOW);
+	assert_int_equal(u[5000].slot, assigned(&st, PT_UDP, 5000, 5999));
+	assert_int_equal(u[5499].steer, 1);
+	assert_int_equal(u[5500].class, 1);
+	assert_int_equal(u[5500].flags, PT_PORT_CPU);
+	assert_int_equal(u[5500].steer, 2);
+	assert_int_equal(u[5500].action, PT_DROP);	/* the guard drops before it steers */
+	assert_int_equal(u[5500].slot, assigned(&st, PT_UDP, 5500, 5500));
+	assert_int_equal(u[5501].class, 2);
+	assert_int_equal(u[5501].steer, 1);
+	assert_int_equal(u[5999].steer, 1);
+	assert_int_equal(u[6000].flags, 0);
+	assert_int_equal(u[6000].steer, 0);
+	assert_int_equal(u[6000].slot, PT_CLASS_SLOT(PT_UDP, PT_CLASS_REGISTERED));
+	assert_int_equal(u[4999].flags, 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	pt_state_free(&st);
+	(void)state;
+}
 
 static void test_compile_random_vs_model(void **state)
 {
@@ -2998,6 +3221,8 @@ int main(void)
 		cmocka_unit_test_setup(test_compile_one_policy, reset),
 		cmocka_unit_test_setup(test_compile_generation, reset),
 		cmocka_unit_test_setup(test_compile_hand_cases, reset),
+		cmocka_unit_test_setup(test_steer_set, reset),
+		cmocka_unit_test_setup(test_compile_steer, reset),
 		cmocka_unit_test_setup(test_compile_random_vs_model, reset),
 		cmocka_unit_test_setup(test_compile_many_ports, reset),
 		cmocka_unit_test_setup(test_compile_nested_ranges, reset),
