@@ -82,6 +82,12 @@ void pt_json_print(json_object *o);
 json_object *pt_json_bindings(const struct pt_state *st);
 json_object *pt_json_policies(const struct pt_state *st);
 
+/* bind, apply: each binding of st to an AF_XDP service (of service svc, or
+ * of any with UINT32_MAX) needs the guard on the service's interface, which
+ * steers its packets; else the error (exit 1) with the hint. */
+int pt_xsk_bind_check(struct pt_ctx *ctx, const struct pt_state *st, uint32_t svc,
+		      const char *cmd);
+
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
 int cmd_status(int argc, char **argv);

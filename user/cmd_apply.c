@@ -222,6 +222,9 @@ int cmd_apply(int argc, char **argv)
 		goto cleanup;
 	}
 	svc_added = next.nservices - live.nservices;
+	ret = pt_xsk_bind_check(&ctx, &next, UINT32_MAX, "apply");
+	if (ret)
+		goto cleanup;
 	if (!check) {
 		err = pt_state_commit(&ctx, &next, &live);
 		if (err == -ENOSPC) {
