@@ -43,6 +43,9 @@ static void add_counters_json(json_object *o, const struct pt_counters *c, bool 
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)c->bytes));
 	json_object_object_add(o, "dropped", json_object_new_int64((int64_t)c->dropped));
 	json_object_object_add(o, "limited", json_object_new_int64((int64_t)c->limited));
+	json_object_object_add(o, "xsk", json_object_new_int64((int64_t)c->xsk));
+	json_object_object_add(o, "cpu", json_object_new_int64((int64_t)c->cpu));
+	json_object_object_add(o, "fallback", json_object_new_int64((int64_t)c->fallback));
 	if (!dispatch)
 		return;
 	json_object_object_add(o, "steered", json_object_new_int64((int64_t)c->steered));

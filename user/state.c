@@ -979,6 +979,9 @@ static void add_counters(struct pt_counters *dst, const struct pt_counters *src)
 	dst->limited += src->limited;
 	dst->steered += src->steered;
 	dst->no_socket += src->no_socket;
+	dst->xsk += src->xsk;
+	dst->cpu += src->cpu;
+	dst->fallback += src->fallback;
 }
 
 /* Every CPU's value of one key of a per-CPU map (whose values are 8-byte
