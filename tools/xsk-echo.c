@@ -91,16 +91,15 @@ static uint16_t fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-/* The UDP checksum over the pseudo-header and the datagram (its checksum
- * field zero); 0 is sent as 0xffff. */
-static uint16_t udp_csum(const void *src, const void *dst, size_t alen, struct udphdr *udp,
+/* The UDP checksum over the pseudo-header and the datagram at udp (whose
+ * checksum field is zero); 0 is sent as 0xffff. */
+static uint16_t udp_csum(const void *src, const void *dst, size_t alen, const uint8_t *udp,
 			 size_t ulen)
 {
 	uint32_t sum = sum16(src, alen, 0);
 
 	sum = sum16(dst, alen, sum);
 	sum += IPPROTO_UDP + (uint32_t)ulen;	/* the same in both pseudo-headers */
-	udp->check = 0;
 	sum = sum16(udp, ulen, sum);
 	uint16_t c = fold(sum);
 
@@ -109,69 +108,88 @@ static uint16_t udp_csum(const void *src, const void *dst, size_t alen, struct u
 
 /* ---- the reply, in place; false: not a UDP datagram we answer ---- */
 
+/* Headers are read into and written back from aligned copies: behind the
+ * 14-byte Ethernet header, the IP header is not 4-byte aligned. */
 static bool swap_udp(uint8_t *pkt, uint32_t len)
 {
-	struct ethhdr *eth = (struct ethhdr *)pkt;
-	uint8_t mac[ETH_ALEN];
-	struct udphdr *udp;
+	struct ethhdr eth;
+	struct udphdr udp;
+	uint8_t *l3 = pkt + sizeof(eth), *l4;
 	uint16_t port;
 	size_t ulen;
 
-	if (len < sizeof(*eth))
+	if (len < sizeof(eth))
 		return false;
-	if (eth->h_proto == htons(ETH_P_IP)) {
-		struct iphdr *ip = (struct iphdr *)(eth + 1);
+	memcpy(&eth, pkt, sizeof(eth));
+	if (eth.h_proto == htons(ETH_P_IP)) {
+		struct iphdr ip;
 		size_t ihl, tot;
 		uint32_t a;
 
-		if (len < sizeof(*eth) + sizeof(*ip) || ip->version != 4 || ip->ihl < 5)
+		if (len < sizeof(eth) + sizeof(ip))
 			return false;
-		ihl = (size_t)ip->ihl * 4;
-		tot = ntohs(ip->tot_len);
-		if (ip->protocol != IPPROTO_UDP || tot > len - sizeof(*eth) || tot < ihl + sizeof(*udp))
+		memcpy(&ip, l3, sizeof(ip));
+		if (ip.version != 4 || ip.ihl < 5 || ip.protocol != IPPROTO_UDP)
 			return false;
-		if (ip->frag_off & htons(0x3fff))	/* a fragment: not a whole datagram */
+		ihl = (size_t)ip.ihl * 4;
+		tot = ntohs(ip.tot_len);
+		if (tot > len - sizeof(eth) || tot < ihl + sizeof(udp))
 			return false;
-		udp = (struct udphdr *)((uint8_t *)ip + ihl);
-		ulen = ntohs(udp->len);
-		if (ulen < sizeof(*udp) || ulen > tot - ihl)
+		if (ip.frag_off & htons(0x3fff))	/* a fragment: not a whole datagram */
 			return false;
-		a = ip->saddr;
-		ip->saddr = ip->daddr;
-		ip->daddr = a;
-		ip->ttl = 64;
-		ip->check = 0;
-		ip->check = htons(fold(sum16(ip, ihl, 0)));
-		port = udp->source;
-		udp->source = udp->dest;
-		udp->dest = port;
-		udp->check = udp_csum(&ip->saddr, &ip->daddr, 4, udp, ulen);
-	} else if (eth->h_proto == htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
+		l4 = l3 + ihl;
+		memcpy(&udp, l4, sizeof(udp));
+		ulen = ntohs(udp.len);
+		if (ulen < sizeof(udp) || ulen > tot - ihl)
+			return false;
+		a = ip.saddr;
+		ip.saddr = ip.daddr;
+		ip.daddr = a;
+		ip.ttl = 64;
+		ip.check = 0;
+		memcpy(l3, &ip, sizeof(ip));	/* options, if any, stay */
+		ip.check = htons(fold(sum16(l3, ihl, 0)));
+		memcpy(l3, &ip, sizeof(ip));
+		port = udp.source;
+		udp.source = udp.dest;
+		udp.dest = port;
+		udp.check = 0;
+		memcpy(l4, &udp, sizeof(udp));
+		udp.check = udp_csum(&ip.saddr, &ip.daddr, 4, l4, ulen);
+		memcpy(l4, &udp, sizeof(udp));
+	} else if (eth.h_proto == htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
 		struct in6_addr a;
 
-		if (len < sizeof(*eth) + sizeof(*ip6) + sizeof(*udp) || ip6->version != 6 ||
-		    ip6->nexthdr != IPPROTO_UDP)
+		if (len < sizeof(eth) + sizeof(ip6) + sizeof(udp))
 			return false;
-		udp = (struct udphdr *)(ip6 + 1);
-		ulen = ntohs(ip6->payload_len);
-		if (ulen < sizeof(*udp) || ulen > len - sizeof(*eth) - sizeof(*ip6) ||
-		    ntohs(udp->len) != ulen)
+		memcpy(&ip6, l3, sizeof(ip6));
+		if (ip6.version != 6 || ip6.nexthdr != IPPROTO_UDP)
 			return false;
-		a = ip6->saddr;
-		ip6->saddr = ip6->daddr;
-		ip6->daddr = a;
-		ip6->hop_limit = 64;
-		port = udp->source;
-		udp->source = udp->dest;
-		udp->dest = port;
-		udp->check = udp_csum(&ip6->saddr, &ip6->daddr, 16, udp, ulen);
+		l4 = l3 + sizeof(ip6);
+		memcpy(&udp, l4, sizeof(udp));
+		ulen = ntohs(ip6.payload_len);
+		if (ulen < sizeof(udp) || ulen > len - sizeof(eth) - sizeof(ip6) ||
+		    ntohs(udp.len) != ulen)
+			return false;
+		a = ip6.saddr;
+		ip6.saddr = ip6.daddr;
+		ip6.daddr = a;
+		ip6.hop_limit = 64;
+		memcpy(l3, &ip6, sizeof(ip6));
+		port = udp.source;
+		udp.source = udp.dest;
+		udp.dest = port;
+		udp.check = 0;
+		memcpy(l4, &udp, sizeof(udp));
+		udp.check = udp_csum(&ip6.saddr, &ip6.daddr, 16, l4, ulen);
+		memcpy(l4, &udp, sizeof(udp));
 	} else {
 		return false;
 	}
-	memcpy(mac, eth->h_dest, ETH_ALEN);
-	memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-	memcpy(eth->h_source, mac, ETH_ALEN);
+	memcpy(eth.h_dest, pkt + ETH_ALEN, ETH_ALEN);	/* the sender's */
+	memcpy(eth.h_source, pkt, ETH_ALEN);		/* ours */
+	memcpy(pkt, &eth, sizeof(eth));
 	return true;
 }
 
