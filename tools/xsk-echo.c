@@ -218,9 +218,34 @@ static void complete(struct echo *e)
 		xsk_ring_cons__release(&e->cq, n);
 }
 
+/* Descriptors in the tx ring the kernel has not taken yet. */
+static uint32_t tx_pending(struct echo *e)
+{
+	return RING_SIZE - xsk_prod_nb_free(&e->tx, RING_SIZE);
+}
+
+/* Copy mode transmits only when asked, and a bounded number of frames
+ * per call (32 on Linux): ask until the ring is taken or the kernel takes
+ * nothing more (its send buffer is full: the completions free it). */
 static void kick_tx(struct echo *e)
 {
-	/* copy mode transmits only when asked; a busy ring says try later */
+	for (uint32_t i = 0; i <= RING_SIZE / 32; i++) {
+		uint32_t before = tx_pending(e);
+
+		if (!before)
+			return;
+		if (sendto(xsk_socket__fd(e->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN) {
+			fprintf(stderr, "xsk-echo: sendto: %s\n", strerror(errno));
+			return;
+		}
+		if (tx_pending(e) >= before)
+			return;
+	}
+}
+
+static void kick_tx_once(struct echo *e)
+{
 	if (sendto(xsk_socket__fd(e->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
 	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
 		fprintf(stderr, "xsk-echo: sendto: %s\n", strerror(errno));
@@ -383,10 +408,12 @@ int main(int argc, char **argv)
 		refill(e);
 		if (serve(e))
 			continue;
-		if (xsk_ring_prod__needs_wakeup(&e->tx))
+		if (tx_pending(e))
 			kick_tx(e);
+		else if (xsk_ring_prod__needs_wakeup(&e->tx))
+			kick_tx_once(e);
 		/* a bounded wait, so a signal between the check and poll is seen */
-		if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+		if (poll(&pfd, 1, tx_pending(e) ? 1 : 100) < 0 && errno != EINTR) {
 			fprintf(stderr, "xsk-echo: poll: %s\n", strerror(errno));
 			goto cleanup;
 		}
