@@ -421,6 +421,9 @@ static int xsks_of_pid(struct register_arg *a, uint64_t netns_ino)
 	err = pt_xsks_locate(&a->xs, &by_diag, &bad);
 	if (err == -ENOTCONN)
 		return pt_bad("register: pid %llu has an AF_XDP socket bound to no queue", pid);
+	if (err == -ENOBUFS)
+		return pt_bad("register: pid %llu has an AF_XDP socket without a receive ring: it "
+			      "cannot take packets", pid);
 	if (err)
 		return pt_fail("register: finding the queues of pid %llu's AF_XDP sockets: %s", pid,
 			       pt_strerror(err));
@@ -655,7 +658,7 @@ int cmd_services(int argc, char **argv)
 		const struct pt_service *s = &st.services[i];
 		size_t n = service_rows(&ctx, s, rows, sizeof(rows) / sizeof(rows[0]));
 
-		if (xsk_rows(&ctx, s, rows, sizeof(rows) / sizeof(rows[0]), &n)) {
+		if (s->xsk_ifindex && xsk_rows(&ctx, s, rows, sizeof(rows) / sizeof(rows[0]), &n)) {
 			ret = pt_fail("services: reading the AF_XDP sockets of '%s': the probe "
 				      "failed", s->name);
 			break;

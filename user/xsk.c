@@ -315,12 +315,37 @@ int pt_xsks_probe_queues(struct pt_xsk_set *s, size_t *bad)
 	return err;
 }
 
+/*
+ * Can the socket take redirected packets? A zero-length receive asks the
+ * kernel without taking anything: ENXIO for a socket bound to no queue
+ * (an XSKMAP takes it all the same, and the probe would read queue 0),
+ * ENOBUFS for one without a receive ring; a bound socket with one answers
+ * 0 (copy mode) or wakes its driver's receive (zero-copy), both harmless.
+ */
+static int check_bound(int fd)
+{
+	if (recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) == 0)
+		return 0;
+	if (errno == ENXIO)
+		return -ENOTCONN;
+	if (errno == ENOBUFS)
+		return -ENOBUFS;
+	return 0;	/* the interface is down, say: it may come up */
+}
+
 int pt_xsks_locate(struct pt_xsk_set *s, bool *by_diag, size_t *bad)
 {
 	int err;
 
 	*by_diag = false;
 	*bad = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		err = check_bound(s->v[i].fd);
+		if (err) {
+			*bad = i;
+			return err;
+		}
+	}
 	for (size_t i = 0; i < s->n; i++)
 		s->v[i].ifindex = 0;
 	err = diag_locate(s);

@@ -37,7 +37,8 @@ int pt_xsks_from_pid(int pid, uint64_t netns_ino, struct pt_xsk_set *out,
  * (NETLINK_SOCK_DIAG) give the interface and queue; without them, the
  * probe (bpf/xsk_probe.bpf.c) gives the queue and the interface stays 0.
  * The calling thread must be in the sockets' namespace. -ENOTCONN with
- * *bad the socket's index: a socket not bound to any queue.
+ * *bad the socket's index: a socket not bound to any queue; -ENOBUFS: one
+ * without a receive ring.
  */
 int pt_xsks_locate(struct pt_xsk_set *s, bool *by_diag, size_t *bad);
 /* The probe alone (tests compare it with diag where both work). */

@@ -273,6 +273,17 @@ case_register_and_bind_refusals() {
 	expect_bad "$b" register game --pid "$echo" --xsk --ifname nosuch0
 	expect_bad "$b" register other --pid "$web" --xsk --ifname lobby
 	expect_bad "$b" register game --pid "$echo" --ifname lobby
+	# an AF_XDP socket bound to no queue cannot take packets
+	local unbound
+	spawn unbound "$b" "$E2E_PY" -c 'import socket, time; s = socket.socket(44, socket.SOCK_RAW); time.sleep(30)'
+	for _ in $(seq 1 50); do
+		[ "$(ls -l "/proc/$unbound/fd" 2>/dev/null | grep -c 'socket:')" -ge 1 ] && break
+		sleep 0.1
+	done
+	expect_eq "$(pt_err "$b" register idle --pid "$unbound" --xsk --ifname lobby)" \
+		"portier: register: pid $unbound has an AF_XDP socket bound to no queue" \
+		"the refusal of an unbound AF_XDP socket"
+	expect_bad "$b" register idle --pid "$unbound" --xsk --ifname lobby
 	expect_bad "$b" register game --fd 0 --xsk
 	# still the one socket, served
 	expect_json "$b" '[.[] | select(.name == "game") | .sockets[] | .local] | join(",")' \
@@ -298,6 +309,33 @@ case_register_and_bind_refusals() {
 	pt "$b" bind udp any 4000 arcade
 	expect_json "$b" '[.[] | select(.service == "arcade") | .port_lo] | join(",")' 4000 bindings
 	stop_echo "$side" "$tmp/side"
+	stop_echo "$echo" "$tmp/echo"
+	finish
+}
+
+# Where the kernel has XDP socket diagnostics (xsk_diag: Debian's 6.1 has it
+# as a module, `make test-kernel`; this machine's kernel has not), register
+# needs no --ifname: the kernel names each socket's interface and queue, and
+# a --ifname that says otherwise is refused.
+case_diag_names_the_interface() {
+	local st b tmp echo err
+	building st b
+	casetmp tmp
+	xsk_echo echo "$b" "$tmp/echo" lobby
+	err=$(pt_err "$b" register game --pid "$echo" --xsk)
+	case $err in
+	*"no XDP socket diagnostics"*)
+		skip "the kernel has no XDP socket diagnostics (CONFIG_XDP_SOCKETS_DIAG)" ;;
+	esac
+	expect_eq "$err" "" "register --xsk without --ifname"
+	expect_json "$b" '.[0].sockets | map("\(.local) \(.pid)") | join(",")' "lobby queue 0 $echo" services
+	expect_bad "$b" register game --pid "$echo" --xsk --ifname lo
+	expect_eq "$(pt_err "$b" register game --pid "$echo" --xsk --ifname lo)" \
+		"portier: register: pid $echo's AF_XDP sockets are bound to lobby, not --ifname lo" \
+		"the refusal of a wrong --ifname"
+	pt "$b" bind udp any 3064-3099 game
+	expect_eq "$(echoes "$st" 198.18.0.2 3070 3)" 3 "echoes"
+	expect_eq "$(stat_of "$b" udp 3064 xsk)" 3 "udp 3064-3099 xsk"
 	stop_echo "$echo" "$tmp/echo"
 	finish
 }
