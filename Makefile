@@ -80,7 +80,7 @@ $(foreach s,$(TEST_SUITES),$(eval $(call suite_rules,$(s))))
 .SECONDARY:
 .PHONY: all deps test test-kernel tests bench demo fuzz lint image install uninstall clean help
 
-all: deps $(OUT)/portier
+all: deps $(OUT)/portier $(OUT)/xsk-echo
 
 help:
 	@echo 'make            build build/portier (installs missing Debian packages first)'
@@ -134,6 +134,17 @@ $(OUT)/portier: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# xsk-echo: a UDP echo server on AF_XDP (libxdp's xsk API), the AF_XDP
+# service of the tests, the demo and the bench
+$(OUT)/tools/xsk-echo.o: tools/xsk-echo.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/xsk-echo: $(OUT)/tools/xsk-echo.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # A second portier that differs only in its guard (built with
 # -DPT_TEST_GUARD_B): the guard-only upgrade test loads one over the other.
 GUARDB    := $(OUT)/tests/guardB
@@ -164,7 +175,7 @@ $(OUT)/tests/e2e/%: $(OUT)/tests/e2e/helpers/%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-tests: $(OUT)/portier $(TEST_BINS) $(E2E_BINS) $(OUT)/tests/portier-guardB
+tests: $(OUT)/portier $(OUT)/xsk-echo $(TEST_BINS) $(E2E_BINS) $(OUT)/tests/portier-guardB
 
 # every suite, a short e2e list on Debian 12's kernel (tests/vm/), then unit
 # and e2e again under ASan/UBSan (build-san/): one run of the runner, so the
@@ -235,5 +246,5 @@ uninstall:
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/core/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d $(GUARDB)/bpf/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/core/*.d $(OUT)/user/*.d $(OUT)/tests/*/*.d $(OUT)/tools/*.d $(GUARDB)/bpf/*.d)
 include bench/bench.mk

@@ -9,10 +9,10 @@ PORTIER_BENCH_MK := 1
 _bench_default_goal := $(.DEFAULT_GOAL)
 
 BENCH_BPF_OBJS := $(patsubst bench/%.bpf.c,$(OUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
-BENCH_BINS     := $(OUT)/bench/ptbench $(OUT)/bench/connload
+BENCH_BINS     := $(OUT)/bench/ptbench $(OUT)/bench/connload $(OUT)/bench/udpecho
 
 .PHONY: bench-progs
-bench-progs: $(OUT)/portier $(BENCH_BPF_OBJS) $(BENCH_BINS)
+bench-progs: $(OUT)/portier $(OUT)/xsk-echo $(BENCH_BPF_OBJS) $(BENCH_BINS)
 
 # `make bench` builds them before bench/run.sh starts
 bench: bench-progs
@@ -30,6 +30,10 @@ $(OUT)/bench/ptbench: $(OUT)/bench/ptbench.o
 $(OUT)/bench/connload: $(OUT)/bench/connload.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(OUT)/bench/udpecho: $(OUT)/bench/udpecho.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 -include $(wildcard $(OUT)/bench/*.d)
 

@@ -5,7 +5,7 @@
 # against its baseline measured side by side in this run, with its target.
 # The same table goes to $OUT/bench.md (docs/PERFORMANCE.md shows it).
 #
-# Usage: bench/run.sh [SECTION]...   sections: guard lookup control drop dispatch
+# Usage: bench/run.sh [SECTION]...   sections: guard lookup control drop dispatch xsk
 # (default: all). BENCH_QUICK=1 runs fewer rounds (a smoke test, noisier).
 #
 # Everything runs in namespaces this script makes (loopback and veth pairs
@@ -47,7 +47,7 @@ bench/deps.sh || exit 1
 make -s -f Makefile -f bench/bench.mk OUT="$OUT" bench-progs || exit 1
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(guard lookup control drop dispatch steer)
+[ ${#sections[@]} -eq 0 ] && sections=(guard lookup control drop dispatch steer xsk)
 
 BENCH_TMP=$(mktemp -d /tmp/portier-bench.XXXXXX)
 export BENCH_TMP
@@ -76,9 +76,9 @@ t0=$(date +%s)
 failed=()
 for s in "${sections[@]}"; do
 	case $s in
-	guard | lookup | control | drop | dispatch | steer) ;;
+	guard | lookup | control | drop | dispatch | steer | xsk) ;;
 	*)
-		echo "bench: unknown section $s (guard lookup control drop dispatch steer)" >&2
+		echo "bench: unknown section $s (guard lookup control drop dispatch steer xsk)" >&2
 		exit 2
 		;;
 	esac

@@ -46,7 +46,7 @@ _portier()
 	case $cmd in
 	load) opts="--xdp --xdp-mode --force" ;;
 	service) [[ $nargs -eq 0 ]] && COMPREPLY=($(compgen -W "add del" -- "$cur")); opts="--desc" ;;
-	register) opts="--pid --fd --proto --addr --all" ;;
+	register) opts="--pid --fd --proto --addr --all --xsk --ifname --queue" ;;
 	unregister) opts="--proto" ;;
 	bind | unbind | policy | unpolicy | watch | unwatch | explain)
 		[[ $nargs -eq 0 ]] && COMPREPLY=($(compgen -W "tcp udp" -- "$cur"))

@@ -88,6 +88,12 @@ json_object *pt_json_steers(const struct pt_state *st);
 int pt_steer_check_cpus(struct pt_ctx *ctx, const char *what, const struct pt_steer *steers,
 			size_t n);
 
+/* bind, apply: each binding of st to an AF_XDP service (of service svc, or
+ * of any with UINT32_MAX) needs the guard on the service's interface, which
+ * steers its packets; else the error (exit 1) with the hint. */
+int pt_xsk_bind_check(struct pt_ctx *ctx, const struct pt_state *st, uint32_t svc,
+		      const char *cmd);
+
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
 int cmd_status(int argc, char **argv);

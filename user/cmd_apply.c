@@ -244,6 +244,9 @@ static int apply_text(const char *path, const char *text, size_t len,
 	ret = pt_steer_check_cpus(&ctx, path, next.steers, next.nsteers);
 	if (ret)
 		goto cleanup;
+	ret = pt_xsk_bind_check(&ctx, &next, UINT32_MAX, "apply");
+	if (ret)
+		goto cleanup;
 	if (!check) {
 		err = pt_state_commit(&ctx, &next, &live);
 		if (err == -ENOSPC) {

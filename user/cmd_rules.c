@@ -13,6 +13,7 @@
 #include "config.h"
 #include "sockets.h"
 #include "table.h"
+#include "xsk.h"
 
 /* An edit as parsed, and the id of a service being deleted. */
 struct edit_arg {
@@ -77,6 +78,7 @@ static int clear_service(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 
 	for (unsigned int proto = 0; proto < PT_NPROTO; proto++)
 		pt_sockets_clear(ctx, a->id, proto);
+	pt_xsk_clear(ctx, a->id);
 	return 0;
 }
 
@@ -125,7 +127,7 @@ static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 	}
 	if (err == -ENOSPC)
 		return pt_bad("bind: at most %d bindings", PT_MAX_BINDINGS);
-	return err ? pt_fail("bind: %s", strerror(-err)) : 0;
+	return err ? pt_fail("bind: %s", strerror(-err)) : pt_xsk_bind_check(ctx, st, s->id, "bind");
 }
 
 int cmd_bind(int argc, char **argv)

@@ -26,7 +26,8 @@ static const struct pt_cmd cmds[] = {
 	{ "status", cmd_status, "status", true },
 	{ "service", cmd_service, "service { add SERVICE [--desc TEXT] | del SERVICE }", true },
 	{ "register", cmd_register,
-	  "register SERVICE { --pid PID | --fd N } [--proto tcp|udp] [--addr ADDR:PORT | --all]", true },
+	  "register SERVICE { { --pid PID | --fd N } [--proto tcp|udp] [--addr ADDR:PORT | --all] | "
+	  "--pid PID --xsk [--ifname IF] [--queue Q] }", true },
 	{ "unregister", cmd_unregister, "unregister SERVICE [--proto tcp|udp]", true },
 	{ "services", cmd_services, "services", true },
 	{ "bind", cmd_bind, "bind { tcp | udp } PREFIX PORTS SERVICE", true },

@@ -420,6 +420,8 @@ static int collect_dead(const void *key, const void *val, void *arg)
 	uint64_t cookie = *(const uint64_t *)key;
 	void *p;
 
+	if (info->proto == PT_SOCK_XSK)
+		return 0;	/* an AF_XDP socket's: user/xsk.c keeps those */
 	if (pt_service_has_cookie(d->ctx, info->service, info->proto, cookie))
 		return 0;
 	p = realloc(d->cookies, (d->n + 1) * sizeof(*d->cookies));
