@@ -118,6 +118,11 @@ case_echo_af_xdp_kernel_ports_untouched() {
 	pt "$b" bind udp any 3064-3099 game
 	expect_json "$b" '.[] | select(.name == "game") | .sockets | map("\(.proto) \(.local) \(.pid) \(.gone)") | join(",")' \
 		"xsk lobby queue 0 $echo false" services
+	# explain walks the path the guard takes
+	local why
+	why=$(pt "$b" explain udp 198.18.0.2:3070 --from 198.18.0.1:40000)
+	grep -qF "steered at the driver to service game's AF_XDP socket on lobby queue 0" <<<"$why" ||
+		fail "explain of an AF_XDP port: $why"
 	# 8 ports of the range, 3 datagrams each: 24 echoes from where they went
 	local port n=0
 	for port in 3064 3069 3074 3079 3084 3089 3094 3099; do
@@ -171,7 +176,7 @@ case_policy_drop_wins_over_steering() {
 }
 
 case_queue_without_socket_falls_back() {
-	local st b tmp e0 e1
+	local st b tmp e0 e1 why
 	building st b 2
 	casetmp tmp
 	xsk_echo e0 "$b" "$tmp/e0" lobby --queue 0
@@ -189,6 +194,9 @@ case_queue_without_socket_falls_back() {
 	pt "$b" register game --pid "$e1" --xsk --ifname lobby --queue 1
 	expect_json "$b" '.[0].sockets | map("\(.local) \(.pid)") | join(",")' \
 		"lobby queue 0 $e0,lobby queue 1 $e1" services
+	why=$(pt "$b" explain udp 198.18.0.2:3080)
+	grep -qF "steered at the driver to service game's AF_XDP sockets on lobby queues 0, 1" <<<"$why" ||
+		fail "explain of an AF_XDP port with two queues: $why"
 	expect_eq "$(echoes "$st" 198.18.0.2 3080 3 1)" 3 "echoes on queue 1"
 	expect_eq "$(echoes "$st" 198.18.0.2 3070 2 0)" 2 "echoes on queue 0"
 	expect_eq "$(stat_of "$b" udp 3064 xsk)" 10 "udp 3064-3099 xsk, both queues"
