@@ -61,7 +61,7 @@ static int inspect(int fd, uint64_t netns_ino, struct pt_sock *s, const char **w
 	struct sockaddr_storage ss = {};
 	socklen_t len = sizeof(ss);
 	struct stat stt;
-	int domain, type, protocol, nsfd;
+	int domain, type, protocol;
 
 	*why = NULL;
 	if (fstat(fd, &stt) || !S_ISSOCK(stt.st_mode)) {
@@ -117,16 +117,9 @@ static int inspect(int fd, uint64_t netns_ino, struct pt_sock *s, const char **w
 	}
 	s->v6only = s->family == PT_INET6 && sockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY) == 1;
 	/* the socket must live in the namespace we steer */
-	nsfd = ioctl(fd, SIOCGSKNS);
-	if (nsfd >= 0) {
-		struct stat nst;
-		int same = !fstat(nsfd, &nst) && nst.st_ino == netns_ino;
-
-		close(nsfd);
-		if (!same) {
-			*why = "a socket of another network namespace";
-			return -EXDEV;
-		}
+	if (pt_sock_netns_check(fd, netns_ino)) {
+		*why = "a socket of another network namespace";
+		return -EXDEV;
 	}
 	len = sizeof(s->cookie);
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &s->cookie, &len))
@@ -174,16 +167,13 @@ static int add_cand(struct pt_candidates *c, int fd, const struct pt_sock *s)
 	return 0;
 }
 
-int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter *f,
-			struct pt_candidates *out, struct pt_sock_reject *rej)
+int pt_pid_sockets(int pid, int (*take)(int fd, void *arg), void *arg)
 {
 	char path[64], link[128];
 	struct dirent *de;
 	DIR *d = NULL;
 	int pidfd, err = 0;
 
-	memset(out, 0, sizeof(*out));
-	memset(rej, 0, sizeof(*rej));
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		return -errno;
@@ -193,15 +183,11 @@ int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter
 		err = -errno;
 		goto cleanup;
 	}
-	while ((de = readdir(d))) {
-		char fdpath[384];
-		struct pt_sock s = { .fd = -1, .pid = (uint32_t)pid };
-		const char *why;
+	while ((de = readdir(d)) && !err) {
+		char fdpath[384], *end;
 		ssize_t n;
-		int target, fd, r;
-
-		char *end;
 		long t;
+		int fd;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -209,7 +195,6 @@ int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter
 		t = strtol(de->d_name, &end, 10);
 		if (errno || *end || t < 0 || t > INT_MAX)
 			continue;	/* not a descriptor number */
-		target = (int)t;
 		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
 		n = readlink(fdpath, link, sizeof(link) - 1);
 		if (n <= 0)
@@ -217,34 +202,75 @@ int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter
 		link[n] = 0;
 		if (strncmp(link, "socket:[", 8))
 			continue;
-		fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)t, 0);
 		if (fd < 0) {
 			/* the process closed it meanwhile (an accepting server
-			 * does): not one of its listeners any more */
-			if (errno == EBADF)
-				continue;
-			err = -errno;
-			goto cleanup;
-		}
-		r = inspect(fd, netns_ino, &s, &why);
-		if (r) {
-			if (r == -EXDEV)
-				rej->other_netns++;
-			close(fd);
+			 * does): not one of its sockets any more */
+			if (errno != EBADF)
+				err = -errno;
 			continue;
 		}
-		if (!matches(&s, f)) {
-			close(fd);
-			continue;
-		}
-		err = add_cand(out, fd, &s);
-		if (err)
-			goto cleanup;
+		err = take(fd, arg);
+		if (!err)
+			close(fd);	/* declined */
+		err = err < 0 ? err : 0;
 	}
 cleanup:
 	if (d)
 		closedir(d);
 	close(pidfd);
+	return err;
+}
+
+int pt_sock_netns_check(int fd, uint64_t netns_ino)
+{
+	struct stat nst;
+	int nsfd = ioctl(fd, SIOCGSKNS), same;
+
+	if (nsfd < 0)
+		return 0;	/* a kernel that cannot say */
+	same = !fstat(nsfd, &nst) && nst.st_ino == netns_ino;
+	close(nsfd);
+	return same ? 0 : -EXDEV;
+}
+
+struct from_pid {
+	int pid;
+	uint64_t netns_ino;
+	const struct pt_sock_filter *f;
+	struct pt_candidates *out;
+	struct pt_sock_reject *rej;
+};
+
+static int take_candidate(int fd, void *arg)
+{
+	struct from_pid *fp = arg;
+	struct pt_sock s = { .fd = -1, .pid = (uint32_t)fp->pid };
+	const char *why;
+	int r = inspect(fd, fp->netns_ino, &s, &why);
+
+	if (r) {
+		fp->rej->other_netns += r == -EXDEV;
+		return 0;
+	}
+	if (!matches(&s, fp->f))
+		return 0;
+	/* add_cand owns fd from here (a second fd of one socket, or a
+	 * failure, it closes) */
+	r = add_cand(fp->out, fd, &s);
+	return r ? r : 1;
+}
+
+int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter *f,
+			struct pt_candidates *out, struct pt_sock_reject *rej)
+{
+	struct from_pid fp;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	memset(rej, 0, sizeof(*rej));
+	fp = (struct from_pid){ pid, netns_ino, f, out, rej };
+	err = pt_pid_sockets(pid, take_candidate, &fp);
 	if (err)
 		pt_candidates_free(out);
 	return err;

@@ -36,6 +36,14 @@ struct pt_sock_reject {
 	unsigned int other_netns;
 };
 
+/* Take each socket of process pid (pidfd_getfd) and hand it to take, which
+ * declines it (returns 0: closed here), keeps it (1: take owns fd from
+ * then on) or fails (< 0: take has disposed of fd; the walk stops with that
+ * error). A descriptor the process closes meanwhile is skipped. */
+int pt_pid_sockets(int pid, int (*take)(int fd, void *arg), void *arg);
+/* -EXDEV when fd's socket lives in another network namespace than netns_ino
+ * (0 where the kernel cannot say: before 5.6's SIOCGSKNS on any socket). */
+int pt_sock_netns_check(int fd, uint64_t netns_ino);
 int pt_sockets_from_pid(int pid, uint64_t netns_ino, const struct pt_sock_filter *f,
 			struct pt_candidates *out, struct pt_sock_reject *rej);
 int pt_socket_from_fd(int fd, uint64_t netns_ino, const struct pt_sock_filter *f,

@@ -9,9 +9,7 @@
  * probe tells whether a slot of xsk_socks is still filled, which user
  * space cannot read either.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +17,17 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
-#include <linux/sockios.h>
 #include <linux/xdp_diag.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "sockets.h"
 #include "xsk.h"
 #include "xsk_probe.skel.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
 #endif
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -56,8 +46,8 @@ void pt_xsk_set_free(struct pt_xsk_set *s)
  * namespace; -ENOTSOCK for anything else. */
 static int inspect_xsk(int fd, uint64_t netns_ino, struct pt_xsk *x)
 {
-	struct stat st, nst;
-	int domain = 0, nsfd, same;
+	struct stat st;
+	int domain = 0;
 	socklen_t len = sizeof(domain);
 
 	if (fstat(fd, &st) || !S_ISSOCK(st.st_mode))
@@ -65,13 +55,8 @@ static int inspect_xsk(int fd, uint64_t netns_ino, struct pt_xsk *x)
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) || domain != AF_XDP)
 		return -ENOTSOCK;
 	x->ino = st.st_ino;
-	nsfd = ioctl(fd, SIOCGSKNS);
-	if (nsfd >= 0) {
-		same = !fstat(nsfd, &nst) && nst.st_ino == netns_ino;
-		close(nsfd);
-		if (!same)
-			return -EXDEV;
-	}
+	if (pt_sock_netns_check(fd, netns_ino))
+		return -EXDEV;
 	len = sizeof(x->cookie);
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &x->cookie, &len))
 		x->cookie = 0;
@@ -99,64 +84,38 @@ static int add_xsk(struct pt_xsk_set *s, int fd, const struct pt_xsk *x)
 	return 0;
 }
 
+struct from_pid {
+	int pid;
+	uint64_t netns_ino;
+	struct pt_xsk_set *out;
+	unsigned int *other_netns;
+};
+
+static int take_xsk(int fd, void *arg)
+{
+	struct from_pid *fp = arg;
+	struct pt_xsk x = { .fd = -1, .pid = (uint32_t)fp->pid };
+	int r = inspect_xsk(fd, fp->netns_ino, &x);
+
+	if (r) {
+		*fp->other_netns += r == -EXDEV;
+		return 0;
+	}
+	/* add_xsk owns fd from here */
+	r = add_xsk(fp->out, fd, &x);
+	return r ? r : 1;
+}
+
 int pt_xsks_from_pid(int pid, uint64_t netns_ino, struct pt_xsk_set *out,
 		     unsigned int *other_netns)
 {
-	char path[64], fdpath[384], link[128];
-	struct dirent *de;
-	DIR *d = NULL;
-	int pidfd, err = 0;
+	struct from_pid fp;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	*other_netns = 0;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return -errno;
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d) {
-		err = -errno;
-		goto cleanup;
-	}
-	while ((de = readdir(d))) {
-		struct pt_xsk x = { .fd = -1, .pid = (uint32_t)pid };
-		char *end;
-		ssize_t n;
-		long t;
-		int fd, r;
-
-		errno = 0;
-		t = strtol(de->d_name, &end, 10);
-		if (de->d_name[0] == '.' || errno || *end || t < 0 || t > INT_MAX)
-			continue;	/* not a descriptor number */
-		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
-		n = readlink(fdpath, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (strncmp(link, "socket:[", 8))
-			continue;
-		fd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)t, 0);
-		if (fd < 0) {
-			if (errno == EBADF)
-				continue;	/* closed meanwhile */
-			err = -errno;
-			goto cleanup;
-		}
-		r = inspect_xsk(fd, netns_ino, &x);
-		if (r) {
-			*other_netns += r == -EXDEV;
-			close(fd);
-			continue;
-		}
-		err = add_xsk(out, fd, &x);
-		if (err)
-			goto cleanup;
-	}
-cleanup:
-	if (d)
-		closedir(d);
-	close(pidfd);
+	fp = (struct from_pid){ pid, netns_ino, out, other_netns };
+	err = pt_pid_sockets(pid, take_xsk, &fp);
 	if (err)
 		pt_xsk_set_free(out);
 	return err;
