@@ -279,8 +279,9 @@ static inline __u32 pt_bucket_set(__u32 seed, __u64 key)
 }
 
 /*
- * A bucket's clock is bpf_ktime_get_ns() in 1/PT_TAT_SCALE ns (no wrap
- * for 36 years of uptime). A packet of a PPS bucket costs
+ * A bucket's clock is the coarse monotonic clock (bpf_ktime_get_coarse_ns,
+ * or bpf_ktime_get_ns before 5.11) in 1/PT_TAT_SCALE ns (no wrap for 36
+ * years of uptime). A packet of a PPS bucket costs
  * PT_BUCKET_SPAN / PPS of it (rounded down: at most 1/16 ns short, so
  * the rate is at most PPS / 1.6e10 too high: 6e-5 at 1 Mpps), and the
  * bucket holds one second of it: PPS packets of burst.

@@ -1551,7 +1551,8 @@ static int way_of(const struct pt_bucket_set *set, uint64_t key)
 	return -1;
 }
 
-/* The bucket clock (ns in 1/PT_TAT_SCALE) shift_ns from now. */
+/* The bucket clock (ns in 1/PT_TAT_SCALE) shift_ns from now. The guard's
+ * clock is the coarse one, up to a tick (10 ms at most) behind this. */
 static uint64_t bucket_clock(int64_t shift_ns)
 {
 	return (uint64_t)((int64_t)mono_ns() + shift_ns) * PT_TAT_SCALE;
@@ -1609,7 +1610,7 @@ static void test_limit_set_full_fails_closed(void **state)
 		assert_int_equal(passed, 2);
 }
 
-/* The same set, its buckets' next packets due a millisecond ago: they are
+/* The same set, its buckets' next packets due 50 ms ago: they are
  * full again, as good as fresh, so the packet takes the first of them and
  * the port gets exactly its own bucket: 2 of 3 pass. No sleep: the ways'
  * times are written in the past. */
@@ -1625,7 +1626,7 @@ static void test_limit_set_reclaimed_after_1s(void **state)
 	if (!tables_are_table_rules)
 		install_table_rules();
 	reset_buckets(fd_of(skel->maps.rate_buckets));
-	index = fill_set_of_40000(-1000000LL);	/* full since 1 ms */
+	index = fill_set_of_40000(-50000000LL);	/* full since 50 ms */
 	read_slot((uint32_t)sym_slot(S_UDP40K), &before);
 	send_n(&spec, 3, &passed, &dropped);
 	read_slot((uint32_t)sym_slot(S_UDP40K), &after);
@@ -1643,7 +1644,7 @@ static void test_limit_set_reclaimed_after_1s(void **state)
 	/* one way full, seven in debt: the full one is taken */
 	fill_set_of_40000(900000000LL);
 	read_set(index, &set);
-	set.way[5].tat = bucket_clock(0);
+	set.way[5].tat = bucket_clock(-50000000LL);
 	write_set(index, &set);
 	send_n(&spec, 3, &passed, &dropped);
 	assert_int_equal(passed, 2);
