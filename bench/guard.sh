@@ -4,18 +4,8 @@
 # Guard cost per packet, sourced by bench/run.sh. portier is loaded in a
 # namespace of its own with the guard on a veth there, configured through
 # `portier apply`; ptbench test-runs the attached guard (by program id) on
-# six crafted packets against an empty XDP program, xdp-filter's programs
+# seven crafted packets against an empty XDP program, xdp-filter's programs
 # with the same port rules, and the guard with lookups removed (bench.mk).
-
-# Where Debian's xdp-tools keeps xdp-filter's objects.
-xdp_filter_dir() {
-	local d
-	for d in "/usr/lib/$(gcc -print-multiarch 2>/dev/null)/bpf" /usr/lib/bpf /usr/share/xdp-tools \
-		/usr/lib/x86_64-linux-gnu/bpf; do
-		[ -e "$d/xdpfilt_alw_all.o" ] && [ -e "$d/xdpfilt_alw_udp.o" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
 
 bench_guard() {
 	local ns st id dir xf out variants=() v
@@ -31,6 +21,7 @@ bench_guard() {
 		policy tcp 22 drop-new
 		policy udp 5000 drop
 		policy udp 6000 drop --from 198.18.1.0/24
+		policy udp 7000 limit 1
 	EOF
 	"$PORTIER" --netns "$ns" apply "$BENCH_TMP/guard.conf" >/dev/null || return 1
 	st=$("$PORTIER" --netns "$ns" --json status) || return 1
@@ -41,7 +32,7 @@ bench_guard() {
 	else
 		log "xdp-filter's objects not found: no xdp-filter baseline"
 	fi
-	log "test-running the guard (prog $id): 6 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
+	log "test-running the guard (prog $id): 7 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
 	out="$BENCH_TMP/guard.out"
 	"$BENCH_OUT/ptbench" guard-cost --guard-id "$id" --pin-dir "$dir" \
 		--empty "$BENCH_OUT/empty_xdp.bpf.o" "${variants[@]}" \
