@@ -106,9 +106,9 @@ static __always_inline __u32 bucket_seed(void)
 /*
  * The buckets' clock, in ns: the kernel's coarse monotonic clock (the time
  * of the last tick) where the kernel has it (5.11), CLOCK_MONOTONIC itself
- * before. Reading CLOCK_MONOTONIC was most of what a limited packet cost
- * (about 40 ns of 60 above a dropped one, in a KVM guest); the coarse clock
- * is a load. It moves by ticks (1-10 ms): a bucket refills by a tick's worth
+ * before. Reading CLOCK_MONOTONIC was half of what a limited packet cost
+ * above a dropped one (30-35 ns of 65-70, in a KVM guest); the coarse
+ * clock is the last tick's time, read. It moves by ticks (1-10 ms): a bucket refills by a tick's worth
  * at once, its rate over any longer time is the same, and its burst is
  * still at most PPS.
  */
