@@ -1652,6 +1652,41 @@ static void test_limit_set_reclaimed_after_1s(void **state)
 	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), 5);
 }
 
+/* A flood of a limited port only reads its bucket's set: after its burst,
+ * 50 more packets are limited (dropped, counted) and the set is byte for
+ * byte what it was (the v2 lock before it wrote the bucket on every
+ * packet). limit 2: after the burst the next packet is due in 0.5 s, far
+ * longer than the 50 runs take. */
+static void test_limit_flood_reads_only(void **state)
+{
+	const struct pkt_spec spec = { V4, UDP(40000) };
+	__u32 index = pt_bucket_set(GM_BUCKET_SEED, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000));
+	struct pt_bucket_set before, after;
+	struct pt_counters c0, c1;
+	int passed, dropped, w;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+	send_n(&spec, 2, &passed, &dropped);
+	assert_int_equal(passed, 2);
+	read_set(index, &before);
+	w = way_of(&before, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000));
+	assert_true(w >= 0);
+	assert_true(before.way[w].tat > bucket_clock(0));	/* in debt */
+	read_slot((uint32_t)sym_slot(S_UDP40K), &c0);
+	send_n(&spec, 50, &passed, &dropped);
+	read_slot((uint32_t)sym_slot(S_UDP40K), &c1);
+	read_set(index, &after);
+	assert_int_equal(passed, 0);
+	assert_int_equal(dropped, 50);
+	assert_int_equal(c1.packets - c0.packets, 50);
+	assert_int_equal(c1.limited - c0.limited, 50);
+	assert_memory_equal(before.way, after.way, sizeof(before.way));
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+}
+
 /* Two ports of one rule whose buckets share a set (a seed is searched
  * for that puts two ports of the range there): each has its own bucket in
  * its own way. */
@@ -2739,7 +2774,8 @@ int main(void)
 	size_t n = 0, i;
 	int ret;
 
-	tests = calloc(N_CASES + 16, sizeof(*tests));
+	/* the table's cases and up to 32 named tests (17 below) */
+	tests = calloc(N_CASES + 32, sizeof(*tests));
 	if (!tests)
 		return 1;
 	tests[n++] = (struct CMUnitTest){ .name = "program_shape", .test_func = test_program_shape };
@@ -2770,6 +2806,8 @@ int main(void)
 					  .test_func = test_limit_set_full_fails_closed };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_set_reclaimed_after_1s",
 					  .test_func = test_limit_set_reclaimed_after_1s };
+	tests[n++] = (struct CMUnitTest){ .name = "limit_flood_reads_only",
+					  .test_func = test_limit_flood_reads_only };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_two_ports_one_set",
 					  .test_func = test_limit_two_ports_one_set };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_seed_drawn",
