@@ -58,5 +58,9 @@ bench_control() {
 		case $m in *_prog | *_link) continue ;; esac
 		record "mem.map.$m" "$(bpftool -j map show pinned "$pin" | jq .bytes_memlock)"
 	done
+	# what each possible CPU costs: the per-CPU arrays' values, once per CPU
+	record mem.per_cpu_bytes "$(for m in port_stats global_stats; do
+		bpftool -j map show pinned "$dir/$m" | jq '.bytes_value * .max_entries'
+	done | awk '{ n += $1 } END { print n }')"
 	bench_ns_del "$ns"
 }

@@ -20,7 +20,7 @@ DROP_PORT=7777
 GEN_CPU=0
 RX_CPU=1
 
-_rx_ns="" _rx_if=""
+_rx_ns="" _rx_if="" _xf_dir=""
 
 rx_nft() { ip netns exec "$_rx_ns" nft "$@"; }
 
@@ -40,6 +40,14 @@ rx_setup() {
 	dropall)
 		ip -n "$_rx_ns" link set dev "$_rx_if" xdpdrv obj "$BENCH_OUT/drop_xdp.bpf.o" sec xdp \
 			2> >(grep -v 'unrecognized data section' >&2)
+		;;
+	parse_drop)
+		in_ns "$_rx_ns" "$BENCH_OUT/ptbench" xdp-attach --obj "$BENCH_OUT/parse_drop_xdp.bpf.o" \
+			--ifname "$_rx_if" --udp-port "$DROP_PORT"
+		;;
+	xdpfilter_udp)
+		in_ns "$_rx_ns" "$BENCH_OUT/ptbench" xdp-attach --xdp-filter \
+			--obj "$_xf_dir/xdpfilt_alw_udp.o" --ifname "$_rx_if" --udp-port "$DROP_PORT"
 		;;
 	portier)
 		"$PORTIER" --netns "$_rx_ns" load --xdp "$_rx_if" --xdp-mode native >/dev/null &&
@@ -70,7 +78,7 @@ rx_setup() {
 
 rx_count() {
 	case $1 in
-	dropall | portier) xdp_drops ;;
+	dropall | parse_drop | xdpfilter_udp | portier) xdp_drops ;;
 	nft_ingress) nft_drops netdev ;;
 	nft_input) nft_drops inet ;;
 	esac
@@ -78,7 +86,7 @@ rx_count() {
 
 rx_teardown() {
 	case $1 in
-	dropall) ip -n "$_rx_ns" link set dev "$_rx_if" xdpdrv off ;;
+	dropall | parse_drop | xdpfilter_udp) ip -n "$_rx_ns" link set dev "$_rx_if" xdpdrv off ;;
 	portier) "$PORTIER" --netns "$_rx_ns" unload >/dev/null ;;
 	nft_ingress) rx_nft delete table netdev bench ;;
 	nft_input) rx_nft delete table inet bench ;;
@@ -86,7 +94,7 @@ rx_teardown() {
 }
 
 bench_drop() {
-	local gen rx gif rif gmac rmac round r c0 c1 out el rate
+	local gen rx gif rif gmac rmac round r c0 c1 out el rate receivers order
 	if [ "$(nproc)" -lt 2 ]; then
 		log "needs two CPUs (generator and receiver): skipped"
 		return 0
@@ -105,8 +113,16 @@ bench_drop() {
 	gmac=$(ip -n "$gen" -j link show "$gif" | jq -r '.[0].address')
 	rmac=$(ip -n "$rx" -j link show "$rif" | jq -r '.[0].address')
 	record drop.frames "$DROP_FRAMES"
+	receivers="dropall parse_drop xdpfilter_udp portier nft_ingress nft_input"
+	if ! _xf_dir=$(xdp_filter_dir); then
+		log "xdp-filter's objects not found: no xdp-filter baseline"
+		receivers=${receivers/xdpfilter_udp /}
+	fi
 	for round in $(seq 1 "$DROP_ROUNDS"); do
-		for r in dropall portier nft_ingress nft_input; do
+		order=$receivers
+		# shellcheck disable=SC2086 # one word per receiver
+		[ $((round % 2)) = 0 ] && order=$(printf '%s\n' $receivers | tac | xargs)
+		for r in $order; do
 			rx_setup "$r" || { log "$r: setup failed"; return 1; }
 			napi_pin "$rif" "$RX_CPU" || return 1
 			c0=$(rx_count "$r")

@@ -4,22 +4,12 @@
 # Guard cost per packet, sourced by bench/run.sh. portier is loaded in a
 # namespace of its own with the guard on a veth there, configured through
 # `portier apply`; ptbench test-runs the attached guard (by program id) on
-# six crafted packets against an empty XDP program, xdp-filter's programs
+# seven crafted packets against an empty XDP program, xdp-filter's programs
 # with the same port rules, and the guard with lookups removed (bench.mk);
 # and, with --steer, the cost of steering: a port steered to a CPU against
 # its twin without, a port bound to an AF_XDP service with no socket (the
 # fallback path) against one bound to a kernel-socket service (ptbench
 # switches the steering on in the pinned maps after the apply).
-
-# Where Debian's xdp-tools keeps xdp-filter's objects.
-xdp_filter_dir() {
-	local d
-	for d in "/usr/lib/$(gcc -print-multiarch 2>/dev/null)/bpf" /usr/lib/bpf /usr/share/xdp-tools \
-		/usr/lib/x86_64-linux-gnu/bpf; do
-		[ -e "$d/xdpfilt_alw_all.o" ] && [ -e "$d/xdpfilt_alw_udp.o" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
 
 bench_guard() {
 	local ns st id dir xf out variants=() v
@@ -39,6 +29,7 @@ bench_guard() {
 		service add benchx
 		bind udp any 7100 benchx
 		bind udp any 7101 bench
+		policy udp 7200 limit 1
 	EOF
 	"$PORTIER" --netns "$ns" apply "$BENCH_TMP/guard.conf" >/dev/null || return 1
 	st=$("$PORTIER" --netns "$ns" --json status) || return 1
@@ -49,7 +40,7 @@ bench_guard() {
 	else
 		log "xdp-filter's objects not found: no xdp-filter baseline"
 	fi
-	log "test-running the guard (prog $id): 10 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
+	log "test-running the guard (prog $id): 11 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
 	out="$BENCH_TMP/guard.out"
 	"$BENCH_OUT/ptbench" guard-cost --guard-id "$id" --pin-dir "$dir" \
 		--empty "$BENCH_OUT/empty_xdp.bpf.o" "${variants[@]}" --steer \

@@ -102,6 +102,16 @@ wait_listen() {
 	return 1
 }
 
+# Where Debian's xdp-tools keeps xdp-filter's objects.
+xdp_filter_dir() {
+	local d
+	for d in "/usr/lib/$(gcc -print-multiarch 2>/dev/null)/bpf" /usr/lib/bpf /usr/share/xdp-tools \
+		/usr/lib/x86_64-linux-gnu/bpf; do
+		[ -e "$d/xdpfilt_alw_all.o" ] && [ -e "$d/xdpfilt_alw_udp.o" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
 # kv FILE KEY: the value of "KEY VALUE" in FILE (ptbench and connload output).
 kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 

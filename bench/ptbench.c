@@ -6,7 +6,7 @@
  *                      [--variant NAME=OBJ]... [--xdp-filter DIR]
  *                      [--repeat N] [--rounds K]
  *       Cost per packet of the guard (the program portier attached, by id)
- *       on six crafted packets, against an empty XDP program and, on the
+ *       on seven crafted packets, against an empty XDP program and, on the
  *       packets that carry the same port rule, against xdp-filter's
  *       all-features and UDP-only programs. Every program is first run once
  *       per packet and its verdict checked, so a configuration that does not
@@ -39,7 +39,17 @@
  *   ptbench txgen --obj OBJ --ifname IF --src-mac MAC --dst-mac MAC
  *                 --src ADDR --dst ADDR --dport PORT --count N
  *       Transmit N UDP frames out of IF with BPF_F_TEST_XDP_LIVE_FRAMES and
- *       a program that answers XDP_TX; prints "sent N" and "elapsed_ns T".
+ *       a program that answers XDP_TX; prints "sent N", "elapsed_ns T" and
+ *       the CLOCK_MONOTONIC "start_ns" and "end_ns" of the run (to join the
+ *       windows of generators run side by side).
+ *
+ *   ptbench xdp-attach --obj OBJ --ifname IF --udp-port PORT [--xdp-filter]
+ *       Load OBJ and attach it to IF in native mode (only where IF has no
+ *       XDP program); the attachment stays after ptbench exits, until `ip
+ *       link set dev IF xdpdrv off`. With --xdp-filter, OBJ is one of
+ *       xdp-filter's programs, its filter_ports set to drop UDP to PORT;
+ *       else OBJ has an array `ports` (bench/parse_drop_xdp.bpf.c) and
+ *       ports[PORT] is set to 1.
  *
  * Exit status: 0 success, 1 a measurement failed, 2 bad usage.
  */
@@ -50,6 +60,7 @@
 #include <getopt.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -288,14 +299,20 @@ static int load_obj(const char *path, const char *pin_dir, struct bpf_object **o
 	return 0;
 }
 
-/* xdp-filter's program from FILE, with the same port rules as the bench's
- * portier configuration: drop UDP to 5000 and TCP to 22. */
-static int load_xdp_filter(const char *path, struct bpf_object **objp, int *prog_fd)
+struct xf_rule {
+	uint16_t port;
+	uint64_t flags;
+};
+
+/* The port rules of guard-cost, as the bench's portier configuration:
+ * drop UDP to 5000 and TCP to 22. */
+static const struct xf_rule xf_guard_rules[] = {{5000, XF_FLAG_DST | XF_FLAG_UDP},
+						{22, XF_FLAG_DST | XF_FLAG_TCP}};
+
+/* xdp-filter's program from FILE, its filter_ports holding rules. */
+static int load_xdp_filter(const char *path, const struct xf_rule *rules, size_t nrules,
+			   struct bpf_object **objp, int *prog_fd)
 {
-	static const struct {
-		uint16_t port;
-		uint64_t flags;
-	} rules[] = {{5000, XF_FLAG_DST | XF_FLAG_UDP}, {22, XF_FLAG_DST | XF_FLAG_TCP}};
 	struct bpf_map *map;
 	int ncpu = libbpf_num_possible_cpus(), err;
 	uint64_t *vals;
@@ -310,7 +327,7 @@ static int load_xdp_filter(const char *path, struct bpf_object **objp, int *prog
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return fail("out of memory");
-	for (size_t r = 0; r < NELEM(rules); r++) {
+	for (size_t r = 0; r < nrules; r++) {
 		uint32_t key = htons(rules[r].port);
 
 		for (int c = 0; c < ncpu; c++)
@@ -363,12 +380,16 @@ struct gcase {
 	uint8_t pkt[256];
 	size_t len;
 	enum gsteer steer; /* a --steer case, and the counter its run moves */
+	bool drain; /* the guard takes it once before its verdict is checked:
+		     * a limit's burst */
 };
 
 /* The bench configuration (bench/guard.sh) that these packets expect:
  *   watch udp 5353; policy tcp 22 drop-new; policy udp 5000 drop;
  *   policy udp 6000 drop --from 198.18.1.0/24; and for --steer:
- *   watch udp 7000-7001; bind udp any 7100 benchx; bind udp any 7101 bench */
+ *   watch udp 7000-7001; bind udp any 7100 benchx; bind udp any 7101 bench;
+ *   policy udp 7200 limit 1 (udp_limited: its bucket emptied by one packet,
+ * it stays empty but for one packet a second: the limited path) */
 static struct gcase gcases[] = {
     {"udp_watched",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5353},
@@ -376,7 +397,7 @@ static struct gcase gcases[] = {
      false,
      {},
      0,
-     GS_NONE},
+     GS_NONE, false},
     {"tcp_syn_policed",
      {.tcp = true,
       .syn = true,
@@ -388,7 +409,7 @@ static struct gcase gcases[] = {
      true,
      {},
      0,
-     GS_NONE},
+     GS_NONE, false},
     {"ipv6_ext",
      {.v6 = true,
       .hbh = true,
@@ -400,56 +421,64 @@ static struct gcase gcases[] = {
      false,
      {},
      0,
-     GS_NONE},
+     GS_NONE, false},
     {"vlan",
      {.vlan = true, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5353},
      XDP_PASS,
      false,
      {},
      0,
-     GS_NONE},
+     GS_NONE, false},
     {"from_rule",
      {.src = "198.18.1.7", .dst = "198.18.0.2", .sport = 40000, .dport = 6000},
      XDP_DROP,
      false,
      {},
      0,
-     GS_NONE},
+     GS_NONE, false},
     {"udp_drop",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 5000},
      XDP_DROP,
      true,
      {},
      0,
-     GS_NONE},
+     GS_NONE, false},
     {"udp_steer_cpu",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7000},
      XDP_REDIRECT,
      false,
      {},
      0,
-     GS_CPU},
+     GS_CPU, false},
     {"udp_steer_none",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7001},
      XDP_PASS,
      false,
      {},
      0,
-     GS_PLAIN},
+     GS_PLAIN, false},
     {"udp_xsk_fallback",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7100},
      XDP_PASS,
      false,
      {},
      0,
-     GS_FALLBACK},
+     GS_FALLBACK, false},
     {"udp_bound",
      {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7101},
      XDP_PASS,
      false,
      {},
      0,
-     GS_PLAIN},
+     GS_PLAIN, false},
+    {"udp_limited",
+     {.src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 7200},
+     XDP_DROP,
+     false,
+     {},
+     0,
+     GS_NONE,
+     true},
 };
 
 /* ---- the steering cases ---- */
@@ -718,10 +747,12 @@ static int cmd_guard_cost(int argc, char **argv)
 		char path[512];
 
 		snprintf(path, sizeof(path), "%s/xdpfilt_alw_all.o", xf_dir);
-		if (load_xdp_filter(path, &objs[G_XF_ALL], &fds[G_XF_ALL]))
+		if (load_xdp_filter(path, xf_guard_rules, NELEM(xf_guard_rules), &objs[G_XF_ALL],
+				    &fds[G_XF_ALL]))
 			goto cleanup;
 		snprintf(path, sizeof(path), "%s/xdpfilt_alw_udp.o", xf_dir);
-		if (load_xdp_filter(path, &objs[G_XF_UDP], &fds[G_XF_UDP]))
+		if (load_xdp_filter(path, xf_guard_rules, NELEM(xf_guard_rules), &objs[G_XF_UDP],
+				    &fds[G_XF_UDP]))
 			goto cleanup;
 	}
 
@@ -752,7 +783,11 @@ static int cmd_guard_cost(int argc, char **argv)
 				continue;
 			if (p == G_GUARD && c->steer && port_counters(pin_dir, c->spec.dport, &before))
 				goto cleanup;
-			err = xdp_run(fds[p], c->pkt, c->len, 1, &got, &dur);
+			if (p == G_GUARD && c->drain)
+				err = xdp_run(fds[p], c->pkt, c->len, 1, &got, &dur);
+			else
+				err = 0;
+			err = err ?: xdp_run(fds[p], c->pkt, c->len, 1, &got, &dur);
 			if (err) {
 				fail("%s on %s: test run: %s", gprog_name[p], c->name,
 				     strerror(-err));
@@ -1120,6 +1155,84 @@ static int cmd_txgen(int argc, char **argv)
 	printf("sent %u\n", count);
 	printf("elapsed_ns %lld\n",
 	       (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	printf("start_ns %lld\nend_ns %lld\n",
+	       (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec,
+	       (long long)t1.tv_sec * 1000000000LL + t1.tv_nsec);
+	ret = 0;
+cleanup:
+	bpf_object__close(obj);
+	return ret;
+}
+
+/* ---- xdp-attach ---- */
+
+static int cmd_xdp_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {{"obj", required_argument, NULL, 'o'},
+					     {"ifname", required_argument, NULL, 'i'},
+					     {"udp-port", required_argument, NULL, 'p'},
+					     {"xdp-filter", no_argument, NULL, 'x'},
+					     {}};
+	const char *obj_path = NULL, *ifname = NULL;
+	struct bpf_object *obj = NULL;
+	struct bpf_map *map;
+	uint32_t port = 0, ifindex;
+	bool xf = false;
+	int opt, fd, err, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			obj_path = optarg;
+			break;
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'p':
+			if (!parse_u32(optarg, 1, 65535, &port))
+				return fail("bad --udp-port %s", optarg) + 1;
+			break;
+		case 'x':
+			xf = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!obj_path || !ifname || !port)
+		return fail("xdp-attach: --obj --ifname --udp-port") + 1;
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex)
+		return fail("%s: %s", ifname, strerror(errno));
+	if (xf) {
+		const struct xf_rule rule = {(uint16_t)port, XF_FLAG_DST | XF_FLAG_UDP};
+
+		if (load_xdp_filter(obj_path, &rule, 1, &obj, &fd))
+			goto cleanup;
+	} else {
+		uint32_t key = port;
+		uint8_t one = 1;
+
+		if (load_obj(obj_path, NULL, &obj, &fd))
+			return 1;
+		map = bpf_object__find_map_by_name(obj, "ports");
+		if (!map) {
+			fail("%s: no ports map", obj_path);
+			goto cleanup;
+		}
+		if (bpf_map_update_elem(bpf_map__fd(map), &key, &one, BPF_ANY)) {
+			fail("%s: ports[%u]: %s", obj_path, port, strerror(errno));
+			goto cleanup;
+		}
+	}
+	/* native mode, and only on an interface without an XDP program; the
+	 * attachment outlives this process (ip link set dev IF xdpdrv off) */
+	err = bpf_xdp_attach((int)ifindex, fd, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST,
+			     NULL);
+	if (err) {
+		fail("attach to %s: %s", ifname, strerror(-err));
+		goto cleanup;
+	}
 	ret = 0;
 cleanup:
 	bpf_object__close(obj);
@@ -1128,7 +1241,8 @@ cleanup:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | txgen } OPTIONS\n"
+	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | txgen | xdp-attach } "
+		   "OPTIONS\n"
 		   "(see the comment at the top of bench/ptbench.c)\n");
 }
 
@@ -1147,6 +1261,8 @@ int main(int argc, char **argv)
 		return cmd_sock_cost(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "txgen"))
 		return cmd_txgen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "xdp-attach"))
+		return cmd_xdp_attach(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

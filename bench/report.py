@@ -116,6 +116,11 @@ def main():
         ratio = r.pair_ratio(f"guard.{c}.guard", f"guard.{c}.empty")
         row(f"{label}: guard vs empty XDP", fmt_ns(g), f"empty {fmt_ns(e)}", fmt_ratio(ratio),
             "≤ 1.50×", verdict(ratio, "<=", 1.5))
+    lg, dg = r.med("guard.udp_limited.guard"), r.med("guard.udp_drop.guard")
+    if lg is not None:
+        row("UDP to a `limit` port over its rate: guard vs UDP to a drop port", fmt_ns(lg),
+            f"drop {fmt_ns(dg)}", fmt_ratio(r.pair_ratio("guard.udp_limited.guard",
+                                                         "guard.udp_drop.guard")))
     for c, prog, label, op, target in [
             ("udp_drop", "xdpfilter_all", "UDP drop rule: guard vs xdp-filter all-features", "<", 1.0),
             ("tcp_syn_policed", "xdpfilter_all", "TCP port rule: guard vs xdp-filter all-features", "<", 1.0),
@@ -139,14 +144,42 @@ def main():
     # 2. drop rate
     drop = section("Drop rate, veth between two namespaces (UDP flood to a dropped port)", "drop.")
     d = r.med("drop.portier.pps")
-    for base, label, op, target in [("dropall", "XDP drop-everything", ">=", 0.9),
+    for base, label, op, target in [("dropall", "XDP drop-everything", ">=", 0.85),
+                                     ("xdpfilter_udp", "xdp-filter UDP-only", ">=", 1.0),
+                                     ("parse_drop", "a minimal parser (eth, IPv4, UDP, port array)",
+                                      None, None),
                                      ("nft_ingress", "nftables netdev ingress", ">=", 5.0),
                                      ("nft_input", "nftables inet input", None, None)
                                      ] if drop else []:
+        if not r.vals(f"drop.{base}.pps"):
+            continue
         ratio = r.pair_ratio("drop.portier.pps", f"drop.{base}.pps")
-        row(f"guard `policy udp P drop` vs {label}", fmt_rate(d, "pps"),
+        pv, bv = r.vals("drop.portier.pps"), r.vals(f"drop.{base}.pps")
+        per = [a / b for a, b in zip(pv, bv) if b] if len(pv) == len(bv) and len(pv) > 1 else []
+        spread = f" ({len(per)} rounds: {min(per):.2f}-{max(per):.2f}×)" if per else ""
+        row(f"guard `policy udp P drop` vs {label}{spread}", fmt_rate(d, "pps"),
             fmt_rate(r.med(f"drop.{base}.pps"), "pps"), fmt_ratio(ratio),
             f"≥ {target:.2f}×" if op else "—", verdict(ratio, op, target) if op else "info")
+
+    # 2b. rate limits across CPUs
+    lim = section("Rate limits across CPUs (veth, UDP flood on two receive queues, both CPUs)",
+                  "limit.")
+    if lim:
+        lv, dv = r.vals("limit.limit.pps"), r.vals("limit.drop.pps")
+        ratio = r.pair_ratio("limit.limit.pps", "limit.drop.pps")
+        per = [a / b for a, b in zip(lv, dv) if b] if len(lv) == len(dv) else []
+        row("`limit 1000` port vs `drop` port: drop rate" +
+            (f" (rounds {min(per):.2f}-{max(per):.2f}×)" if per else ""),
+            fmt_rate(r.med("limit.limit.pps"), "pps"), fmt_rate(r.med("limit.drop.pps"), "pps"),
+            fmt_ratio(ratio), "≥ 0.80×", verdict(ratio, ">=", 0.8))
+    for pps in ([1000, 10000, 100000] if lim else []):
+        acc = r.vals(f"limit.acc.{pps}.ratio")
+        m = statistics.median(acc) if acc else None
+        ok = None if m is None else (0.9 <= m <= 1.1)
+        row(f"passed rate of `limit {pps:,}` under the flood, after its burst" +
+            (f" (rounds {min(acc):.3f}-{max(acc):.3f}×)" if acc else ""),
+            fmt_rate(r.med(f"limit.acc.{pps}.pps"), "pps"), fmt_rate(pps, "pps"), fmt_ratio(m),
+            "1.00× ± 10 %", "n/a" if ok is None else ("PASS" if ok else "MISS"))
 
     # 3. dispatch
     disp = section("Dispatch throughput (client and server in one namespace, loopback)",
@@ -162,7 +195,7 @@ def main():
                 f"{'≥' if op == '>=' else '>'} {t:.2f}×", verdict(ratio, op, t))
 
     # 4. lookup
-    look = section("Lookup cost per sk_lookup run (BPF_PROG_TEST_RUN, 1M repeats)", "lookup.")
+    look = section("Lookup cost per sk_lookup run (BPF_PROG_TEST_RUN, 1M repeats)", "lookup.10.")
     sizes = ["10", "1000", "100000"] if look else []
     costs = []
     for n in sizes:
@@ -191,7 +224,7 @@ def main():
             fmt_ns(h), f"SOCKMAP {fmt_ns(a)}", fmt_ratio(h / a if a else None), "—",
             f"info: over empty {fmt_ns(e)}: +{h - e:.0f} vs +{a - e:.0f} ns" if e else "info")
 
-    # 4b. CPU steering
+    # 4c. CPU steering
     steer = section("CPU steering (cpumap): UDP flood over veth to a socket that does not read, "
                     "datagrams the stack took up to the socket", "steer.")
     n = r.med("steer.none.pps")
@@ -201,6 +234,40 @@ def main():
         ratio = r.pair_ratio(f"steer.{case}.pps", "steer.none.pps")
         row(f"{label} vs no steer rule", fmt_rate(r.med(f"steer.{case}.pps"), "pps"),
             f"none {fmt_rate(n, 'pps')}", fmt_ratio(ratio), "—", "info")
+
+    # 4b. the largest binding table
+    sc = section("The largest binding table (`bench/scale.sh`)", "scale.")
+    n = r.med("scale.bindings")
+    if sc and n:
+        c, e = r.med("lookup.max.portier"), r.med("lookup.max.empty")
+        assigned = r.text("lookup.max.assigned", "0") == "1"
+        row(f"{n:,.0f} bindings: dispatch vs empty sk_lookup" +
+            ("" if assigned or c is None else " (NO SOCKET ASSIGNED)"),
+            fmt_ns(c), f"empty {fmt_ns(e)}", fmt_ratio(c / e if c and e else None),
+            "< 60 ns", verdict(c, "<", 60.0) if assigned or c is None else "MISS")
+        allc = [x for x in costs + [c] if x is not None]
+        if len(allc) > 1:
+            flat = max(allc) / min(allc)
+            row(f"flatness: slowest vs fastest of 10 / 1,000 / 100,000 / {n:,.0f}",
+                fmt_ns(max(allc)), fmt_ns(min(allc)), fmt_ratio(flat), "≤ 1.20×",
+                verdict(flat, "<=", 1.2))
+        a = r.med("scale.apply.ms")
+        rate = n / (a / 1000) if a else None
+        row(f"`apply` of {n:,.0f} bindings ({fmt_time(a / 1000 if a else None)})",
+            fmt_rate(rate, "/s"), "—", "—", "≥ 300,000/s", verdict(rate, ">=", 300000))
+        for k, label in [("remove", f"`apply` removing all {n:,.0f}"),
+                         ("unload", f"`unload` with {n:,.0f} in place")]:
+            t = r.med(f"scale.{k}.ms")
+            row(label, fmt_time(t / 1000 if t is not None else None), "—", "—", "< 5 s",
+                verdict(t, "<", 5000.0))
+        st = r.med("scale.stalls")
+        row("soft lockups and RCU stalls in the kernel log during the section",
+            "n/a" if st is None else f"{st:.0f}", "—", "—", "0",
+            "n/a" if st is None else ("PASS" if st == 0 else "MISS"))
+        mb = r.med("scale.map_bytes")
+        if mb is not None:
+            row(f"map memory with {n:,.0f} bindings, this host (`status`)", fmt_bytes(mb),
+                "—", "—")
 
     # 5. control plane
     ctl = section("Control plane", "control.")
@@ -220,13 +287,15 @@ def main():
             fmt_ratio(s / st if st else None))
     mb, ncpu = r.med("mem.map_bytes"), r.med("mem.possible_cpus")
     if mb is not None and ncpu:
-        per_cpu = 72 * 9216 + 40   # port_stats (PT_MAX_SLOTS) and global_stats, per possible CPU
+        # port_stats (PT_MAX_SLOTS) and global_stats, per possible CPU (bench/control.sh)
+        per_cpu = int(r.med("mem.per_cpu_bytes") or (72 * 9216 + 40))
         fixed = mb - per_cpu * ncpu
         memlock = sum(float(v[0]) for k, v in r.raw.items() if k.startswith("mem.map."))
         row(f"map memory at 8,192 watched ports, {ncpu:.0f} CPUs (`status`; bpftool sum "
             f"{fmt_bytes(memlock)})", fmt_bytes(mb), "—", "—")
+        at64 = fixed + per_cpu * 64
         row(f"map memory at 64 CPUs: {fixed:,.0f} B + {per_cpu:,} B × N CPUs",
-            fmt_bytes(fixed + per_cpu * 64), "—", "—")
+            fmt_bytes(at64), "—", "—", "< 64 MiB", verdict(at64, "<", 64 * 1048576))
 
     # 6. AF_XDP echo
     if section("AF_XDP service: UDP echo over a veth (generator flood, copy mode: veth has no "

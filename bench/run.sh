@@ -5,7 +5,7 @@
 # against its baseline measured side by side in this run, with its target.
 # The same table goes to $OUT/bench.md (docs/PERFORMANCE.md shows it).
 #
-# Usage: bench/run.sh [SECTION]...   sections: guard lookup control drop dispatch xsk
+# Usage: bench/run.sh [SECTION]...   sections: guard lookup control drop limit dispatch scale steer xsk
 # (default: all). BENCH_QUICK=1 runs fewer rounds (a smoke test, noisier).
 #
 # Everything runs in namespaces this script makes (loopback and veth pairs
@@ -23,11 +23,11 @@ BENCH_MD=$ROOT/$OUT/bench.md
 # knobs: repeats and rounds (BENCH_QUICK=1: a quick smoke run)
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	GUARD_REPEAT=1000000 GUARD_ROUNDS=3 LOOKUP_ROUNDS=3 APPLY_RUNS=1 STATS_RUNS=5
-	DROP_ROUNDS=1 DROP_FRAMES=2000000 DISPATCH_ROUNDS=1
+	DROP_ROUNDS=1 DROP_FRAMES=2000000 DISPATCH_ROUNDS=1 LIMIT_ROUNDS=1 LIMIT_ACC_ROUNDS=1 LIMIT_FRAMES=1000000
 	TCP_CONNS=5000 UDP_REQS=20000 SOCAT_TCP_CONNS=500 SOCAT_UDP_REQS=5000
 else
 	GUARD_REPEAT=1000000 GUARD_ROUNDS=11 LOOKUP_ROUNDS=11 APPLY_RUNS=5 STATS_RUNS=20
-	DROP_ROUNDS=5 DROP_FRAMES=4000000 DISPATCH_ROUNDS=5
+	DROP_ROUNDS=9 DROP_FRAMES=2000000 DISPATCH_ROUNDS=5 LIMIT_ROUNDS=9 LIMIT_ACC_ROUNDS=3 LIMIT_FRAMES=2000000
 	TCP_CONNS=20000 UDP_REQS=100000 SOCAT_TCP_CONNS=1500 SOCAT_UDP_REQS=20000
 fi
 # one section may take this long before it is stopped (seconds)
@@ -37,6 +37,7 @@ SECTION_LIMIT=${SECTION_LIMIT:-240}
 . bench/lib.sh
 export PORTIER BENCH_OUT BENCH_RESULTS BENCH_TAG GUARD_REPEAT GUARD_ROUNDS LOOKUP_ROUNDS \
 	APPLY_RUNS STATS_RUNS DROP_ROUNDS DROP_FRAMES DISPATCH_ROUNDS TCP_CONNS UDP_REQS \
+	LIMIT_ROUNDS LIMIT_ACC_ROUNDS LIMIT_FRAMES \
 	SOCAT_TCP_CONNS SOCAT_UDP_REQS
 
 if [ "$(id -u)" != 0 ]; then
@@ -47,7 +48,7 @@ bench/deps.sh || exit 1
 make -s -f Makefile -f bench/bench.mk OUT="$OUT" bench-progs || exit 1
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(guard lookup control drop dispatch steer xsk)
+[ ${#sections[@]} -eq 0 ] && sections=(guard lookup control drop limit dispatch scale steer xsk)
 
 BENCH_TMP=$(mktemp -d /tmp/portier-bench.XXXXXX)
 export BENCH_TMP
@@ -76,9 +77,9 @@ t0=$(date +%s)
 failed=()
 for s in "${sections[@]}"; do
 	case $s in
-	guard | lookup | control | drop | dispatch | steer | xsk) ;;
+	guard | lookup | control | drop | limit | dispatch | scale | steer | xsk) ;;
 	*)
-		echo "bench: unknown section $s (guard lookup control drop dispatch steer xsk)" >&2
+		echo "bench: unknown section $s (guard lookup control drop limit dispatch scale steer xsk)" >&2
 		exit 2
 		;;
 	esac

@@ -18,7 +18,8 @@
  * Cost per TCP/UDP packet: two array look-ups (config, port_table) and one
  * per-CPU array look-up (counters), all inlined by the verifier; one LPM
  * look-up (class and source address) only for ports with source-scoped
- * rules; two array look-ups and a spin lock only for rate-limited ports;
+ * rules; two array look-ups only for rate-limited ports, and a spin lock
+ * for those of their packets that may pass (a limited one only reads);
  * one LRU hash update or look-up only for fragments. Steering (after
  * policy): for a port bound to an AF_XDP service, the binding's look-up (as
  * dispatch does it), one array and one XSKMAP look-up; for a steered port,
@@ -27,6 +28,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include <xdp/xdp_helpers.h>
 #include "portier.h"
 #include "maps.bpf.h"
@@ -102,35 +104,96 @@ static __always_inline __u32 bucket_seed(void)
 }
 
 /*
- * Token bucket of (rule, port, proto): pps tokens at most, refilled at pps
- * tokens per second. Tokens are kept in units of 1/PT_TOKEN_SCALE packet
- * so that the refill is elapsed_ns * pps with no division. Returns 1 when
- * the packet may pass.
+ * The buckets' clock, in ns: the kernel's coarse monotonic clock (the time
+ * of the last tick) where the kernel has it (5.11), CLOCK_MONOTONIC itself
+ * before. Reading CLOCK_MONOTONIC was half of what a limited packet cost
+ * above a dropped one (30-35 ns of 65-70, in a KVM guest); the coarse
+ * clock is the last tick's time, read. It moves by ticks (1-10 ms): a bucket refills by a tick's worth
+ * at once, its rate over any longer time is the same, and its burst is
+ * still at most PPS.
+ */
+static __always_inline __u64 bucket_clock(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
+
+/* A bucket due at tat (bucket clock) cannot take a packet of a pps bucket
+ * at now, told without a division: debt + step > span, where step is
+ * PT_BUCKET_SPAN / pps rounded down, so more than that less 1. Both sides
+ * stay below 1.6e10 * 1e9 + 1.6e10 + 1e9 < 2^64. Another CPU's clock may
+ * be a little ahead of ours: a debt past the span is empty too. */
+static __always_inline int bucket_over(__u64 tat, __u64 now, __u32 pps)
+{
+	__u64 debt = tat > now ? tat - now : 0;
+
+	return debt > PT_BUCKET_SPAN ||
+	       debt * pps + PT_BUCKET_SPAN > PT_BUCKET_SPAN * pps + pps;
+}
+
+/*
+ * Token bucket of (rule, port, proto), PPS packets per second with a
+ * burst of PPS, as GCRA: the bucket is the time its next packet is due
+ * (tat, on a clock in 1/PT_TAT_SCALE ns); a packet costs step =
+ * PT_BUCKET_SPAN / PPS of it, and it passes when taking it leaves tat at
+ * most one second (PT_BUCKET_SPAN) ahead of now. Returns 1 when the
+ * packet may pass.
  *
- * The bucket lives in one set of PT_BUCKET_WAYS ways, under the set's
- * lock. With no way of its own, the packet takes a way untouched for a
- * second: such a bucket is full again, exactly what a fresh one would be
- * (an empty way, last_ns 0, is one of them). With neither, no state can
- * be had and the packet is limited: a sweep of many ports never switches
- * a limit off, it can only make idle ports that share a set with ports
- * active in the last second start limited.
+ * The bucket lives in one set of PT_BUCKET_WAYS ways. With no way of its
+ * own, the packet takes a way whose bucket is full, tat not after now:
+ * exactly what a fresh bucket would be (an empty way, tat 0, is one of
+ * them). With neither, no state can be had and the packet is limited: a
+ * sweep of many ports never switches a limit off, it can only make idle
+ * ports that share a set with eight ports in debt start limited.
+ *
+ * A look without the lock comes first, and decides what a flood is made
+ * of: a packet over its bucket's limit, or with no way to be had, is
+ * limited having only read the set. The CPUs that receive a flood share
+ * the set's cache lines read-only; only a packet that may pass takes the
+ * set's lock, and decides again under it. Without the lock, tat can only
+ * be read older (smaller: the lock then decides), or, in the instant a
+ * full bucket's way is handed to another key, be that key's: one packet
+ * of a port whose bucket was full is limited, never one passed.
  */
 static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32 pps)
 {
 	__u64 key = PT_BUCKET_KEY(rule, proto, port);
-	__u64 now = bpf_ktime_get_ns();
-	__u64 cap = (__u64)pps * PT_TOKEN_SCALE;
-	__u64 elapsed = 0, tokens;
+	__u64 now = bucket_clock() * PT_TAT_SCALE;
+	__u64 tat, step;
 	struct pt_bucket_set *s;
 	struct pt_bucket *b;
 	__u32 index, w, hit = PT_BUCKET_WAYS, idle = PT_BUCKET_WAYS;
 	int ok;
 
+	if (pps > PT_BUCKET_MAX_PPS)
+		pps = PT_BUCKET_MAX_PPS;	/* portier never writes more */
 	index = pt_bucket_set(bucket_seed(), key);
 	s = bpf_map_lookup_elem(&rate_buckets, &index);
 	if (!s)
 		return 0;	/* cannot happen (index < PT_BUCKET_SETS): limited */
 
+	/* the look without the lock */
+#pragma unroll
+	for (w = 0; w < PT_BUCKET_WAYS; w++) {
+		if (*(volatile __u64 *)&s->way[w].key == key) {
+			hit = w;
+			break;
+		}
+		if (idle == PT_BUCKET_WAYS && *(volatile __u64 *)&s->way[w].tat <= now)
+			idle = w;
+	}
+	if (hit < PT_BUCKET_WAYS) {
+		tat = *(volatile __u64 *)&s->way[hit & (PT_BUCKET_WAYS - 1)].tat;
+		if (bucket_over(tat, now, pps))
+			return 0;	/* over the rate: the flood's path */
+	} else if (idle >= PT_BUCKET_WAYS) {
+		return 0;	/* every way holds a bucket in debt */
+	}
+
+	step = PT_BUCKET_SPAN / pps;	/* pps 0 is always over, above */
+	hit = PT_BUCKET_WAYS;
+	idle = PT_BUCKET_WAYS;
 	bpf_spin_lock(&s->lock);
 #pragma unroll
 	for (w = 0; w < PT_BUCKET_WAYS; w++) {
@@ -138,37 +201,23 @@ static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32
 			hit = w;
 			break;
 		}
-		if (idle == PT_BUCKET_WAYS && now > s->way[w].last_ns &&
-		    now - s->way[w].last_ns >= PT_TOKEN_SCALE)
+		if (idle == PT_BUCKET_WAYS && s->way[w].tat <= now)
 			idle = w;
 	}
 	if (hit >= PT_BUCKET_WAYS) {
 		if (idle >= PT_BUCKET_WAYS) {
 			bpf_spin_unlock(&s->lock);
-			/* every way holds a bucket used in the last second */
+			/* taken by another key since the look */
 			return 0;
 		}
 		hit = idle;
-		s->way[hit].key = key;
-		s->way[hit].tokens = cap;
-		s->way[hit].last_ns = now;
+		s->way[hit & (PT_BUCKET_WAYS - 1)].key = key;	/* full: as fresh */
 	}
 	b = &s->way[hit & (PT_BUCKET_WAYS - 1)];
-	/* now was read before the lock: another CPU may have moved last_ns
-	 * past it. Time never runs backwards for a bucket. */
-	if (now > b->last_ns) {
-		elapsed = now - b->last_ns;
-		b->last_ns = now;
-	}
-	if (elapsed > PT_TOKEN_SCALE)
-		elapsed = PT_TOKEN_SCALE;	/* a full bucket after 1 s anyway */
-	tokens = b->tokens + elapsed * pps;	/* <= 2 * 2^32 * 1e9: no overflow */
-	if (tokens > cap)
-		tokens = cap;
-	ok = tokens >= PT_TOKEN_SCALE;
+	tat = b->tat > now ? b->tat : now;
+	ok = tat + step <= now + PT_BUCKET_SPAN;
 	if (ok)
-		tokens -= PT_TOKEN_SCALE;
-	b->tokens = tokens;
+		b->tat = tat + step;
 	bpf_spin_unlock(&s->lock);
 	return ok;
 }

@@ -250,13 +250,15 @@ struct pt_global {
  * rate_buckets: ARRAY of PT_BUCKET_SETS sets of PT_BUCKET_WAYS token
  * buckets, preallocated: the rate-limit state is bounded and never
  * allocated per packet. A bucket of key (rule, proto, port) lives in the
- * set PT_BUCKET_SET(seed, key); the set's spin lock covers its ways. A
- * bucket untouched for a second is full again (the refill caps at one
- * second), the same as a fresh one, so its way may be given to another
- * key; a packet whose set has neither its own bucket nor such a way is
- * limited. Element PT_BUCKET_SETS holds the hash seed (random, drawn by
- * the guard on first use), so that no one outside can aim keys at a set.
- * Memory: (PT_BUCKET_SETS + 1) * sizeof(struct pt_bucket_set), 1.6 MiB.
+ * set PT_BUCKET_SET(seed, key). A bucket is one word, its theoretical
+ * arrival time (GCRA, the virtual-scheduling form of a token bucket),
+ * which a limited packet only reads; a packet that may pass moves it on
+ * under the set's spin lock. A bucket whose time is not in the future is
+ * full (the same as a fresh one), so its way may be given to another key;
+ * a packet whose set has neither its own bucket nor such a way is
+ * limited. Element PT_BUCKET_SEED_INDEX holds the hash seed (random,
+ * drawn by the guard on first use), so that no one outside can aim keys
+ * at a set. Memory: (PT_BUCKET_SETS + 1) * 136 B, 1.1 MiB.
  */
 #define PT_BUCKET_SETS 8192	/* a power of two */
 #define PT_BUCKET_WAYS 8
@@ -276,10 +278,24 @@ static inline __u32 pt_bucket_set(__u32 seed, __u64 key)
 	return (__u32)h & (PT_BUCKET_SETS - 1);
 }
 
+/*
+ * A bucket's clock is the coarse monotonic clock (bpf_ktime_get_coarse_ns,
+ * or bpf_ktime_get_ns before 5.11) in 1/PT_TAT_SCALE ns (no wrap for 36
+ * years of uptime). A packet of a PPS bucket costs
+ * PT_BUCKET_SPAN / PPS of it (rounded down: at most 1/16 ns short, so
+ * the rate is at most PPS / 1.6e10 too high: 6e-5 at 1 Mpps), and the
+ * bucket holds one second of it: PPS packets of burst.
+ */
+#define PT_TAT_SCALE 16ULL
+#define PT_BUCKET_SPAN (PT_TAT_SCALE * 1000000000ULL)
+#define PT_BUCKET_MAX_PPS 1000000000U	/* the bucket's arithmetic holds to here */
+
 struct pt_bucket {
-	__u64 key;		/* PT_BUCKET_KEY(rule, proto, port) */
-	__u64 tokens;		/* in units of 1/PT_TOKEN_SCALE packet */
-	__u64 last_ns;		/* bpf_ktime_get_ns() of the last refill */
+	__u64 key;		/* PT_BUCKET_KEY(rule, proto, port); 0: never used */
+	__u64 tat;		/* theoretical arrival time of the next packet,
+				 * bucket clock: the bucket is full when it is not
+				 * after now, empty when it is PT_BUCKET_SPAN
+				 * after now */
 };
 
 struct pt_bucket_set {
@@ -287,7 +303,6 @@ struct pt_bucket_set {
 	__u32 seed;		/* element PT_BUCKET_SEED_INDEX only: the seed */
 	struct pt_bucket way[PT_BUCKET_WAYS];
 };
-#define PT_TOKEN_SCALE 1000000000ULL
 
 /*
  * frag_table: LRU_HASH of the first fragments the guard judged, so that the

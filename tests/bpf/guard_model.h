@@ -39,7 +39,8 @@
  * pt_bucket_set() with seed GM_BUCKET_SEED, which a test writes into the
  * guard's map); a packet whose set has no bucket of its own and no unused
  * way is limited. A used way is never reclaimed here (the guard reclaims
- * one idle for a second): exact for runs shorter than a second per set.
+ * one whose bucket is full again, at most a second after its last packet,
+ * 1/pps s after it when it took one): exact under the timing above.
  *
  * Steering, after policy, of a passed whole packet (not a first fragment:
  * the stack reassembles it). First AF_XDP: the winning binding for the

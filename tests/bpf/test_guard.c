@@ -1658,26 +1658,34 @@ static int way_of(const struct pt_bucket_set *set, uint64_t key)
 	return -1;
 }
 
-/* The set of udp port 40000 is full of buckets of other keys, each used
- * last_age_ns ago. */
-static __u32 fill_set_of_40000(uint64_t last_age_ns)
+/* The bucket clock (ns in 1/PT_TAT_SCALE) shift_ns from now. The guard's
+ * clock is the coarse one, up to a tick (10 ms at most) behind this. */
+static uint64_t bucket_clock(int64_t shift_ns)
+{
+	return (uint64_t)((int64_t)mono_ns() + shift_ns) * PT_TAT_SCALE;
+}
+
+/* The set of udp port 40000 is full of buckets of other keys, each due
+ * its next packet due_ns from now (in debt when positive, full when not). */
+static __u32 fill_set_of_40000(int64_t due_ns)
 {
 	uint64_t key = PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000);
 	__u32 index = pt_bucket_set(GM_BUCKET_SEED, key);
 	struct pt_bucket_set set = {};
-	uint64_t now = mono_ns();
+	uint64_t tat = bucket_clock(due_ns);
 
 	for (int w = 0; w < PT_BUCKET_WAYS; w++)
 		/* rules no policy has: ports of another rule set's sweep */
 		set.way[w] = (struct pt_bucket){ .key = PT_BUCKET_KEY(1000 + w, PT_UDP, 20000 + w),
-						 .tokens = 0, .last_ns = now - last_age_ns };
+						 .tat = tat };
 	write_set(index, &set);
 	return index;
 }
 
-/* A set whose every way was used in the last second: a packet with no
- * bucket of its own there is limited (dropped, counted), never passed,
- * and the set is left as it was. */
+/* A set whose every way holds a bucket in debt (one packet due 900 ms
+ * from now: a limit 1 port swept 100 ms ago): a packet with no bucket of
+ * its own there is limited (dropped, counted), never passed, and the set
+ * is left as it was. */
 static void test_limit_set_full_fails_closed(void **state)
 {
 	const struct pkt_spec spec = { V4, UDP(40000) };
@@ -1690,7 +1698,7 @@ static void test_limit_set_full_fails_closed(void **state)
 	if (!tables_are_table_rules)
 		install_table_rules();
 	reset_buckets(fd_of(skel->maps.rate_buckets));
-	index = fill_set_of_40000(100000000ULL);	/* 100 ms ago */
+	index = fill_set_of_40000(900000000LL);	/* in debt for 900 ms */
 	read_slot((uint32_t)sym_slot(S_UDP40K), &before);
 	send_n(&spec, 3, &passed, &dropped);
 	read_slot((uint32_t)sym_slot(S_UDP40K), &after);
@@ -1709,10 +1717,10 @@ static void test_limit_set_full_fails_closed(void **state)
 		assert_int_equal(passed, 2);
 }
 
-/* The same set, its buckets last used a second ago: they are full again,
- * as good as fresh, so the packet takes the first of them and the port
- * gets exactly its own bucket: 2 of 3 pass. No sleep: the ways' last use
- * is written in the past. */
+/* The same set, its buckets' next packets due 50 ms ago: they are
+ * full again, as good as fresh, so the packet takes the first of them and
+ * the port gets exactly its own bucket: 2 of 3 pass. No sleep: the ways'
+ * times are written in the past. */
 static void test_limit_set_reclaimed_after_1s(void **state)
 {
 	const struct pkt_spec spec = { V4, UDP(40000) };
@@ -1725,7 +1733,7 @@ static void test_limit_set_reclaimed_after_1s(void **state)
 	if (!tables_are_table_rules)
 		install_table_rules();
 	reset_buckets(fd_of(skel->maps.rate_buckets));
-	index = fill_set_of_40000(1000000000ULL + 1000000ULL);	/* 1.001 s ago */
+	index = fill_set_of_40000(-50000000LL);	/* full since 50 ms */
 	read_slot((uint32_t)sym_slot(S_UDP40K), &before);
 	send_n(&spec, 3, &passed, &dropped);
 	read_slot((uint32_t)sym_slot(S_UDP40K), &after);
@@ -1735,19 +1743,55 @@ static void test_limit_set_reclaimed_after_1s(void **state)
 	assert_int_equal(after.limited - before.limited, 1);
 	read_set(index, &set);
 	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), 0);
-	assert_true(set.way[0].tokens < PT_TOKEN_SCALE);	/* the refill since */
+	/* 2 packets of limit 2 taken: the bucket is empty for about a second */
+	assert_true(set.way[0].tat > bucket_clock(900000000LL));
 	for (int w = 1; w < PT_BUCKET_WAYS; w++)
 		assert_int_equal(set.way[w].key, PT_BUCKET_KEY(1000 + w, PT_UDP, 20000 + w));
 
-	/* one way idle, seven used 100 ms ago: the idle one is taken */
-	fill_set_of_40000(100000000ULL);
+	/* one way full, seven in debt: the full one is taken */
+	fill_set_of_40000(900000000LL);
 	read_set(index, &set);
-	set.way[5].last_ns -= 1000000000ULL;
+	set.way[5].tat = bucket_clock(-50000000LL);
 	write_set(index, &set);
 	send_n(&spec, 3, &passed, &dropped);
 	assert_int_equal(passed, 2);
 	read_set(index, &set);
 	assert_int_equal(way_of(&set, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000)), 5);
+}
+
+/* A flood of a limited port only reads its bucket's set: after its burst,
+ * 50 more packets are limited (dropped, counted) and the set is byte for
+ * byte what it was (the v2 lock before it wrote the bucket on every
+ * packet). limit 2: after the burst the next packet is due in 0.5 s, far
+ * longer than the 50 runs take. */
+static void test_limit_flood_reads_only(void **state)
+{
+	const struct pkt_spec spec = { V4, UDP(40000) };
+	__u32 index = pt_bucket_set(GM_BUCKET_SEED, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000));
+	struct pt_bucket_set before, after;
+	struct pt_counters c0, c1;
+	int passed, dropped, w;
+
+	REQUIRE_GUARD();
+	if (!tables_are_table_rules)
+		install_table_rules();
+	reset_buckets(fd_of(skel->maps.rate_buckets));
+	send_n(&spec, 2, &passed, &dropped);
+	assert_int_equal(passed, 2);
+	read_set(index, &before);
+	w = way_of(&before, PT_BUCKET_KEY(LIMIT_RULE_40K, PT_UDP, 40000));
+	assert_true(w >= 0);
+	assert_true(before.way[w].tat > bucket_clock(0));	/* in debt */
+	read_slot((uint32_t)sym_slot(S_UDP40K), &c0);
+	send_n(&spec, 50, &passed, &dropped);
+	read_slot((uint32_t)sym_slot(S_UDP40K), &c1);
+	read_set(index, &after);
+	assert_int_equal(passed, 0);
+	assert_int_equal(dropped, 50);
+	assert_int_equal(c1.packets - c0.packets, 50);
+	assert_int_equal(c1.limited - c0.limited, 50);
+	assert_memory_equal(before.way, after.way, sizeof(before.way));
+	reset_buckets(fd_of(skel->maps.rate_buckets));
 }
 
 /* Two ports of one rule whose buckets share a set (a seed is searched
@@ -3373,6 +3417,7 @@ int main(void)
 	size_t n = 0, i;
 	int ret;
 
+	/* the table's cases and up to 32 named tests */
 	tests = calloc(N_CASES + 32, sizeof(*tests));
 	if (!tests)
 		return 1;
@@ -3404,6 +3449,8 @@ int main(void)
 					  .test_func = test_limit_set_full_fails_closed };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_set_reclaimed_after_1s",
 					  .test_func = test_limit_set_reclaimed_after_1s };
+	tests[n++] = (struct CMUnitTest){ .name = "limit_flood_reads_only",
+					  .test_func = test_limit_flood_reads_only };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_two_ports_one_set",
 					  .test_func = test_limit_two_ports_one_set };
 	tests[n++] = (struct CMUnitTest){ .name = "limit_seed_drawn",
