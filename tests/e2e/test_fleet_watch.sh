@@ -174,6 +174,9 @@ case_sigterm_sigint_leave_state() {
 	put "$tmp/portier.conf" "$CONF_B"
 	dir=$(pt "$ns" --json status | jq -r .pin_dir)
 	for sig in TERM INT; do
+		# the last round's output must not pass for this one's (the
+		# agent's shell truncates it only once it runs)
+		rm -f "$tmp/out" "$tmp/err"
 		agent ag "$ns" "$tmp/portier.conf" "$tmp"
 		wait_lines "$tmp/out" 1 5
 		kill "-$sig" "$ag"
