@@ -4,9 +4,11 @@
 # Guard cost per packet, sourced by bench/run.sh. portier is loaded in a
 # namespace of its own with the guard on a veth there, configured through
 # `portier apply`; ptbench test-runs the attached guard (by program id) on
-# seven crafted packets against an empty XDP program, xdp-filter's programs
-# with the same port rules, and the guard with lookups removed (bench.mk);
-# and, with --steer, the cost of steering: a port steered to a CPU against
+# seven crafted packets against an empty XDP program and xdp-filter's programs
+# with the same port rules (all-features, UDP-only, TCP-only), and against
+# other builds of the guard named in GUARD_VARIANTS (NAME=OBJ ..., the same
+# map layout: two builds side by side in the same rounds); and, with
+# --steer, the cost of steering: a port steered to a CPU against
 # its twin without, a port bound to an AF_XDP service with no socket (the
 # fallback path) against one bound to a kernel-socket service (ptbench
 # switches the steering on in the pinned maps after the apply).
@@ -42,6 +44,11 @@ bench_guard() {
 	fi
 	log "test-running the guard (prog $id): 11 packets, repeat $GUARD_REPEAT, $GUARD_ROUNDS rounds"
 	out="$BENCH_TMP/guard.out"
+	# GUARD_VARIANTS="NAME=OBJ ...": other builds of the guard (same map
+	# layout) timed side by side with the attached one
+	for v in ${GUARD_VARIANTS:-}; do
+		variants+=(--variant "$v")
+	done
 	"$BENCH_OUT/ptbench" guard-cost --guard-id "$id" --pin-dir "$dir" \
 		--empty "$BENCH_OUT/empty_xdp.bpf.o" "${variants[@]}" --steer \
 		--repeat "$GUARD_REPEAT" --rounds "$GUARD_ROUNDS" >"$out" || return 1

@@ -8,15 +8,17 @@
  *       Cost per packet of the guard (the program portier attached, by id)
  *       on seven crafted packets, against an empty XDP program and, on the
  *       packets that carry the same port rule, against xdp-filter's
- *       all-features and UDP-only programs. Every program is first run once
+ *       all-features program and its UDP-only or TCP-only program. Every
+ *       program is first run once
  *       per packet and its verdict checked, so a configuration that does not
  *       match the packets is an error, not a number. Then K rounds, each
  *       running every (program, packet) pair with BPF_PROG_TEST_RUN and
  *       repeat N, interleaved so that drift hits all pairs alike; prints
- *       "guard.CASE.PROG NS" with NS the median of the kernel's ns per run.
- *       Each --variant (the guard with lookups removed, for the breakdown
- *       of its cost, loaded over the maps pinned in --pin-dir) runs only
- *       on udp_watched, whose verdict no lookup changes. --steer adds the
+ *       "guard.CASE.PROG NS" once per round, NS the kernel's ns per run.
+ *       Each --variant (another build of the guard, loaded over the maps
+ *       pinned in --pin-dir, which must have the same layout) runs on every
+ *       packet, its verdict checked like the guard's: two builds side by
+ *       side in the same rounds. --steer adds the
  *       steering cases (see steer_setup): a UDP port steered to a CPU
  *       against its twin without, and a port bound to an AF_XDP service
  *       with no socket (the fallback path) against one bound to a
@@ -652,10 +654,12 @@ enum gprog {
 	G_GUARD,
 	G_XF_ALL,
 	G_XF_UDP,
+	G_XF_TCP,
 	G_VAR0,
 	G_NPROG = G_VAR0 + MAX_VARIANTS
 };
-static const char *gprog_name[G_NPROG] = {"empty", "guard", "xdpfilter_all", "xdpfilter_udp"};
+static const char *gprog_name[G_NPROG] = {"empty", "guard", "xdpfilter_all", "xdpfilter_udp",
+					  "xdpfilter_tcp"};
 
 struct gjob {
 	struct gcase *c;
@@ -754,6 +758,9 @@ static int cmd_guard_cost(int argc, char **argv)
 		if (load_xdp_filter(path, xf_guard_rules, NELEM(xf_guard_rules), &objs[G_XF_UDP],
 				    &fds[G_XF_UDP]))
 			goto cleanup;
+		snprintf(path, sizeof(path), "%s/xdpfilt_alw_tcp.o", xf_dir);
+		if (load_xdp_filter(path, &objs[G_XF_TCP], &fds[G_XF_TCP]))
+			goto cleanup;
 	}
 
 	/* every pair once, verdict checked: the config must match the packets */
@@ -777,9 +784,9 @@ static int cmd_guard_cost(int argc, char **argv)
 				continue;
 			if (p == G_XF_UDP && (!c->xdp_filter || c->spec.tcp))
 				continue;
-			if (p == G_XF_ALL && !c->xdp_filter)
+			if (p == G_XF_TCP && (!c->xdp_filter || !c->spec.tcp))
 				continue;
-			if (p >= G_VAR0 && strcmp(c->name, "udp_watched"))
+			if (p == G_XF_ALL && !c->xdp_filter)
 				continue;
 			if (p == G_GUARD && c->steer && port_counters(pin_dir, c->spec.dport, &before))
 				goto cleanup;
@@ -816,9 +823,12 @@ static int cmd_guard_cost(int argc, char **argv)
 				goto cleanup;
 			}
 		}
+	/* every round's figure: the report takes the median, and the median of
+	 * per-round ratios for pairs timed back to back in the same rounds */
 	for (int j = 0; j < njobs; j++)
-		printf("guard.%s.%s %.1f\n", jobs[j].c->name, gprog_name[jobs[j].p],
-		       median(jobs[j].dur, (int)rounds));
+		for (uint32_t r = 0; r < rounds; r++)
+			printf("guard.%s.%s %u\n", jobs[j].c->name, gprog_name[jobs[j].p],
+			       jobs[j].dur[r]);
 	ret = 0;
 cleanup:
 	if (fds[G_GUARD] >= 0)

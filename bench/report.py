@@ -124,12 +124,23 @@ def main():
     for c, prog, label, op, target in [
             ("udp_drop", "xdpfilter_all", "UDP drop rule: guard vs xdp-filter all-features", "<", 1.0),
             ("tcp_syn_policed", "xdpfilter_all", "TCP port rule: guard vs xdp-filter all-features", "<", 1.0),
-            ("udp_drop", "xdpfilter_udp", "UDP drop rule: guard vs xdp-filter UDP-only", "<=", 1.1)
+            ("udp_drop", "xdpfilter_udp", "UDP drop rule: guard vs xdp-filter UDP-only", "<=", 1.0),
+            ("tcp_syn_policed", "xdpfilter_tcp", "TCP port rule: guard vs xdp-filter TCP-only", "<=", 1.0)
             ] if guard else []:
         g, x = r.med(f"guard.{c}.guard"), r.med(f"guard.{c}.{prog}")
-        ratio = g / x if g is not None and x else None
+        ratio = r.pair_ratio(f"guard.{c}.guard", f"guard.{c}.{prog}")
         row(label, fmt_ns(g), f"xdp-filter {fmt_ns(x)}", fmt_ratio(ratio),
             f"{op.replace('<=', '≤')} {target:.2f}×", verdict(ratio, op, target))
+    # the guard's own paths against its plain IPv4 path, in the same rounds
+    for c, base, label, target in [
+            ("from_rule", "udp_drop", "UDP matching a --from drop rule vs a plain drop port", 1.3),
+            ("ipv6_ext", "udp_watched", "IPv6 + hop-by-hop header vs plain IPv4, watched port", 1.2),
+            ("vlan", "udp_watched", "802.1Q VLAN vs plain IPv4, watched port", 1.2)
+            ] if guard else []:
+        g, b = r.med(f"guard.{c}.guard"), r.med(f"guard.{base}.guard")
+        ratio = r.pair_ratio(f"guard.{c}.guard", f"guard.{base}.guard")
+        row(label, fmt_ns(g), fmt_ns(b), fmt_ratio(ratio), f"≤ {target:.2f}×",
+            verdict(ratio, "<=", target))
     # steering: the same kind of port with and without, side by side
     for c, base, label in [
             ("udp_steer_cpu", "udp_steer_none",
