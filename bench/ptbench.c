@@ -759,7 +759,8 @@ static int cmd_guard_cost(int argc, char **argv)
 				    &fds[G_XF_UDP]))
 			goto cleanup;
 		snprintf(path, sizeof(path), "%s/xdpfilt_alw_tcp.o", xf_dir);
-		if (load_xdp_filter(path, &objs[G_XF_TCP], &fds[G_XF_TCP]))
+		if (load_xdp_filter(path, xf_guard_rules, NELEM(xf_guard_rules), &objs[G_XF_TCP],
+				    &fds[G_XF_TCP]))
 			goto cleanup;
 	}
 
