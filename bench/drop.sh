@@ -99,19 +99,10 @@ bench_drop() {
 		log "needs two CPUs (generator and receiver): skipped"
 		return 0
 	fi
-	bench_ns gen dropgen || return 1
-	bench_ns rx droprx || return 1
-	gif="${BENCH_TAG}ra" rif="${BENCH_TAG}rb"
+	bench_pair drop r || return 1
 	_rx_ns=$rx _rx_if=$rif
-	ip link add "$gif" netns "$gen" type veth peer name "$rif" netns "$rx" || return 1
-	ip -n "$gen" addr add 198.18.0.1/24 dev "$gif"
-	ip -n "$rx" addr add 198.18.0.2/24 dev "$rif"
-	ip -n "$gen" link set "$gif" up
-	ip -n "$rx" link set "$rif" up
 	ip netns exec "$rx" ethtool -K "$rif" gro on >/dev/null || return 1
 	ip netns exec "$rx" sh -c "echo 1 > /sys/class/net/$rif/threaded" || return 1
-	gmac=$(ip -n "$gen" -j link show "$gif" | jq -r '.[0].address')
-	rmac=$(ip -n "$rx" -j link show "$rif" | jq -r '.[0].address')
 	record drop.frames "$DROP_FRAMES"
 	receivers="dropall parse_drop xdpfilter_udp portier nft_ingress nft_input"
 	if ! _xf_dir=$(xdp_filter_dir); then

@@ -32,19 +32,10 @@ bench_steer() {
 		log "needs two CPUs (generator and receiver): skipped"
 		return 0
 	fi
-	bench_ns gen steergen || return 1
-	bench_ns rx steerrx || return 1
-	gif="${BENCH_TAG}sa" rif="${BENCH_TAG}sb"
+	bench_pair steer s || return 1
 	_st_ns=$rx
-	ip link add "$gif" netns "$gen" type veth peer name "$rif" netns "$rx" || return 1
-	ip -n "$gen" addr add 198.18.0.1/24 dev "$gif"
-	ip -n "$rx" addr add 198.18.0.2/24 dev "$rif"
-	ip -n "$gen" link set "$gif" up
-	ip -n "$rx" link set "$rif" up
 	ip netns exec "$rx" ethtool -K "$rif" gro on >/dev/null || return 1
 	ip netns exec "$rx" sh -c "echo 1 > /sys/class/net/$rif/threaded" || return 1
-	gmac=$(ip -n "$gen" -j link show "$gif" | jq -r '.[0].address')
-	rmac=$(ip -n "$rx" -j link show "$rif" | jq -r '.[0].address')
 	bench_spawn sock "$rx" python3 -c "import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', $STEER_PORT))

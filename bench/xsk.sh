@@ -54,17 +54,8 @@ bench_xsk() {
 	ROOT_OUT=$(dirname "$PORTIER")
 	tmp=$BENCH_TMP/xsk
 	mkdir -p "$tmp"
-	bench_ns gen xskgen || return 1
-	bench_ns rx xskrx || return 1
-	gif="${BENCH_TAG}xa" rif="${BENCH_TAG}xb"
+	bench_pair xsk x || return 1
 	_xg_ns=$gen _xg_if=$gif
-	ip link add "$gif" netns "$gen" type veth peer name "$rif" netns "$rx" || return 1
-	ip -n "$gen" addr add 198.18.0.1/24 dev "$gif"
-	ip -n "$rx" addr add 198.18.0.2/24 dev "$rif"
-	ip -n "$gen" link set "$gif" up
-	ip -n "$rx" link set "$rif" up
-	gmac=$(ip -n "$gen" -j link show "$gif" | jq -r '.[0].address')
-	rmac=$(ip -n "$rx" -j link show "$rif" | jq -r '.[0].address')
 	# no ARP: the generator's XDP drops everything that reaches it
 	ip -n "$rx" neigh replace 198.18.0.1 lladdr "$gmac" dev "$rif" nud permanent
 	ip -n "$gen" link set dev "$gif" xdpdrv obj "$BENCH_OUT/drop_xdp.bpf.o" sec xdp \
