@@ -25,12 +25,20 @@
  *       kernel-socket service; their counters are checked to have moved
  *       on the path meant (cpu, fallback) before any timing.
  *
- *   ptbench lookup-cost --prog-pin PATH --empty OBJ --dst ADDR:PORT [--udp]
- *                       [--tag T] [--repeat N] [--rounds K]
- *       Cost per sk_lookup run of the pinned dispatcher against an empty
- *       sk_lookup program, for one lookup; prints "lookup.T.portier NS",
- *       "lookup.T.empty NS" and "lookup.T.assigned 0|1" (whether the
- *       dispatcher handed the lookup to a socket, as it must).
+ *   ptbench lookup-cost --empty OBJ --case TAG=DIR,ADDR:PORT [--case ...]
+ *                       [--variant NAME=OBJ]... [--udp] [--repeat N] [--rounds K]
+ *   ptbench lookup-cost --empty OBJ --prog-pin DIR/dispatch_prog --dst ADDR:PORT
+ *                       [--tag T] ...
+ *       Cost per sk_lookup run of the dispatcher pinned in each case's portier
+ *       pin directory DIR, for one lookup of ADDR:PORT, against an empty
+ *       sk_lookup program, and against each --variant (another build of the
+ *       dispatcher, loaded over DIR's pinned maps, which must have the same
+ *       layout; it must assign a socket exactly when the dispatcher does).
+ *       K rounds, each running every (case, program) pair with repeat N,
+ *       the cases interleaved in an order that turns each round; prints
+ *       "lookup.TAG.PROG NS" once per round (PROG portier, empty or a
+ *       variant's NAME) and "lookup.TAG.assigned 0|1" (whether the
+ *       dispatcher handed the lookup to a socket).
  *
  *   ptbench sock-cost --obj OBJ --empty OBJ [--repeat N] [--rounds K]
  *       The socket step alone (bench/sockpick.bpf.c): a listening socket of
@@ -874,22 +882,78 @@ static int parse_addrport(const char *s, struct bpf_sk_lookup *ctx)
 	return 0;
 }
 
+#define MAX_LCASES 8
+#define MAX_LVARIANTS 8
+#define L_NPROG (2 + MAX_LVARIANTS) /* dispatch, empty, variants */
+
+/* One lookup timed: a portier state (its pin directory) and the address
+ * and port of one of its bindings. */
+struct lcase {
+	const char *tag;
+	char dir[448];
+	struct bpf_sk_lookup ctx;
+	int fd[L_NPROG];
+	struct bpf_object *obj[L_NPROG];
+	bool assigned;
+	uint32_t dur[L_NPROG][MAX_ROUNDS];
+};
+
+/* TAG=DIR,ADDR:PORT */
+static int parse_lcase(char *s, struct lcase *c)
+{
+	char *eq = strchr(s, '='), *comma;
+
+	if (!eq || eq == s)
+		return -EINVAL;
+	comma = strchr(eq + 1, ',');
+	if (!comma || comma == eq + 1 || (size_t)(comma - eq - 1) >= sizeof(c->dir))
+		return -EINVAL;
+	*eq = 0;
+	*comma = 0;
+	c->tag = s;
+	snprintf(c->dir, sizeof(c->dir), "%s", eq + 1);
+	return parse_addrport(comma + 1, &c->ctx);
+}
+
+/* One run of prog_fd on c's lookup; *assigned tells whether it handed the
+ * lookup to a socket. */
+static int lookup_once(int prog_fd, const struct bpf_sk_lookup *ctx, bool *assigned)
+{
+	struct bpf_sk_lookup in = *ctx, out = *ctx;
+	uint32_t rv, dur;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &in, .ctx_size_in = sizeof(in), .ctx_out = &out,
+		    .ctx_size_out = sizeof(out), .repeat = 1);
+	int err = test_run(prog_fd, &o, &rv, &dur);
+
+	*assigned = out.cookie != 0;
+	return err;
+}
+
 static int cmd_lookup_cost(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"prog-pin", required_argument, NULL, 'p'}, {"empty", required_argument, NULL, 'e'},
-	    {"dst", required_argument, NULL, 'd'},	{"udp", no_argument, NULL, 'u'},
-	    {"tag", required_argument, NULL, 't'},	{"repeat", required_argument, NULL, 'r'},
+	    {"case", required_argument, NULL, 'c'},	{"prog-pin", required_argument, NULL, 'p'},
+	    {"empty", required_argument, NULL, 'e'},	{"dst", required_argument, NULL, 'd'},
+	    {"udp", no_argument, NULL, 'u'},		{"tag", required_argument, NULL, 't'},
+	    {"variant", required_argument, NULL, 'v'}, {"repeat", required_argument, NULL, 'r'},
 	    {"rounds", required_argument, NULL, 'k'},	{}};
 	const char *pin = NULL, *empty = NULL, *dst = NULL, *tag = "x";
+	const char *vname[MAX_LVARIANTS] = {}, *vobj[MAX_LVARIANTS] = {};
+	static struct lcase cases[MAX_LCASES];
 	struct bpf_object *eobj = NULL;
-	struct bpf_sk_lookup ctx = {}, out;
-	uint32_t repeat = 1000000, rounds = 9, dur[2][MAX_ROUNDS], ret_v;
-	int fd = -1, efd = -1, opt, ret = 1, err;
+	uint32_t repeat = 1000000, rounds = 9;
+	int efd = -1, opt, ret = 1, err, ncases = 0, nvariants = 0, nprog;
 	bool udp = false;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'c':
+			if (ncases == MAX_LCASES || parse_lcase(optarg, &cases[ncases]))
+				return fail("bad --case %s (TAG=DIR,ADDR:PORT, %d at most)", optarg,
+					    MAX_LCASES) +
+				       1;
+			ncases++;
+			break;
 		case 'p':
 			pin = optarg;
 			break;
@@ -905,6 +969,18 @@ static int cmd_lookup_cost(int argc, char **argv)
 		case 't':
 			tag = optarg;
 			break;
+		case 'v': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || !eq[1] || nvariants == MAX_LVARIANTS)
+				return fail("bad --variant %s (NAME=OBJ, %d at most)", optarg,
+					    MAX_LVARIANTS) +
+				       1;
+			*eq = 0;
+			vname[nvariants] = optarg;
+			vobj[nvariants++] = eq + 1;
+			break;
+		}
 		case 'r':
 			if (!parse_u32(optarg, 1, 100000000, &repeat))
 				return fail("bad --repeat %s", optarg) + 1;
@@ -917,54 +993,107 @@ static int cmd_lookup_cost(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!pin || !empty || !dst)
-		return fail("lookup-cost: --prog-pin, --empty and --dst are required") + 1;
-	if (parse_addrport(dst, &ctx))
-		return fail("bad --dst %s (ADDR:PORT or [ADDR6]:PORT)", dst) + 1;
-	ctx.protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+	/* --prog-pin DIR/dispatch_prog --dst A:P --tag T: one case */
+	if (pin || dst) {
+		const char *slash = pin ? strrchr(pin, '/') : NULL;
+		struct lcase *c = &cases[ncases];
 
-	fd = bpf_obj_get(pin);
-	if (fd < 0) {
-		fail("%s: %s", pin, strerror(errno));
-		goto cleanup;
+		if (!pin || !dst || !slash || ncases == MAX_LCASES)
+			return fail("lookup-cost: --prog-pin DIR/dispatch_prog and --dst go "
+				    "together") +
+			       1;
+		if (parse_addrport(dst, &c->ctx))
+			return fail("bad --dst %s (ADDR:PORT or [ADDR6]:PORT)", dst) + 1;
+		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - pin), pin);
+		c->tag = tag;
+		ncases++;
 	}
+	if (!empty || !ncases)
+		return fail("lookup-cost: --empty and a --case (or --prog-pin and --dst) are "
+			    "required") +
+		       1;
+	nprog = 2 + nvariants;
+
+	for (int i = 0; i < ncases; i++)
+		for (int p = 0; p < L_NPROG; p++)
+			cases[i].fd[p] = -1;
 	if (load_obj(empty, NULL, &eobj, &efd))
 		goto cleanup;
+	for (int i = 0; i < ncases; i++) {
+		struct lcase *c = &cases[i];
+		char path[512];
 
-	/* once, to see that the dispatcher assigns a socket */
-	out = ctx;
-	{
-		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-			    .ctx_out = &out, .ctx_size_out = sizeof(out), .repeat = 1);
+		c->ctx.protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+		snprintf(path, sizeof(path), "%s/dispatch_prog", c->dir);
+		c->fd[0] = bpf_obj_get(path);
+		if (c->fd[0] < 0) {
+			fail("%s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		c->fd[1] = efd;
+		/* each variant over this state's pinned maps */
+		for (int v = 0; v < nvariants; v++)
+			if (load_obj(vobj[v], c->dir, &c->obj[2 + v], &c->fd[2 + v]))
+				goto cleanup;
+		/* once each: whether the dispatcher assigns a socket; a variant
+		 * must do as the dispatcher does, or its figure means nothing */
+		err = lookup_once(c->fd[0], &c->ctx, &c->assigned);
+		for (int v = 0; !err && v < nvariants; v++) {
+			bool a;
 
-		err = test_run(fd, &o, &ret_v, &dur[0][0]);
-	}
-	if (err) {
-		fail("test run %s: %s", pin, strerror(-err));
-		goto cleanup;
-	}
-	for (uint32_t r = 0; r < rounds; r++) {
-		int pfd[2] = {fd, efd};
-
-		for (int i = 0; i < 2; i++) {
-			struct bpf_sk_lookup c = ctx;
-			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
-				    .repeat = repeat);
-
-			err = test_run(pfd[i], &o, &ret_v, &dur[i][r]);
-			if (err) {
-				fail("test run: %s", strerror(-err));
+			err = lookup_once(c->fd[2 + v], &c->ctx, &a);
+			if (!err && a != c->assigned) {
+				fail("%s on %s: %s a socket, the dispatcher %s", vname[v], c->tag,
+				     a ? "assigns" : "assigns no", a ? "does not" : "does");
 				goto cleanup;
 			}
 		}
+		if (err) {
+			fail("test run on %s: %s", c->tag, strerror(-err));
+			goto cleanup;
+		}
 	}
-	printf("lookup.%s.portier %.1f\n", tag, median(dur[0], (int)rounds));
-	printf("lookup.%s.empty %.1f\n", tag, median(dur[1], (int)rounds));
-	printf("lookup.%s.assigned %d\n", tag, out.cookie != 0);
+
+	/* K rounds; in each, every (case, program) pair once, the cases in
+	 * an order that turns by one each round, so that drift and position
+	 * hit every case alike */
+	for (uint32_t r = 0; r < rounds; r++)
+		for (int k = 0; k < ncases; k++) {
+			struct lcase *c = &cases[(k + (int)r) % ncases];
+
+			for (int p = 0; p < nprog; p++) {
+				struct bpf_sk_lookup in = c->ctx;
+				uint32_t rv;
+				LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &in,
+					    .ctx_size_in = sizeof(in), .repeat = repeat);
+
+				err = test_run(c->fd[p], &o, &rv, &c->dur[p][r]);
+				if (err) {
+					fail("test run on %s: %s", c->tag, strerror(-err));
+					goto cleanup;
+				}
+			}
+		}
+	/* every round's figure: the report takes medians, and medians of
+	 * per-round ratios and differences */
+	for (int i = 0; i < ncases; i++) {
+		struct lcase *c = &cases[i];
+
+		for (int p = 0; p < nprog; p++)
+			for (uint32_t r = 0; r < rounds; r++)
+				printf("lookup.%s.%s %u\n", c->tag,
+				       p == 0 ? "portier" : p == 1 ? "empty" : vname[p - 2],
+				       c->dur[p][r]);
+		printf("lookup.%s.assigned %d\n", c->tag, c->assigned);
+	}
 	ret = 0;
 cleanup:
-	if (fd >= 0)
-		close(fd);
+	for (int i = 0; i < ncases; i++) {
+		if (cases[i].fd[0] >= 0)
+			close(cases[i].fd[0]);
+		for (int p = 2; p < L_NPROG; p++)
+			bpf_object__close(cases[i].obj[p]);
+	}
 	bpf_object__close(eobj);
 	return ret;
 }
