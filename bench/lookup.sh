@@ -13,8 +13,10 @@
 # ratios and measures the size and nothing else. DISPATCH_VARIANTS="NAME=OBJ
 # ...": other builds of the dispatcher (same map layout), timed side by
 # side with it in the same rounds. Then, for the breakdown: the same
-# lookups when the service holds no socket, an unbound port, and the socket
-# step alone from a SOCKHASH and from a SOCKMAP (bench/sockpick.bpf.c).
+# lookups when the service holds no socket, an unbound port, the socket
+# step alone from a SOCKHASH and from a SOCKMAP (bench/sockpick.bpf.c), and
+# the host-binding hash look-up alone with a 24-, 12- and 8-byte key
+# (bench/hostkey.bpf.c).
 #
 # A size above the compiled binding capacity (PT_MAX_BINDINGS) is loaded
 # with `portier load --max-bindings N`.
@@ -61,4 +63,8 @@ bench_lookup() {
 	in_ns "$BENCH_TAG-lookup${sizes[0]}" "$BENCH_OUT/ptbench" sock-cost \
 		--obj "$BENCH_OUT/sockpick.bpf.o" --empty "$BENCH_OUT/empty_sklookup.bpf.o" \
 		--rounds "$LOOKUP_ROUNDS" >>"$BENCH_RESULTS" || return 1
+	# the host-binding look-up alone, by the size of its key
+	"$BENCH_OUT/ptbench" hostkey-cost --obj "$BENCH_OUT/hostkey.bpf.o" \
+		--empty "$BENCH_OUT/empty_sklookup.bpf.o" --rounds "$LOOKUP_ROUNDS" \
+		>>"$BENCH_RESULTS" || return 1
 }

@@ -46,6 +46,15 @@
  *       sk_lookup run; prints "sock.hash NS", "sock.array NS", "sock.empty
  *       NS" and "sock.assigned 0|1".
  *
+ *   ptbench hostkey-cost --obj OBJ --empty OBJ [--entries N] [--repeat N] [--rounds K]
+ *       The host-binding look-up alone (bench/hostkey.bpf.c): N entries
+ *       (default 100,000) in a HASH as bind_host with its 24-byte key, a
+ *       12-byte IPv4 key and an 8-byte key, one looked up per sk_lookup
+ *       run, and the 24-byte keys in an open-addressing ARRAY instead (each
+ *       program is checked to find it, and to miss another key); prints
+ *       "hostkey.k24 NS", "hostkey.k12 NS", "hostkey.k8 NS", "hostkey.arr
+ *       NS" and "hostkey.empty NS" once per round.
+ *
  *   ptbench txgen --obj OBJ --ifname IF --src-mac MAC --dst-mac MAC
  *                 --src ADDR --dst ADDR --dport PORT --count N
  *       Transmit N UDP frames out of IF with BPF_F_TEST_XDP_LIVE_FRAMES and
@@ -82,6 +91,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "hostkey.h"
 #include "portier.h"
 
 #define MAX_ROUNDS 101
@@ -1210,6 +1220,177 @@ cleanup:
 	return ret;
 }
 
+/* ---- hostkey-cost ---- */
+
+/* The key layouts of bench/hostkey.bpf.c. */
+struct hk12 {
+	uint8_t gen, proto, family, pad;
+	uint32_t class_be, addr;
+};
+
+struct hk8 {
+	uint32_t addr;
+	uint16_t class;
+	uint8_t gen, proto;
+};
+
+#define HK_PORT 10000
+
+/* N entries in each map: 198.18.0.0 + i, TCP port HK_PORT as the class,
+ * generation 1; the probe is the one in the middle. maps[3] is the
+ * open-addressing ARRAY: each key in the first free slot from its hash on,
+ * HK_PROBES at most, as bench_hostarr looks. slots: HK_SLOTS zeroed. */
+static int hostkey_fill(struct bpf_map *const maps[4], uint32_t n, struct hk_slot *slots)
+{
+	struct pt_bind_val v = {.service = 0, .slot = 0};
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t addr = htonl(0xc6120000u + i), w[6], h, p;
+		struct pt_host_key k24 = {.gen = 1, .proto = PT_TCP, .family = PT_INET};
+		struct hk12 k12 = {.gen = 1, .proto = PT_TCP, .family = PT_INET};
+		struct hk8 k8 = {.addr = addr, .class = HK_PORT, .gen = 1, .proto = PT_TCP};
+		struct hk_slot ks = {.gen = 1, .proto = PT_TCP, .family = PT_INET, .used = 1};
+
+		k24.class = htonl(HK_PORT);
+		memcpy(k24.addr, &addr, 4);
+		k12.class_be = htonl(HK_PORT);
+		k12.addr = addr;
+		v.slot = i;
+		if (bpf_map_update_elem(bpf_map__fd(maps[0]), &k24, &v, BPF_NOEXIST) ||
+		    bpf_map_update_elem(bpf_map__fd(maps[1]), &k12, &v, BPF_NOEXIST) ||
+		    bpf_map_update_elem(bpf_map__fd(maps[2]), &k8, &v, BPF_NOEXIST))
+			return fail("hostkey-cost: entry %u: %s", i, strerror(errno));
+		ks.class = htonl(HK_PORT);
+		memcpy(ks.addr, &addr, 4);
+		ks.val = v;
+		memcpy(w, &ks, sizeof(w));
+		h = hk_hash(w);
+		for (p = 0; p < HK_PROBES && slots[(h + p) & (HK_SLOTS - 1)].used; p++)
+			;
+		if (p == HK_PROBES)
+			return fail("hostkey-cost: entry %u: no free slot in %d probes", i,
+				    HK_PROBES);
+		slots[(h + p) & (HK_SLOTS - 1)] = ks;
+	}
+	for (uint32_t i = 0; i < HK_SLOTS; i++)
+		if (slots[i].used && bpf_map_update_elem(bpf_map__fd(maps[3]), &i, &slots[i], BPF_ANY))
+			return fail("hostkey-cost: slot %u: %s", i, strerror(errno));
+	return 0;
+}
+
+static int cmd_hostkey_cost(int argc, char **argv)
+{
+	static const struct option opts[] = {{"obj", required_argument, NULL, 'o'},
+					     {"empty", required_argument, NULL, 'e'},
+					     {"entries", required_argument, NULL, 'n'},
+					     {"repeat", required_argument, NULL, 'r'},
+					     {"rounds", required_argument, NULL, 'k'},
+					     {}};
+	static const char *const prog_name[4] = {"bench_host24", "bench_host12", "bench_host8",
+						 "bench_hostarr"};
+	static const char *const map_name[4] = {"host24", "host12", "host8", "hostarr"};
+	static const char *const out_name[5] = {"k24", "k12", "k8", "arr", "empty"};
+	const char *obj_path = NULL, *empty = NULL;
+	struct bpf_object *obj = NULL, *eobj = NULL;
+	struct bpf_map *maps[4];
+	struct hk_slot *slots = NULL;
+	struct bpf_sk_lookup ctx = {};
+	uint32_t repeat = 1000000, rounds = 9, entries = 100000, dur[5][MAX_ROUNDS], rv;
+	int opt, ret = 1, fds[5] = {-1, -1, -1, -1, -1}, err, unused;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			obj_path = optarg;
+			break;
+		case 'e':
+			empty = optarg;
+			break;
+		case 'n':
+			if (!parse_u32(optarg, 1, PT_MAX_HOST_ENTRIES, &entries))
+				return fail("bad --entries %s (1-%u)", optarg, PT_MAX_HOST_ENTRIES) +
+				       1;
+			break;
+		case 'r':
+			if (!parse_u32(optarg, 1, 100000000, &repeat))
+				return fail("bad --repeat %s", optarg) + 1;
+			break;
+		case 'k':
+			if (!parse_u32(optarg, 1, MAX_ROUNDS, &rounds))
+				return fail("bad --rounds %s", optarg) + 1;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!obj_path || !empty)
+		return fail("hostkey-cost: --obj and --empty are required") + 1;
+	if (load_obj(obj_path, NULL, &obj, &unused) || load_obj(empty, NULL, &eobj, &fds[4]))
+		goto cleanup;
+	for (int i = 0; i < 4; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(obj, prog_name[i]);
+
+		maps[i] = bpf_object__find_map_by_name(obj, map_name[i]);
+		if (!p || !maps[i]) {
+			fail("%s: not the hostkey object", obj_path);
+			goto cleanup;
+		}
+		fds[i] = bpf_program__fd(p);
+	}
+	slots = calloc(HK_SLOTS, sizeof(*slots));
+	if (!slots) {
+		fail("hostkey-cost: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (hostkey_fill(maps, entries, slots))
+		goto cleanup;
+	ctx.family = AF_INET;
+	ctx.protocol = IPPROTO_TCP;
+	ctx.local_ip4 = htonl(0xc6120000u + entries / 2);
+	ctx.local_port = HK_PORT; /* host order */
+	ctx.remote_ip4 = htonl(0xc6120101);
+	ctx.remote_port = htons(40000); /* network order */
+
+	/* every program finds the probe (SK_PASS), and misses another port */
+	for (int i = 0; i < 4; i++)
+		for (int miss = 0; miss < 2; miss++) {
+			struct bpf_sk_lookup c = ctx;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
+				    .repeat = 1);
+
+			c.local_port = HK_PORT + (uint32_t)miss;
+			err = test_run(fds[i], &o, &rv, &dur[0][0]);
+			if (err || rv != (miss ? SK_DROP : SK_PASS)) {
+				fail("hostkey-cost: %s %s the %s (%s)", prog_name[i],
+				     miss ? "finds" : "misses", miss ? "wrong key" : "probe",
+				     err ? strerror(-err) : "verdict");
+				goto cleanup;
+			}
+		}
+	for (uint32_t r = 0; r < rounds; r++)
+		for (int i = 0; i < 5; i++) {
+			struct bpf_sk_lookup c = ctx;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
+				    .repeat = repeat);
+
+			err = test_run(fds[i], &o, &rv, &dur[i][r]);
+			if (err) {
+				fail("test run: %s", strerror(-err));
+				goto cleanup;
+			}
+		}
+	for (int i = 0; i < 5; i++)
+		for (uint32_t r = 0; r < rounds; r++)
+			printf("hostkey.%s %u\n", out_name[i], dur[i][r]);
+	printf("hostkey.entries %u\n", entries);
+	ret = 0;
+cleanup:
+	free(slots);
+	bpf_object__close(obj);
+	bpf_object__close(eobj);
+	return ret;
+}
+
 /* ---- txgen ---- */
 
 static int cmd_txgen(int argc, char **argv)
@@ -1381,7 +1562,7 @@ cleanup:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | txgen | xdp-attach } "
+	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | hostkey-cost | txgen | xdp-attach } "
 		   "OPTIONS\n"
 		   "(see the comment at the top of bench/ptbench.c)\n");
 }
@@ -1399,6 +1580,8 @@ int main(int argc, char **argv)
 		return cmd_lookup_cost(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sock-cost"))
 		return cmd_sock_cost(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hostkey-cost"))
+		return cmd_hostkey_cost(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "txgen"))
 		return cmd_txgen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "xdp-attach"))

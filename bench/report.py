@@ -281,6 +281,18 @@ def main():
             fmt_ns(h), f"SOCKMAP {fmt_ns(a)}", fmt_ratio(h / a if a else None), "—",
             f"info: over empty {fmt_ns(e)}: +{h - e:.0f} vs +{a - e:.0f} ns" if e else "info")
 
+    k24, e = r.med("hostkey.k24"), r.med("hostkey.empty")
+    for k, label in [("k12", "a 12-byte IPv4 key"), ("k8", "an 8-byte key"),
+                     ("arr", "the same keys in an open-addressing ARRAY (look-up inlined)")]:
+        v = r.med(f"hostkey.{k}")
+        if k24 is not None and v is not None:
+            d24 = r.pair_diff("hostkey.k24", "hostkey.empty")
+            dk = r.pair_diff(f"hostkey.{k}", "hostkey.empty")
+            row(f"host-binding hash look-up alone, {r.text('hostkey.entries')} entries: "
+                f"the 24-byte key of bind_host vs {label}", fmt_ns(k24), fmt_ns(v),
+                fmt_ratio(r.pair_ratio("hostkey.k24", f"hostkey.{k}")), "—",
+                f"info: over empty: +{d24[0]:.0f} vs +{dk[0]:.0f} ns" if d24 and dk else "info")
+
     # 4c. CPU steering
     steer = section("CPU steering (cpumap): UDP flood over veth to a socket that does not read, "
                     "datagrams the stack took up to the socket", "steer.")
