@@ -21,6 +21,18 @@
 # A size above the compiled binding capacity (PT_MAX_BINDINGS) is loaded
 # with `portier load --max-bindings N`.
 
+# port_flags DIR ADDR:PORT: the live port_table flags of TCP PORT in the
+# portier state pinned in DIR (enum pt_port_flags: 1 bound, 4 host
+# bindings, 8 shorter prefixes), to show every size takes the same path.
+port_flags() {
+	local gen idx port=${2##*:}
+	gen=$(bpftool -j map dump pinned "$1/config" | jq '.[0].formatted.value.gen') || return 1
+	idx=$(((gen & 1) * 2 * 65536 + port)) # PT_PORT_INDEX(gen, PT_TCP, port)
+	bpftool -j map lookup pinned "$1/port_table" \
+		key $((idx & 255)) $(((idx >> 8) & 255)) $(((idx >> 16) & 255)) 0 |
+		jq '.formatted.value.flags'
+}
+
 bench_lookup() {
 	local sizes n ns dir mid srv cap last="" cases=() nosock=() variants=() load v
 	read -r -a sizes <<<"${LOOKUP_SIZES:-10 1000 100000}"
@@ -39,6 +51,7 @@ bench_lookup() {
 		"$PORTIER" --netns "$ns" apply "$BENCH_TMP/bind$n.conf" >/dev/null || return 1
 		"$PORTIER" --netns "$ns" register bench --pid "$srv" >/dev/null || return 1
 		record "lookup.$n.bindings" "$("$PORTIER" --netns "$ns" --json status | jq -r .bindings)"
+		record "lookup.$n.port_flags" "$(port_flags "$dir" "$mid")"
 		cases+=(--case "$n=$dir,$mid")
 		nosock+=(--case "nosock.$n=$dir,$mid")
 		last=$dir
