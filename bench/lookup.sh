@@ -61,7 +61,7 @@ bench_lookup() {
 	for v in ${DISPATCH_VARIANTS:-}; do
 		variants+=(--variant "$v")
 	done
-	log "sizes ${sizes[*]}: test-running the dispatchers, ${#variants[@]} variant options," \
+	log "sizes ${sizes[*]}: test-running the dispatchers, $((${#variants[@]} / 2)) variants," \
 		"$LOOKUP_ROUNDS rounds"
 	"$BENCH_OUT/ptbench" lookup-cost --empty "$BENCH_OUT/empty_sklookup.bpf.o" \
 		"${cases[@]}" "${variants[@]}" --rounds "$LOOKUP_ROUNDS" >>"$BENCH_RESULTS" || return 1

@@ -33,7 +33,9 @@
  *       pin directory DIR, for one lookup of ADDR:PORT, against an empty
  *       sk_lookup program, and against each --variant (another build of the
  *       dispatcher, loaded over DIR's pinned maps, which must have the same
- *       layout; it must assign a socket exactly when the dispatcher does).
+ *       layout; it must assign a socket exactly when the dispatcher does;
+ *       a variant's ARRAY named hk_host, bench/hostkey.h's layout, is
+ *       filled with the entries of DIR's bind_host).
  *       K rounds, each running every (case, program) pair with repeat N,
  *       the cases interleaved in an order that turns each round; prints
  *       "lookup.TAG.PROG NS" once per round (PROG portier, empty or a
@@ -266,8 +268,8 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 /* ---- programs ---- */
 
 /* The first program of an object file, loaded with pinning off. When
- * pin_dir is given, every map pinned there by the same name is reused, so
- * the program sees the live maps of that portier state. */
+ * pin_dir is given, every map the object declares pinned by name is reused
+ * from there, so the program sees the live maps of that portier state. */
 static int load_obj(const char *path, const char *pin_dir, struct bpf_object **objp, int *prog_fd)
 {
 	struct bpf_object *obj;
@@ -281,6 +283,9 @@ static int load_obj(const char *path, const char *pin_dir, struct bpf_object **o
 	bpf_object__for_each_map(map, obj)
 	{
 		char pin[512];
+		/* declared pinned by name (libbpf gave it a path): a map of
+		 * portier's to reuse; another one is the object's own */
+		bool pinned = bpf_map__pin_path(map) != NULL;
 		int fd;
 
 		bpf_map__set_pin_path(map, NULL);
@@ -288,7 +293,7 @@ static int load_obj(const char *path, const char *pin_dir, struct bpf_object **o
 		 * pt_obj_fit does the same for portier) */
 		if (bpf_map__type(map) == BPF_MAP_TYPE_CPUMAP)
 			bpf_map__set_max_entries(map, (__u32)libbpf_num_possible_cpus());
-		if (!pin_dir || bpf_map__is_internal(map))
+		if (!pin_dir || bpf_map__is_internal(map) || !pinned)
 			continue;
 		snprintf(pin, sizeof(pin), "%s/%s", pin_dir, bpf_map__name(map));
 		fd = bpf_obj_get(pin);
@@ -908,6 +913,62 @@ struct lcase {
 	uint32_t dur[L_NPROG][MAX_ROUNDS];
 };
 
+/* A variant with an ARRAY "hk_host" (bench/hostkey.h's layout) probes it
+ * instead of bind_host: fill it with bind_host's entries, pinned in dir,
+ * each in the first free slot from its hash on (HK_PROBES at most). */
+static int hk_fill_from(const char *dir, struct bpf_map *m)
+{
+	struct pt_host_key k, next;
+	struct pt_bind_val v;
+	struct hk_slot *slots = calloc(HK_SLOTS, sizeof(*slots));
+	char path[512];
+	int fd, ret = -1, err;
+	void *prev = NULL;
+
+	snprintf(path, sizeof(path), "%s/bind_host", dir);
+	fd = bpf_obj_get(path);
+	if (!slots || fd < 0) {
+		fail("%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
+		struct hk_slot ks;
+		uint32_t w[6], h, p;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue; /* deleted meanwhile */
+		memcpy(&ks, &k, sizeof(k));
+		ks.used = 1;
+		ks.val = v;
+		memcpy(w, &ks, sizeof(w));
+		h = hk_hash(w);
+		for (p = 0; p < HK_PROBES && slots[(h + p) & (HK_SLOTS - 1)].used; p++)
+			;
+		if (p == HK_PROBES) {
+			fail("%s: no free slot in %d probes", path, HK_PROBES);
+			goto cleanup;
+		}
+		slots[(h + p) & (HK_SLOTS - 1)] = ks;
+	}
+	if (errno != ENOENT) {
+		fail("%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < HK_SLOTS; i++)
+		if (slots[i].used && bpf_map_update_elem(bpf_map__fd(m), &i, &slots[i], BPF_ANY)) {
+			fail("hk_host slot %u: %s", i, strerror(errno));
+			goto cleanup;
+		}
+	ret = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(slots);
+	return ret;
+}
+
 /* TAG=DIR,ADDR:PORT */
 static int parse_lcase(char *s, struct lcase *c)
 {
@@ -1042,9 +1103,15 @@ static int cmd_lookup_cost(int argc, char **argv)
 		}
 		c->fd[1] = efd;
 		/* each variant over this state's pinned maps */
-		for (int v = 0; v < nvariants; v++)
+		for (int v = 0; v < nvariants; v++) {
+			struct bpf_map *hk;
+
 			if (load_obj(vobj[v], c->dir, &c->obj[2 + v], &c->fd[2 + v]))
 				goto cleanup;
+			hk = bpf_object__find_map_by_name(c->obj[2 + v], "hk_host");
+			if (hk && hk_fill_from(c->dir, hk))
+				goto cleanup;
+		}
 		/* once each: whether the dispatcher assigns a socket; a variant
 		 * must do as the dispatcher does, or its figure means nothing */
 		err = lookup_once(c->fd[0], &c->ctx, &c->assigned);
