@@ -23,18 +23,17 @@ struct hk_slot {
 	struct pt_bind_val val;
 };
 
-/* w: the slot's first six words (the key); a rotate-multiply combine and
- * murmur3's final mix (the flow hash's Jenkins final alone clusters
- * sequential addresses, which linear probing cannot afford). Linear
- * probing has long tails all the same: 100,000 keys fit in HK_PROBES, a
- * quarter million need ~30. A real table would be a bucketed cuckoo; this
- * one only shows what a look-up the verifier inlines costs. */
+/* w: the slot's first six words (the key). The class (a __be32 below
+ * 65,536, so in the word's upper half as loaded) turned to the lower half,
+ * the address words and the rest folded in by xor, then murmur3's final
+ * mix: a dozen instructions. Linear probing has long tails all the same:
+ * 100,000 keys fit in HK_PROBES, a quarter million on one port do not. A
+ * real table would be a bucketed cuckoo; this one only shows what a
+ * look-up the verifier inlines costs. */
 static inline __u32 hk_hash(const __u32 *w)
 {
-	__u32 x = 0;
+	__u32 x = w[0] ^ (w[1] << 16 | w[1] >> 16) ^ w[2] ^ w[3] ^ w[4] ^ w[5];
 
-	for (int i = 0; i < 6; i++)
-		x = ((x ^ w[i]) << 15 | (x ^ w[i]) >> 17) * 0x9e3779b1u;
 	x ^= x >> 16;
 	x *= 0x85ebca6bu;
 	x ^= x >> 13;
