@@ -25,18 +25,37 @@
  *       kernel-socket service; their counters are checked to have moved
  *       on the path meant (cpu, fallback) before any timing.
  *
- *   ptbench lookup-cost --prog-pin PATH --empty OBJ --dst ADDR:PORT [--udp]
- *                       [--tag T] [--repeat N] [--rounds K]
- *       Cost per sk_lookup run of the pinned dispatcher against an empty
- *       sk_lookup program, for one lookup; prints "lookup.T.portier NS",
- *       "lookup.T.empty NS" and "lookup.T.assigned 0|1" (whether the
- *       dispatcher handed the lookup to a socket, as it must).
+ *   ptbench lookup-cost --empty OBJ --case TAG=DIR,ADDR:PORT [--case ...]
+ *                       [--variant NAME=OBJ]... [--udp] [--repeat N] [--rounds K]
+ *   ptbench lookup-cost --empty OBJ --prog-pin DIR/dispatch_prog --dst ADDR:PORT
+ *                       [--tag T] ...
+ *       Cost per sk_lookup run of the dispatcher pinned in each case's portier
+ *       pin directory DIR, for one lookup of ADDR:PORT, against an empty
+ *       sk_lookup program, and against each --variant (another build of the
+ *       dispatcher, loaded over DIR's pinned maps, which must have the same
+ *       layout; it must assign a socket exactly when the dispatcher does;
+ *       a variant's ARRAY named hk_host, bench/hostkey.h's layout, is
+ *       filled with the entries of DIR's bind_host).
+ *       K rounds, each running every (case, program) pair with repeat N,
+ *       the cases interleaved in an order that turns each round; prints
+ *       "lookup.TAG.PROG NS" once per round (PROG portier, empty or a
+ *       variant's NAME) and "lookup.TAG.assigned 0|1" (whether the
+ *       dispatcher handed the lookup to a socket).
  *
  *   ptbench sock-cost --obj OBJ --empty OBJ [--repeat N] [--rounds K]
  *       The socket step alone (bench/sockpick.bpf.c): a listening socket of
  *       this process in a SOCKHASH and in a SOCKMAP, taken and assigned per
  *       sk_lookup run; prints "sock.hash NS", "sock.array NS", "sock.empty
  *       NS" and "sock.assigned 0|1".
+ *
+ *   ptbench hostkey-cost --obj OBJ --empty OBJ [--entries N] [--repeat N] [--rounds K]
+ *       The host-binding look-up alone (bench/hostkey.bpf.c): N entries
+ *       (default 100,000) in a HASH as bind_host with its 24-byte key, a
+ *       12-byte IPv4 key and an 8-byte key, one looked up per sk_lookup
+ *       run, and the 24-byte keys in an open-addressing ARRAY instead (each
+ *       program is checked to find it, and to miss another key); prints
+ *       "hostkey.k24 NS", "hostkey.k12 NS", "hostkey.k8 NS", "hostkey.arr
+ *       NS" and "hostkey.empty NS" once per round.
  *
  *   ptbench txgen --obj OBJ --ifname IF --src-mac MAC --dst-mac MAC
  *                 --src ADDR --dst ADDR --dport PORT --count N
@@ -74,6 +93,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "hostkey.h"
 #include "portier.h"
 
 #define MAX_ROUNDS 101
@@ -248,8 +268,8 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 /* ---- programs ---- */
 
 /* The first program of an object file, loaded with pinning off. When
- * pin_dir is given, every map pinned there by the same name is reused, so
- * the program sees the live maps of that portier state. */
+ * pin_dir is given, every map the object declares pinned by name is reused
+ * from there, so the program sees the live maps of that portier state. */
 static int load_obj(const char *path, const char *pin_dir, struct bpf_object **objp, int *prog_fd)
 {
 	struct bpf_object *obj;
@@ -263,6 +283,9 @@ static int load_obj(const char *path, const char *pin_dir, struct bpf_object **o
 	bpf_object__for_each_map(map, obj)
 	{
 		char pin[512];
+		/* declared pinned by name (libbpf gave it a path): a map of
+		 * portier's to reuse; another one is the object's own */
+		bool pinned = bpf_map__pin_path(map) != NULL;
 		int fd;
 
 		bpf_map__set_pin_path(map, NULL);
@@ -270,7 +293,7 @@ static int load_obj(const char *path, const char *pin_dir, struct bpf_object **o
 		 * pt_obj_fit does the same for portier) */
 		if (bpf_map__type(map) == BPF_MAP_TYPE_CPUMAP)
 			bpf_map__set_max_entries(map, (__u32)libbpf_num_possible_cpus());
-		if (!pin_dir || bpf_map__is_internal(map))
+		if (!pin_dir || bpf_map__is_internal(map) || !pinned)
 			continue;
 		snprintf(pin, sizeof(pin), "%s/%s", pin_dir, bpf_map__name(map));
 		fd = bpf_obj_get(pin);
@@ -874,22 +897,134 @@ static int parse_addrport(const char *s, struct bpf_sk_lookup *ctx)
 	return 0;
 }
 
+#define MAX_LCASES 8
+#define MAX_LVARIANTS 8
+#define L_NPROG (2 + MAX_LVARIANTS) /* dispatch, empty, variants */
+
+/* One lookup timed: a portier state (its pin directory) and the address
+ * and port of one of its bindings. */
+struct lcase {
+	const char *tag;
+	char dir[448];
+	struct bpf_sk_lookup ctx;
+	int fd[L_NPROG];
+	struct bpf_object *obj[L_NPROG];
+	bool assigned;
+	uint32_t dur[L_NPROG][MAX_ROUNDS];
+};
+
+/* A variant with an ARRAY "hk_host" (bench/hostkey.h's layout) probes it
+ * instead of bind_host: fill it with bind_host's entries, pinned in dir,
+ * each in the first free slot from its hash on (HK_PROBES at most). */
+static int hk_fill_from(const char *dir, struct bpf_map *m)
+{
+	struct pt_host_key k, next;
+	struct pt_bind_val v;
+	struct hk_slot *slots = calloc(HK_SLOTS, sizeof(*slots));
+	char path[512];
+	int fd, ret = -1, err;
+	void *prev = NULL;
+
+	snprintf(path, sizeof(path), "%s/bind_host", dir);
+	fd = bpf_obj_get(path);
+	if (!slots || fd < 0) {
+		fail("%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
+		struct hk_slot ks;
+		uint32_t w[6], h, p;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue; /* deleted meanwhile */
+		memcpy(&ks, &k, sizeof(k));
+		ks.used = 1;
+		ks.val = v;
+		memcpy(w, &ks, sizeof(w));
+		h = hk_hash(w);
+		for (p = 0; p < HK_PROBES && slots[(h + p) & (HK_SLOTS - 1)].used; p++)
+			;
+		if (p == HK_PROBES) {
+			fail("%s: no free slot in %d probes", path, HK_PROBES);
+			goto cleanup;
+		}
+		slots[(h + p) & (HK_SLOTS - 1)] = ks;
+	}
+	if (errno != ENOENT) {
+		fail("%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < HK_SLOTS; i++)
+		if (slots[i].used && bpf_map_update_elem(bpf_map__fd(m), &i, &slots[i], BPF_ANY)) {
+			fail("hk_host slot %u: %s", i, strerror(errno));
+			goto cleanup;
+		}
+	ret = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(slots);
+	return ret;
+}
+
+/* TAG=DIR,ADDR:PORT */
+static int parse_lcase(char *s, struct lcase *c)
+{
+	char *eq = strchr(s, '='), *comma;
+
+	if (!eq || eq == s)
+		return -EINVAL;
+	comma = strchr(eq + 1, ',');
+	if (!comma || comma == eq + 1 || (size_t)(comma - eq - 1) >= sizeof(c->dir))
+		return -EINVAL;
+	*eq = 0;
+	*comma = 0;
+	c->tag = s;
+	snprintf(c->dir, sizeof(c->dir), "%s", eq + 1);
+	return parse_addrport(comma + 1, &c->ctx);
+}
+
+/* One run of prog_fd on c's lookup; *assigned tells whether it handed the
+ * lookup to a socket. */
+static int lookup_once(int prog_fd, const struct bpf_sk_lookup *ctx, bool *assigned)
+{
+	struct bpf_sk_lookup in = *ctx, out = *ctx;
+	uint32_t rv, dur;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &in, .ctx_size_in = sizeof(in), .ctx_out = &out,
+		    .ctx_size_out = sizeof(out), .repeat = 1);
+	int err = test_run(prog_fd, &o, &rv, &dur);
+
+	*assigned = out.cookie != 0;
+	return err;
+}
+
 static int cmd_lookup_cost(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"prog-pin", required_argument, NULL, 'p'}, {"empty", required_argument, NULL, 'e'},
-	    {"dst", required_argument, NULL, 'd'},	{"udp", no_argument, NULL, 'u'},
-	    {"tag", required_argument, NULL, 't'},	{"repeat", required_argument, NULL, 'r'},
+	    {"case", required_argument, NULL, 'c'},	{"prog-pin", required_argument, NULL, 'p'},
+	    {"empty", required_argument, NULL, 'e'},	{"dst", required_argument, NULL, 'd'},
+	    {"udp", no_argument, NULL, 'u'},		{"tag", required_argument, NULL, 't'},
+	    {"variant", required_argument, NULL, 'v'}, {"repeat", required_argument, NULL, 'r'},
 	    {"rounds", required_argument, NULL, 'k'},	{}};
 	const char *pin = NULL, *empty = NULL, *dst = NULL, *tag = "x";
+	const char *vname[MAX_LVARIANTS] = {}, *vobj[MAX_LVARIANTS] = {};
+	static struct lcase cases[MAX_LCASES];
 	struct bpf_object *eobj = NULL;
-	struct bpf_sk_lookup ctx = {}, out;
-	uint32_t repeat = 1000000, rounds = 9, dur[2][MAX_ROUNDS], ret_v;
-	int fd = -1, efd = -1, opt, ret = 1, err;
+	uint32_t repeat = 1000000, rounds = 9;
+	int efd = -1, opt, ret = 1, err, ncases = 0, nvariants = 0, nprog;
 	bool udp = false;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'c':
+			if (ncases == MAX_LCASES || parse_lcase(optarg, &cases[ncases]))
+				return fail("bad --case %s (TAG=DIR,ADDR:PORT, %d at most)", optarg,
+					    MAX_LCASES) +
+				       1;
+			ncases++;
+			break;
 		case 'p':
 			pin = optarg;
 			break;
@@ -905,6 +1040,18 @@ static int cmd_lookup_cost(int argc, char **argv)
 		case 't':
 			tag = optarg;
 			break;
+		case 'v': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || !eq[1] || nvariants == MAX_LVARIANTS)
+				return fail("bad --variant %s (NAME=OBJ, %d at most)", optarg,
+					    MAX_LVARIANTS) +
+				       1;
+			*eq = 0;
+			vname[nvariants] = optarg;
+			vobj[nvariants++] = eq + 1;
+			break;
+		}
 		case 'r':
 			if (!parse_u32(optarg, 1, 100000000, &repeat))
 				return fail("bad --repeat %s", optarg) + 1;
@@ -917,54 +1064,113 @@ static int cmd_lookup_cost(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!pin || !empty || !dst)
-		return fail("lookup-cost: --prog-pin, --empty and --dst are required") + 1;
-	if (parse_addrport(dst, &ctx))
-		return fail("bad --dst %s (ADDR:PORT or [ADDR6]:PORT)", dst) + 1;
-	ctx.protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+	/* --prog-pin DIR/dispatch_prog --dst A:P --tag T: one case */
+	if (pin || dst) {
+		const char *slash = pin ? strrchr(pin, '/') : NULL;
+		struct lcase *c = &cases[ncases];
 
-	fd = bpf_obj_get(pin);
-	if (fd < 0) {
-		fail("%s: %s", pin, strerror(errno));
-		goto cleanup;
+		if (!pin || !dst || !slash || ncases == MAX_LCASES)
+			return fail("lookup-cost: --prog-pin DIR/dispatch_prog and --dst go "
+				    "together") +
+			       1;
+		if (parse_addrport(dst, &c->ctx))
+			return fail("bad --dst %s (ADDR:PORT or [ADDR6]:PORT)", dst) + 1;
+		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - pin), pin);
+		c->tag = tag;
+		ncases++;
 	}
+	if (!empty || !ncases)
+		return fail("lookup-cost: --empty and a --case (or --prog-pin and --dst) are "
+			    "required") +
+		       1;
+	nprog = 2 + nvariants;
+
+	for (int i = 0; i < ncases; i++)
+		for (int p = 0; p < L_NPROG; p++)
+			cases[i].fd[p] = -1;
 	if (load_obj(empty, NULL, &eobj, &efd))
 		goto cleanup;
+	for (int i = 0; i < ncases; i++) {
+		struct lcase *c = &cases[i];
+		char path[512];
 
-	/* once, to see that the dispatcher assigns a socket */
-	out = ctx;
-	{
-		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-			    .ctx_out = &out, .ctx_size_out = sizeof(out), .repeat = 1);
+		c->ctx.protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+		snprintf(path, sizeof(path), "%s/dispatch_prog", c->dir);
+		c->fd[0] = bpf_obj_get(path);
+		if (c->fd[0] < 0) {
+			fail("%s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		c->fd[1] = efd;
+		/* each variant over this state's pinned maps */
+		for (int v = 0; v < nvariants; v++) {
+			struct bpf_map *hk;
 
-		err = test_run(fd, &o, &ret_v, &dur[0][0]);
-	}
-	if (err) {
-		fail("test run %s: %s", pin, strerror(-err));
-		goto cleanup;
-	}
-	for (uint32_t r = 0; r < rounds; r++) {
-		int pfd[2] = {fd, efd};
+			if (load_obj(vobj[v], c->dir, &c->obj[2 + v], &c->fd[2 + v]))
+				goto cleanup;
+			hk = bpf_object__find_map_by_name(c->obj[2 + v], "hk_host");
+			if (hk && hk_fill_from(c->dir, hk))
+				goto cleanup;
+		}
+		/* once each: whether the dispatcher assigns a socket; a variant
+		 * must do as the dispatcher does, or its figure means nothing */
+		err = lookup_once(c->fd[0], &c->ctx, &c->assigned);
+		for (int v = 0; !err && v < nvariants; v++) {
+			bool a;
 
-		for (int i = 0; i < 2; i++) {
-			struct bpf_sk_lookup c = ctx;
-			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
-				    .repeat = repeat);
-
-			err = test_run(pfd[i], &o, &ret_v, &dur[i][r]);
-			if (err) {
-				fail("test run: %s", strerror(-err));
+			err = lookup_once(c->fd[2 + v], &c->ctx, &a);
+			if (!err && a != c->assigned) {
+				fail("%s on %s: %s a socket, the dispatcher %s", vname[v], c->tag,
+				     a ? "assigns" : "assigns no", a ? "does not" : "does");
 				goto cleanup;
 			}
 		}
+		if (err) {
+			fail("test run on %s: %s", c->tag, strerror(-err));
+			goto cleanup;
+		}
 	}
-	printf("lookup.%s.portier %.1f\n", tag, median(dur[0], (int)rounds));
-	printf("lookup.%s.empty %.1f\n", tag, median(dur[1], (int)rounds));
-	printf("lookup.%s.assigned %d\n", tag, out.cookie != 0);
+
+	/* K rounds; in each, every (case, program) pair once, the cases in
+	 * an order that turns by one each round, so that drift and position
+	 * hit every case alike */
+	for (uint32_t r = 0; r < rounds; r++)
+		for (int k = 0; k < ncases; k++) {
+			struct lcase *c = &cases[(k + (int)r) % ncases];
+
+			for (int p = 0; p < nprog; p++) {
+				struct bpf_sk_lookup in = c->ctx;
+				uint32_t rv;
+				LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &in,
+					    .ctx_size_in = sizeof(in), .repeat = repeat);
+
+				err = test_run(c->fd[p], &o, &rv, &c->dur[p][r]);
+				if (err) {
+					fail("test run on %s: %s", c->tag, strerror(-err));
+					goto cleanup;
+				}
+			}
+		}
+	/* every round's figure: the report takes medians, and medians of
+	 * per-round ratios and differences */
+	for (int i = 0; i < ncases; i++) {
+		struct lcase *c = &cases[i];
+
+		for (int p = 0; p < nprog; p++)
+			for (uint32_t r = 0; r < rounds; r++)
+				printf("lookup.%s.%s %u\n", c->tag,
+				       p == 0 ? "portier" : p == 1 ? "empty" : vname[p - 2],
+				       c->dur[p][r]);
+		printf("lookup.%s.assigned %d\n", c->tag, c->assigned);
+	}
 	ret = 0;
 cleanup:
-	if (fd >= 0)
-		close(fd);
+	for (int i = 0; i < ncases; i++) {
+		if (cases[i].fd[0] >= 0)
+			close(cases[i].fd[0]);
+		for (int p = 2; p < L_NPROG; p++)
+			bpf_object__close(cases[i].obj[p]);
+	}
 	bpf_object__close(eobj);
 	return ret;
 }
@@ -1076,6 +1282,177 @@ static int cmd_sock_cost(int argc, char **argv)
 cleanup:
 	if (lfd >= 0)
 		close(lfd);
+	bpf_object__close(obj);
+	bpf_object__close(eobj);
+	return ret;
+}
+
+/* ---- hostkey-cost ---- */
+
+/* The key layouts of bench/hostkey.bpf.c. */
+struct hk12 {
+	uint8_t gen, proto, family, pad;
+	uint32_t class_be, addr;
+};
+
+struct hk8 {
+	uint32_t addr;
+	uint16_t class;
+	uint8_t gen, proto;
+};
+
+#define HK_PORT 10000
+
+/* N entries in each map: 198.18.0.0 + i, TCP port HK_PORT as the class,
+ * generation 1; the probe is the one in the middle. maps[3] is the
+ * open-addressing ARRAY: each key in the first free slot from its hash on,
+ * HK_PROBES at most, as bench_hostarr looks. slots: HK_SLOTS zeroed. */
+static int hostkey_fill(struct bpf_map *const maps[4], uint32_t n, struct hk_slot *slots)
+{
+	struct pt_bind_val v = {.service = 0, .slot = 0};
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t addr = htonl(0xc6120000u + i), w[6], h, p;
+		struct pt_host_key k24 = {.gen = 1, .proto = PT_TCP, .family = PT_INET};
+		struct hk12 k12 = {.gen = 1, .proto = PT_TCP, .family = PT_INET};
+		struct hk8 k8 = {.addr = addr, .class = HK_PORT, .gen = 1, .proto = PT_TCP};
+		struct hk_slot ks = {.gen = 1, .proto = PT_TCP, .family = PT_INET, .used = 1};
+
+		k24.class = htonl(HK_PORT);
+		memcpy(k24.addr, &addr, 4);
+		k12.class_be = htonl(HK_PORT);
+		k12.addr = addr;
+		v.slot = i;
+		if (bpf_map_update_elem(bpf_map__fd(maps[0]), &k24, &v, BPF_NOEXIST) ||
+		    bpf_map_update_elem(bpf_map__fd(maps[1]), &k12, &v, BPF_NOEXIST) ||
+		    bpf_map_update_elem(bpf_map__fd(maps[2]), &k8, &v, BPF_NOEXIST))
+			return fail("hostkey-cost: entry %u: %s", i, strerror(errno));
+		ks.class = htonl(HK_PORT);
+		memcpy(ks.addr, &addr, 4);
+		ks.val = v;
+		memcpy(w, &ks, sizeof(w));
+		h = hk_hash(w);
+		for (p = 0; p < HK_PROBES && slots[(h + p) & (HK_SLOTS - 1)].used; p++)
+			;
+		if (p == HK_PROBES)
+			return fail("hostkey-cost: entry %u: no free slot in %d probes", i,
+				    HK_PROBES);
+		slots[(h + p) & (HK_SLOTS - 1)] = ks;
+	}
+	for (uint32_t i = 0; i < HK_SLOTS; i++)
+		if (slots[i].used && bpf_map_update_elem(bpf_map__fd(maps[3]), &i, &slots[i], BPF_ANY))
+			return fail("hostkey-cost: slot %u: %s", i, strerror(errno));
+	return 0;
+}
+
+static int cmd_hostkey_cost(int argc, char **argv)
+{
+	static const struct option opts[] = {{"obj", required_argument, NULL, 'o'},
+					     {"empty", required_argument, NULL, 'e'},
+					     {"entries", required_argument, NULL, 'n'},
+					     {"repeat", required_argument, NULL, 'r'},
+					     {"rounds", required_argument, NULL, 'k'},
+					     {}};
+	static const char *const prog_name[4] = {"bench_host24", "bench_host12", "bench_host8",
+						 "bench_hostarr"};
+	static const char *const map_name[4] = {"host24", "host12", "host8", "hostarr"};
+	static const char *const out_name[5] = {"k24", "k12", "k8", "arr", "empty"};
+	const char *obj_path = NULL, *empty = NULL;
+	struct bpf_object *obj = NULL, *eobj = NULL;
+	struct bpf_map *maps[4];
+	struct hk_slot *slots = NULL;
+	struct bpf_sk_lookup ctx = {};
+	uint32_t repeat = 1000000, rounds = 9, entries = 100000, dur[5][MAX_ROUNDS], rv;
+	int opt, ret = 1, fds[5] = {-1, -1, -1, -1, -1}, err, unused;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			obj_path = optarg;
+			break;
+		case 'e':
+			empty = optarg;
+			break;
+		case 'n':
+			if (!parse_u32(optarg, 1, PT_MAX_HOST_ENTRIES, &entries))
+				return fail("bad --entries %s (1-%u)", optarg, PT_MAX_HOST_ENTRIES) +
+				       1;
+			break;
+		case 'r':
+			if (!parse_u32(optarg, 1, 100000000, &repeat))
+				return fail("bad --repeat %s", optarg) + 1;
+			break;
+		case 'k':
+			if (!parse_u32(optarg, 1, MAX_ROUNDS, &rounds))
+				return fail("bad --rounds %s", optarg) + 1;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!obj_path || !empty)
+		return fail("hostkey-cost: --obj and --empty are required") + 1;
+	if (load_obj(obj_path, NULL, &obj, &unused) || load_obj(empty, NULL, &eobj, &fds[4]))
+		goto cleanup;
+	for (int i = 0; i < 4; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(obj, prog_name[i]);
+
+		maps[i] = bpf_object__find_map_by_name(obj, map_name[i]);
+		if (!p || !maps[i]) {
+			fail("%s: not the hostkey object", obj_path);
+			goto cleanup;
+		}
+		fds[i] = bpf_program__fd(p);
+	}
+	slots = calloc(HK_SLOTS, sizeof(*slots));
+	if (!slots) {
+		fail("hostkey-cost: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (hostkey_fill(maps, entries, slots))
+		goto cleanup;
+	ctx.family = AF_INET;
+	ctx.protocol = IPPROTO_TCP;
+	ctx.local_ip4 = htonl(0xc6120000u + entries / 2);
+	ctx.local_port = HK_PORT; /* host order */
+	ctx.remote_ip4 = htonl(0xc6120101);
+	ctx.remote_port = htons(40000); /* network order */
+
+	/* every program finds the probe (SK_PASS), and misses another port */
+	for (int i = 0; i < 4; i++)
+		for (int miss = 0; miss < 2; miss++) {
+			struct bpf_sk_lookup c = ctx;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
+				    .repeat = 1);
+
+			c.local_port = HK_PORT + (uint32_t)miss;
+			err = test_run(fds[i], &o, &rv, &dur[0][0]);
+			if (err || rv != (miss ? SK_DROP : SK_PASS)) {
+				fail("hostkey-cost: %s %s the %s (%s)", prog_name[i],
+				     miss ? "finds" : "misses", miss ? "wrong key" : "probe",
+				     err ? strerror(-err) : "verdict");
+				goto cleanup;
+			}
+		}
+	for (uint32_t r = 0; r < rounds; r++)
+		for (int i = 0; i < 5; i++) {
+			struct bpf_sk_lookup c = ctx;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c),
+				    .repeat = repeat);
+
+			err = test_run(fds[i], &o, &rv, &dur[i][r]);
+			if (err) {
+				fail("test run: %s", strerror(-err));
+				goto cleanup;
+			}
+		}
+	for (int i = 0; i < 5; i++)
+		for (uint32_t r = 0; r < rounds; r++)
+			printf("hostkey.%s %u\n", out_name[i], dur[i][r]);
+	printf("hostkey.entries %u\n", entries);
+	ret = 0;
+cleanup:
+	free(slots);
 	bpf_object__close(obj);
 	bpf_object__close(eobj);
 	return ret;
@@ -1252,7 +1629,7 @@ cleanup:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | txgen | xdp-attach } "
+	fprintf(f, "usage: ptbench { guard-cost | lookup-cost | sock-cost | hostkey-cost | txgen | xdp-attach } "
 		   "OPTIONS\n"
 		   "(see the comment at the top of bench/ptbench.c)\n");
 }
@@ -1270,6 +1647,8 @@ int main(int argc, char **argv)
 		return cmd_lookup_cost(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sock-cost"))
 		return cmd_sock_cost(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hostkey-cost"))
+		return cmd_hostkey_cost(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "txgen"))
 		return cmd_txgen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "xdp-attach"))
