@@ -343,10 +343,13 @@ static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow
 		}
 	}
 
-	rec->slot = slot;
-	rec->port = f->dport;
-	rec->proto = f->proto;
-	rec->verdict = PT_FRAG_PASSED;
+	/* what a first fragment's later ones will need (rec's verdict is
+	 * zero, PT_FRAG_PASSED, until the policy says otherwise) */
+	if (f->mf) {
+		rec->slot = slot;
+		rec->port = f->dport;
+		rec->proto = f->proto;
+	}
 	cnt = bpf_map_lookup_elem(&port_stats, &slot);
 	if (cnt) {
 		cnt->packets++;
