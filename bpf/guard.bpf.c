@@ -15,6 +15,10 @@
  * Later fragments carry no port: frag_table remembers what each first
  * fragment was judged, and they share its fate and its counters.
  *
+ * Most frames are read by a one-pass reader (pt_parse_fast) and, when
+ * their port needs only its own action, judged from registers; the rest by
+ * the full parser (see docs/ARCHITECTURE.md, "Two readers").
+ *
  * Cost per TCP/UDP packet: two array look-ups (config, port_table) and one
  * per-CPU array look-up (counters), all inlined by the verifier; one LPM
  * look-up (class and source address) only for ports with source-scoped
