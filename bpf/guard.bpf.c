@@ -15,6 +15,10 @@
  * Later fragments carry no port: frag_table remembers what each first
  * fragment was judged, and they share its fate and its counters.
  *
+ * Most frames are read by a one-pass reader (pt_parse_fast) and, when
+ * their port needs only its own action, judged from registers; the rest by
+ * the full parser (see docs/ARCHITECTURE.md, "Two readers").
+ *
  * Cost per TCP/UDP packet: two array look-ups (config, port_table) and one
  * per-CPU array look-up (counters), all inlined by the verifier; one LPM
  * look-up (class and source address) only for ports with source-scoped
@@ -304,23 +308,84 @@ static __always_inline int steer_cpu(const struct pt_flow *f, __u32 gen,
 	return ret;
 }
 
+/* The port's entry in generation gen. */
+static __always_inline struct pt_port_ent *port_entry(__u32 gen, __u8 proto, __u16 dport)
+{
+	__u32 index = PT_PORT_INDEX(gen, proto, dport);
+
+	return bpf_map_lookup_elem(&port_table, &index);
+}
+
+/*
+ * Count a TCP or UDP packet against its counter slot and apply an action
+ * (the port's, or that of the rule for its source). Returns the verdict
+ * of a packet refused (XDP_DROP), or -1 for one the policy passes. rec,
+ * when given, gets the refusal, for a first fragment's later fragments.
+ */
+static __always_inline int judge(__u32 slot, __u32 action, __u32 pps, __u32 rule, __u8 proto,
+				 __u16 dport, __u8 tcp_flags, __u64 frame_len,
+				 struct pt_frag_val *rec, struct pt_counters **cntp)
+{
+	struct pt_counters *cnt = bpf_map_lookup_elem(&port_stats, &slot);
+
+	*cntp = cnt;
+	if (cnt) {
+		cnt->packets++;
+		cnt->bytes += frame_len;
+	}
+
+	switch (action) {
+	case PT_DROP:
+		/* The operator closed this port (to this source). */
+		if (rec)
+			rec->verdict = PT_FRAG_DROPPED;
+		if (cnt)
+			cnt->dropped++;
+		return XDP_DROP;
+	case PT_DROP_NEW:
+		if (proto == PT_TCP &&
+		    (tcp_flags & (PT_TCP_FLAG_SYN | PT_TCP_FLAG_ACK)) == PT_TCP_FLAG_SYN) {
+			/* A new inbound connection to a port closed to them;
+			 * replies to the host's own connections carry ACK. */
+			if (rec)
+				rec->verdict = PT_FRAG_DROPPED;
+			if (cnt)
+				cnt->dropped++;
+			return XDP_DROP;
+		}
+		break;
+	case PT_LIMIT:
+		if (!bucket_take(rule, dport, proto, pps)) {
+			/* Over the port's rate: its bucket is empty. */
+			if (rec)
+				rec->verdict = PT_FRAG_LIMITED;
+			if (cnt)
+				cnt->limited++;
+			return XDP_DROP;
+		}
+		break;
+	default:
+		break;
+	}
+	return -1;
+}
+
+/* A port whose packets need more than the port's own action: a source
+ * look-up, or steering. */
+#define PT_PORT_NEEDS_FLOW (PT_PORT_FROM | PT_PORT_XSK | PT_PORT_CPU)
+
 /* Count a TCP or UDP packet against its port and apply the policy of
  * generation gen. rec gets what was decided, for a first fragment's
  * later fragments. */
 static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow *f,
-				  __u32 gen, __u64 frame_len, struct pt_frag_val *rec)
+				  __u32 gen, const struct pt_port_ent *port, __u64 frame_len,
+				  struct pt_frag_val *rec)
 {
-	struct pt_lpm_key pkey = {};
 	struct pt_policy_val *pol;
-	struct pt_port_ent *port;
 	struct pt_counters *cnt;
-	__u32 port_index, slot, action, pps, rule;
+	__u32 slot, action, pps, rule;
+	int verdict;
 
-	/* one array look-up gives the port's counter slot and its policy */
-	port_index = PT_PORT_INDEX(gen, f->proto, f->dport);
-	port = bpf_map_lookup_elem(&port_table, &port_index);
-	if (!port)
-		return XDP_PASS;
 	slot = port->slot;
 	action = port->action;
 	pps = port->pps;
@@ -328,6 +393,8 @@ static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow
 
 	/* only ports with source-scoped rules pay for the source look-up */
 	if (port->flags & PT_PORT_FROM) {
+		struct pt_lpm_key pkey = {};
+
 		pkey.gen = gen & 1;
 		pkey.proto = f->proto;
 		pkey.family = f->family;
@@ -342,53 +409,23 @@ static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow
 		}
 	}
 
-	rec->slot = slot;
-	rec->port = f->dport;
-	rec->proto = f->proto;
-	rec->verdict = PT_FRAG_PASSED;
-	cnt = bpf_map_lookup_elem(&port_stats, &slot);
-	if (cnt) {
-		cnt->packets++;
-		cnt->bytes += frame_len;
+	/* what a first fragment's later ones will need (rec's verdict is
+	 * zero, PT_FRAG_PASSED, until the policy says otherwise) */
+	if (f->mf) {
+		rec->slot = slot;
+		rec->port = f->dport;
+		rec->proto = f->proto;
 	}
-
-	switch (action) {
-	case PT_DROP:
-		/* The operator closed this port (to this source). */
-		rec->verdict = PT_FRAG_DROPPED;
-		if (cnt)
-			cnt->dropped++;
-		return XDP_DROP;
-	case PT_DROP_NEW:
-		if (f->proto == PT_TCP &&
-		    (f->tcp_flags & (PT_TCP_FLAG_SYN | PT_TCP_FLAG_ACK)) == PT_TCP_FLAG_SYN) {
-			/* A new inbound connection to a port closed to them;
-			 * replies to the host's own connections carry ACK. */
-			rec->verdict = PT_FRAG_DROPPED;
-			if (cnt)
-				cnt->dropped++;
-			return XDP_DROP;
-		}
-		break;
-	case PT_LIMIT:
-		if (!bucket_take(rule, f->dport, f->proto, pps)) {
-			/* Over the port's rate: its bucket is empty. */
-			rec->verdict = PT_FRAG_LIMITED;
-			if (cnt)
-				cnt->limited++;
-			return XDP_DROP;
-		}
-		break;
-	default:
-		break;
-	}
+	verdict = judge(slot, action, pps, rule, f->proto, f->dport, f->tcp_flags, frame_len, rec,
+			&cnt);
+	if (verdict >= 0)
+		return verdict;
 
 	/* Passed. Steered, when its port is and it is whole. */
 	if (f->mf || !(port->flags & (PT_PORT_XSK | PT_PORT_CPU)))
 		return XDP_PASS;
 	if (port->flags & PT_PORT_XSK) {
-		int verdict = steer_xsk(ctx, f, gen, port, cnt);
-
+		verdict = steer_xsk(ctx, f, gen, port, cnt);
 		if (verdict >= 0)
 			return verdict;
 	}
@@ -486,9 +523,12 @@ int portier_guard(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 frame_len = data_end - data;
 	struct pt_cursor c = { .pos = data, .end = data_end, .left = frame_len };
-	struct pt_flow f = {};
-	struct pt_frag_val rec = {};
+	struct pt_counters *cnt;
+	struct pt_port_ent *port;
+	struct pt_frag_val rec;
 	struct pt_config *cfg;
+	struct pt_fast h;
+	struct pt_flow f;
 	__u32 zero = 0, gen;
 	int next, verdict;
 
@@ -505,6 +545,30 @@ int portier_guard(struct xdp_md *ctx)
 	volatile __u32 test_build = 0xb;
 	(void)test_build;
 #endif
+	/*
+	 * The common frame, to a port that needs nothing but its own action:
+	 * judged from what the one-pass reader left in registers. A port
+	 * with source rules or steering gets the struct pt_flow the full
+	 * parser would have made.
+	 */
+	if (!pt_parse_fast(data, data_end, &h)) {
+		port = port_entry(gen, h.proto, h.dport);
+		if (!port)
+			return XDP_PASS;
+		if (!(port->flags & PT_PORT_NEEDS_FLOW)) {
+			verdict = judge(port->slot, port->action, port->pps, port->rule, h.proto,
+					h.dport, h.tcp_flags, frame_len, NULL, &cnt);
+			return verdict >= 0 ? verdict : XDP_PASS;
+		}
+		__builtin_memset(&f, 0, sizeof(f));
+		__builtin_memset(&rec, 0, sizeof(rec));
+		pt_fast_flow(&h, data_end, &f);
+		return police(ctx, &f, gen, port, frame_len, &rec);
+	}
+
+	/* Everything else: the full parser. */
+	__builtin_memset(&f, 0, sizeof(f));
+	__builtin_memset(&rec, 0, sizeof(rec));
 	next = pt_parse_eth(&c);
 	if (next == PT_ERR_UNREADABLE)
 		return unreadable(cfg, gen);
@@ -536,7 +600,10 @@ int portier_guard(struct xdp_md *ctx)
 	if (next < 0)
 		return pass_uncounted(PT_G_MALFORMED);
 
-	verdict = police(ctx, &f, gen, frame_len, &rec);
+	port = port_entry(gen, f.proto, f.dport);
+	if (!port)
+		return XDP_PASS;
+	verdict = police(ctx, &f, gen, port, frame_len, &rec);
 	if (f.mf)
 		frag_remember(&f, &rec);
 	return verdict;

@@ -3060,12 +3060,63 @@ static int adv_chain(struct rng *r, const struct round *rd, uint8_t *buf)
 
 /* Damage a valid frame: cut it, flip header bytes, rewrite a length field,
  * or append junk. */
+/*
+ * A length one step either side of where the guard's readers change their
+ * mind: the IP packet's length against the frame (exactly the frame, one
+ * byte more, a few less), against the upper-layer header (exactly a UDP or
+ * TCP header, one byte less), and the TCP header's own length against what
+ * the packet holds. Random bytes seldom land on these; the common-frame
+ * reader (pt_parse_fast) and the full parser must agree on every one.
+ */
+static void mutate_boundary(struct rng *r, uint8_t *buf, size_t len, const struct pkt_layout *lay)
+{
+	size_t l3 = lay->l3, l4 = lay->l4, ip_len;
+	long want;
+	int v4;
+
+	if (l3 + 40 > len || l4 >= len)
+		return;
+	v4 = (buf[l3] >> 4) == 4;
+	ip_len = len - l3;			/* the IP packet fills the frame */
+	switch (below(r, 4)) {
+	case 0:		/* the IP length: the frame, one more, up to 8 fewer */
+		want = (long)ip_len + 1 - (long)below(r, 10);
+		break;
+	case 1:		/* exactly the upper-layer header, or one byte short */
+		want = (long)(l4 - l3) + (chance(r, 50) ? 8 : 20) - (long)below(r, 2);
+		break;
+	case 2:		/* the TCP data offset around what the packet holds */
+		if (l4 + 13 > len)
+			return;
+		want = ((long)(len - l4) / 4 + (long)below(r, 3) - 1);
+		if (want < 0)
+			want = 0;
+		buf[l4 + 12] = (uint8_t)((buf[l4 + 12] & 0x0f) | ((want & 0x0f) << 4));
+		return;
+	default:	/* a VLAN tag's EtherType where the IP one was, or back */
+		if (l3 >= 16 && buf[l3 - 4] == 0x81)
+			buf[l3 - 2] ^= 0x01;	/* 0x0800 -> 0x0801, 0x86dd -> 0x86dc */
+		return;
+	}
+	if (want < 0)
+		want = 0;
+	if (!v4)
+		want -= 40;			/* the payload length */
+	if (want < 0)
+		want = 0;
+	buf[l3 + (v4 ? 2 : 4)] = (uint8_t)(want >> 8);
+	buf[l3 + (v4 ? 3 : 5)] = (uint8_t)want;
+}
+
 static size_t mutate(struct rng *r, uint8_t *buf, size_t len, const struct pkt_layout *lay)
 {
 	size_t hdr_end = lay->l4 + 24 < len ? lay->l4 + 24 : len, off;
 	unsigned int i, n;
 
-	switch (below(r, 10)) {
+	switch (below(r, 12)) {
+	case 9: case 10:
+		mutate_boundary(r, buf, len, lay);
+		return len;
 	case 0: case 1: case 2:
 		/* Not below 14 bytes: no XDP program sees those. */
 		return len <= 14 ? len : 14 + below(r, (uint32_t)len - 14 + 1);
