@@ -304,6 +304,47 @@ static __always_inline int steer_cpu(const struct pt_flow *f, __u32 gen,
 	return ret;
 }
 
+/* The policy of the packet's source in its class's short list
+ * (PT_PORT_LIST): the prefixes are sorted longest first, so the first
+ * that matches is the longest match, the row policy_lpm would hold. An
+ * IPv4 prefix is one 32-bit word, an IPv6 one four. NULL when none
+ * matches (an empty list): the port's own policy applies. */
+static __always_inline const struct pt_policy_val *
+list_policy(const struct pt_flow *f, __u32 gen, const struct pt_port_ent *port)
+{
+	__u32 index = PT_LIST_INDEX(gen, f->proto, f->family, port->class % PT_LIST_CLASSES);
+	const struct pt_policy_list *l = bpf_map_lookup_elem(&policy_list, &index);
+	__u32 s[4], n, i;
+
+	if (!l)
+		return NULL;
+	n = l->count;
+	__builtin_memcpy(s, f->saddr, sizeof(s));
+	if (f->family == PT_INET) {
+#pragma unroll
+		for (i = 0; i < PT_LIST_LEN; i++) {
+			const struct pt_list_prefix *p = &l->prefix[i];
+
+			if (i >= n)
+				break;
+			if ((s[0] & p->mask[0]) == p->addr[0])
+				return &l->val[i];
+		}
+		return NULL;
+	}
+#pragma unroll
+	for (i = 0; i < PT_LIST_LEN; i++) {
+		const struct pt_list_prefix *p = &l->prefix[i];
+
+		if (i >= n)
+			break;
+		if ((s[0] & p->mask[0]) == p->addr[0] && (s[1] & p->mask[1]) == p->addr[1] &&
+		    (s[2] & p->mask[2]) == p->addr[2] && (s[3] & p->mask[3]) == p->addr[3])
+			return &l->val[i];
+	}
+	return NULL;
+}
+
 /* Count a TCP or UDP packet against its port and apply the policy of
  * generation gen. rec gets what was decided, for a first fragment's
  * later fragments. */
@@ -328,13 +369,18 @@ static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow
 
 	/* only ports with source-scoped rules pay for the source look-up */
 	if (port->flags & PT_PORT_FROM) {
-		pkey.gen = gen & 1;
-		pkey.proto = f->proto;
-		pkey.family = f->family;
-		pkey.class = bpf_htonl(port->class);
-		__builtin_memcpy(pkey.addr, f->saddr, sizeof(pkey.addr));
-		pkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
-		pol = bpf_map_lookup_elem(&policy_lpm, &pkey);
+		if (port->flags & PT_PORT_LIST) {
+			/* few prefixes: matched in line */
+			pol = (struct pt_policy_val *)list_policy(f, gen, port);
+		} else {
+			pkey.gen = gen & 1;
+			pkey.proto = f->proto;
+			pkey.family = f->family;
+			pkey.class = bpf_htonl(port->class);
+			__builtin_memcpy(pkey.addr, f->saddr, sizeof(pkey.addr));
+			pkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
+			pol = bpf_map_lookup_elem(&policy_lpm, &pkey);
+		}
 		if (pol) {
 			action = pol->action;
 			pps = pol->pps;
