@@ -220,10 +220,10 @@ struct pt_policy_val {
  * compiler numbers the classes with source-scoped rules first, so the
  * first PT_LIST_CLASSES of them per protocol can have a list. Each
  * generation owns its half; an entry is read only for a class that its
- * generation's port_table flags. Memory: PT_LIST_ENTRIES * 392 B, 1.5 MiB.
+ * generation's port_table flags. Memory: PT_LIST_ENTRIES * 392 B, 0.77 MiB.
  */
 #define PT_LIST_LEN 8
-#define PT_LIST_CLASSES 512
+#define PT_LIST_CLASSES 256
 #define PT_LIST_INDEX(gen, proto, family, class)                                \
 	((((((__u32)(gen) & 1) * PT_NPROTO + (__u32)(proto)) * PT_NFAMILY +        \
 	   (__u32)(family)) * PT_LIST_CLASSES) + (__u32)(class))

@@ -2766,13 +2766,15 @@ static void random_rules(struct rng *r, struct round *rd)
 	if (chance(r, 40)) {
 		struct pt_policy p = { .proto = (uint8_t)below(r, PT_NPROTO) };
 		long center = hot_ports[below(r, N_HOT)];
+		uint8_t family = (uint8_t)below(r, PT_NFAMILY);
 
 		p.lo = clamp16(center - below(r, 4));
 		p.hi = clamp16(center + below(r, 4));
-		for (n = 8 + below(r, 10), i = 0; i < n; i++) {
+		/* 6-17 prefixes of one family: a list (full or not) or the trie */
+		for (n = 6 + below(r, 12), i = 0; i < n; i++) {
 			do
 				random_prefix(r, &p.from);
-			while (p.from.family == PT_FAMILY_ANY);
+			while (p.from.family != family);
 			p.action = allow_only ? PT_ALLOW : below(r, 3);
 			err = pt_policy_set(&rd->st, &p, NULL);
 			if (err != -ERANGE)

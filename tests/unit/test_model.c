@@ -2632,6 +2632,32 @@ static void test_compile_list_or_trie(void **state)
 	emu_free(&e);
 	pt_compiled_free(&c);
 
+	/* more classes with --from rules than policy_list has room for: the
+	 * first PT_LIST_CLASSES get lists, the others the trie */
+	{
+		struct pt_state many = {};
+		struct pt_compiled cm;
+		struct emu em;
+		const uint32_t n = PT_LIST_CLASSES + 20;
+
+		for (uint32_t i = 0; i < n; i++)
+			assert_int_equal(policy_(&many, PT_TCP, (uint16_t)(10000 + 2 * i),
+						 (uint16_t)(10000 + 2 * i), i % 2 ? "198.18.0.0/16" :
+						 "2001:db8::/32", PT_DROP, 0, NULL), 0);
+		assert_int_equal(pt_assign_slots(&many, NULL, &fresh, &nfresh), 0);
+		free(fresh);
+		assert_int_equal(compile_and_load(&many, 1, &cm, &em), 0);
+		assert_int_equal(cm.nclasses[PT_TCP], n);
+		assert_int_equal(cm.nlists, 2 * PT_LIST_CLASSES);
+		assert_int_equal(cm.npolicies, 3 * (n - PT_LIST_CLASSES));
+		assert_int_equal(cm.ports[10000].flags, PT_PORT_FROM | PT_PORT_LIST);
+		assert_int_equal(cm.ports[10000 + 2 * (n - 1)].flags, PT_PORT_FROM);
+		assert_int_equal(probe_all_ports(&many, &em, 1, addrs, N(addrs), 2, 5), 0);
+		emu_free(&em);
+		pt_compiled_free(&cm);
+		pt_state_free(&many);
+	}
+
 	/* an eighth IPv4 prefix: 9 rows, the trie for both families */
 	assert_int_equal(policy_(&st, PT_UDP, 5000, 5000, "198.18.9.0/24", PT_DROP, 0, NULL), 0);
 	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
