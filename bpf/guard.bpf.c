@@ -304,42 +304,55 @@ static __always_inline int steer_cpu(const struct pt_flow *f, __u32 gen,
 	return ret;
 }
 
+/* Does source word s (zero-extended) match a list prefix's word? In 64
+ * bits: the mask is hidden from the compiler, which would otherwise
+ * narrow the AND to 32 bits and zero-extend its result (two shifts a
+ * word without alu32). */
+static __always_inline int list_word(__u64 s, __u32 mask, __u32 addr)
+{
+	__u64 m = mask;
+
+	asm volatile("" : "+r"(m));
+	return (s & m) == addr;
+}
+
 /* The policy of the packet's source in its class's short list
  * (PT_PORT_LIST): the prefixes are sorted longest first, so the first
  * that matches is the longest match, the row policy_lpm would hold. An
- * IPv4 prefix is one 32-bit word, an IPv6 one four. NULL when none
- * matches (an empty list): the port's own policy applies. */
+ * IPv4 prefix is one 32-bit word, an IPv6 one four. The slots past count
+ * hold a prefix that matches nothing (host bits set), so the unrolled
+ * scan needs no bound of its own. NULL for an empty list (never written):
+ * the port's own policy applies. */
 static __always_inline const struct pt_policy_val *
 list_policy(const struct pt_flow *f, __u32 gen, const struct pt_port_ent *port)
 {
 	__u32 index = PT_LIST_INDEX(gen, f->proto, f->family, port->class % PT_LIST_CLASSES);
 	const struct pt_policy_list *l = bpf_map_lookup_elem(&policy_list, &index);
-	__u32 s[4], n, i;
+	__u32 s[4], i;
+	__u64 s0, s1, s2, s3;
 
-	if (!l)
+	if (!l || !l->count)
 		return NULL;
-	n = l->count;
 	__builtin_memcpy(s, f->saddr, sizeof(s));
+	s0 = s[0];
+	s1 = s[1];
+	s2 = s[2];
+	s3 = s[3];
+	asm volatile("" : "+r"(s0));
 	if (f->family == PT_INET) {
 #pragma unroll
-		for (i = 0; i < PT_LIST_LEN; i++) {
-			const struct pt_list_prefix *p = &l->prefix[i];
-
-			if (i >= n)
-				break;
-			if ((s[0] & p->mask[0]) == p->addr[0])
+		for (i = 0; i < PT_LIST_LEN; i++)
+			if (list_word(s0, l->prefix[i].mask[0], l->prefix[i].addr[0]))
 				return &l->val[i];
-		}
 		return NULL;
 	}
+	asm volatile("" : "+r"(s1), "+r"(s2), "+r"(s3));
 #pragma unroll
 	for (i = 0; i < PT_LIST_LEN; i++) {
 		const struct pt_list_prefix *p = &l->prefix[i];
 
-		if (i >= n)
-			break;
-		if ((s[0] & p->mask[0]) == p->addr[0] && (s[1] & p->mask[1]) == p->addr[1] &&
-		    (s[2] & p->mask[2]) == p->addr[2] && (s[3] & p->mask[3]) == p->addr[3])
+		if (list_word(s0, p->mask[0], p->addr[0]) && list_word(s1, p->mask[1], p->addr[1]) &&
+		    list_word(s2, p->mask[2], p->addr[2]) && list_word(s3, p->mask[3], p->addr[3]))
 			return &l->val[i];
 	}
 	return NULL;

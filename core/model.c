@@ -1037,12 +1037,15 @@ static int cmp_policy_row(const void *a, const void *b)
 
 /* The policy_list entry of one family from its policy_lpm rows (n of
  * them, at most PT_LIST_LEN): longest prefix first, so that the first
- * match is the longest. */
+ * match is the longest; the slots after them a prefix that matches no
+ * source (mask zero, address not: the guard scans every slot). */
 static void fill_list(struct pt_policy_list *l, struct pt_policy_entry *rows, size_t n)
 {
 	memset(l, 0, sizeof(*l));
 	qsort(rows, n, sizeof(*rows), cmp_policy_row);
 	l->count = (uint32_t)n;
+	for (size_t i = n; i < PT_LIST_LEN; i++)
+		l->prefix[i].addr[0] = PT_LIST_NONE;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t plen = rows[i].key.prefixlen - PT_LPM_KEY_BITS;
 

@@ -231,7 +231,9 @@ struct pt_policy_val {
 
 /* One prefix of a list, as words of the address in network order (an
  * IPv4 prefix in word 0, the other words zero): a source s matches when
- * (s[w] & mask[w]) == addr[w] for every word. */
+ * (s[w] & mask[w]) == addr[w] for every word. A slot past count holds
+ * mask 0 and addr[0] PT_LIST_NONE: it matches no source. */
+#define PT_LIST_NONE 0xffffffffU
 struct pt_list_prefix {
 	__be32 addr[4];		/* network order, host bits zero */
 	__be32 mask[4];		/* network order */
@@ -239,7 +241,8 @@ struct pt_list_prefix {
 
 struct pt_policy_list {
 	__u32 count;		/* prefixes in use, 1..PT_LIST_LEN; 0: none
-				 * (the port's own policy applies) */
+				 * (the port's own policy applies); the guard
+				 * scans all PT_LIST_LEN slots */
 	__u32 pad;
 	struct pt_list_prefix prefix[PT_LIST_LEN];	/* longest first */
 	struct pt_policy_val val[PT_LIST_LEN];		/* the policy of each */

@@ -499,10 +499,15 @@ static int edit_default_row(uint8_t proto, uint16_t port, uint8_t family,
 	last = l.count - 1;
 	if (l.prefix[last].mask[0] || l.prefix[last].mask[3])
 		return -ENOENT;		/* not the /0 row */
-	if (val)
+	if (val) {
 		l.val[last] = *val;
-	else
+	} else {
+		/* as the compiler fills a slot past count: matches nothing */
+		memset(&l.prefix[last], 0, sizeof(l.prefix[last]));
+		memset(&l.val[last], 0, sizeof(l.val[last]));
+		l.prefix[last].addr[0] = PT_LIST_NONE;
 		l.count--;
+	}
 	return bpf_map_update_elem(map_fds[M_POLICY_LIST], &index, &l, BPF_EXIST) ? -errno : 0;
 }
 

@@ -288,7 +288,9 @@ static void probe(const struct pt_state *st, const struct fz_tables *tb, uint8_t
 		FZ_CHECK(l, "%s port %u: LIST, but no policy_list entry %u", pt_proto_name(proto),
 			 port, index);
 		memcpy(s, addr, sizeof(s));
-		for (uint32_t i = 0; i < PT_LIST_LEN && i < l->count; i++) {
+		/* every slot, as the guard scans them: those past count
+		 * must match nothing */
+		for (uint32_t i = 0; i < PT_LIST_LEN && l->count; i++) {
 			const struct pt_list_prefix *x = &l->prefix[i];
 			uint32_t words = family == PT_INET ? 1 : 4, w;
 

@@ -562,8 +562,9 @@ static struct pt_lpm_key emu_key(uint8_t gen, uint8_t proto, uint8_t family, uin
 	return k;
 }
 
-/* policy_list look-up as guard.bpf.c does it: the first prefix (of the
- * count in use) whose words all match, or -1. */
+/* policy_list look-up as guard.bpf.c does it: none in an empty list,
+ * else the first of all PT_LIST_LEN slots whose words all match (the
+ * slots past count must match nothing), or -1. */
 static ssize_t emu_list(const struct emu *e, uint8_t gen, uint8_t proto, uint8_t family,
 			uint32_t class, const uint8_t addr[16])
 {
@@ -572,7 +573,7 @@ static ssize_t emu_list(const struct emu *e, uint8_t gen, uint8_t proto, uint8_t
 	uint32_t s[4];
 
 	memcpy(s, addr, sizeof(s));
-	for (uint32_t i = 0; i < PT_LIST_LEN && i < l->count; i++) {
+	for (uint32_t i = 0; i < PT_LIST_LEN && l->count; i++) {
 		const struct pt_list_prefix *p = &l->prefix[i];
 		uint32_t words = family == PT_INET ? 1 : 4, w;
 
@@ -1039,8 +1040,9 @@ static int check_lists(const struct pt_compiled *c, uint8_t p, uint8_t gen, uint
 		if (!mask_plen(l->prefix[l->count - 1].mask))
 			rows[cl] |= (uint8_t)(1 << fam);
 		for (uint32_t j = l->count; j < PT_LIST_LEN; j++)
-			if (l->prefix[j].mask[0] || l->prefix[j].addr[0] || l->val[j].action)
-				BAD("policy_list[%u] %u: past count, not zero", index, j);
+			if (l->prefix[j].mask[0] || l->prefix[j].addr[0] != PT_LIST_NONE ||
+			    l->val[j].action)
+				BAD("policy_list[%u] %u: past count, a prefix that may match", index, j);
 	}
 	for (uint32_t cl = 0; cl < ncl; cl++)
 		if (first[cl] && (cflags[cl] & PT_PORT_LIST) && seen[cl] != 3)
