@@ -374,6 +374,60 @@ static __always_inline int judge(__u32 slot, __u32 action, __u32 pps, __u32 rule
  * look-up, or steering. */
 #define PT_PORT_NEEDS_FLOW (PT_PORT_FROM | PT_PORT_XSK | PT_PORT_CPU)
 
+/* Does source word s (zero-extended) match a list prefix's word? In 64
+ * bits: the mask is hidden from the compiler, which would otherwise
+ * narrow the AND to 32 bits and zero-extend its result (two shifts a
+ * word without alu32). */
+static __always_inline int list_word(__u64 s, __u32 mask, __u32 addr)
+{
+	__u64 m = mask;
+
+	asm volatile("" : "+r"(m));
+	return (s & m) == addr;
+}
+
+/* The policy of the packet's source in its class's short list
+ * (PT_PORT_LIST): the prefixes are sorted longest first, so the first
+ * that matches is the longest match, the row policy_lpm would hold. An
+ * IPv4 prefix is one 32-bit word, an IPv6 one four. The slots past count
+ * hold a prefix that matches nothing (host bits set), so the unrolled
+ * scan needs no bound of its own. NULL for an empty list (never written):
+ * the port's own policy applies. */
+static __always_inline const struct pt_policy_val *
+list_policy(const struct pt_flow *f, __u32 gen, const struct pt_port_ent *port)
+{
+	__u32 index = PT_LIST_INDEX(gen, f->proto, f->family, port->class % PT_LIST_CLASSES);
+	const struct pt_policy_list *l = bpf_map_lookup_elem(&policy_list, &index);
+	__u32 s[4], i;
+	__u64 s0, s1, s2, s3;
+
+	if (!l || !l->count)
+		return NULL;
+	__builtin_memcpy(s, f->saddr, sizeof(s));
+	s0 = s[0];
+	s1 = s[1];
+	s2 = s[2];
+	s3 = s[3];
+	asm volatile("" : "+r"(s0));
+	if (f->family == PT_INET) {
+#pragma unroll
+		for (i = 0; i < PT_LIST_LEN; i++)
+			if (list_word(s0, l->prefix[i].mask[0], l->prefix[i].addr[0]))
+				return &l->val[i];
+		return NULL;
+	}
+	asm volatile("" : "+r"(s1), "+r"(s2), "+r"(s3));
+#pragma unroll
+	for (i = 0; i < PT_LIST_LEN; i++) {
+		const struct pt_list_prefix *p = &l->prefix[i];
+
+		if (list_word(s0, p->mask[0], p->addr[0]) && list_word(s1, p->mask[1], p->addr[1]) &&
+		    list_word(s2, p->mask[2], p->addr[2]) && list_word(s3, p->mask[3], p->addr[3]))
+			return &l->val[i];
+	}
+	return NULL;
+}
+
 /* Count a TCP or UDP packet against its port and apply the policy of
  * generation gen. rec gets what was decided, for a first fragment's
  * later fragments. */
@@ -393,15 +447,20 @@ static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow
 
 	/* only ports with source-scoped rules pay for the source look-up */
 	if (port->flags & PT_PORT_FROM) {
-		struct pt_lpm_key pkey = {};
+		if (port->flags & PT_PORT_LIST) {
+			/* few prefixes: matched in line */
+			pol = (struct pt_policy_val *)list_policy(f, gen, port);
+		} else {
+			struct pt_lpm_key pkey = {};
 
-		pkey.gen = gen & 1;
-		pkey.proto = f->proto;
-		pkey.family = f->family;
-		pkey.class = bpf_htonl(port->class);
-		__builtin_memcpy(pkey.addr, f->saddr, sizeof(pkey.addr));
-		pkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
-		pol = bpf_map_lookup_elem(&policy_lpm, &pkey);
+			pkey.gen = gen & 1;
+			pkey.proto = f->proto;
+			pkey.family = f->family;
+			pkey.class = bpf_htonl(port->class);
+			__builtin_memcpy(pkey.addr, f->saddr, sizeof(pkey.addr));
+			pkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
+			pol = bpf_map_lookup_elem(&policy_lpm, &pkey);
+		}
 		if (pol) {
 			action = pol->action;
 			pps = pol->pps;

@@ -60,6 +60,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } PT_MAP_POLICY_LPM SEC(".maps");
 
+/* The source rules of classes that have few: matched in line (guard only) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_LIST_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct pt_policy_list);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} PT_MAP_POLICY_LIST SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PT_META_ENTRIES);

@@ -827,7 +827,7 @@ static bool item_beats(const struct item *a, const struct item *b)
 
 struct emit {
 	struct pt_compiled *out;
-	size_t capb, capp, caph;
+	size_t capb, capp, caph, capl;
 	const struct pt_state *st;
 	uint8_t gen, proto;
 };
@@ -1026,16 +1026,106 @@ static int note_hosts(struct emit *e, size_t first, uint32_t lo, uint32_t hi)
 	return 0;
 }
 
+static int cmp_policy_row(const void *a, const void *b)
+{
+	const struct pt_policy_entry *x = a, *y = b;
+
+	if (x->key.prefixlen != y->key.prefixlen)
+		return x->key.prefixlen > y->key.prefixlen ? -1 : 1;
+	return memcmp(x->key.addr, y->key.addr, sizeof(x->key.addr));
+}
+
+/* The policy_list entry of one family from its policy_lpm rows (n of
+ * them, at most PT_LIST_LEN): longest prefix first, so that the first
+ * match is the longest; the slots after them a prefix that matches no
+ * source (mask zero, address not: the guard scans every slot). */
+static void fill_list(struct pt_policy_list *l, struct pt_policy_entry *rows, size_t n)
+{
+	memset(l, 0, sizeof(*l));
+	qsort(rows, n, sizeof(*rows), cmp_policy_row);
+	l->count = (uint32_t)n;
+	for (size_t i = n; i < PT_LIST_LEN; i++)
+		l->prefix[i].addr[0] = PT_LIST_NONE;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t plen = rows[i].key.prefixlen - PT_LPM_KEY_BITS;
+
+		for (uint32_t w = 0; w < 4; w++) {
+			uint32_t bits = plen > 32 * w ? plen - 32 * w : 0, word;
+
+			if (bits > 32)
+				bits = 32;
+			l->prefix[i].mask[w] = bits ? htonl(0xffffffffU << (32 - bits)) : 0;
+			memcpy(&word, rows[i].key.addr + 4 * w, 4);
+			l->prefix[i].addr[w] = word & l->prefix[i].mask[w];
+		}
+		l->val[i] = rows[i].val;
+	}
+}
+
+/*
+ * The policy_lpm rows of one class just emitted (from index first): when
+ * the class has a list (below PT_LIST_CLASSES) and each family's rows fit
+ * one, move them into policy_list and flag the class's ports PT_PORT_LIST;
+ * else they stay trie rows.
+ */
+static int fold_list(struct emit *e, size_t first, uint32_t class, uint32_t lo, uint32_t hi)
+{
+	struct pt_compiled *out = e->out;
+	size_t n[PT_NFAMILY] = { 0 };
+	struct pt_policy_entry *fam[PT_NFAMILY] = { NULL };
+
+	if (class >= PT_LIST_CLASSES)
+		return 0;
+	for (size_t i = first; i < out->npolicies; i++)
+		n[out->policies[i].key.family & 1]++;
+	for (unsigned int f = 0; f < PT_NFAMILY; f++)
+		if (!n[f] || n[f] > PT_LIST_LEN)
+			return 0;
+	/* emit_kind writes the rows family by family */
+	fam[PT_INET] = &out->policies[first];
+	fam[PT_INET6] = &out->policies[first + n[PT_INET]];
+	if (fam[PT_INET]->key.family != PT_INET || fam[PT_INET6]->key.family != PT_INET6)
+		return -EINVAL;
+	for (unsigned int f = 0; f < PT_NFAMILY; f++) {
+		if (PT_GROW(out->lists, out->nlists, e->capl))
+			return -ENOMEM;
+		out->lists[out->nlists].index = PT_LIST_INDEX(e->gen, e->proto, f, class);
+		fill_list(&out->lists[out->nlists].list, fam[f], n[f]);
+		out->nlists++;
+	}
+	out->npolicies = first;
+	for (uint32_t port = lo; port <= hi; port++)
+		out->ports[(size_t)e->proto * PT_PORTS + port].flags |= PT_PORT_LIST;
+	return 0;
+}
+
+/* The ports of e->proto that some --from policy covers: cov[port] > 0
+ * (cov has PT_PORTS + 1 entries). */
+static void from_cover(const struct emit *e, int32_t *cov)
+{
+	for (size_t i = 0; i < e->st->npolicies; i++) {
+		const struct pt_policy *p = &e->st->policies[i];
+
+		if (p->proto != e->proto || p->from.family == PT_FAMILY_ANY)
+			continue;
+		cov[p->lo]++;
+		cov[(uint32_t)p->hi + 1]--;
+	}
+	for (uint32_t port = 1; port <= PT_PORTS; port++)
+		cov[port] += cov[port - 1];
+}
+
 static int compile_proto(struct emit *e)
 {
 	const struct pt_state *st = e->st;
 	struct item *items = NULL;
 	const struct item **act = NULL;
 	uint32_t *bounds = NULL;
+	int32_t *cov = NULL;
 	struct group *gs = NULL;
 	size_t nitems = 0, nbounds = 0, nact = 0, next = 0;
 	size_t total = st->nbindings + st->npolicies + st->nslots + st->nsteers;
-	uint32_t class = 0;
+	uint32_t nfrom = 0, nfrom_done = 0, nother = 0;
 	int err = 0;
 
 	items = calloc(total + 1, sizeof(*items));
@@ -1043,7 +1133,8 @@ static int compile_proto(struct emit *e)
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element (a pointer) on purpose */
 	act = calloc(total + 1, sizeof(*act));
 	gs = calloc(total + 2, sizeof(*gs));
-	if (!items || !bounds || !act || !gs) {
+	cov = calloc(PT_PORTS + 1, sizeof(*cov));
+	if (!items || !bounds || !act || !gs || !cov) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -1078,6 +1169,15 @@ static int compile_proto(struct emit *e)
 		bounds[nbounds++] = (uint32_t)items[i].hi + 1;
 	}
 	qsort(bounds, nbounds, sizeof(*bounds), cmp_u32);
+
+	/* Classes with --from rules are numbered first (0..nfrom-1), the
+	 * others after them, each in port order: the first PT_LIST_CLASSES
+	 * of them can have a policy_list entry. Such a class is an interval
+	 * that a --from policy covers (every one of them gets a class). */
+	from_cover(e, cov);
+	for (size_t b = 0; b < nbounds && bounds[b] < PT_PORTS; b++)
+		if ((!b || bounds[b] != bounds[b - 1]) && cov[bounds[b]] > 0)
+			nfrom++;
 
 	for (size_t b = 0; b < nbounds; b++) {
 		uint32_t lo = bounds[b], hi;
@@ -1122,24 +1222,35 @@ static int compile_proto(struct emit *e)
 
 		if (!any_rule && !counted)
 			continue;
+		bool from = cov[lo] > 0;
+		uint32_t class = from ? nfrom_done++ : nfrom + nother++;
+
 		fill_ports(e, lo, hi, class, slot, act, nact);
 		size_t first = e->out->nbinds;
 		err = emit_kind(e, PT_KIND_BINDING, class, slot, act, nact, gs);
 		if (!err)
 			err = note_hosts(e, first, lo, hi);
 		/* source look-ups only where a rule names a source */
-		if (!err && (e->out->ports[(size_t)e->proto * PT_PORTS + lo].flags & PT_PORT_FROM))
+		if (!err && from) {
+			first = e->out->npolicies;
 			err = emit_kind(e, PT_KIND_POLICY, class, slot, act, nact, gs);
+			if (!err)
+				err = fold_list(e, first, class, lo, hi);
+		}
 		if (err)
 			goto cleanup;
-		class++;
 	}
-	e->out->nclasses[e->proto] = class;
+	if (nfrom_done != nfrom) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	e->out->nclasses[e->proto] = nfrom + nother;
 cleanup:
 	free(items);
 	free(bounds);
 	free(act);
 	free(gs);
+	free(cov);
 	return err;
 }
 
@@ -1193,6 +1304,7 @@ void pt_compiled_free(struct pt_compiled *c)
 	free(c->binds);
 	free(c->hosts);
 	free(c->policies);
+	free(c->lists);
 	free(c->ports);
 	free(c->sets);
 	memset(c, 0, sizeof(*c));

@@ -123,6 +123,12 @@ struct pt_policy_entry {
 	struct pt_policy_val val;
 };
 
+/* A class's source rules for one family as a short list (policy_list). */
+struct pt_list_entry {
+	uint32_t index;			/* PT_LIST_INDEX(gen, proto, family, class) */
+	struct pt_policy_list list;
+};
+
 struct pt_compiled {
 	uint8_t gen;
 	/* some rule is not allow: the guard drops what it cannot read
@@ -135,8 +141,13 @@ struct pt_compiled {
 	size_t nbinds;
 	struct pt_bind_entry *hosts;	/* bind_host: the full-length ones again */
 	size_t nhosts;
-	struct pt_policy_entry *policies;	/* classes with --from rules only */
+	struct pt_policy_entry *policies;	/* classes with --from rules only,
+						 * those without a list */
 	size_t npolicies;
+	/* policy_list: the classes with --from rules whose rows fit a list
+	 * (their ports have PT_PORT_LIST), both families each */
+	struct pt_list_entry *lists;
+	size_t nlists;
 	/* cpu_sets of this generation: sets[i] at PT_CPU_SET_INDEX(gen, i),
 	 * one per steer rule of the state, in its order */
 	struct pt_cpu_set *sets;

@@ -6,7 +6,8 @@
  *
  * The maps fall in three groups (docs/ARCHITECTURE.md explains each):
  *   derived tables, read per packet:  port_table, bind_host, bind_lpm,
- *                                     policy_lpm, sock_meta, svc_socks
+ *                                     policy_lpm, policy_list, sock_meta,
+ *                                     svc_socks
  *   counters, written per packet:     port_stats, global_stats, rate_buckets,
  *                                     frag_table
  *   records, read only by portier:    svc_table, bind_table, policy_table,
@@ -23,7 +24,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define PT_ABI_VERSION 4
+#define PT_ABI_VERSION 5
 
 /* Map names, written once for both sides: each is the identifier of its
  * map in bpf/maps.bpf.h and, pinned by name, its file under the pin
@@ -33,6 +34,7 @@
 #define PT_MAP_BIND_LPM bind_lpm
 #define PT_MAP_BIND_HOST bind_host
 #define PT_MAP_POLICY_LPM policy_lpm
+#define PT_MAP_POLICY_LIST policy_list
 #define PT_MAP_SOCK_META sock_meta
 #define PT_MAP_SVC_SOCKS svc_socks
 #define PT_MAP_PORT_STATS port_stats
@@ -128,7 +130,8 @@ struct pt_config {
  * port's class (its elementary port interval: every port of a class is
  * covered by the same rules), its counter slot, and its policy for any
  * source. Only a port whose class has source-scoped policies sends the
- * guard on to policy_lpm, and only a bound one sends dispatch on to bind_lpm.
+ * guard on to its source rules (policy_list, or policy_lpm), and only a
+ * bound one sends dispatch on to bind_lpm.
  */
 #define PT_PORTS 65536
 #define PT_PORT_INDEX(gen, proto, port) \
@@ -144,6 +147,8 @@ enum pt_port_flags {
 				 * service: the guard looks the binding up */
 	PT_PORT_CPU = 32,	/* a steer rule covers the class: `steer` is its
 				 * CPU set */
+	PT_PORT_LIST = 64,	/* with PT_PORT_FROM: the class's source rules are
+				 * in policy_list, not in policy_lpm */
 };
 
 struct pt_port_ent {
@@ -201,6 +206,46 @@ struct pt_policy_val {
 	__u32 pps;		/* PT_LIMIT: packets per second per port */
 	__u32 rule;		/* rule id, for the per-port token buckets */
 	__u32 pad;
+};
+
+/*
+ * policy_list: ARRAY indexed by PT_LIST_INDEX(gen, proto, family, class).
+ * The policy_lpm rows of a class, for one family, as a short list that the
+ * guard matches in line instead of walking the trie: at most PT_LIST_LEN
+ * prefixes, sorted longest first, so the first that matches is the
+ * longest match, the row the trie would answer with. The last is always
+ * the family's /0 row (a source no prefix matches). A class below
+ * PT_LIST_CLASSES whose rows fit, in both families, is kept here and its
+ * ports carry PT_PORT_LIST; any other keeps its rows in policy_lpm. The
+ * compiler numbers the classes with source-scoped rules first, so the
+ * first PT_LIST_CLASSES of them per protocol can have a list. Each
+ * generation owns its half; an entry is read only for a class that its
+ * generation's port_table flags. Memory: PT_LIST_ENTRIES * 392 B, 0.77 MiB.
+ */
+#define PT_LIST_LEN 8
+#define PT_LIST_CLASSES 256
+#define PT_LIST_INDEX(gen, proto, family, class)                                \
+	((((((__u32)(gen) & 1) * PT_NPROTO + (__u32)(proto)) * PT_NFAMILY +        \
+	   (__u32)(family)) * PT_LIST_CLASSES) + (__u32)(class))
+#define PT_LIST_ENTRIES (2 * PT_NPROTO * PT_NFAMILY * PT_LIST_CLASSES)
+
+/* One prefix of a list, as words of the address in network order (an
+ * IPv4 prefix in word 0, the other words zero): a source s matches when
+ * (s[w] & mask[w]) == addr[w] for every word. A slot past count holds
+ * mask 0 and addr[0] PT_LIST_NONE: it matches no source. */
+#define PT_LIST_NONE 0xffffffffU
+struct pt_list_prefix {
+	__be32 addr[4];		/* network order, host bits zero */
+	__be32 mask[4];		/* network order */
+};
+
+struct pt_policy_list {
+	__u32 count;		/* prefixes in use, 1..PT_LIST_LEN; 0: none
+				 * (the port's own policy applies); the guard
+				 * scans all PT_LIST_LEN slots */
+	__u32 pad;
+	struct pt_list_prefix prefix[PT_LIST_LEN];	/* longest first */
+	struct pt_policy_val val[PT_LIST_LEN];		/* the policy of each */
 };
 
 /*

@@ -40,6 +40,9 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	GEN_ROW(BIND_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_bind_val),
 	GEN_ROW(BIND_HOST, HASH, struct pt_host_key, struct pt_bind_val),
 	GEN_ROW(POLICY_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_policy_val),
+	/* an array: each generation owns its half (PT_LIST_INDEX) */
+	[M_POLICY_LIST] = { PT_MAP_NAME(PT_MAP_POLICY_LIST), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+			    sizeof(struct pt_policy_list), PT_NO_GEN, true },
 	/* an array: each generation owns its half (PT_CPU_SET_INDEX) */
 	[M_CPU_SETS] = { PT_MAP_NAME(PT_MAP_CPU_SETS), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			 sizeof(struct pt_cpu_set), PT_NO_GEN, true },
@@ -737,6 +740,10 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		err = image_add(&g->m[M_BIND_HOST], &c->hosts[i].key.gen, &c->hosts[i].val);
 	for (size_t i = 0; i < c->npolicies && !err; i++)
 		err = image_add(&g->m[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
+	/* the generation's half of policy_list (an array, like cpu_sets: an
+	 * entry is read only for a class its generation's port_table flags) */
+	for (size_t i = 0; i < c->nlists && !err; i++)
+		err = image_add(&g->m[M_POLICY_LIST], &c->lists[i].index, &c->lists[i].list);
 	/* the generation's half of cpu_sets (an array: never deleted, the
 	 * next write of the half overwrites what port_table names) */
 	for (size_t i = 0; i < c->nsets && !err; i++) {

@@ -37,6 +37,7 @@ enum pt_map_id {
 	M_BIND_LPM,
 	M_BIND_HOST,
 	M_POLICY_LPM,
+	M_POLICY_LIST,
 	M_CPU_SETS,
 	M_PORT_TABLE,
 	M_SOCK_META,

@@ -257,6 +257,8 @@ enum {
 	S_TCP9310,		/* watched, inside 9300-9399 (drop) */
 	S_TCP93K,		/* 9300-9399 drop */
 	S_UDP31K,		/* 31000-31999 drop, allow from 198.18.0.0/15 */
+	S_UDP32K,		/* 32000-32999: 8 IPv4 prefixes, the trie */
+	S_UDP33K,		/* 33000-33999: 7 IPv4 prefixes, a full list */
 	SYM_END,
 	NSYMS = SYM_END - SYM_BASE,
 	NO_SLOT = -1,
@@ -286,6 +288,8 @@ static const struct {
 	[S_TCP9310 - SYM_BASE] = { PT_TCP, 9310, 9310 },
 	[S_TCP93K - SYM_BASE] = { PT_TCP, 9300, 9399 },
 	[S_UDP31K - SYM_BASE] = { PT_UDP, 31000, 31999 },
+	[S_UDP32K - SYM_BASE] = { PT_UDP, 32000, 32999 },
+	[S_UDP33K - SYM_BASE] = { PT_UDP, 33000, 33999 },
 };
 
 #define TBL_GEN 1
@@ -318,6 +322,28 @@ static const struct {
 	{ PT_TCP, 9300, 9399, NULL, PT_DROP, 0 },		/* 15 */
 	{ PT_UDP, 31000, 31999, NULL, PT_DROP, 0 },		/* 16 */
 	{ PT_UDP, 31000, 31999, "198.18.0.0/15", PT_ALLOW, 0 },	/* 17 */
+	/* nested prefixes, each longer one turning the answer: 8 IPv4 ones
+	 * and the /0 row are more than a policy_list holds (the trie) */
+	{ PT_UDP, 32000, 32999, "198.18.0.0/15", PT_DROP, 0 },	/* 18 */
+	{ PT_UDP, 32000, 32999, "198.18.4.0/22", PT_ALLOW, 0 },	/* 19 */
+	{ PT_UDP, 32000, 32999, "198.18.5.0/24", PT_DROP, 0 },	/* 20 */
+	{ PT_UDP, 32000, 32999, "198.18.5.128/25", PT_ALLOW, 0 },	/* 21 */
+	{ PT_UDP, 32000, 32999, "198.18.5.192/26", PT_DROP, 0 },	/* 22 */
+	{ PT_UDP, 32000, 32999, "198.18.5.200/32", PT_ALLOW, 0 },	/* 23 */
+	{ PT_UDP, 32000, 32999, "198.19.0.0/16", PT_ALLOW, 0 },	/* 24 */
+	{ PT_UDP, 32000, 32999, "198.19.7.0/24", PT_DROP, 0 },	/* 25 */
+	{ PT_UDP, 32000, 32999, "2001:db8:5::/48", PT_DROP, 0 },	/* 26 */
+	/* more IPv6 lengths in 8000-8999's list: /128, /64, /48, /0 */
+	{ PT_TCP, 8000, 8999, "2001:db8:1:2::/64", PT_ALLOW, 0 },	/* 27 */
+	{ PT_TCP, 8000, 8999, "2001:db8:1:2::5/128", PT_DROP, 0 },	/* 28 */
+	/* 32000-32999's first 7: with the /0 row a full policy_list */
+	{ PT_UDP, 33000, 33999, "198.18.0.0/15", PT_DROP, 0 },	/* 29 */
+	{ PT_UDP, 33000, 33999, "198.18.4.0/22", PT_ALLOW, 0 },	/* 30 */
+	{ PT_UDP, 33000, 33999, "198.18.5.0/24", PT_DROP, 0 },	/* 31 */
+	{ PT_UDP, 33000, 33999, "198.18.5.128/25", PT_ALLOW, 0 },	/* 32 */
+	{ PT_UDP, 33000, 33999, "198.18.5.192/26", PT_DROP, 0 },	/* 33 */
+	{ PT_UDP, 33000, 33999, "198.18.5.200/32", PT_ALLOW, 0 },	/* 34 */
+	{ PT_UDP, 33000, 33999, "198.19.0.0/16", PT_LIMIT, 3 },	/* 35 */
 };
 #define N_TABLE_POLICIES (sizeof(table_policies) / sizeof(table_policies[0]))
 
@@ -441,14 +467,53 @@ static uint32_t port_class_id(uint8_t proto, uint16_t port)
 	return tbl_comp.ports[(size_t)proto * PT_PORTS + port].class;
 }
 
-/* Delete the policy_lpm row of a class for every source of one family
- * (its /0). Returns 0 or -errno. */
-static int del_default_row(uint8_t proto, uint32_t class, uint8_t family)
+/* Does the class of proto's port keep its source rules in policy_list
+ * (in the live table generation)? */
+static bool class_has_list(uint8_t proto, uint16_t port)
 {
+	return tbl_comp.ports[(size_t)proto * PT_PORTS + port].flags & PT_PORT_LIST;
+}
+
+/* Set (val) or remove (NULL) the row of a class for every source of one
+ * family (its /0), wherever the class keeps it: policy_lpm, or the last
+ * prefix of its policy_list entry. Returns 0 or -errno. */
+static int edit_default_row(uint8_t proto, uint16_t port, uint8_t family,
+			    const struct pt_policy_val *val)
+{
+	uint32_t class = port_class_id(proto, port);
 	struct pt_lpm_key key = { .prefixlen = PT_LPM_KEY_BITS, .gen = TBL_GEN, .proto = proto,
 				  .family = family, .class = htonl(class) };
+	struct pt_policy_list l;
+	uint32_t index = PT_LIST_INDEX(TBL_GEN, proto, family, class), last;
 
-	return bpf_map_delete_elem(map_fds[M_POLICY_LPM], &key) ? -errno : 0;
+	if (!class_has_list(proto, port)) {
+		if (val)
+			return bpf_map_update_elem(map_fds[M_POLICY_LPM], &key, val, BPF_EXIST) ?
+				-errno : 0;
+		return bpf_map_delete_elem(map_fds[M_POLICY_LPM], &key) ? -errno : 0;
+	}
+	if (bpf_map_lookup_elem(map_fds[M_POLICY_LIST], &index, &l))
+		return -errno;
+	if (!l.count)
+		return -ENOENT;
+	last = l.count - 1;
+	if (l.prefix[last].mask[0] || l.prefix[last].mask[3])
+		return -ENOENT;		/* not the /0 row */
+	if (val) {
+		l.val[last] = *val;
+	} else {
+		/* as the compiler fills a slot past count: matches nothing */
+		memset(&l.prefix[last], 0, sizeof(l.prefix[last]));
+		memset(&l.val[last], 0, sizeof(l.val[last]));
+		l.prefix[last].addr[0] = PT_LIST_NONE;
+		l.count--;
+	}
+	return bpf_map_update_elem(map_fds[M_POLICY_LIST], &index, &l, BPF_EXIST) ? -errno : 0;
+}
+
+static int del_default_row(uint8_t proto, uint16_t port, uint8_t family)
+{
+	return edit_default_row(proto, port, family, NULL);
 }
 
 /*
@@ -482,12 +547,12 @@ static void install_table_rules(void)
 		assert_true(ndone < 4);
 		done[ndone++] = class;
 		assert_int_not_equal(class, port_class_id(PT_UDP, 30303));
-		assert_int_equal(del_default_row(PT_UDP, class, PT_INET), 0);
-		assert_int_equal(del_default_row(PT_UDP, class, PT_INET6), 0);
+		assert_int_equal(del_default_row(PT_UDP, p, PT_INET), 0);
+		assert_int_equal(del_default_row(PT_UDP, p, PT_INET6), 0);
 	}
 	/* 30000-30302 and 30304-30999 */
 	assert_int_equal(ndone, 2);
-	assert_int_equal(del_default_row(PT_UDP, port_class_id(PT_UDP, 31000), PT_INET6), 0);
+	assert_int_equal(del_default_row(PT_UDP, 31000, PT_INET6), 0);
 	tables_are_table_rules = true;
 }
 
@@ -765,6 +830,37 @@ static const struct gcase cases[] = {
 	{ "udp4_from_allow_beats_any_drop", { V4, UDP(31500) }, PASS, S_UDP31K },
 	{ "udp4_any_drop_outside_from_prefix", { V4S("203.0.113.1"), UDP(31000) }, DROP,
 	  S_UDP31K, .dropped = 1 },
+	/* Longest prefix wins, in the trie (32000-32999: 9 IPv4 rows) and in
+	 * a full list (33000-33999: 8), at every length. */
+	{ "udp4_trie_15", { V4S("198.18.1.1"), UDP(32500) }, DROP, S_UDP32K, .dropped = 1 },
+	{ "udp4_trie_22", { V4S("198.18.4.1"), UDP(32000) }, PASS, S_UDP32K },
+	{ "udp4_trie_24", { V4S("198.18.5.1"), UDP(32999) }, DROP, S_UDP32K, .dropped = 1 },
+	{ "udp4_trie_25", { V4S("198.18.5.130"), UDP(32500) }, PASS, S_UDP32K },
+	{ "udp4_trie_26", { V4S("198.18.5.193"), UDP(32500) }, DROP, S_UDP32K, .dropped = 1 },
+	{ "udp4_trie_32", { V4S("198.18.5.200"), UDP(32500) }, PASS, S_UDP32K },
+	{ "udp4_trie_32_neighbour", { V4S("198.18.5.201"), UDP(32500) }, DROP, S_UDP32K,
+	  .dropped = 1 },
+	{ "udp4_trie_eighth_prefix", { V4S("198.19.7.1"), UDP(32500) }, DROP, S_UDP32K,
+	  .dropped = 1 },
+	{ "udp4_trie_16", { V4S("198.19.8.1"), UDP(32500) }, PASS, S_UDP32K },
+	{ "udp4_trie_no_prefix", { V4S("203.0.113.1"), UDP(32500) }, PASS, S_UDP32K },
+	{ "udp6_trie_48", { V6S("2001:db8:5::1"), UDP(32500) }, DROP, S_UDP32K, .dropped = 1 },
+	{ "udp6_trie_no_prefix", { V6S("2001:db8:6::1"), UDP(32500) }, PASS, S_UDP32K },
+	{ "udp4_list_15", { V4S("198.18.1.1"), UDP(33500) }, DROP, S_UDP33K, .dropped = 1 },
+	{ "udp4_list_22", { V4S("198.18.4.1"), UDP(33000) }, PASS, S_UDP33K },
+	{ "udp4_list_24", { V4S("198.18.5.1"), UDP(33999) }, DROP, S_UDP33K, .dropped = 1 },
+	{ "udp4_list_25", { V4S("198.18.5.130"), UDP(33500) }, PASS, S_UDP33K },
+	{ "udp4_list_26", { V4S("198.18.5.193"), UDP(33500) }, DROP, S_UDP33K, .dropped = 1 },
+	{ "udp4_list_32", { V4S("198.18.5.200"), UDP(33500) }, PASS, S_UDP33K },
+	{ "udp4_list_32_neighbour", { V4S("198.18.5.201"), UDP(33500) }, DROP, S_UDP33K,
+	  .dropped = 1 },
+	{ "udp4_list_16_limit_3pps_5_sent", { V4S("198.19.7.1"), UDP(33500) }, .slot = S_UDP33K,
+	  .limited = 2, .n = 5, .npass = 3 },
+	{ "udp4_list_no_prefix", { V4S("203.0.113.1"), UDP(33500) }, PASS, S_UDP33K },
+	{ "udp6_list_v4_rules_only", { V6S("2001:db8:5::1"), UDP(33500) }, PASS, S_UDP33K },
+	{ "tcp6_list_128", { V6S("2001:db8:1:2::5"), TCP(8500) }, DROP, S_TCP8K, .dropped = 1 },
+	{ "tcp6_list_64", { V6S("2001:db8:1:2::6"), TCP(8500) }, PASS, S_TCP8K },
+	{ "tcp6_list_48", { V6S("2001:db8:1:3::5"), TCP(8500) }, DROP, S_TCP8K, .dropped = 1 },
 	/* No policy_lpm row for the source (removed by hand; the compiler
 	 * always writes a /0 row per family): the port table's policy, allow
 	 * or drop, and its slot. */
@@ -1481,6 +1577,7 @@ static void test_port_table_written(void **state)
 }
 
 /* What the guard reads per packet, for the kinds of port the table has. */
+#define FROM_LIST (PT_PORT_FROM | PT_PORT_LIST)
 static void test_port_table_entries(void **state)
 {
 	static const struct {
@@ -1500,13 +1597,17 @@ static void test_port_table_entries(void **state)
 		{ "drop", PT_TCP, 23, S_TCP23, 0, PT_DROP, 0, 2 },
 		{ "limit", PT_UDP, 53, S_UDP53, 0, PT_LIMIT, 3, 9 },
 		{ "limit range", PT_UDP, 40099, S_UDP40K, 0, PT_LIMIT, 2, 13 },
-		{ "--from rules only", PT_TCP, 8080, S_TCP8K, PT_PORT_FROM, PT_ALLOW, 0, 0 },
-		{ "any-source allow in --from range", PT_TCP, 8443, S_TCP8443, PT_PORT_FROM,
+		{ "--from rules only", PT_TCP, 8080, S_TCP8K, FROM_LIST, PT_ALLOW, 0, 0 },
+		{ "any-source allow in --from range", PT_TCP, 8443, S_TCP8443, FROM_LIST,
 		  PT_ALLOW, 0, 7 },
-		{ "watched, in a --from range", PT_UDP, 30303, S_UDP30303, PT_PORT_FROM,
+		{ "watched, in a --from range", PT_UDP, 30303, S_UDP30303, FROM_LIST,
 		  PT_ALLOW, 0, 0 },
-		{ "any-source drop and --from allow", PT_UDP, 31000, S_UDP31K, PT_PORT_FROM,
+		{ "any-source drop and --from allow", PT_UDP, 31000, S_UDP31K, FROM_LIST,
 		  PT_DROP, 0, 16 },
+		{ "--from rules, more than a list holds", PT_UDP, 32000, S_UDP32K, PT_PORT_FROM,
+		  PT_ALLOW, 0, 0 },
+		{ "--from rules, a full list", PT_UDP, 33999, S_UDP33K, FROM_LIST, PT_ALLOW, 0,
+		  0 },
 	};
 	struct pt_port_ent e;
 	size_t i;
@@ -1539,40 +1640,62 @@ static void test_port_table_entries(void **state)
 	assert_int_equal(e.slot, S_TCP_REG);
 }
 
-/* Only a port flagged PT_PORT_FROM reads policy_lpm: a row keyed by the
- * class of a port without the flag changes nothing, while one for a
- * flagged class decides. */
+/* Only a port flagged PT_PORT_FROM reads its source rules, and from the
+ * structure PT_PORT_LIST names: a policy_lpm row or a policy_list entry
+ * for the class of a port without the flag changes nothing, while the
+ * /0 row of a flagged class decides, in its list (8080, few prefixes) or
+ * in the trie (32500, more than a list holds). */
 static void test_policy_lpm_only_with_from(void **state)
 {
-	const struct pkt_spec tcp22 = { V4, TCP(22) }, tcp8080 = { V4, TCP(8080) };
+	const struct pkt_spec tcp22 = { V4, TCP(22) }, tcp8080 = { V4, TCP(8080) },
+			      udp32500 = { V4S("203.0.113.1"), UDP(32500) };
 	struct pt_policy_val drop = { .action = PT_DROP, .rule = 99 };
 	struct pt_lpm_key key = { .prefixlen = PT_LPM_KEY_BITS, .gen = TBL_GEN, .proto = PT_TCP,
 				  .family = PT_INET };
+	struct pt_policy_list l = { .count = 1, .val = { drop } }, saved;
 	struct pt_port_ent e;
+	uint32_t index;
 	int passed, dropped;
 
 	REQUIRE_GUARD();
 	if (!tables_are_table_rules)
 		install_table_rules();
 	port_ent(TBL_GEN, PT_TCP, 22, &e);
-	assert_int_equal(e.flags & PT_PORT_FROM, 0);
+	assert_int_equal(e.flags & (PT_PORT_FROM | PT_PORT_LIST), 0);
 	key.class = htonl(e.class);
 	/* no row for a class without --from rules: add one */
 	assert_int_equal(bpf_map_update_elem(map_fds[M_POLICY_LPM], &key, &drop, BPF_NOEXIST), 0);
 	send_n(&tcp22, 1, &passed, &dropped);
 	assert_int_equal(bpf_map_delete_elem(map_fds[M_POLICY_LPM], &key), 0);
 	assert_int_equal(passed, 1);
+	/* nor a list: a /0 drop in its policy_list element */
+	index = PT_LIST_INDEX(TBL_GEN, PT_TCP, PT_INET, e.class);
+	assert_int_equal(bpf_map_lookup_elem(map_fds[M_POLICY_LIST], &index, &saved), 0);
+	assert_int_equal(bpf_map_update_elem(map_fds[M_POLICY_LIST], &index, &l, BPF_EXIST), 0);
+	send_n(&tcp22, 1, &passed, &dropped);
+	assert_int_equal(bpf_map_update_elem(map_fds[M_POLICY_LIST], &index, &saved, BPF_EXIST), 0);
+	assert_int_equal(passed, 1);
+
+	/* which structure each --from class reads */
+	port_ent(TBL_GEN, PT_TCP, 8080, &e);
+	assert_int_equal(e.flags & (PT_PORT_FROM | PT_PORT_LIST), PT_PORT_FROM | PT_PORT_LIST);
+	port_ent(TBL_GEN, PT_UDP, 33500, &e);
+	assert_int_equal(e.flags & (PT_PORT_FROM | PT_PORT_LIST), PT_PORT_FROM | PT_PORT_LIST);
+	port_ent(TBL_GEN, PT_UDP, 32500, &e);
+	assert_int_equal(e.flags & (PT_PORT_FROM | PT_PORT_LIST), PT_PORT_FROM);
 
 	/* the /0 row of 8080's class (allow: the source is outside every
-	 * prefix) turned into a drop */
-	port_ent(TBL_GEN, PT_TCP, 8080, &e);
-	assert_int_equal(e.flags & PT_PORT_FROM, PT_PORT_FROM);
-	key.class = htonl(e.class);
+	 * prefix) turned into a drop, in its list; and 32500's in the trie */
 	send_n(&tcp8080, 1, &passed, &dropped);
 	assert_int_equal(passed, 1);
+	send_n(&udp32500, 1, &passed, &dropped);
+	assert_int_equal(passed, 1);
 	tables_are_table_rules = false;		/* reinstalled by the next user */
-	assert_int_equal(bpf_map_update_elem(map_fds[M_POLICY_LPM], &key, &drop, BPF_EXIST), 0);
+	assert_int_equal(edit_default_row(PT_TCP, 8080, PT_INET, &drop), 0);
 	send_n(&tcp8080, 1, &passed, &dropped);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(edit_default_row(PT_UDP, 32500, PT_INET, &drop), 0);
+	send_n(&udp32500, 1, &passed, &dropped);
 	assert_int_equal(dropped, 1);
 }
 
@@ -2643,6 +2766,26 @@ static void random_rules(struct rng *r, struct round *rd)
 		if (err != -ERANGE)	/* a partial overlap is refused; nothing else may be */
 			assert_int_equal(err, 0);
 	}
+	/* some rounds crowd one range with source prefixes: more than a
+	 * policy_list holds, so the trie path runs too */
+	if (chance(r, 40)) {
+		struct pt_policy p = { .proto = (uint8_t)below(r, PT_NPROTO) };
+		long center = hot_ports[below(r, N_HOT)];
+		uint8_t family = (uint8_t)below(r, PT_NFAMILY);
+
+		p.lo = clamp16(center - below(r, 4));
+		p.hi = clamp16(center + below(r, 4));
+		/* 6-17 prefixes of one family: a list (full or not) or the trie */
+		for (n = 6 + below(r, 12), i = 0; i < n; i++) {
+			do
+				random_prefix(r, &p.from);
+			while (p.from.family != family);
+			p.action = allow_only ? PT_ALLOW : below(r, 3);
+			err = pt_policy_set(&rd->st, &p, NULL);
+			if (err != -ERANGE)
+				assert_int_equal(err, 0);
+		}
+	}
 	n = below(r, 8);
 	for (i = 0; i < n; i++) {
 		uint8_t proto = (uint8_t)below(r, PT_NPROTO);
@@ -2695,9 +2838,9 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	tables_are_table_rules = false;
 	fprintf(stderr, "# round gen %u: %zu policies, %zu watches, %zu steers, %zu bindings, "
-		"%zu slots -> %u+%u classes, %zu policy entries\n", gen, rd->st.npolicies,
-		rd->st.nwatches, rd->st.nsteers, rd->st.nbindings, rd->st.nslots,
-		out.nclasses[PT_TCP], out.nclasses[PT_UDP], out.npolicies);
+		"%zu slots -> %u+%u classes, %zu policy entries, %zu policy lists\n", gen,
+		rd->st.npolicies, rd->st.nwatches, rd->st.nsteers, rd->st.nbindings, rd->st.nslots,
+		out.nclasses[PT_TCP], out.nclasses[PT_UDP], out.npolicies, out.nlists);
 	*live = out;
 
 	/* The same rules, as the model sees them. */

@@ -9,7 +9,8 @@
  *     never fails but for -ENOSPC on watches; slots are unique, in range,
  *     kept for kept keys and never reuse one the previous commit holds;
  *   - the compiled tables, looked up as the programs do (port_table,
- *     then bind_host / bind_lpm, policy_lpm as its flags say; the tries
+ *     then bind_host / bind_lpm, policy_list / policy_lpm as its flags
+ *     say; policy_list scanned in order, first match; the tries
  *     emulated here as the kernel answers them), answer every probe
  *     exactly as the reference lookups pt_model_bind_lookup /
  *     pt_model_policy_lookup / pt_slot_of_port do; no two entries of one
@@ -269,13 +270,40 @@ static void probe(const struct pt_state *st, const struct fz_tables *tb, uint8_t
 			 pt_proto_name(proto), a, port, bind->slot, slot);
 	}
 
-	/* guard: the port's slot and policy, then policy_lpm for scoped ones */
+	/* guard: the port's slot and policy, then policy_list or policy_lpm for
+	 * scoped ones */
 	FZ_CHECK(ent->slot == slot, "%s %s:%u: counted in slot %u, the model %u",
 		 pt_proto_name(proto), a, port, ent->slot, slot);
 	action = ent->action;
 	pps = ent->pps;
 	rule = ent->rule;
-	if (ent->flags & PT_PORT_FROM) {
+	if ((ent->flags & PT_PORT_FROM) && (ent->flags & PT_PORT_LIST)) {
+		const struct pt_policy_list *l = NULL;
+		uint32_t index = PT_LIST_INDEX(gen, proto, family, ent->class % PT_LIST_CLASSES), s[4];
+
+		/* the generation's entry of the class (an array element) */
+		for (size_t i = 0; i < c->nlists && !l; i++)
+			if (c->lists[i].index == index)
+				l = &c->lists[i].list;
+		FZ_CHECK(l, "%s port %u: LIST, but no policy_list entry %u", pt_proto_name(proto),
+			 port, index);
+		memcpy(s, addr, sizeof(s));
+		/* every slot, as the guard scans them: those past count
+		 * must match nothing */
+		for (uint32_t i = 0; i < PT_LIST_LEN && l->count; i++) {
+			const struct pt_list_prefix *x = &l->prefix[i];
+			uint32_t words = family == PT_INET ? 1 : 4, w;
+
+			for (w = 0; w < words && (s[w] & x->mask[w]) == x->addr[w]; w++)
+				;
+			if (w < words)
+				continue;
+			action = l->val[i].action;
+			pps = l->val[i].pps;
+			rule = l->val[i].rule;
+			break;
+		}
+	} else if (ent->flags & PT_PORT_FROM) {
 		struct pt_lpm_key pk = k;
 
 		memcpy(pk.addr, addr, 16);

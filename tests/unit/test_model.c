@@ -446,6 +446,8 @@ struct emu {
 	struct pt_bind_entry *hosts;		/* the host table's */
 	struct pt_policy_entry *policies;
 	struct lpm bind, host, pol;
+	/* policy_list: an array, zero where never written */
+	struct pt_policy_list *lists;
 };
 
 static int emu_load_gens(struct emu *e, const struct pt_compiled *const *cs, size_t n)
@@ -467,7 +469,8 @@ static int emu_load_gens(struct emu *e, const struct pt_compiled *const *cs, siz
 	e->binds = calloc(nb ? nb : 1, sizeof(*e->binds));
 	e->hosts = calloc(nh ? nh : 1, sizeof(*e->hosts));
 	e->policies = calloc(np ? np : 1, sizeof(*e->policies));
-	assert_true(e->binds && e->hosts && e->policies);
+	e->lists = calloc(PT_LIST_ENTRIES, sizeof(*e->lists));
+	assert_true(e->binds && e->hosts && e->policies && e->lists);
 	nb = nh = np = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct pt_compiled *c = cs[i];	/* its ports outlive e */
@@ -491,6 +494,14 @@ static int emu_load_gens(struct emu *e, const struct pt_compiled *const *cs, siz
 		nb += c->nbinds;
 		nh += c->nhosts;
 		np += c->npolicies;
+		for (size_t j = 0; j < c->nlists; j++) {
+			if (c->lists[j].index >= PT_LIST_ENTRIES) {
+				print_error("  policy_list: index %u\n", c->lists[j].index);
+				problems++;
+				continue;
+			}
+			e->lists[c->lists[j].index] = c->lists[j].list;
+		}
 	}
 	problems += lpm_load(&e->bind, nb ? (void *)&e->binds[0].key : NULL, sizeof(e->binds[0]),
 			     nb, 24, "bind_lpm");
@@ -510,6 +521,7 @@ static void emu_free(struct emu *e)
 	free(e->binds);
 	free(e->hosts);
 	free(e->policies);
+	free(e->lists);
 	lpm_free(&e->bind);
 	lpm_free(&e->host);
 	lpm_free(&e->pol);
@@ -550,6 +562,29 @@ static struct pt_lpm_key emu_key(uint8_t gen, uint8_t proto, uint8_t family, uin
 	return k;
 }
 
+/* policy_list look-up as guard.bpf.c does it: none in an empty list,
+ * else the first of all PT_LIST_LEN slots whose words all match (the
+ * slots past count must match nothing), or -1. */
+static ssize_t emu_list(const struct emu *e, uint8_t gen, uint8_t proto, uint8_t family,
+			uint32_t class, const uint8_t addr[16])
+{
+	const struct pt_policy_list *l =
+		&e->lists[PT_LIST_INDEX(gen, proto, family, class % PT_LIST_CLASSES)];
+	uint32_t s[4];
+
+	memcpy(s, addr, sizeof(s));
+	for (uint32_t i = 0; i < PT_LIST_LEN && l->count; i++) {
+		const struct pt_list_prefix *p = &l->prefix[i];
+		uint32_t words = family == PT_INET ? 1 : 4, w;
+
+		for (w = 0; w < words && (s[w] & p->mask[w]) == p->addr[w]; w++)
+			;
+		if (w == words)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
 struct verdict {
 	bool bound;
 	uint32_t service, bind_slot;
@@ -559,7 +594,8 @@ struct verdict {
 /*
  * What dispatch (binding) and guard (policy and counter slot) find for one
  * packet. guard: the port's entry gives slot and policy; a FROM port looks
- * its source up in policy_lpm and takes that row's policy if there is one.
+ * its source up in its class's policy_list entry when it is LIST, else in
+ * policy_lpm, and takes that row's policy if there is one.
  * dispatch: an unBOUND port is not bound; a BOUND one looks its
  * destination up in bind_host if the port is HOST, then, on a miss, in
  * bind_lpm if it is NET.
@@ -580,7 +616,17 @@ static void emu_packet(const struct emu *e, uint8_t gen, uint8_t proto, uint8_t 
 	v->action = ent->action;
 	v->pps = ent->pps;
 	v->rule = ent->rule;
-	if (ent->flags & PT_PORT_FROM) {
+	if ((ent->flags & PT_PORT_FROM) && (ent->flags & PT_PORT_LIST)) {
+		const struct pt_policy_list *l =
+			&e->lists[PT_LIST_INDEX(gen, proto, family, ent->class % PT_LIST_CLASSES)];
+
+		i = emu_list(e, gen, proto, family, ent->class, addr);
+		if (i >= 0) {
+			v->action = l->val[i].action;
+			v->pps = l->val[i].pps;
+			v->rule = l->val[i].rule;
+		}
+	} else if (ent->flags & PT_PORT_FROM) {
 		k = emu_key(gen, proto, family, ent->class, addr);
 		i = lpm_lookup(&e->pol, &k);
 		if (i >= 0) {
@@ -902,6 +948,111 @@ static void port_facts(const struct pt_state *st, uint8_t proto, struct port_fac
  * a class is HOST exactly when it has such rows and NET exactly when it
  * has shorter ones (else dispatch would miss them, or look in vain).
  */
+/* The mask words of a prefix of plen bits, network order. */
+static void prefix_mask(uint32_t plen, uint32_t mask[4])
+{
+	for (uint32_t w = 0; w < 4; w++) {
+		uint32_t bits = plen > 32 * w ? plen - 32 * w : 0;
+
+		bits = bits > 32 ? 32 : bits;
+		mask[w] = bits ? htonl(0xffffffffU << (32 - bits)) : 0;
+	}
+}
+
+/* The length of the prefix a mask says, or -1 when it is no prefix's. */
+static int mask_plen(const uint32_t mask[4])
+{
+	for (uint32_t plen = 0; plen <= 128; plen++) {
+		uint32_t m[4];
+
+		prefix_mask(plen, m);
+		if (!memcmp(m, mask, sizeof(m)))
+			return (int)plen;
+	}
+	return -1;
+}
+
+/*
+ * policy_list of protocol p: entries only for LIST classes below
+ * PT_LIST_CLASSES of this generation, one per family each; 1..PT_LIST_LEN
+ * prefixes, each a proper prefix of its family (host bits zero, an IPv4
+ * one in word 0), longest first (equal lengths are disjoint prefixes, in
+ * either order), values in range, the last the /0 row (rows gets its
+ * family's bit).
+ */
+static int check_lists(const struct pt_compiled *c, uint8_t p, uint8_t gen, uint32_t ncl,
+		       const uint32_t *first, const uint8_t *cflags, uint8_t *rows)
+{
+	uint8_t *seen = calloc(ncl + 1, 1);
+	int problems = 0, shown = 0;
+
+#define BAD(...)                                                              \
+	do {                                                                  \
+		if (shown++ < 20) {                                           \
+			print_error("  ");                                    \
+			print_error(__VA_ARGS__);                             \
+			print_error("\n");                                    \
+		}                                                             \
+		problems++;                                                   \
+	} while (0)
+	assert_non_null(seen);
+	for (size_t i = 0; i < c->nlists; i++) {
+		uint32_t index = c->lists[i].index, cl = index % PT_LIST_CLASSES;
+		uint32_t fam = (index / PT_LIST_CLASSES) % PT_NFAMILY;
+		uint32_t proto = (index / PT_LIST_CLASSES / PT_NFAMILY) % PT_NPROTO;
+		uint32_t g = index / PT_LIST_CLASSES / PT_NFAMILY / PT_NPROTO;
+		const struct pt_policy_list *l = &c->lists[i].list;
+		int prev = 128;
+
+		if (proto != p)
+			continue;
+		if (index >= PT_LIST_ENTRIES || g != gen) {
+			BAD("policy_list[%u]: gen %u, want %u", index, g, gen);
+			continue;
+		}
+		if (cl >= ncl || !first[cl] || !(cflags[cl] & PT_PORT_LIST)) {
+			BAD("policy_list[%u]: %s class %u is not LIST", index, pt_proto_name(p), cl);
+			continue;
+		}
+		if (seen[cl] & (1 << fam))
+			BAD("policy_list[%u]: a second entry", index);
+		seen[cl] |= (uint8_t)(1 << fam);
+		if (!l->count || l->count > PT_LIST_LEN || l->pad) {
+			BAD("policy_list[%u]: count %u pad %u", index, l->count, l->pad);
+			continue;
+		}
+		for (uint32_t j = 0; j < l->count; j++) {
+			const struct pt_list_prefix *x = &l->prefix[j];
+			const struct pt_policy_val *v = &l->val[j];
+			int plen = mask_plen(x->mask);
+
+			if (plen < 0 || (fam == PT_INET && plen > 32) || plen > prev)
+				BAD("policy_list[%u] %u: prefix length %d after %d", index, j, plen,
+				    prev);
+			prev = plen;
+			for (uint32_t w = 0; w < 4; w++)
+				if (x->addr[w] & ~x->mask[w])
+					BAD("policy_list[%u] %u: host bits in word %u", index, j, w);
+			if (v->action > PT_LIMIT || (v->action == PT_LIMIT && !v->pps) || v->pad)
+				BAD("policy_list[%u] %u: action %u pps %u pad %u", index, j, v->action,
+				    v->pps, v->pad);
+		}
+		if (!mask_plen(l->prefix[l->count - 1].mask))
+			rows[cl] |= (uint8_t)(1 << fam);
+		for (uint32_t j = l->count; j < PT_LIST_LEN; j++)
+			if (l->prefix[j].mask[0] || l->prefix[j].addr[0] != PT_LIST_NONE ||
+			    l->val[j].action)
+				BAD("policy_list[%u] %u: past count, a prefix that may match", index, j);
+	}
+	for (uint32_t cl = 0; cl < ncl; cl++)
+		if (first[cl] && (cflags[cl] & PT_PORT_LIST) && seen[cl] != 3)
+			BAD("%s class %u is LIST but has policy_list entries for families %#x",
+			    pt_proto_name(p), cl, seen[cl]);
+	free(seen);
+	return problems;
+#undef BAD
+}
+
 static int check_tables(const struct pt_state *st, const struct pt_compiled *c, uint8_t gen)
 {
 	static struct port_facts facts;	/* large: one, reused */
@@ -984,9 +1135,11 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 				BAD("port_table %s %u: class %u of %u", pn, q, x->class, ncl[p]);
 				continue;
 			}
-			if (x->flags &
-			    ~(PT_PORT_BOUND | PT_PORT_FROM | PT_PORT_HOST | PT_PORT_NET | PT_PORT_CPU))
+			if (x->flags & ~(PT_PORT_BOUND | PT_PORT_FROM | PT_PORT_HOST | PT_PORT_NET |
+					 PT_PORT_CPU | PT_PORT_LIST))
 				BAD("port_table %s %u: flags %#x", pn, q, x->flags);
+			if ((x->flags & PT_PORT_LIST) && !(x->flags & PT_PORT_FROM))
+				BAD("port_table %s %u: flags %#x: LIST but not FROM", pn, q, x->flags);
 			/* CPU exactly where a steer rule covers it, with the
 			 * narrowest one's set */
 			if (f->steer_w[q] == NO_WIDTH) {
@@ -1118,8 +1271,23 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 	free(full);
 	for (uint8_t p = 0; p < PT_NPROTO; p++) {
 		uint8_t *rows = calloc(ncl[p] + 1, 1);	/* /0 rows: bit per family */
+		uint32_t(*nrows)[PT_NFAMILY] = calloc(ncl[p] + 1, sizeof(*nrows));
+		uint32_t last_from = 0, first_other = UINT32_MAX;
 
 		assert_non_null(rows);
+		assert_non_null(nrows);
+		/* classes with --from rules are numbered before the others */
+		for (uint32_t cl = 0; cl < ncl[p]; cl++) {
+			if (!first[p][cl])
+				continue;
+			if (cflags[p][cl] & PT_PORT_FROM)
+				last_from = cl + 1;
+			else if (first_other == UINT32_MAX)
+				first_other = cl;
+		}
+		if (first_other != UINT32_MAX && last_from > first_other)
+			BAD("%s class %u has --from rules, class %u before it has none",
+			    pt_proto_name(p), last_from - 1, first_other);
 		for (size_t i = 0; i < c->npolicies; i++) {
 			const struct pt_lpm_key *k = &c->policies[i].key;
 			const struct pt_policy_val *v = &c->policies[i].val;
@@ -1139,8 +1307,13 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 			else if (!(cflags[p][cl] & PT_PORT_FROM))
 				BAD("policy_lpm[%zu]: %s class %u has no --from policy: guard never "
 				    "looks", i, pt_proto_name(p), cl);
+			else if (cflags[p][cl] & PT_PORT_LIST)
+				BAD("policy_lpm[%zu]: %s class %u has a policy_list entry: guard "
+				    "never looks", i, pt_proto_name(p), cl);
 			else if (k->prefixlen == PT_LPM_KEY_BITS)
 				rows[cl] |= (uint8_t)(1 << k->family);
+			if (cl < ncl[p])
+				nrows[cl][k->family]++;
 			if (k->prefixlen < PT_LPM_KEY_BITS ||
 			    k->prefixlen > PT_LPM_KEY_BITS + (k->family == PT_INET ? 32u : 128u))
 				BAD("policy_lpm[%zu]: prefixlen %u", i, k->prefixlen);
@@ -1148,12 +1321,22 @@ static int check_tables(const struct pt_state *st, const struct pt_compiled *c, 
 				BAD("policy_lpm[%zu]: action %u pps %u pad %u", i, v->action, v->pps,
 				    v->pad);
 		}
-		/* a FROM class has a row for every source */
-		for (uint32_t cl = 0; cl < ncl[p]; cl++)
-			if (first[p][cl] && (cflags[p][cl] & PT_PORT_FROM) && rows[cl] != 3)
+		problems += check_lists(c, p, gen, ncl[p], first[p], cflags[p], rows);
+		/* a FROM class has a row for every source, in the trie or its
+		 * lists; and a list wherever its rows fit one */
+		for (uint32_t cl = 0; cl < ncl[p]; cl++) {
+			if (!first[p][cl] || !(cflags[p][cl] & PT_PORT_FROM))
+				continue;
+			if (rows[cl] != 3)
 				BAD("%s class %u is FROM but lacks a /0 policy row (families %#x)",
 				    pt_proto_name(p), cl, rows[cl]);
+			if (!(cflags[p][cl] & PT_PORT_LIST) && cl < PT_LIST_CLASSES &&
+			    nrows[cl][PT_INET] <= PT_LIST_LEN && nrows[cl][PT_INET6] <= PT_LIST_LEN)
+				BAD("%s class %u: %u + %u policy_lpm rows would fit policy_list",
+				    pt_proto_name(p), cl, nrows[cl][PT_INET], nrows[cl][PT_INET6]);
+		}
 		free(rows);
+		free(nrows);
 	}
 	for (int p = 0; p < PT_NPROTO; p++) {
 		free(first[p]);
@@ -2337,8 +2520,20 @@ static void test_compile_one_policy(void **state)
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
 	assert_int_equal(c.nclasses[PT_TCP], 1);
 	assert_int_equal(c.nbinds, 0);
-	assert_int_equal(c.npolicies, 3);
-	assert_int_equal(c.ports[22].flags, PT_PORT_FROM);
+	/* few rows: a list per family instead of the trie, longest first */
+	assert_int_equal(c.npolicies, 0);
+	assert_int_equal(c.nlists, 2);
+	assert_int_equal(c.lists[0].index, PT_LIST_INDEX(1, PT_TCP, PT_INET, 0));
+	assert_int_equal(c.lists[0].list.count, 2);
+	assert_int_equal(c.lists[0].list.prefix[0].addr[0], htonl(0xc6120000));
+	assert_int_equal(c.lists[0].list.prefix[0].mask[0], htonl(0xfffe0000));
+	assert_int_equal(c.lists[0].list.val[0].action, PT_DROP_NEW);
+	assert_int_equal(c.lists[0].list.prefix[1].mask[0], 0);
+	assert_int_equal(c.lists[0].list.val[1].action, PT_DROP);
+	assert_int_equal(c.lists[1].index, PT_LIST_INDEX(1, PT_TCP, PT_INET6, 0));
+	assert_int_equal(c.lists[1].list.count, 1);
+	assert_int_equal(c.lists[1].list.val[0].action, PT_DROP);
+	assert_int_equal(c.ports[22].flags, PT_PORT_FROM | PT_PORT_LIST);
 	assert_int_equal(c.ports[22].action, PT_DROP);	/* for any source */
 	addr_of("198.18.0.2", &fam, a);
 	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
@@ -2356,7 +2551,10 @@ static void test_compile_one_policy(void **state)
 	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
 	free(fresh);
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-	assert_int_equal(c.npolicies, 3);
+	assert_int_equal(c.npolicies, 0);
+	assert_int_equal(c.nlists, 2);
+	assert_int_equal(c.lists[0].list.count, 2);	/* /15, then the explicit /0 */
+	assert_int_equal(c.lists[0].list.val[1].action, PT_LIMIT);
 	assert_int_equal(c.ports[22].action, PT_DROP);
 	addr_of("198.20.0.1", &fam, a);
 	emu_packet(&e, 1, PT_TCP, fam, a, 22, &v);
@@ -2379,9 +2577,97 @@ static void test_compile_one_policy(void **state)
 	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
 	free(fresh);
 	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
-	assert_int_equal(c.npolicies, 2);
-	assert_int_equal(c.ports[22].flags, PT_PORT_FROM);
+	assert_int_equal(c.npolicies, 0);
+	assert_int_equal(c.nlists, 2);
+	assert_int_equal(c.lists[0].list.count, 1);
+	assert_int_equal(c.lists[1].list.count, 1);
+	assert_int_equal(c.ports[22].flags, PT_PORT_FROM | PT_PORT_LIST);
 	assert_int_equal(c.ports[22].action, PT_ALLOW);
+	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+	pt_state_free(&st);
+}
+
+/*
+ * A class's source rules go to policy_list while each family's rows (the
+ * /0 one included) fit PT_LIST_LEN; one more prefix in either family and
+ * the class keeps them all in policy_lpm. Classes with --from rules are
+ * numbered first, whatever their ports.
+ */
+static void test_compile_list_or_trie(void **state)
+{
+	static const char *const addrs[] = { "198.18.0.2", "198.18.3.1", "198.18.3.200",
+					     "198.18.3.201", "198.18.3.130", "198.18.7.7",
+					     "198.18.6.1", "198.18.9.9", "10.0.0.1", "2001:db8::1",
+					     "2001:db8:0:3::1", "2001:db8:0:7::9" };
+	struct pt_state st = {};
+	struct pt_compiled c;
+	struct emu e;
+	static const char *const nested[] = { "198.18.0.0/16", "198.18.3.0/24", "198.18.3.128/25",
+					      "198.18.3.192/26", "198.18.3.200/32", "198.18.6.0/23",
+					      "198.18.7.0/24" };
+	uint32_t *fresh = NULL;
+	size_t nfresh;
+
+	/* a class without --from rules below the --from ones */
+	assert_int_equal(policy_(&st, PT_UDP, 100, 100, NULL, PT_DROP, 0, NULL), 0);
+	/* UDP 5000: 7 nested IPv4 prefixes of different lengths + /0 = 8 rows */
+	for (unsigned int i = 0; i < N(nested); i++)
+		assert_int_equal(policy_(&st, PT_UDP, 5000, 5000, nested[i],
+					 i % 2 ? PT_DROP : PT_ALLOW, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_UDP, 5000, 5000, "2001:db8::/32", PT_DROP, 0, NULL), 0);
+	assert_int_equal(policy_(&st, PT_UDP, 5000, 5000, "2001:db8:0:3::/64", PT_ALLOW, 0, NULL),
+			 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 0, &c, &e), 0);
+	assert_int_equal(c.nclasses[PT_UDP], 2);
+	assert_int_equal(c.ports[PT_PORTS + 5000].class, 0);	/* --from first */
+	assert_int_equal(c.ports[PT_PORTS + 100].class, 1);
+	assert_int_equal(c.ports[PT_PORTS + 5000].flags, PT_PORT_FROM | PT_PORT_LIST);
+	assert_int_equal(c.npolicies, 0);
+	assert_int_equal(c.nlists, 2);
+	assert_int_equal(c.lists[0].list.count, PT_LIST_LEN);
+	assert_int_equal(c.lists[1].list.count, 3);
+	assert_int_equal(probe_all_ports(&st, &e, 0, addrs, N(addrs), N(addrs), 5), 0);
+	emu_free(&e);
+	pt_compiled_free(&c);
+
+	/* more classes with --from rules than policy_list has room for: the
+	 * first PT_LIST_CLASSES get lists, the others the trie */
+	{
+		struct pt_state many = {};
+		struct pt_compiled cm;
+		struct emu em;
+		const uint32_t n = PT_LIST_CLASSES + 20;
+
+		for (uint32_t i = 0; i < n; i++)
+			assert_int_equal(policy_(&many, PT_TCP, (uint16_t)(10000 + 2 * i),
+						 (uint16_t)(10000 + 2 * i), i % 2 ? "198.18.0.0/16" :
+						 "2001:db8::/32", PT_DROP, 0, NULL), 0);
+		assert_int_equal(pt_assign_slots(&many, NULL, &fresh, &nfresh), 0);
+		free(fresh);
+		assert_int_equal(compile_and_load(&many, 1, &cm, &em), 0);
+		assert_int_equal(cm.nclasses[PT_TCP], n);
+		assert_int_equal(cm.nlists, 2 * PT_LIST_CLASSES);
+		assert_int_equal(cm.npolicies, 3 * (n - PT_LIST_CLASSES));
+		assert_int_equal(cm.ports[10000].flags, PT_PORT_FROM | PT_PORT_LIST);
+		assert_int_equal(cm.ports[10000 + 2 * (n - 1)].flags, PT_PORT_FROM);
+		assert_int_equal(probe_all_ports(&many, &em, 1, addrs, N(addrs), 2, 5), 0);
+		emu_free(&em);
+		pt_compiled_free(&cm);
+		pt_state_free(&many);
+	}
+
+	/* an eighth IPv4 prefix: 9 rows, the trie for both families */
+	assert_int_equal(policy_(&st, PT_UDP, 5000, 5000, "198.18.9.0/24", PT_DROP, 0, NULL), 0);
+	assert_int_equal(pt_assign_slots(&st, NULL, &fresh, &nfresh), 0);
+	free(fresh);
+	assert_int_equal(compile_and_load(&st, 1, &c, &e), 0);
+	assert_int_equal(c.ports[PT_PORTS + 5000].flags, PT_PORT_FROM);
+	assert_int_equal(c.nlists, 0);
+	assert_int_equal(c.npolicies, PT_LIST_LEN + 1 + 3);
 	assert_int_equal(probe_all_ports(&st, &e, 1, addrs, N(addrs), N(addrs), 5), 0);
 	emu_free(&e);
 	pt_compiled_free(&c);
@@ -2768,6 +3054,25 @@ static void rand_state(struct pt_state *st)
 	}
 	for (int i = 0; i < nedits; i++)
 		failures += rand_edit(st, rnd() % 4 == 0);
+	/* one state in three: a range crowded with source prefixes, so that
+	 * some classes have more than a policy_list holds (the trie) */
+	if (rnd() % 3 == 0) {
+		const uint16_t *r = range_pool[rnd() % N(range_pool)];
+		uint8_t proto = (uint8_t)(rnd() % 2);
+
+		for (int i = 8 + (int)(rnd() % 12); i > 0; i--) {
+			struct pt_policy p = { .proto = proto, .lo = r[0], .hi = r[1],
+					       .from = rnd() % 3 ? v4_pool[rnd() % N(v4_pool)]
+								 : v6_pool[rnd() % N(v6_pool)],
+					       .action = (uint32_t)(rnd() % 3) };
+			int rc = pt_policy_set(st, &p, NULL);
+
+			if (rc && rc != -ERANGE && rc != -ENOSPC) {
+				print_error("  pt_policy_set: %d\n", rc);
+				failures++;
+			}
+		}
+	}
 }
 
 /* An address of the family, near one of the prefixes that matter. */
@@ -2998,7 +3303,7 @@ static void test_compile_steer(void **state)
 static void test_compile_random_vs_model(void **state)
 {
 	unsigned int seed = seed_rng("random states");
-	size_t total[5] = {};
+	size_t total[6] = {};
 
 	load_pools();
 	for (int iter = 0; iter < RANDOM_STATES; iter++) {
@@ -3051,6 +3356,7 @@ static void test_compile_random_vs_model(void **state)
 		total[2] += ca.npolicies + cb.npolicies;
 		total[3] += a.nbindings + a.npolicies + b.nbindings + b.npolicies;
 		total[4] += ca.nhosts + cb.nhosts;
+		total[5] += ca.nlists + cb.nlists;
 		failures += problems;
 		if (failures != before) {
 			print_error("state %d of seed %u (A, then B):\n", iter, seed);
@@ -3068,7 +3374,8 @@ static void test_compile_random_vs_model(void **state)
 			break;
 	}
 	print_message("# %d states: %zu rules -> %zu classes, %zu bind (%zu host), %zu policy "
-		      "entries\n", 2 * RANDOM_STATES, total[3], total[0], total[1], total[4], total[2]);
+		      "entries, %zu policy lists\n", 2 * RANDOM_STATES, total[3], total[0], total[1],
+		      total[4], total[2], total[5]);
 	DONE();
 }
 
@@ -3219,6 +3526,7 @@ int main(void)
 		cmocka_unit_test_setup(test_compile_empty, reset),
 		cmocka_unit_test_setup(test_compile_one_wide_binding, reset),
 		cmocka_unit_test_setup(test_compile_one_policy, reset),
+		cmocka_unit_test_setup(test_compile_list_or_trie, reset),
 		cmocka_unit_test_setup(test_compile_generation, reset),
 		cmocka_unit_test_setup(test_compile_hand_cases, reset),
 		cmocka_unit_test_setup(test_steer_set, reset),
