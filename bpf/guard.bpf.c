@@ -392,30 +392,30 @@ static __always_inline int list_word(__u64 s, __u32 mask, __u32 addr)
  * IPv4 prefix is one 32-bit word, an IPv6 one four. The slots past count
  * hold a prefix that matches nothing (host bits set), so the unrolled
  * scan needs no bound of its own. NULL for an empty list (never written):
- * the port's own policy applies. */
+ * the port's own policy applies. s: the source address as four words
+ * (IPv4: s[0]), network order. */
 static __always_inline const struct pt_policy_val *
-list_policy(const struct pt_flow *f, __u32 gen, const struct pt_port_ent *port)
+list_policy(__u8 proto, __u8 family, const __u32 s[4], __u32 gen, const struct pt_port_ent *port)
 {
-	__u32 index = PT_LIST_INDEX(gen, f->proto, f->family, port->class % PT_LIST_CLASSES);
+	__u32 index = PT_LIST_INDEX(gen, proto, family, port->class % PT_LIST_CLASSES);
 	const struct pt_policy_list *l = bpf_map_lookup_elem(&policy_list, &index);
-	__u32 s[4], i;
 	__u64 s0, s1, s2, s3;
+	__u32 i;
 
 	if (!l || !l->count)
 		return NULL;
-	__builtin_memcpy(s, f->saddr, sizeof(s));
 	s0 = s[0];
-	s1 = s[1];
-	s2 = s[2];
-	s3 = s[3];
 	asm volatile("" : "+r"(s0));
-	if (f->family == PT_INET) {
+	if (family == PT_INET) {
 #pragma unroll
 		for (i = 0; i < PT_LIST_LEN; i++)
 			if (list_word(s0, l->prefix[i].mask[0], l->prefix[i].addr[0]))
 				return &l->val[i];
 		return NULL;
 	}
+	s1 = s[1];
+	s2 = s[2];
+	s3 = s[3];
 	asm volatile("" : "+r"(s1), "+r"(s2), "+r"(s3));
 #pragma unroll
 	for (i = 0; i < PT_LIST_LEN; i++) {
@@ -426,6 +426,40 @@ list_policy(const struct pt_flow *f, __u32 gen, const struct pt_port_ent *port)
 			return &l->val[i];
 	}
 	return NULL;
+}
+
+/* A whole common frame to a port whose source rules are in its class's
+ * short list and which steers nothing: police() without a struct pt_flow.
+ * h.l3 was read by pt_parse_fast on this path; the bounds are tested
+ * again for the verifier. */
+static __always_inline int judge_listed(const struct pt_fast *h, void *data_end, __u32 gen,
+					const struct pt_port_ent *port, __u64 frame_len)
+{
+	const struct pt_policy_val *pol;
+	struct ipv6hdr *ip6h = h->l3;
+	struct iphdr *iph = h->l3;
+	struct pt_counters *cnt;
+	__u32 src[4] = {}, action = port->action, pps = port->pps, rule = port->rule;
+	int verdict;
+
+	if (h->family == PT_INET) {
+		if ((void *)(iph + 1) > data_end)
+			return XDP_PASS;	/* cannot happen */
+		src[0] = iph->saddr;
+	} else {
+		if ((void *)(ip6h + 1) > data_end)
+			return XDP_PASS;	/* cannot happen */
+		__builtin_memcpy(src, &ip6h->saddr, sizeof(src));
+	}
+	pol = list_policy(h->proto, h->family, src, gen, port);
+	if (pol) {
+		action = pol->action;
+		pps = pol->pps;
+		rule = pol->rule;
+	}
+	verdict = judge(port->slot, action, pps, rule, h->proto, h->dport, h->tcp_flags, frame_len,
+			NULL, &cnt);
+	return verdict >= 0 ? verdict : XDP_PASS;
 }
 
 /* Count a TCP or UDP packet against its port and apply the policy of
@@ -449,7 +483,11 @@ static __always_inline int police(const struct xdp_md *ctx, const struct pt_flow
 	if (port->flags & PT_PORT_FROM) {
 		if (port->flags & PT_PORT_LIST) {
 			/* few prefixes: matched in line */
-			pol = (struct pt_policy_val *)list_policy(f, gen, port);
+			__u32 src[4];
+
+			__builtin_memcpy(src, f->saddr, sizeof(src));
+			pol = (struct pt_policy_val *)list_policy(f->proto, f->family, src, gen,
+								   port);
 		} else {
 			struct pt_lpm_key pkey = {};
 
@@ -619,6 +657,11 @@ int portier_guard(struct xdp_md *ctx)
 					h.dport, h.tcp_flags, frame_len, NULL, &cnt);
 			return verdict >= 0 ? verdict : XDP_PASS;
 		}
+		/* source rules in a short list, no steering: the source
+		 * address straight from the packet */
+		if ((port->flags & (PT_PORT_NEEDS_FLOW | PT_PORT_LIST)) ==
+		    (PT_PORT_FROM | PT_PORT_LIST))
+			return judge_listed(&h, data_end, gen, port, frame_len);
 		__builtin_memset(&f, 0, sizeof(f));
 		__builtin_memset(&rec, 0, sizeof(rec));
 		pt_fast_flow(&h, data_end, &f);
