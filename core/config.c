@@ -536,15 +536,15 @@ static int check_rules(struct pending *pd, enum pt_rule_kind kind, struct ref *r
 	const struct pt_state *st = pd->st;
 	bool bind = kind == PT_KIND_BINDING, steer = kind == PT_KIND_STEER;
 	size_t n = bind ? st->nbindings : steer ? st->nsteers : st->npolicies, a = 0, b = 0;
-	int max = bind ? PT_MAX_BINDINGS : steer ? PT_MAX_STEERS : PT_MAX_POLICIES;
+	size_t max = bind ? pt_state_max_bindings(st) : steer ? PT_MAX_STEERS : PT_MAX_POLICIES;
 	const struct loc *at = bind ? pd->bind_at : steer ? pd->steer_at : pd->pol_at;
 	const char *what = bind ? "binding" : steer ? "steer rule" : "policy";
 	bool dup = false;
 	int err;
 
-	if (n > (size_t)max)
+	if (n > max)
 		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the line arrays grow with their rule arrays, never NULL while a count is above zero */
-		return seterr(e, at[max].line, 1, "more than %d %s", max,
+		return seterr(e, at[max].line, 1, "more than %zu %s", max,
 			      bind ? "bindings" : steer ? "steer rules" : "policies");
 	for (size_t i = 0; i < n; i++)
 		r[i] = bind ? (struct ref){ st->bindings[i].proto, &st->bindings[i].prefix,
@@ -654,6 +654,8 @@ int pt_config_parse(const char *text, size_t len, const struct pt_state *live,
 		memcpy(out->services, live->services, live->nservices * sizeof(*out->services));
 		out->nservices = live->nservices;
 	}
+	if (live)
+		out->max_bindings = live->max_bindings;
 	line = malloc(MAX_LINE + 1);
 	err = line ? index_build(&ix, out) : -ENOMEM;
 	if (err)

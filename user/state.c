@@ -60,16 +60,38 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	ROW(APPLY_INFO, ARRAY, __u32, struct pt_apply_info),
 };
 
-int pt_obj_fit(struct bpf_object *obj)
+static int set_entries(struct bpf_object *obj, const char *name, __u32 n)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, PT_MAP_NAME(PT_MAP_CPU_MAP));
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+
+	return m ? bpf_map__set_max_entries(m, n) : -ENOENT;
+}
+
+int pt_obj_fit(struct bpf_object *obj, uint32_t max_bindings)
+{
 	int ncpus = libbpf_num_possible_cpus();
 
 	if (ncpus <= 0)
 		return ncpus < 0 ? ncpus : -EINVAL;
 	if (ncpus > PT_MAX_CPUS)
 		ncpus = PT_MAX_CPUS;
-	return m ? bpf_map__set_max_entries(m, (__u32)ncpus) : -ENOENT;
+	if (!max_bindings || max_bindings > PT_MAX_BINDINGS_LIMIT)
+		return -EINVAL;
+	return set_entries(obj, PT_MAP_NAME(PT_MAP_CPU_MAP), (__u32)ncpus) ?:
+	       set_entries(obj, PT_MAP_NAME(PT_MAP_BIND_TABLE),
+			   PT_BIND_TABLE_ENTRIES(max_bindings)) ?:
+	       set_entries(obj, PT_MAP_NAME(PT_MAP_BIND_LPM), PT_BIND_LPM_ENTRIES(max_bindings)) ?:
+	       set_entries(obj, PT_MAP_NAME(PT_MAP_BIND_HOST), PT_BIND_HOST_ENTRIES(max_bindings));
+}
+
+uint32_t pt_map_max_bindings(int bind_table_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bind_table_fd, &info, &len))
+		return 0;
+	return info.max_entries / PT_BIND_TABLE_ENTRIES(1);
 }
 
 const char *pt_strerror(int err)
@@ -193,6 +215,10 @@ int pt_ctx_open(struct pt_ctx *ctx)
 	}
 	if (pt_pins_stale(ctx->dir, ctx->netns_ino))
 		return -ESTALE;
+	/* the capacity is the pinned maps' own size, chosen at load */
+	ctx->max_bindings = pt_map_max_bindings(ctx->fds[M_BIND_TABLE]);
+	if (!ctx->max_bindings || ctx->max_bindings > PT_MAX_BINDINGS_LIMIT)
+		return -EPROTO;
 	return 0;
 }
 
@@ -509,6 +535,7 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 	int err;
 
 	memset(st, 0, sizeof(*st));
+	st->max_bindings = ctx->max_bindings;
 	err = pt_map_walk(ctx->fds, M_SVC_TABLE, gen, visit_svc, st);
 	err = err ?: pt_map_walk(ctx->fds, M_BIND_TABLE, gen, visit_bind, st);
 	err = err ?: pt_map_walk(ctx->fds, M_POLICY_TABLE, gen, visit_policy, st);

@@ -69,9 +69,13 @@ extern const struct pt_map_desc pt_maps[PT_NMAPS];
 
 struct bpf_object;
 /* Size what the running kernel sizes: cpu_map has one entry per possible
- * CPU (a CPUMAP may not exceed the kernel's NR_CPUS), at most PT_MAX_CPUS.
+ * CPU (a CPUMAP may not exceed the kernel's NR_CPUS), at most PT_MAX_CPUS;
+ * and the binding maps for max_bindings per generation (the pinned maps'
+ * own size when they are reused: pt_ctx.max_bindings).
  * Call between open and load of either object. */
-int pt_obj_fit(struct bpf_object *obj);
+int pt_obj_fit(struct bpf_object *obj, uint32_t max_bindings);
+/* The binding capacity the pinned bind_table was sized for, 0 if unknown. */
+uint32_t pt_map_max_bindings(int bind_table_fd);
 
 struct pt_ctx {
 	int netns_fd;		/* the target namespace */
@@ -81,6 +85,7 @@ struct pt_ctx {
 	bool shared;		/* a reader: take the lock shared */
 	int fds[PT_NMAPS];
 	struct pt_config cfg;
+	uint32_t max_bindings;	/* per generation, from the pinned maps' size */
 };
 
 /* Enter the namespace (NULL: the current one) and name the pin directory. */
