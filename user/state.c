@@ -546,6 +546,12 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 		pt_state_free(st);
 		return err;
 	}
+	pt_state_sort(st);
+	return 0;
+}
+
+void pt_state_sort(struct pt_state *st)
+{
 	if (st->nservices)
 		qsort(st->services, st->nservices, sizeof(*st->services), cmp_service);
 	if (st->nbindings)
@@ -556,7 +562,6 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 		qsort(st->watches, st->nwatches, sizeof(*st->watches), cmp_watch);
 	if (st->nsteers)
 		qsort(st->steers, st->nsteers, sizeof(*st->steers), cmp_steer);
-	return 0;
 }
 
 /* bind_host's key is bind_lpm's without the prefix length in front */
@@ -757,8 +762,15 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	g->gen = c->gen;
 	if (st)
 		err = image_records(st, c->gen, g);
+	/* bind_lpm without its full-length entries: each is in bind_host,
+	 * which both programs ask first for a class flagged PT_PORT_HOST,
+	 * and asking the trie only on a miss, they never need it there (a
+	 * miss means no full-length entry for the address). One trie update
+	 * fewer per host binding, the costliest write of a commit. */
 	for (size_t i = 0; i < c->nbinds && !err; i++)
-		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
+		if (c->binds[i].key.prefixlen !=
+		    PT_LPM_KEY_BITS + (c->binds[i].key.family == PT_INET ? 32u : 128u))
+			err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
 	for (size_t i = 0; i < c->nhosts && !err; i++)
 		/* the host key is the LPM key without its prefix length */
 		err = image_add(&g->m[M_BIND_HOST], &c->hosts[i].key.gen, &c->hosts[i].val);

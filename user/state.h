@@ -103,8 +103,10 @@ void pt_ctx_close_maps(struct pt_ctx *ctx);
 bool pt_pins_stale(const char *dir, uint64_t netns_ino);
 void pt_ctx_close(struct pt_ctx *ctx);
 
-/* Read the live generation into st. */
+/* Read the live generation into st, in pt_state_sort's order. */
 int pt_state_load(struct pt_ctx *ctx, struct pt_state *st);
+/* Put every rule array of st in the one order pt_state_load gives. */
+void pt_state_sort(struct pt_state *st);
 /* Wait for an RCU grace period: every BPF program run that began before
  * the call has ended (docs/ARCHITECTURE.md, "Generations"). 0 or -errno
  * when the kernel offers no way to wait. */
