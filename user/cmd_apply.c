@@ -30,8 +30,14 @@ struct diff {
  * so that two states compare by sorting: O(n log n). */
 struct keyed {
 	uint8_t key[24];
-	char val[PT_NAME_LEN + 8];
+	const char *name;	/* a binding's service, else NULL */
+	uint64_t val;		/* what a policy or steer rule does */
 };
+
+static bool keyed_differ(const struct keyed *a, const struct keyed *b)
+{
+	return a->name ? strcmp(a->name, b->name) != 0 : a->val != b->val;
+}
 
 static int cmp_keyed(const void *a, const void *b)
 {
@@ -69,21 +75,21 @@ static struct keyed *keyed_state(const struct pt_state *st, enum pt_rule_kind ki
 			const struct pt_binding *b = &st->bindings[i];
 
 			key_rule(&k[i], b->proto, &b->prefix, b->lo, b->hi);
-			snprintf(k[i].val, sizeof(k[i].val), "%s", pt_service_name(st, b->service));
+			k[i].name = pt_service_name(st, b->service);
 		} else if (kind == PT_KIND_POLICY) {
 			const struct pt_policy *p = &st->policies[i];
 
 			key_rule(&k[i], p->proto, &p->from, p->lo, p->hi);
-			snprintf(k[i].val, sizeof(k[i].val), "%u/%u", p->action, p->pps);
+			k[i].val = (uint64_t)p->action << 32 | p->pps;
 		} else if (kind == PT_KIND_STEER) {
 			const struct pt_steer *s = &st->steers[i];
-			uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a of the CPU list */
+			/* FNV-1a of the CPU list's length and CPUs */
+			uint64_t h = (0xcbf29ce484222325ULL ^ s->ncpus) * 0x100000001b3ULL;
 
 			key_rule(&k[i], s->proto, NULL, s->lo, s->hi);
 			for (uint16_t j = 0; j < s->ncpus; j++)
 				h = (h ^ s->cpus[j]) * 0x100000001b3ULL;
-			snprintf(k[i].val, sizeof(k[i].val), "%u:%016llx", s->ncpus,
-				 (unsigned long long)h);
+			k[i].val = h;
 		} else {
 			key_rule(&k[i], st->watches[i].proto, NULL, st->watches[i].lo,
 				 st->watches[i].hi);
@@ -116,7 +122,7 @@ static int diff_kind(const struct pt_state *a, const struct pt_state *b, enum pt
 			d->added++;
 			j++;
 		} else {
-			d->changed += strcmp(ka[i].val, kb[j].val) != 0;
+			d->changed += keyed_differ(&ka[i], &kb[j]);
 			i++;
 			j++;
 		}

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -822,38 +823,95 @@ static int port_table_put(int fd, const struct gen_image *g)
 	return err;
 }
 
+/*
+ * The largest map of an image goes on a thread of its own: a million
+ * bindings are a million updates of bind_table and another million of
+ * bind_host, each a hash update in the kernel (most of a commit's time),
+ * and updates of two maps run on two CPUs. Below SPLIT_MIN entries a
+ * thread costs more than it saves. Both halves end before the caller goes
+ * on (the flip, or a delete), so the commit's order is unchanged.
+ */
+#define SPLIT_MIN 16384
+
+struct side_job {
+	int fd;
+	const struct image *im;
+	bool del;
+	int err;
+};
+
+static void *side_run(void *arg)
+{
+	struct side_job *j = arg;
+
+	j->err = j->del ? batch_del(j->fd, j->im) : batch_put(j->fd, j->im);
+	return NULL;
+}
+
+/* Start the largest of the maps that want(i) on a thread: its id, or -1
+ * when none is worth one (or no thread could start: the caller does it). */
+static int side_start(const int fds[PT_NMAPS], const struct gen_image *g, bool del,
+		      bool (*want)(int), struct side_job *j, pthread_t *t)
+{
+	int big = -1;
+
+	for (int i = 0; i < PT_NMAPS; i++)
+		if (want(i) && g->m[i].n >= SPLIT_MIN && (big < 0 || g->m[i].n > g->m[big].n))
+			big = i;
+	if (big < 0)
+		return -1;
+	*j = (struct side_job){ .fd = fds[big], .im = &g->m[big], .del = del };
+	return pthread_create(t, NULL, side_run, j) ? -1 : big;
+}
+
+static int side_join(int side, pthread_t t, const struct side_job *j, int err)
+{
+	if (side < 0)
+		return err;
+	pthread_join(t, NULL);
+	return err ?: j->err;
+}
+
+static bool put_row(int i)
+{
+	return pt_maps[i].commit && i != M_PORT_TABLE;
+}
+
+static bool del_row(int i)
+{
+	/* an array's entries cannot be deleted: the next write of this
+	 * generation overwrites them all */
+	return pt_maps[i].type != BPF_MAP_TYPE_ARRAY;
+}
+
 /* In row order: records first, then the derived tables. Nothing reads this
  * generation until the flip, so the order only matters for a reader of
  * records. */
 static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 {
-	for (int i = 0; i < PT_NMAPS; i++) {
-		int err = 0;
+	struct side_job j;
+	pthread_t t;
+	int side = side_start(fds, g, false, put_row, &j, &t), err = 0;
 
+	for (int i = 0; i < PT_NMAPS && !err; i++) {
 		if (i == M_PORT_TABLE)
 			err = port_table_put(fds[i], g);
-		else if (pt_maps[i].commit)
+		else if (put_row(i) && i != side)
 			err = batch_put(fds[i], &g->m[i]);
-		if (err)
-			return err;
 	}
-	return 0;
+	return side_join(side, t, &j, err);
 }
 
 static int gen_image_delete(const int fds[PT_NMAPS], const struct gen_image *g)
 {
-	for (int i = 0; i < PT_NMAPS; i++) {
-		int err;
+	struct side_job j;
+	pthread_t t;
+	int side = side_start(fds, g, true, del_row, &j, &t), err = 0;
 
-		/* an array's entries cannot be deleted: the next write of
-		 * this generation overwrites them all */
-		if (!g->m[i].n || pt_maps[i].type == BPF_MAP_TYPE_ARRAY)
-			continue;
-		err = batch_del(fds[i], &g->m[i]);
-		if (err)
-			return err;
-	}
-	return 0;
+	for (int i = 0; i < PT_NMAPS && !err; i++)
+		if (g->m[i].n && del_row(i) && i != side)
+			err = batch_del(fds[i], &g->m[i]);
+	return side_join(side, t, &j, err);
 }
 
 static int zero_slots(struct pt_ctx *ctx, const uint32_t *slots, size_t n)
