@@ -157,4 +157,54 @@ case_upgrade_and_guard_keep_capacity() {
 	expect_json "$ns" .bindings 1 status
 }
 
+# A file of 20,000 host bindings and one of each other kind: above the
+# size at which a commit writes its largest map on a second thread (and
+# deletes it so), below the default capacity. Every binding is written:
+# each of the 20,000 addresses answers; the state apply records is the
+# one status reads back (in sync); removing them leaves none.
+case_many_bindings_written_and_removed_whole() {
+	local ns tmp srv a
+	newns ns cap
+	casetmp tmp
+	ip -n "$ns" addr add 198.18.0.0/17 dev lo
+	pt "$ns" load >/dev/null
+	serve srv "$ns" tcp 127.0.0.1 3003 irene
+	wait_listen "$ns" tcp 3003
+	{
+		echo 'service add irene --desc "the \"many\" test"'
+		echo 'service add bob'
+		awk 'BEGIN { for (i = 1; i <= 20000; i++)
+			printf "bind tcp 198.18.%d.%d 80 irene\n", int(i / 256), i % 256 }'
+		echo 'bind tcp 198.18.64.0/18 80 bob'
+		echo 'bind udp any 53 bob'
+		echo 'bind tcp 2001:db8::/64 1000-2000 irene'
+		echo 'bind tcp 2001:db8::1 1500 bob'
+		echo 'policy tcp 22 drop-new --from 198.51.100.0/24'
+		echo 'policy udp 53 limit 1000'
+		echo 'watch tcp 8000-8010'
+	} >"$tmp/many.conf"
+	pt "$ns" apply "$tmp/many.conf" >/dev/null 2>&1
+	pt "$ns" register irene --pid "$srv"
+	expect_json "$ns" .bindings 20004 status
+	expect_json "$ns" .config.in_sync true status
+	expect_eq "$(pt "$ns" --json bindings | jq '[.[] | select(.service == "irene" and .port_lo == 80 and .port_hi == 80)] | length')" \
+		20000 "irene's port-80 bindings read back"
+	for a in 198.18.0.1 198.18.39.16 198.18.78.32; do
+		expect_eq "$(tcp_get "$ns" "$a" 80)" irene "$a:80"
+	done
+	# 198.18.78.33 is no host binding: the /18 of bob (no socket), refused
+	expect_rc 1 in_ns "$ns" timeout 3 socat -T2 - TCP:198.18.78.33:80
+	expect_json "$ns" '.ports[] | select(.proto == "tcp" and .port == 80) | .no_socket' 1 stats
+	printf 'service add irene --desc "the \\"many\\" test"\nservice add bob\n' >"$tmp/none.conf"
+	pt "$ns" apply "$tmp/none.conf" >/dev/null
+	expect_json "$ns" .bindings 0 status
+	expect_json "$ns" .config.in_sync true status
+	expect_rc 1 in_ns "$ns" timeout 3 socat -T2 - TCP:198.18.0.1:80
+	# and the maps hold nothing of them in either generation
+	expect_eq "$(bpftool -j map dump pinned "$(pt "$ns" --json status | jq -r .pin_dir)/bind_host" | jq length)" 0 \
+		"bind_host entries left"
+	expect_eq "$(bpftool -j map dump pinned "$(pt "$ns" --json status | jq -r .pin_dir)/bind_table" | jq length)" 0 \
+		"bind_table entries left"
+}
+
 run_cases
