@@ -551,12 +551,64 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 	return 0;
 }
 
+/* cmp_binding's order as one memcmp key, with the binding's position:
+ * a million bindings sort by memcmp of 32-byte keys in a fraction of the
+ * time cmp_binding's calls take. */
+struct binding_key {
+	uint8_t k[28];		/* proto, lo, hi, family (any first), addr, plen,
+				 * position: big-endian */
+	uint32_t pos;
+};
+
+static int cmp_binding_key(const void *x, const void *y)
+{
+	return memcmp(((const struct binding_key *)x)->k, ((const struct binding_key *)y)->k, 28);
+}
+
+static void sort_bindings(struct pt_state *st)
+{
+	size_t n = st->nbindings;
+	struct binding_key *ks = n <= UINT32_MAX ? malloc(n * sizeof(*ks)) : NULL;
+	struct pt_binding *out = malloc(n * sizeof(*out));
+
+	if (!ks || !out) {
+		/* no memory for the keys: the same order, slower */
+		free(ks);
+		free(out);
+		qsort(st->bindings, n, sizeof(*st->bindings), cmp_binding);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		uint8_t *k = ks[i].k;
+
+		k[0] = b->proto;
+		k[1] = (uint8_t)(b->lo >> 8);
+		k[2] = (uint8_t)b->lo;
+		k[3] = (uint8_t)(b->hi >> 8);
+		k[4] = (uint8_t)b->hi;
+		k[5] = b->prefix.family == PT_FAMILY_ANY ? 0 : (uint8_t)(b->prefix.family + 1);
+		memcpy(k + 6, b->prefix.addr, 16);
+		k[22] = b->prefix.plen;
+		k[23] = 0;
+		for (int j = 0; j < 4; j++)
+			k[27 - j] = (uint8_t)(i >> (8 * j));
+		ks[i].pos = (uint32_t)i;
+	}
+	qsort(ks, n, sizeof(*ks), cmp_binding_key);
+	for (size_t i = 0; i < n; i++)
+		out[i] = st->bindings[ks[i].pos];
+	free(st->bindings);
+	st->bindings = out;
+	free(ks);
+}
+
 void pt_state_sort(struct pt_state *st)
 {
 	if (st->nservices)
 		qsort(st->services, st->nservices, sizeof(*st->services), cmp_service);
 	if (st->nbindings)
-		qsort(st->bindings, st->nbindings, sizeof(*st->bindings), cmp_binding);
+		sort_bindings(st);
 	if (st->npolicies)
 		qsort(st->policies, st->npolicies, sizeof(*st->policies), cmp_policy);
 	if (st->nwatches)
