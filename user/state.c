@@ -390,10 +390,15 @@ static void prefix_to_rule(const struct pt_prefix *p, struct pt_rule_key *k)
 	memcpy(k->addr, p->addr, 16);
 }
 
+/* Grown to the next power of two when n reaches one (the arrays start
+ * empty and only grow here while the state is read): a million bindings
+ * are 21 reallocations, not a million (each a copy under ASan). */
 #define APPEND(arr, n, elem)                                                  \
 	({                                                                    \
-		void *__p = realloc((arr), ((n) + 1) * sizeof(*(arr)));       \
+		void *__p = (arr);                                            \
 		int __e = 0;                                                  \
+		if (!((n) & ((n) - 1)))                                       \
+			__p = realloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr))); \
 		if (!__p)                                                     \
 			__e = -ENOMEM;                                        \
 		else {                                                        \
