@@ -68,6 +68,8 @@
 #define PT_BIND_TABLE_ENTRIES(n) (2 * (n))	/* bind_table, both generations */
 #define PT_BIND_LPM_ENTRIES(n) (4 * (n))	/* bind_lpm, both generations */
 #define PT_BIND_HOST_ENTRIES(n) (2 * (n))	/* bind_host, both generations */
+#define PT_MAX_BIND_ENTRIES PT_BIND_LPM_ENTRIES(PT_MAX_BINDINGS)   /* at the default */
+#define PT_MAX_HOST_ENTRIES PT_BIND_HOST_ENTRIES(PT_MAX_BINDINGS)  /* at the default */
 #define PT_MAX_POLICIES 16384	/* per generation */
 #define PT_MAX_WATCHES 16384	/* per generation */
 #define PT_MAX_SLOTS 9216	/* counter slots, classes included */
