@@ -340,7 +340,11 @@ def main():
         row("soft lockups and RCU stalls in the kernel log during the section",
             "n/a" if st is None else f"{st:.0f}", "—", "—", "0",
             "n/a" if st is None else ("PASS" if st == 0 else "MISS"))
-        mb = r.med("scale.map_bytes")
+        mb, me = r.med("scale.map_bytes"), r.med("scale.map_bytes_empty")
+        cap = r.med("scale.capacity")
+        if me is not None and cap:
+            row(f"map memory loaded with room for {cap:,.0f} bindings (`load --max-bindings`), "
+                "before any, this host (`status`)", fmt_bytes(me), "—", "—")
         if mb is not None:
             row(f"map memory with {n:,.0f} bindings, this host (`status`)", fmt_bytes(mb),
                 "—", "—")

@@ -2,8 +2,9 @@
 # shellcheck shell=bash
 #
 # The largest binding table, sourced by bench/section.sh: SCALE_BINDINGS
-# TCP bindings (default: as many as portier takes, PT_MAX_BINDINGS) in a
-# namespace of its own. Timed with the wall clock, once each: `apply` of
+# TCP bindings (default: a million) in a namespace of its own, loaded with
+# room for them (`load --max-bindings`, at least the default capacity).
+# Timed with the wall clock, once each: `apply` of
 # all of them onto a state holding only their service; `apply` of that
 # state again, which removes them all; `apply` of all of them again, then
 # `unload`. Then the dispatcher's cost per lookup with all of them in
@@ -18,11 +19,15 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 kernel_stalls() { dmesg 2>/dev/null | grep -cE 'soft lockup|rcu.*(stall|detected stalls)'; }
 
 bench_scale() {
-	local ns dir n mid t0 s0 s1 srv
-	n=${SCALE_BINDINGS:-$(awk '$1 == "#define" && $2 == "PT_MAX_BINDINGS" { print $3 }' include/portier.h)}
+	local ns dir n mid t0 s0 s1 srv cap
+	n=${SCALE_BINDINGS:-1000000}
+	cap=$(awk '$1 == "#define" && $2 == "PT_MAX_BINDINGS" { print $3 }' include/portier.h)
+	[ "$n" -le "$cap" ] || cap=$n
 	bench_ns ns scale || return 1
-	"$PORTIER" --netns "$ns" load >/dev/null || return 1
+	"$PORTIER" --netns "$ns" load --max-bindings "$cap" >/dev/null || return 1
 	dir=$("$PORTIER" --netns "$ns" --json status | jq -r .pin_dir) || return 1
+	record scale.capacity "$cap"
+	record scale.map_bytes_empty "$("$PORTIER" --netns "$ns" --json status | jq .map_bytes)"
 	mid=$(gen_bindings "$n" "$BENCH_TMP/scale.conf")
 	echo "service add bench" >"$BENCH_TMP/scale-base.conf"
 	s0=$(kernel_stalls)

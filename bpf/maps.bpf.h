@@ -35,7 +35,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, PT_MAX_BIND_ENTRIES);
+	__uint(max_entries, PT_BIND_LPM_ENTRIES(PT_MAX_BINDINGS));	/* sized at load */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pt_lpm_key);
 	__type(value, struct pt_bind_val);
@@ -44,7 +44,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_HOST_ENTRIES);
+	__uint(max_entries, PT_BIND_HOST_ENTRIES(PT_MAX_BINDINGS));	/* sized at load */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pt_host_key);
 	__type(value, struct pt_bind_val);
@@ -168,7 +168,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2 * PT_MAX_BINDINGS);
+	__uint(max_entries, PT_BIND_TABLE_ENTRIES(PT_MAX_BINDINGS));	/* sized at load */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pt_rule_key);
 	__type(value, struct pt_bind_rec);

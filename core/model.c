@@ -342,7 +342,7 @@ int pt_binding_set(struct pt_state *st, const struct pt_binding *b, size_t *clas
 		st->bindings[same].service = b->service;
 		return 0;
 	}
-	if (st->nbindings >= PT_MAX_BINDINGS)
+	if (st->nbindings >= pt_state_max_bindings(st))
 		return -ENOSPC;
 	return append((void **)&st->bindings, &st->nbindings, sizeof(*b), b);
 }

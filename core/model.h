@@ -105,7 +105,14 @@ struct pt_state {
 	size_t nslots;
 	struct pt_steer *steers;
 	size_t nsteers;
+	uint32_t max_bindings;	/* capacity (the loaded maps'); 0: PT_MAX_BINDINGS */
 };
+
+/* The most bindings st may hold. */
+static inline size_t pt_state_max_bindings(const struct pt_state *st)
+{
+	return st->max_bindings ? st->max_bindings : PT_MAX_BINDINGS;
+}
 
 /* Ranges of bindings and policies at most this wide are counted port by
  * port; wider ones get one counter row for the whole range. Watched ports

@@ -358,6 +358,22 @@ char *pt_format_addr(uint8_t family, const uint8_t addr[16], char *buf, size_t l
 	return buf;
 }
 
+/* v in decimal at p; returns the end. A dump of a million bindings
+ * formats three million numbers: without printf's machinery. */
+static char *put_dec(char *p, unsigned int v)
+{
+	char t[10];
+	int n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
 char *pt_format_prefix(const struct pt_prefix *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
@@ -366,16 +382,34 @@ char *pt_format_prefix(const struct pt_prefix *p, char *buf, size_t len)
 		snprintf(buf, len, "any");
 		return buf;
 	}
+	if (p->family == PT_INET && len >= sizeof("255.255.255.255/32")) {
+		char *e = buf;
+
+		for (int i = 0; i < 4; i++) {
+			e = put_dec(e, p->addr[i]);
+			*e++ = i < 3 ? '.' : '/';
+		}
+		*put_dec(e, p->plen) = 0;
+		return buf;
+	}
 	snprintf(buf, len, "%s/%u", pt_format_addr(p->family, p->addr, a, sizeof(a)), p->plen);
 	return buf;
 }
 
 char *pt_format_ports(uint16_t lo, uint16_t hi, char *buf, size_t len)
 {
-	if (lo == hi)
-		snprintf(buf, len, "%u", lo);
-	else
-		snprintf(buf, len, "%u-%u", lo, hi);
+	char *e;
+
+	if (len < sizeof("65535-65535")) {
+		snprintf(buf, len, lo == hi ? "%u" : "%u-%u", lo, hi);
+		return buf;
+	}
+	e = put_dec(buf, lo);
+	if (lo != hi) {
+		*e++ = '-';
+		e = put_dec(e, hi);
+	}
+	*e = 0;
 	return buf;
 }
 

@@ -62,12 +62,19 @@
 #define PT_DESC_LEN 96		/* service description, NUL included */
 #define PT_MAX_SERVICES 512
 #define PT_MAX_SOCKETS 64	/* per service, protocol and family */
-#define PT_MAX_BINDINGS 131072	/* per generation */
+/* Bindings per generation: `portier load --max-bindings N` sizes the
+ * binding maps for N at load (the maps' own max_entries record it), from
+ * 1 to PT_MAX_BINDINGS_LIMIT; PT_MAX_BINDINGS when not given. */
+#define PT_MAX_BINDINGS 131072
+#define PT_MAX_BINDINGS_LIMIT 4194304
+#define PT_BIND_TABLE_ENTRIES(n) (2 * (n))	/* bind_table, both generations */
+#define PT_BIND_LPM_ENTRIES(n) (4 * (n))	/* bind_lpm, both generations */
+#define PT_BIND_HOST_ENTRIES(n) (2 * (n))	/* bind_host, both generations */
+#define PT_MAX_BIND_ENTRIES PT_BIND_LPM_ENTRIES(PT_MAX_BINDINGS)   /* at the default */
+#define PT_MAX_HOST_ENTRIES PT_BIND_HOST_ENTRIES(PT_MAX_BINDINGS)  /* at the default */
 #define PT_MAX_POLICIES 16384	/* per generation */
 #define PT_MAX_WATCHES 16384	/* per generation */
 #define PT_MAX_SLOTS 9216	/* counter slots, classes included */
-#define PT_MAX_BIND_ENTRIES 524288  /* bind_lpm trie, both generations */
-#define PT_MAX_HOST_ENTRIES (2 * PT_MAX_BINDINGS) /* bind_host, both generations */
 #define PT_MAX_POLICY_ENTRIES 1048576 /* every class has a /0 row per family */
 #define PT_MAX_FRAGS 8192	/* frag_table: first fragments remembered (LRU) */
 #define PT_MAX_QUEUES 64	/* AF_XDP: receive queues per service */

@@ -22,7 +22,26 @@ struct load_args {
 	size_t nif;
 	enum pt_xdp_req mode;
 	bool force;
+	uint32_t max_bindings;	/* 0: not given */
 };
+
+/* --max-bindings N: a decimal count from 1 to PT_MAX_BINDINGS_LIMIT. */
+static int parse_max_bindings(const char *s, uint32_t *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < 1 || v > PT_MAX_BINDINGS_LIMIT)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
 
 static int parse_load(int argc, char **argv, struct load_args *a)
 {
@@ -30,6 +49,7 @@ static int parse_load(int argc, char **argv, struct load_args *a)
 		{ "xdp", required_argument, NULL, 'x' },
 		{ "xdp-mode", required_argument, NULL, 'm' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "max-bindings", required_argument, NULL, 'b' },
 		{},
 	};
 	bool mode_given = false;
@@ -50,6 +70,10 @@ static int parse_load(int argc, char **argv, struct load_args *a)
 			mode_given = true;
 		} else if (c == 'f') {
 			a->force = true;
+		} else if (c == 'b') {
+			if (parse_max_bindings(optarg, &a->max_bindings))
+				return pt_bad("load: --max-bindings %s: not a whole number from 1 to %d",
+					      optarg, PT_MAX_BINDINGS_LIMIT);
 		} else {
 			return pt_usage_error("load", "unknown option or missing value '%s'",
 					      argv[optind - 1]);
@@ -61,10 +85,16 @@ static int parse_load(int argc, char **argv, struct load_args *a)
 	return c;
 }
 
-static int load_failed(int err, const struct pt_ctx *ctx, const struct pt_load_result *res)
+static int load_failed(int err, const struct pt_ctx *ctx, const struct load_args *a,
+		       const struct pt_load_result *res)
 {
 	if (err == -EPROTO)
 		return pt_open_fail((struct pt_open_result){ PT_OPEN_OTHER_ABI, err }, ctx);
+	if (res->max_bindings_differ)
+		return pt_bad("load: --max-bindings %u: the state in %s was loaded for %u bindings "
+			      "and its maps keep that size: 'portier unload' (this drops the "
+			      "configuration) and load again to change it", a->max_bindings, ctx->dir,
+			      ctx->max_bindings);
 	if (err == -EOPNOTSUPP)
 		return pt_fail("load: this kernel has no sk_lookup programs: portier needs "
 			       "Linux 5.9 or later (README.md, Kernels)");
@@ -159,8 +189,8 @@ int cmd_load(int argc, char **argv)
 				     a.ifaces[i]);
 			goto cleanup;
 		}
-	err = pt_load(&ctx, &res);
-	ret = err ? load_failed(err, &ctx, &res) : attach_guards(&ctx, &a, &res);
+	err = pt_load(&ctx, a.max_bindings, &res);
+	ret = err ? load_failed(err, &ctx, &a, &res) : attach_guards(&ctx, &a, &res);
 	if (!ret)
 		print_load(&ctx, &a, &res);
 cleanup:
@@ -216,6 +246,7 @@ struct status {
 	struct pt_xdp_iface xif[PT_MAX_XDP_IFACES];
 	size_t nxif;
 	uint64_t map_bytes, map_max, map_kernel, map_computed;
+	uint64_t bind_bytes, bind_max;	/* the maps sized by the binding capacity */
 	struct pt_apply_info ai;	/* what apply last did */
 };
 
@@ -312,6 +343,10 @@ static int gather_status(struct pt_ctx *ctx, struct status *s)
 		s->map_kernel += mm.kernel;
 		s->map_computed += mm.used;
 		s->map_max += mm.max;
+		if (i == M_BIND_TABLE || i == M_BIND_LPM || i == M_BIND_HOST) {
+			s->bind_bytes += pt_kernel_counts_map_memory() ? mm.kernel : mm.used;
+			s->bind_max += mm.max;
+		}
 	}
 	/* the kernel's own count where it is one (6.4+), else computed */
 	s->map_bytes = pt_kernel_counts_map_memory() ? s->map_kernel : s->map_computed;
@@ -372,6 +407,10 @@ static void print_status_json(const struct pt_ctx *ctx, const struct status *s)
 	json_object_object_add(o, "xdp", xa);
 	json_object_object_add(o, "services", json_object_new_int64((int64_t)s->st.nservices));
 	json_object_object_add(o, "bindings", json_object_new_int64((int64_t)s->st.nbindings));
+	json_object_object_add(o, "max_bindings", json_object_new_int64(ctx->max_bindings));
+	json_object_object_add(o, "binding_map_bytes", json_object_new_int64((int64_t)s->bind_bytes));
+	json_object_object_add(o, "binding_map_bytes_max",
+			       json_object_new_int64((int64_t)s->bind_max));
 	json_object_object_add(o, "policies", json_object_new_int64((int64_t)s->st.npolicies));
 	json_object_object_add(o, "watches", json_object_new_int64((int64_t)s->st.nwatches));
 	json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)s->map_bytes));
@@ -407,7 +446,7 @@ static void print_guard_text(const struct pt_xdp_iface *x)
 
 static void print_status_text(const struct pt_ctx *ctx, const struct status *s)
 {
-	char buf[64];
+	char buf[64], buf2[64];
 
 	printf("loaded:      yes (network namespace %llu, %s)\n", (unsigned long long)ctx->netns_ino,
 	       ctx->dir);
@@ -426,7 +465,10 @@ static void print_status_text(const struct pt_ctx *ctx, const struct status *s)
 	for (size_t i = 0; i < s->nxif; i++)
 		print_guard_text(&s->xif[i]);
 	printf("services:    %zu\n", s->st.nservices);
-	printf("bindings:    %zu\n", s->st.nbindings);
+	fmt_bytes(s->bind_bytes, buf, sizeof(buf));
+	fmt_bytes(s->bind_max, buf2, sizeof(buf2));
+	printf("bindings:    %zu of at most %u (load --max-bindings); their maps: %s, %s when full\n",
+	       s->st.nbindings, ctx->max_bindings, buf, buf2);
 	printf("policies:    %zu\n", s->st.npolicies);
 	printf("watches:     %zu\n", s->st.nwatches);
 	print_config_text(s);

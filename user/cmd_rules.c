@@ -126,7 +126,8 @@ static int edit_bind(struct pt_ctx *ctx, struct pt_state *st, void *varg)
 			      pt_format_ports(o->lo, o->hi, oports, sizeof(oports)));
 	}
 	if (err == -ENOSPC)
-		return pt_bad("bind: at most %d bindings", PT_MAX_BINDINGS);
+		return pt_bad("bind: at most %zu bindings, the capacity this state was "
+			      "loaded with (load --max-bindings)", pt_state_max_bindings(st));
 	return err ? pt_fail("bind: %s", strerror(-err)) : pt_xsk_bind_check(ctx, st, s->id, "bind");
 }
 

@@ -82,8 +82,9 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *name)
 	return 0;
 }
 
-/* Open the dispatch object with its maps taken from (or pinned into) dir. */
-static int open_dispatch(const char *dir, struct dispatch **out)
+/* Open the dispatch object with its maps taken from (or pinned into) dir,
+ * the binding maps sized for max_bindings per generation. */
+static int open_dispatch(const char *dir, uint32_t max_bindings, struct dispatch **out)
 {
 	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir);
 	struct dispatch *skel;
@@ -92,7 +93,7 @@ static int open_dispatch(const char *dir, struct dispatch **out)
 	skel = dispatch__open_opts(&opts);
 	if (!skel)
 		return -errno;
-	err = pt_obj_fit(skel->obj) ?: dispatch__load(skel);
+	err = pt_obj_fit(skel->obj, max_bindings) ?: dispatch__load(skel);
 	if (err) {
 		dispatch__destroy(skel);
 		/* a kernel before 5.9 has no sk_lookup programs: say so */
@@ -185,7 +186,7 @@ static int commit_empty(const struct pt_ctx *ctx, const char *tmp)
  * so a load killed anywhere leaves either no state (and a directory the
  * next load removes) or the whole one.
  */
-static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
+static int fresh_load(struct pt_ctx *ctx, uint32_t max_bindings, struct pt_load_result *res)
 {
 	char tmp[PATH_MAX + 8], path[PATH_MAX + 64];
 	struct dispatch *skel = NULL;
@@ -204,7 +205,7 @@ static int fresh_load(struct pt_ctx *ctx, struct pt_load_result *res)
 		return -EEXIST;
 	if (mkdir(tmp, 0700))
 		return -errno;
-	err = open_dispatch(tmp, &skel);
+	err = open_dispatch(tmp, max_bindings ? max_bindings : PT_MAX_BINDINGS, &skel);
 	if (err)
 		goto fail;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY)) {
@@ -251,7 +252,7 @@ static int upgrade(struct pt_ctx *ctx, struct pt_load_result *res)
 	int link_fd = -1, err;
 	__u32 zero = 0;
 
-	err = open_dispatch(ctx->dir, &skel);
+	err = open_dispatch(ctx->dir, ctx->max_bindings, &skel);
 	if (err)
 		return err;
 	err = pin_path(path, sizeof(path), ctx->dir, PIN_DISPATCH_LINK);
@@ -364,7 +365,7 @@ int pt_prune_dead(void)
 	return n;
 }
 
-int pt_load(struct pt_ctx *ctx, struct pt_load_result *res)
+int pt_load(struct pt_ctx *ctx, uint32_t max_bindings, struct pt_load_result *res)
 {
 	int err;
 
@@ -385,11 +386,17 @@ int pt_load(struct pt_ctx *ctx, struct pt_load_result *res)
 		err = rm_dir_pins(ctx->dir);
 		if (err)
 			return err;
-		err = fresh_load(ctx, res);
+		err = fresh_load(ctx, max_bindings, res);
 		return err ?: pt_ctx_open(ctx);
 	}
 	if (err)
 		return err;
+	/* the binding maps keep the size they were made with: another one
+	 * needs a new state (unload, load) */
+	if (max_bindings && max_bindings != ctx->max_bindings) {
+		res->max_bindings_differ = true;
+		return -EINVAL;
+	}
 	/* this build, attached, and every guard the recorded one: nothing to
 	 * do; anything else is upgraded (or repaired) in place */
 	if (ctx->cfg.build_id == pt_build_id() && link_alive(ctx->dir) && !pt_xdp_strays(ctx)) {

@@ -21,7 +21,8 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct pt_cmd cmds[] = {
-	{ "load", cmd_load, "load [--xdp IFACE]... [--xdp-mode auto|native|skb] [--force]", true },
+	{ "load", cmd_load,
+	  "load [--xdp IFACE]... [--xdp-mode auto|native|skb] [--force] [--max-bindings N]", true },
 	{ "unload", cmd_unload, "unload", true },
 	{ "status", cmd_status, "status", true },
 	{ "service", cmd_service, "service { add SERVICE [--desc TEXT] | del SERVICE }", true },

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,16 +64,38 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	ROW(APPLY_INFO, ARRAY, __u32, struct pt_apply_info),
 };
 
-int pt_obj_fit(struct bpf_object *obj)
+static int set_entries(struct bpf_object *obj, const char *name, __u32 n)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, PT_MAP_NAME(PT_MAP_CPU_MAP));
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+
+	return m ? bpf_map__set_max_entries(m, n) : -ENOENT;
+}
+
+int pt_obj_fit(struct bpf_object *obj, uint32_t max_bindings)
+{
 	int ncpus = libbpf_num_possible_cpus();
 
 	if (ncpus <= 0)
 		return ncpus < 0 ? ncpus : -EINVAL;
 	if (ncpus > PT_MAX_CPUS)
 		ncpus = PT_MAX_CPUS;
-	return m ? bpf_map__set_max_entries(m, (__u32)ncpus) : -ENOENT;
+	if (!max_bindings || max_bindings > PT_MAX_BINDINGS_LIMIT)
+		return -EINVAL;
+	return set_entries(obj, PT_MAP_NAME(PT_MAP_CPU_MAP), (__u32)ncpus) ?:
+	       set_entries(obj, PT_MAP_NAME(PT_MAP_BIND_TABLE),
+			   PT_BIND_TABLE_ENTRIES(max_bindings)) ?:
+	       set_entries(obj, PT_MAP_NAME(PT_MAP_BIND_LPM), PT_BIND_LPM_ENTRIES(max_bindings)) ?:
+	       set_entries(obj, PT_MAP_NAME(PT_MAP_BIND_HOST), PT_BIND_HOST_ENTRIES(max_bindings));
+}
+
+uint32_t pt_map_max_bindings(int bind_table_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bind_table_fd, &info, &len))
+		return 0;
+	return info.max_entries / PT_BIND_TABLE_ENTRIES(1);
 }
 
 const char *pt_strerror(int err)
@@ -196,6 +219,10 @@ int pt_ctx_open(struct pt_ctx *ctx)
 	}
 	if (pt_pins_stale(ctx->dir, ctx->netns_ino))
 		return -ESTALE;
+	/* the capacity is the pinned maps' own size, chosen at load */
+	ctx->max_bindings = pt_map_max_bindings(ctx->fds[M_BIND_TABLE]);
+	if (!ctx->max_bindings || ctx->max_bindings > PT_MAX_BINDINGS_LIMIT)
+		return -EPROTO;
 	return 0;
 }
 
@@ -366,10 +393,15 @@ static void prefix_to_rule(const struct pt_prefix *p, struct pt_rule_key *k)
 	memcpy(k->addr, p->addr, 16);
 }
 
+/* Grown to the next power of two when n reaches one (the arrays start
+ * empty and only grow here while the state is read): a million bindings
+ * are 21 reallocations, not a million (each a copy under ASan). */
 #define APPEND(arr, n, elem)                                                  \
 	({                                                                    \
-		void *__p = realloc((arr), ((n) + 1) * sizeof(*(arr)));       \
+		void *__p = (arr);                                            \
 		int __e = 0;                                                  \
+		if (!((n) & ((n) - 1)))                                       \
+			__p = realloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr))); \
 		if (!__p)                                                     \
 			__e = -ENOMEM;                                        \
 		else {                                                        \
@@ -512,6 +544,7 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 	int err;
 
 	memset(st, 0, sizeof(*st));
+	st->max_bindings = ctx->max_bindings;
 	err = pt_map_walk(ctx->fds, M_SVC_TABLE, gen, visit_svc, st);
 	err = err ?: pt_map_walk(ctx->fds, M_BIND_TABLE, gen, visit_bind, st);
 	err = err ?: pt_map_walk(ctx->fds, M_POLICY_TABLE, gen, visit_policy, st);
@@ -522,17 +555,74 @@ int pt_state_load(struct pt_ctx *ctx, struct pt_state *st)
 		pt_state_free(st);
 		return err;
 	}
+	pt_state_sort(st);
+	return 0;
+}
+
+/* cmp_binding's order as one memcmp key, with the binding's position:
+ * a million bindings sort by memcmp of 32-byte keys in a fraction of the
+ * time cmp_binding's calls take. */
+struct binding_key {
+	uint8_t k[28];		/* proto, lo, hi, family (any first), addr, plen,
+				 * position: big-endian */
+	uint32_t pos;
+};
+
+static int cmp_binding_key(const void *x, const void *y)
+{
+	return memcmp(((const struct binding_key *)x)->k, ((const struct binding_key *)y)->k, 28);
+}
+
+static void sort_bindings(struct pt_state *st)
+{
+	size_t n = st->nbindings;
+	struct binding_key *ks = n <= UINT32_MAX ? malloc(n * sizeof(*ks)) : NULL;
+	struct pt_binding *out = malloc(n * sizeof(*out));
+
+	if (!ks || !out) {
+		/* no memory for the keys: the same order, slower */
+		free(ks);
+		free(out);
+		qsort(st->bindings, n, sizeof(*st->bindings), cmp_binding);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_binding *b = &st->bindings[i];
+		uint8_t *k = ks[i].k;
+
+		k[0] = b->proto;
+		k[1] = (uint8_t)(b->lo >> 8);
+		k[2] = (uint8_t)b->lo;
+		k[3] = (uint8_t)(b->hi >> 8);
+		k[4] = (uint8_t)b->hi;
+		k[5] = b->prefix.family == PT_FAMILY_ANY ? 0 : (uint8_t)(b->prefix.family + 1);
+		memcpy(k + 6, b->prefix.addr, 16);
+		k[22] = b->prefix.plen;
+		k[23] = 0;
+		for (int j = 0; j < 4; j++)
+			k[27 - j] = (uint8_t)(i >> (8 * j));
+		ks[i].pos = (uint32_t)i;
+	}
+	qsort(ks, n, sizeof(*ks), cmp_binding_key);
+	for (size_t i = 0; i < n; i++)
+		out[i] = st->bindings[ks[i].pos];
+	free(st->bindings);
+	st->bindings = out;
+	free(ks);
+}
+
+void pt_state_sort(struct pt_state *st)
+{
 	if (st->nservices)
 		qsort(st->services, st->nservices, sizeof(*st->services), cmp_service);
 	if (st->nbindings)
-		qsort(st->bindings, st->nbindings, sizeof(*st->bindings), cmp_binding);
+		sort_bindings(st);
 	if (st->npolicies)
 		qsort(st->policies, st->npolicies, sizeof(*st->policies), cmp_policy);
 	if (st->nwatches)
 		qsort(st->watches, st->nwatches, sizeof(*st->watches), cmp_watch);
 	if (st->nsteers)
 		qsort(st->steers, st->nsteers, sizeof(*st->steers), cmp_steer);
-	return 0;
 }
 
 /* bind_host's key is bind_lpm's without the prefix length in front */
@@ -733,8 +823,15 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	g->gen = c->gen;
 	if (st)
 		err = image_records(st, c->gen, g);
+	/* bind_lpm without its full-length entries: each is in bind_host,
+	 * which both programs ask first for a class flagged PT_PORT_HOST,
+	 * and asking the trie only on a miss, they never need it there (a
+	 * miss means no full-length entry for the address). One trie update
+	 * fewer per host binding, the costliest write of a commit. */
 	for (size_t i = 0; i < c->nbinds && !err; i++)
-		err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
+		if (c->binds[i].key.prefixlen !=
+		    PT_LPM_KEY_BITS + (c->binds[i].key.family == PT_INET ? 32u : 128u))
+			err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
 	for (size_t i = 0; i < c->nhosts && !err; i++)
 		/* the host key is the LPM key without its prefix length */
 		err = image_add(&g->m[M_BIND_HOST], &c->hosts[i].key.gen, &c->hosts[i].val);
@@ -790,38 +887,95 @@ static int port_table_put(int fd, const struct gen_image *g)
 	return err;
 }
 
+/*
+ * The largest map of an image goes on a thread of its own: a million
+ * bindings are a million updates of bind_table and another million of
+ * bind_host, each a hash update in the kernel (most of a commit's time),
+ * and updates of two maps run on two CPUs. Below SPLIT_MIN entries a
+ * thread costs more than it saves. Both halves end before the caller goes
+ * on (the flip, or a delete), so the commit's order is unchanged.
+ */
+#define SPLIT_MIN 16384
+
+struct side_job {
+	int fd;
+	const struct image *im;
+	bool del;
+	int err;
+};
+
+static void *side_run(void *arg)
+{
+	struct side_job *j = arg;
+
+	j->err = j->del ? batch_del(j->fd, j->im) : batch_put(j->fd, j->im);
+	return NULL;
+}
+
+/* Start the largest of the maps that want(i) on a thread: its id, or -1
+ * when none is worth one (or no thread could start: the caller does it). */
+static int side_start(const int fds[PT_NMAPS], const struct gen_image *g, bool del,
+		      bool (*want)(int), struct side_job *j, pthread_t *t)
+{
+	int big = -1;
+
+	for (int i = 0; i < PT_NMAPS; i++)
+		if (want(i) && g->m[i].n >= SPLIT_MIN && (big < 0 || g->m[i].n > g->m[big].n))
+			big = i;
+	if (big < 0)
+		return -1;
+	*j = (struct side_job){ .fd = fds[big], .im = &g->m[big], .del = del };
+	return pthread_create(t, NULL, side_run, j) ? -1 : big;
+}
+
+static int side_join(int side, pthread_t t, const struct side_job *j, int err)
+{
+	if (side < 0)
+		return err;
+	pthread_join(t, NULL);
+	return err ?: j->err;
+}
+
+static bool put_row(int i)
+{
+	return pt_maps[i].commit && i != M_PORT_TABLE;
+}
+
+static bool del_row(int i)
+{
+	/* an array's entries cannot be deleted: the next write of this
+	 * generation overwrites them all */
+	return pt_maps[i].type != BPF_MAP_TYPE_ARRAY;
+}
+
 /* In row order: records first, then the derived tables. Nothing reads this
  * generation until the flip, so the order only matters for a reader of
  * records. */
 static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 {
-	for (int i = 0; i < PT_NMAPS; i++) {
-		int err = 0;
+	struct side_job j;
+	pthread_t t;
+	int side = side_start(fds, g, false, put_row, &j, &t), err = 0;
 
+	for (int i = 0; i < PT_NMAPS && !err; i++) {
 		if (i == M_PORT_TABLE)
 			err = port_table_put(fds[i], g);
-		else if (pt_maps[i].commit)
+		else if (put_row(i) && i != side)
 			err = batch_put(fds[i], &g->m[i]);
-		if (err)
-			return err;
 	}
-	return 0;
+	return side_join(side, t, &j, err);
 }
 
 static int gen_image_delete(const int fds[PT_NMAPS], const struct gen_image *g)
 {
-	for (int i = 0; i < PT_NMAPS; i++) {
-		int err;
+	struct side_job j;
+	pthread_t t;
+	int side = side_start(fds, g, true, del_row, &j, &t), err = 0;
 
-		/* an array's entries cannot be deleted: the next write of
-		 * this generation overwrites them all */
-		if (!g->m[i].n || pt_maps[i].type == BPF_MAP_TYPE_ARRAY)
-			continue;
-		err = batch_del(fds[i], &g->m[i]);
-		if (err)
-			return err;
-	}
-	return 0;
+	for (int i = 0; i < PT_NMAPS && !err; i++)
+		if (g->m[i].n && del_row(i) && i != side)
+			err = batch_del(fds[i], &g->m[i]);
+	return side_join(side, t, &j, err);
 }
 
 static int zero_slots(struct pt_ctx *ctx, const uint32_t *slots, size_t n)

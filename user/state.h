@@ -70,9 +70,13 @@ extern const struct pt_map_desc pt_maps[PT_NMAPS];
 
 struct bpf_object;
 /* Size what the running kernel sizes: cpu_map has one entry per possible
- * CPU (a CPUMAP may not exceed the kernel's NR_CPUS), at most PT_MAX_CPUS.
+ * CPU (a CPUMAP may not exceed the kernel's NR_CPUS), at most PT_MAX_CPUS;
+ * and the binding maps for max_bindings per generation (the pinned maps'
+ * own size when they are reused: pt_ctx.max_bindings).
  * Call between open and load of either object. */
-int pt_obj_fit(struct bpf_object *obj);
+int pt_obj_fit(struct bpf_object *obj, uint32_t max_bindings);
+/* The binding capacity the pinned bind_table was sized for, 0 if unknown. */
+uint32_t pt_map_max_bindings(int bind_table_fd);
 
 struct pt_ctx {
 	int netns_fd;		/* the target namespace */
@@ -82,6 +86,7 @@ struct pt_ctx {
 	bool shared;		/* a reader: take the lock shared */
 	int fds[PT_NMAPS];
 	struct pt_config cfg;
+	uint32_t max_bindings;	/* per generation, from the pinned maps' size */
 };
 
 /* Enter the namespace (NULL: the current one) and name the pin directory. */
@@ -99,8 +104,10 @@ void pt_ctx_close_maps(struct pt_ctx *ctx);
 bool pt_pins_stale(const char *dir, uint64_t netns_ino);
 void pt_ctx_close(struct pt_ctx *ctx);
 
-/* Read the live generation into st. */
+/* Read the live generation into st, in pt_state_sort's order. */
 int pt_state_load(struct pt_ctx *ctx, struct pt_state *st);
+/* Put every rule array of st in the one order pt_state_load gives. */
+void pt_state_sort(struct pt_state *st);
 /* Wait for an RCU grace period: every BPF program run that began before
  * the call has ended (docs/ARCHITECTURE.md, "Generations"). 0 or -errno
  * when the kernel offers no way to wait. */

@@ -115,7 +115,7 @@ static int attach_mode(struct pt_ctx *ctx, int ifindex, enum xdp_attach_mode mod
 	skel = guard__open_opts(&oopts);
 	if (!skel)
 		return -errno;
-	err = pt_obj_fit(skel->obj);
+	err = pt_obj_fit(skel->obj, ctx->max_bindings);
 	if (err) {
 		guard__destroy(skel);
 		return err;
@@ -217,7 +217,7 @@ static int replace_stray(struct pt_ctx *ctx, uint32_t ifindex, const char *ifnam
 	skel = guard__open_opts(&oopts);
 	if (!skel)
 		return -errno;
-	err = pt_obj_fit(skel->obj) ?: guard__load(skel);
+	err = pt_obj_fit(skel->obj, ctx->max_bindings) ?: guard__load(skel);
 	err = err ?: swap_single(ifindex, bpf_program__fd(skel->progs.portier_guard),
 				 now->stray_id, rec.mode, &rec.prog_id);
 	guard__destroy(skel);	/* the interface holds the program */
@@ -376,7 +376,7 @@ int pt_xdp_upgrade_all(struct pt_ctx *ctx, unsigned int *upgraded)
 	skel = guard__open_opts(&oopts);
 	if (!skel)
 		return -errno;
-	err = pt_obj_fit(skel->obj) ?: guard__load(skel);
+	err = pt_obj_fit(skel->obj, ctx->max_bindings) ?: guard__load(skel);
 	if (err)
 		goto cleanup;
 	for (size_t i = 0; i < all.n; i++) {

@@ -167,7 +167,7 @@ static int fx_setup(void **state)
 			return -1;
 		}
 	}
-	err = pt_obj_fit(fx->skel->obj) ?: dispatch__load(fx->skel);
+	err = pt_obj_fit(fx->skel->obj, PT_MAX_BINDINGS) ?: dispatch__load(fx->skel);
 	if (err) {
 		print_error("dispatch__load: %d (%s): BPF is required, run as root\n", err,
 			    strerror(-err));

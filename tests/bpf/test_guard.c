@@ -78,7 +78,7 @@ static struct guard *guard_env(void)
 		fprintf(stderr, "# guard: open failed: %s\n", strerror(-skel_err));
 		return NULL;
 	}
-	err = bt_unpin_maps(skel->obj) ?: pt_obj_fit(skel->obj);
+	err = bt_unpin_maps(skel->obj) ?: pt_obj_fit(skel->obj, PT_MAX_BINDINGS);
 	if (!err)
 		err = guard__load(skel);
 	for (i = 0; i < PT_NMAPS && !err; i++) {
