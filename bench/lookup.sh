@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 #
 # Lookup cost per sk_lookup run, sourced by bench/section.sh. For each size
-# N of LOOKUP_SIZES (default 10 1000 100000), portier is loaded in a
+# N of LOOKUP_SIZES (default 10 1000 100000 1000000), portier is loaded in a
 # namespace of its own and `portier apply` installs N TCP bindings there,
 # all of one kind (host bindings: exact addresses, bind_host, the same port
 # flags at every size), to one service holding a real listening socket.
@@ -35,7 +35,7 @@ port_flags() {
 
 bench_lookup() {
 	local sizes n ns dir mid srv cap last="" cases=() nosock=() variants=() load v
-	read -r -a sizes <<<"${LOOKUP_SIZES:-10 1000 100000}"
+	read -r -a sizes <<<"${LOOKUP_SIZES:-10 1000 100000 1000000}"
 	cap=$(awk '$1 == "#define" && $2 == "PT_MAX_BINDINGS" { print $3 }' include/portier.h)
 	record lookup.sizes "${sizes[*]}"
 	for n in "${sizes[@]}"; do
