@@ -30,16 +30,18 @@ bench_ns() {
 	printf -v "$1" '%s' "$__ns"
 }
 
-# bench_pair NAME L: a generator namespace NAMEgen and a receiver NAMErx
-# joined by a veth pair ${BENCH_TAG}La (198.18.0.1) - ${BENCH_TAG}Lb
-# (198.18.0.2), both up. Sets the caller's gen, rx, gif, rif, gmac and
-# rmac.
+# bench_pair NAME L [QUEUES]: a generator namespace NAMEgen and a receiver
+# NAMErx joined by a veth pair ${BENCH_TAG}La (198.18.0.1) - ${BENCH_TAG}Lb
+# (198.18.0.2), both up, with QUEUES transmit and receive queues each
+# (default 1). Sets the caller's gen, rx, gif, rif, gmac and rmac.
 # shellcheck disable=SC2034,SC2154 # the caller's locals, by bash's dynamic scope
 bench_pair() {
+	local q=${3:-1}
 	bench_ns gen "${1}gen" || return 1
 	bench_ns rx "${1}rx" || return 1
 	gif="${BENCH_TAG}${2}a" rif="${BENCH_TAG}${2}b"
-	ip link add "$gif" netns "$gen" type veth peer name "$rif" netns "$rx" || return 1
+	ip link add "$gif" netns "$gen" numtxqueues "$q" numrxqueues "$q" type veth \
+		peer name "$rif" netns "$rx" numtxqueues "$q" numrxqueues "$q" || return 1
 	ip -n "$gen" addr add 198.18.0.1/24 dev "$gif"
 	ip -n "$rx" addr add 198.18.0.2/24 dev "$rif"
 	ip -n "$gen" link set "$gif" up

@@ -66,17 +66,10 @@ bench_limit() {
 		log "needs two CPUs: skipped"
 		return 0
 	fi
-	bench_ns _lim_gen limgen || return 1
-	bench_ns _lim_rx limrx || return 1
-	_lim_gif="${BENCH_TAG}la" _lim_rif="${BENCH_TAG}lb"
-	ip link add "$_lim_gif" netns "$_lim_gen" numtxqueues 2 numrxqueues 2 type veth \
-		peer name "$_lim_rif" netns "$_lim_rx" numtxqueues 2 numrxqueues 2 || return 1
-	ip -n "$_lim_gen" addr add 198.18.0.1/24 dev "$_lim_gif"
-	ip -n "$_lim_rx" addr add 198.18.0.2/24 dev "$_lim_rif"
-	ip -n "$_lim_gen" link set "$_lim_gif" up
-	ip -n "$_lim_rx" link set "$_lim_rif" up
-	_lim_gmac=$(ip -n "$_lim_gen" -j link show "$_lim_gif" | jq -r '.[0].address')
-	_lim_rmac=$(ip -n "$_lim_rx" -j link show "$_lim_rif" | jq -r '.[0].address')
+	local gen rx gif rif gmac rmac
+	# two queues each way: the flood arrives on both CPUs
+	bench_pair lim l 2 || return 1
+	_lim_gen=$gen _lim_rx=$rx _lim_gif=$gif _lim_rif=$rif _lim_gmac=$gmac _lim_rmac=$rmac
 	"$PORTIER" --netns "$_lim_rx" load --xdp "$_lim_rif" --xdp-mode native >/dev/null || return 1
 	cat >"$BENCH_TMP/limit.conf" <<-EOF
 		policy udp $LIMIT_DROP_PORT drop
