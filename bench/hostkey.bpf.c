@@ -2,7 +2,8 @@
 /*
  * The host-binding look-up of the dispatcher on its own, so that
  * bench/ptbench hostkey-cost can show what it costs per lookup and what
- * would cost less: a HASH with the 24-byte struct pt_host_key of bind_host
+ * would cost less (it chose bind_host's ARRAY of ABI 6): a HASH with the
+ * 24-byte struct pt_host_key, as bind_host was before
  * (both families in one key), with a 12-byte IPv4-only key and with an
  * 8-byte one, each sized and flagged as bind_host; and the 24-byte keys in
  * an ARRAY addressed by a hash of the key with linear probing (bench/
@@ -37,7 +38,7 @@ struct key8 {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_HOST_ENTRIES);
+	__uint(max_entries, HK_HASH_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pt_host_key);
 	__type(value, struct pt_bind_val);
@@ -45,7 +46,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_HOST_ENTRIES);
+	__uint(max_entries, HK_HASH_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct key12);
 	__type(value, struct pt_bind_val);
@@ -53,7 +54,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_HOST_ENTRIES);
+	__uint(max_entries, HK_HASH_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct key8);
 	__type(value, struct pt_bind_val);

@@ -10,7 +10,8 @@
 #include <linux/types.h>
 #include "portier.h"
 
-#define HK_SLOTS (1u << 19)	/* twice bind_host's PT_MAX_HOST_ENTRIES */
+#define HK_HASH_ENTRIES (2 * PT_MAX_BINDINGS)	/* as bind_host's HASH before ABI 6 */
+#define HK_SLOTS (1u << 19)	/* twice HK_HASH_ENTRIES */
 #define HK_PROBES 16
 
 struct hk_slot {

@@ -33,9 +33,7 @@
  *       pin directory DIR, for one lookup of ADDR:PORT, against an empty
  *       sk_lookup program, and against each --variant (another build of the
  *       dispatcher, loaded over DIR's pinned maps, which must have the same
- *       layout; it must assign a socket exactly when the dispatcher does;
- *       a variant's ARRAY named hk_host, bench/hostkey.h's layout, is
- *       filled with the entries of DIR's bind_host).
+ *       layout; it must assign a socket exactly when the dispatcher does).
  *       K rounds, each running every (case, program) pair with repeat N,
  *       the cases interleaved in an order that turns each round; prints
  *       "lookup.TAG.PROG NS" once per round (PROG portier, empty or a
@@ -50,7 +48,8 @@
  *
  *   ptbench hostkey-cost --obj OBJ --empty OBJ [--entries N] [--repeat N] [--rounds K]
  *       The host-binding look-up alone (bench/hostkey.bpf.c): N entries
- *       (default 100,000) in a HASH as bind_host with its 24-byte key, a
+ *       (default 100,000) in a HASH with the 24-byte host key (bind_host
+ *       was such a HASH before ABI 6), a
  *       12-byte IPv4 key and an 8-byte key, one looked up per sk_lookup
  *       run, and the 24-byte keys in an open-addressing ARRAY instead (each
  *       program is checked to find it, and to miss another key); prints
@@ -913,62 +912,6 @@ struct lcase {
 	uint32_t dur[L_NPROG][MAX_ROUNDS];
 };
 
-/* A variant with an ARRAY "hk_host" (bench/hostkey.h's layout) probes it
- * instead of bind_host: fill it with bind_host's entries, pinned in dir,
- * each in the first free slot from its hash on (HK_PROBES at most). */
-static int hk_fill_from(const char *dir, struct bpf_map *m)
-{
-	struct pt_host_key k, next;
-	struct pt_bind_val v;
-	struct hk_slot *slots = calloc(HK_SLOTS, sizeof(*slots));
-	char path[512];
-	int fd, ret = -1, err;
-	void *prev = NULL;
-
-	snprintf(path, sizeof(path), "%s/bind_host", dir);
-	fd = bpf_obj_get(path);
-	if (!slots || fd < 0) {
-		fail("%s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
-		struct hk_slot ks;
-		uint32_t w[6], h, p;
-
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue; /* deleted meanwhile */
-		memcpy(&ks, &k, sizeof(k));
-		ks.used = 1;
-		ks.val = v;
-		memcpy(w, &ks, sizeof(w));
-		h = hk_hash(w);
-		for (p = 0; p < HK_PROBES && slots[(h + p) & (HK_SLOTS - 1)].used; p++)
-			;
-		if (p == HK_PROBES) {
-			fail("%s: no free slot in %d probes", path, HK_PROBES);
-			goto cleanup;
-		}
-		slots[(h + p) & (HK_SLOTS - 1)] = ks;
-	}
-	if (errno != ENOENT) {
-		fail("%s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	for (uint32_t i = 0; i < HK_SLOTS; i++)
-		if (slots[i].used && bpf_map_update_elem(bpf_map__fd(m), &i, &slots[i], BPF_ANY)) {
-			fail("hk_host slot %u: %s", i, strerror(errno));
-			goto cleanup;
-		}
-	ret = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	free(slots);
-	return ret;
-}
-
 /* TAG=DIR,ADDR:PORT */
 static int parse_lcase(char *s, struct lcase *c)
 {
@@ -1103,15 +1046,9 @@ static int cmd_lookup_cost(int argc, char **argv)
 		}
 		c->fd[1] = efd;
 		/* each variant over this state's pinned maps */
-		for (int v = 0; v < nvariants; v++) {
-			struct bpf_map *hk;
-
+		for (int v = 0; v < nvariants; v++)
 			if (load_obj(vobj[v], c->dir, &c->obj[2 + v], &c->fd[2 + v]))
 				goto cleanup;
-			hk = bpf_object__find_map_by_name(c->obj[2 + v], "hk_host");
-			if (hk && hk_fill_from(c->dir, hk))
-				goto cleanup;
-		}
 		/* once each: whether the dispatcher assigns a socket; a variant
 		 * must do as the dispatcher does, or its figure means nothing */
 		err = lookup_once(c->fd[0], &c->ctx, &c->assigned);
@@ -1374,8 +1311,8 @@ static int cmd_hostkey_cost(int argc, char **argv)
 			empty = optarg;
 			break;
 		case 'n':
-			if (!parse_u32(optarg, 1, PT_MAX_HOST_ENTRIES, &entries))
-				return fail("bad --entries %s (1-%u)", optarg, PT_MAX_HOST_ENTRIES) +
+			if (!parse_u32(optarg, 1, HK_HASH_ENTRIES, &entries))
+				return fail("bad --entries %s (1-%u)", optarg, HK_HASH_ENTRIES) +
 				       1;
 			break;
 		case 'r':

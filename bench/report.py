@@ -294,7 +294,8 @@ def main():
             d24 = r.pair_diff("hostkey.k24", "hostkey.empty")
             dk = r.pair_diff(f"hostkey.{k}", "hostkey.empty")
             row(f"host-binding hash look-up alone, {r.text('hostkey.entries')} entries: "
-                f"the 24-byte key of bind_host vs {label}", fmt_ns(k24), fmt_ns(v),
+                f"a HASH with the 24-byte host key (bind_host before ABI 6) vs {label}",
+                fmt_ns(k24), fmt_ns(v),
                 fmt_ratio(r.pair_ratio("hostkey.k24", f"hostkey.{k}")), "—",
                 f"info: over empty: +{d24[0]:.0f} vs +{dk[0]:.0f} ns" if d24 and dk else "info")
 

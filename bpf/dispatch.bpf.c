@@ -8,9 +8,10 @@
  * kernel's own lookup, untouched.
  *
  * Cost per lookup: three array look-ups (config, port_table, sock_meta;
- * the verifier inlines them), then for a bound port one hash look-up when a
- * binding names the exact address, else one LPM look-up (class and
- * address), and one socket-map look-up, whatever the number of bindings.
+ * the verifier inlines them), then for a bound port one or two buckets of
+ * bind_host (array look-ups too) when a binding names the exact address,
+ * else one LPM look-up (class and address), and one socket-map look-up,
+ * whatever the number of bindings.
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -45,11 +46,13 @@ SEC("sk_lookup")
 int portier_dispatch(struct bpf_sk_lookup *ctx)
 {
 	struct pt_lpm_key bkey = {};
+	const struct pt_host_slot *host;
 	struct pt_bind_val *bind;
 	struct pt_port_ent *port;
 	struct pt_counters *cnt;
 	struct pt_config *cfg;
 	__u32 zero = 0, gen, port_index, meta_index, meta, count, bank, hash = 0, i;
+	__u32 a0, a1, a2, a3, service, slot;
 	__u32 *metap;
 	__u16 local_port_host = ctx->local_port;
 	__u8 proto, family;
@@ -83,32 +86,52 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 		return SK_PASS;
 	}
 
-	bkey.gen = gen;
-	bkey.proto = proto;
-	bkey.family = family;
-	bkey.class = bpf_htonl(port->class);
+	/* a binding for exactly this address is the longest match: at most
+	 * two buckets of bind_host, probed in line, however deep the trie */
+	/* each load stays in its branch: one load from a pointer picked
+	 * between two context fields is refused by the verifier */
 	if (family == PT_INET) {
-		bkey.prefixlen = PT_LPM_KEY_BITS + 32;
-		__builtin_memcpy(bkey.addr, &ctx->local_ip4, 4);
+		a0 = ctx->local_ip4;
+		asm volatile("" : "+r"(a0));
+		a1 = a2 = a3 = 0;
 	} else {
-		bkey.prefixlen = PT_LPM_KEY_BITS + 128;
-		__builtin_memcpy(bkey.addr, ctx->local_ip6, 16);
+		a0 = ctx->local_ip6[0];
+		asm volatile("" : "+r"(a0));
+		a1 = ctx->local_ip6[1];
+		a2 = ctx->local_ip6[2];
+		a3 = ctx->local_ip6[3];
 	}
-	bind = NULL;
-	/* a binding for exactly this address is the longest match: one hash
-	 * look-up, however deep the trie (the host key is the LPM key
-	 * without its prefix length) */
+	host = NULL;
 	if (port->flags & PT_PORT_HOST)
-		bind = bpf_map_lookup_elem(&bind_host, &bkey.gen);
-	if (!bind && (port->flags & PT_PORT_NET))
+		host = pt_host_find(gen, PT_HOST_TAG(proto, family, port->class), a0, a1, a2, a3);
+	if (host) {
+		service = host->service;
+		slot = host->slot;
+	} else {
+		if (!(port->flags & PT_PORT_NET)) {
+			count_unbound();
+			return SK_PASS;
+		}
+		bkey.gen = gen;
+		bkey.proto = proto;
+		bkey.family = family;
+		bkey.class = bpf_htonl(port->class);
+		bkey.prefixlen = PT_LPM_KEY_BITS + (family == PT_INET ? 32 : 128);
+		__builtin_memcpy(bkey.addr, &a0, 4);
+		__builtin_memcpy(bkey.addr + 4, &a1, 4);
+		__builtin_memcpy(bkey.addr + 8, &a2, 4);
+		__builtin_memcpy(bkey.addr + 12, &a3, 4);
 		bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
-	if (!bind) {
-		count_unbound();
-		return SK_PASS;
+		if (!bind) {
+			count_unbound();
+			return SK_PASS;
+		}
+		service = bind->service;
+		slot = bind->slot;
 	}
 
-	cnt = slot_counters(bind->slot);
-	meta_index = PT_META_INDEX(bind->service, proto, family);
+	cnt = slot_counters(slot);
+	meta_index = PT_META_INDEX(service, proto, family);
 	metap = bpf_map_lookup_elem(&sock_meta, &meta_index);
 	meta = metap ? *metap : 0;
 	count = PT_META_COUNT(meta);

@@ -232,7 +232,7 @@ static __always_inline int bucket_take(__u32 rule, __u16 port, __u8 proto, __u32
  * reassembles its datagram).
  *
  * To an AF_XDP service: the binding is looked up as dispatch looks it up
- * (the host table, then the trie); a binding to a kernel-socket service is
+ * (bind_host's buckets, then the trie); a binding to a kernel-socket service is
  * dispatch's business and the packet passes. The service's socket for this
  * receive queue takes it; with none there (no socket on that queue, its
  * process gone, or the packet came in on another interface), the redirect
@@ -243,26 +243,33 @@ static __always_inline int steer_xsk(const struct xdp_md *ctx, const struct pt_f
 				     __u32 gen, const struct pt_port_ent *port,
 				     struct pt_counters *cnt)
 {
+	const struct pt_host_slot *host = NULL;
 	struct pt_lpm_key bkey = {};
-	struct pt_bind_val *bind = NULL;
+	struct pt_bind_val *bind;
 	struct pt_xsk_meta *meta;
-	__u32 svc, queue = ctx->rx_queue_index;
+	__u32 svc, queue = ctx->rx_queue_index, a[4];
 	long ret;
 
-	bkey.gen = gen & 1;
-	bkey.proto = f->proto;
-	bkey.family = f->family;
-	bkey.class = bpf_htonl(port->class);
-	bkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
-	__builtin_memcpy(bkey.addr, f->daddr, sizeof(bkey.addr));
-	/* the host key is the LPM key without its prefix length */
+	__builtin_memcpy(a, f->daddr, sizeof(a));
 	if (port->flags & PT_PORT_HOST)
-		bind = bpf_map_lookup_elem(&bind_host, &bkey.gen);
-	if (!bind && (port->flags & PT_PORT_NET))
+		host = pt_host_find(gen, PT_HOST_TAG(f->proto, f->family, port->class), a[0], a[1],
+				    a[2], a[3]);
+	if (host) {
+		svc = host->service;
+	} else {
+		if (!(port->flags & PT_PORT_NET))
+			return -1;
+		bkey.gen = gen & 1;
+		bkey.proto = f->proto;
+		bkey.family = f->family;
+		bkey.class = bpf_htonl(port->class);
+		bkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
+		__builtin_memcpy(bkey.addr, f->daddr, sizeof(bkey.addr));
 		bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
-	if (!bind)
-		return -1;
-	svc = bind->service;
+		if (!bind)
+			return -1;
+		svc = bind->service;
+	}
 	meta = bpf_map_lookup_elem(&xsk_meta, &svc);
 	if (!meta || !meta->ifindex)
 		return -1;

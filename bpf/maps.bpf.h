@@ -43,13 +43,60 @@ struct {
 } PT_MAP_BIND_LPM SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PT_BIND_HOST_ENTRIES(PT_MAX_BINDINGS));	/* sized at load */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pt_host_key);
-	__type(value, struct pt_bind_val);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* portier writes a half in place */
+	__type(key, __u32);
+	__type(value, struct pt_host_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } PT_MAP_BIND_HOST SEC(".maps");
+
+/* The kernel's struct bpf_map, for its max_entries (CO-RE: the field's
+ * offset is the running kernel's) */
+struct bpf_map___pt {
+	__u32 max_entries;
+} __attribute__((preserve_access_index));
+
+/* Is slot s the host binding (tag, a0..a3)? */
+static __always_inline int pt_host_match(const struct pt_host_slot *s, __u32 tag, __u32 a0,
+					 __u32 a1, __u32 a2, __u32 a3)
+{
+	return s->tag == tag && s->addr[0] == a0 && s->addr[1] == a1 && s->addr[2] == a2 &&
+	       s->addr[3] == a3;
+}
+
+/*
+ * The host binding (tag, address a0..a3) of generation gen in bind_host, or
+ * NULL: its two buckets, four ways each, probed in line. nb, the buckets
+ * of a half, is the map's own size over two, read from the map itself, so
+ * it is the capacity the pinned map was made with.
+ */
+static __always_inline const struct pt_host_slot *
+pt_host_find(__u32 gen, __u32 tag, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+	__u32 nb = ((struct bpf_map___pt *)&PT_MAP_BIND_HOST)->max_entries >> 1;
+	__u64 h = pt_host_hash(tag, a0, a1, a2, a3);
+	const struct pt_host_bucket *b;
+	__u32 index, w;
+
+	index = PT_HOST_BUCKET(h, nb) + (gen & 1 ? nb : 0);
+	b = bpf_map_lookup_elem(&PT_MAP_BIND_HOST, &index);
+	if (!b)
+		return NULL;
+#pragma unroll
+	for (w = 0; w < PT_HOST_WAYS; w++)
+		if (pt_host_match(&b->way[w], tag, a0, a1, a2, a3))
+			return &b->way[w];
+	index = PT_HOST_BUCKET(h >> 32, nb) + (gen & 1 ? nb : 0);
+	b = bpf_map_lookup_elem(&PT_MAP_BIND_HOST, &index);
+	if (!b)
+		return NULL;
+#pragma unroll
+	for (w = 0; w < PT_HOST_WAYS; w++)
+		if (pt_host_match(&b->way[w], tag, a0, a1, a2, a3))
+			return &b->way[w];
+	return NULL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

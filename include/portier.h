@@ -24,7 +24,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define PT_ABI_VERSION 5
+#define PT_ABI_VERSION 6
 
 /* Map names, written once for both sides: each is the identifier of its
  * map in bpf/maps.bpf.h and, pinned by name, its file under the pin
@@ -69,7 +69,7 @@
 #define PT_MAX_BINDINGS_LIMIT 4194304
 #define PT_BIND_TABLE_ENTRIES(n) (2 * (n))	/* bind_table, both generations */
 #define PT_BIND_LPM_ENTRIES(n) (4 * (n))	/* bind_lpm, both generations */
-#define PT_BIND_HOST_ENTRIES(n) (2 * (n))	/* bind_host, both generations */
+#define PT_BIND_HOST_ENTRIES(n) (2 * PT_HOST_BUCKETS(n)) /* bind_host, both halves */
 #define PT_MAX_BIND_ENTRIES PT_BIND_LPM_ENTRIES(PT_MAX_BINDINGS)   /* at the default */
 #define PT_MAX_HOST_ENTRIES PT_BIND_HOST_ENTRIES(PT_MAX_BINDINGS)  /* at the default */
 #define PT_MAX_POLICIES 16384	/* per generation */
@@ -189,10 +189,9 @@ struct pt_lpm_key {
 #define PT_LPM_KEY_BITS 64
 
 /*
- * bind_host: HASH. The full-length (/32, /128) entries of bind_lpm again,
- * keyed exactly: such an entry, when present, is always the trie's longest
- * match, so a hit answers in one hash look-up whatever the trie's depth.
- * On a miss the trie is asked only when the class has shorter prefixes.
+ * The full-length (/32, /128) entries of bind_lpm, keyed exactly: such an
+ * entry, when present, is always the trie's longest match. The model
+ * (core/model.c) lists them with this key; bind_host holds them.
  */
 struct pt_host_key {
 	__u8 gen;
@@ -202,6 +201,54 @@ struct pt_host_key {
 	__be32 class;		/* network order */
 	__u8 addr[16];		/* network order; IPv4 in addr[0..3] */
 };
+
+/*
+ * bind_host: ARRAY (mmapable) of buckets, in two halves: generation 0 owns
+ * buckets 0 .. nb - 1, generation 1 nb .. 2 nb - 1, nb = max_entries / 2
+ * (PT_HOST_BUCKETS of the binding capacity, about 7/8 full at capacity).
+ * A host binding sits in one of the PT_HOST_WAYS ways of one of its two
+ * buckets, PT_HOST_BUCKET(h, nb) and PT_HOST_BUCKET(h >> 32, nb) of h =
+ * pt_host_hash(its tag and address): a cuckoo table, placed by portier,
+ * written whole for the idle generation before the flip. Both programs
+ * probe it in line (an ARRAY look-up the verifier inlines, where a HASH
+ * look-up is a call into the kernel and another to memcmp): at most two
+ * buckets, eight ways. On a miss the trie is asked only when the class has
+ * shorter prefixes, or a host binding that found no way (a placement that
+ * fails, which at 7/8 is rare) went to the trie with its port flagged
+ * PT_PORT_NET.
+ */
+#define PT_HOST_WAYS 4
+#define PT_HOST_BUCKETS(n) (((__u64)(n) * 2 + 6) / 7)	/* per generation, n >= 1 */
+#define PT_HOST_TAG(proto, family, class) \
+	((((__u32)(class) << 2) | ((__u32)(proto) << 1) | (__u32)(family)) + 1)
+#define PT_HOST_BUCKET(h, nb) ((__u32)((((__u64)(h) & 0xffffffffu) * (__u64)(nb)) >> 32))
+
+struct pt_host_slot {
+	__u32 tag;		/* PT_HOST_TAG(proto, family, class); 0: empty */
+	__u32 addr[4];		/* network order; IPv4 in addr[0], the rest 0 */
+	__u16 service;		/* service id */
+	__u16 slot;		/* counter slot of the binding's port or range */
+};
+
+struct pt_host_bucket {
+	struct pt_host_slot way[PT_HOST_WAYS];
+};
+
+/* The hash of a host binding: its tag and address words as loaded (one
+ * host: both programs and portier run on it). Each word has its own
+ * multiplier, so swapped words do not collide; the two 32-bit halves of
+ * the result pick the two buckets. A dozen instructions. */
+static inline __u64 pt_host_hash(__u32 tag, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+	__u64 x = (((__u64)a0 << 32) | tag) * 0x9e3779b97f4a7c15ull;
+
+	x ^= (((__u64)a1 << 32) | a2) * 0xc2b2ae3d27d4eb4full;
+	x ^= (__u64)a3 * 0x165667b19e3779f9ull;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 32;
+	return x;
+}
 
 struct pt_bind_val {
 	__u32 service;		/* service id */

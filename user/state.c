@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/magic.h>
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
@@ -39,7 +40,9 @@ const struct pt_map_desc pt_maps[PT_NMAPS] = {
 	GEN_ROW(SLOT_TABLE, HASH, struct pt_range_key, __u32),
 	GEN_ROW(STEER_TABLE, HASH, struct pt_range_key, struct pt_steer_rec),
 	GEN_ROW(BIND_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_bind_val),
-	GEN_ROW(BIND_HOST, HASH, struct pt_host_key, struct pt_bind_val),
+	/* an array: each generation owns its half of the buckets */
+	[M_BIND_HOST] = { PT_MAP_NAME(PT_MAP_BIND_HOST), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+			  sizeof(struct pt_host_bucket), PT_NO_GEN, true },
 	GEN_ROW(POLICY_LPM, LPM_TRIE, struct pt_lpm_key, struct pt_policy_val),
 	/* an array: each generation owns its half (PT_LIST_INDEX) */
 	[M_POLICY_LIST] = { PT_MAP_NAME(PT_MAP_POLICY_LIST), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
@@ -625,9 +628,11 @@ void pt_state_sort(struct pt_state *st)
 		qsort(st->steers, st->nsteers, sizeof(*st->steers), cmp_steer);
 }
 
-/* bind_host's key is bind_lpm's without the prefix length in front */
+/* the model's host key is bind_lpm's without the prefix length in front */
 _Static_assert(sizeof(struct pt_lpm_key) == sizeof(__u32) + sizeof(struct pt_host_key),
 	       "pt_host_key must be pt_lpm_key after its prefixlen");
+_Static_assert(PT_MAX_SERVICES <= 65536 && PT_MAX_SLOTS <= 65536,
+	       "a bind_host slot holds the service and counter slot in 16 bits");
 
 /* ---- batched writes ---- */
 
@@ -741,6 +746,11 @@ struct gen_image {
 	/* port_table's half of this generation, written whole from the
 	 * compiled tables (not copied into m[M_PORT_TABLE]) */
 	const struct pt_port_ent *ports;
+	struct pt_port_ent *ports_own;	/* a copy of them, when changed here */
+	/* bind_host's half of this generation: host_nb buckets, written whole */
+	struct pt_host_bucket *hosts;
+	uint32_t host_nb;
+	size_t host_spilled;	/* host bindings that found no way: in bind_lpm */
 	uint8_t gen;
 };
 
@@ -750,6 +760,8 @@ static void gen_image_free(struct gen_image *g)
 		free(g->m[i].keys);
 		free(g->m[i].vals);
 	}
+	free(g->ports_own);
+	free(g->hosts);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -810,9 +822,151 @@ static int image_records(const struct pt_state *st, uint8_t gen, struct gen_imag
 	return err;
 }
 
-/* The records of st (when not NULL) and the compiled tables c. */
+/* ---- bind_host: a cuckoo table ---- */
+
+/* The buckets of a half of bind_host: the map's size over two. */
+static uint32_t host_half(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.max_entries / 2;
+}
+
+static uint64_t slot_hash(const struct pt_host_slot *s)
+{
+	return pt_host_hash(s->tag, s->addr[0], s->addr[1], s->addr[2], s->addr[3]);
+}
+
+/* A free way of bucket b, or -1. */
+static int free_way(const struct pt_host_bucket *b)
+{
+	for (int w = 0; w < PT_HOST_WAYS; w++)
+		if (!b->way[w].tag)
+			return w;
+	return -1;
+}
+
+/*
+ * Place s in t (nb buckets): a free way of either of its buckets, else
+ * a random walk that moves what sits in the way to that one's other
+ * bucket, at most HOST_KICKS times. Returns 0, or 1 with *out the slot
+ * left without a way (s or one it moved): the caller puts that one in
+ * the trie. The walk's choices are pseudo-random but fixed (seeded per
+ * table), so a commit places the same bindings the same way.
+ */
+#define HOST_KICKS 500
+
+static int host_place(struct pt_host_bucket *t, uint32_t nb, struct pt_host_slot s,
+		      uint64_t *rng, struct pt_host_slot *out)
+{
+	uint64_t h = slot_hash(&s);
+	uint32_t b = PT_HOST_BUCKET(h, nb), b2 = PT_HOST_BUCKET(h >> 32, nb);
+	int w;
+
+	if ((w = free_way(&t[b])) >= 0) {
+		t[b].way[w] = s;
+		return 0;
+	}
+	if ((w = free_way(&t[b2])) >= 0) {
+		t[b2].way[w] = s;
+		return 0;
+	}
+	for (int kick = 0; kick < HOST_KICKS; kick++) {
+		struct pt_host_slot moved;
+
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 7;
+		*rng ^= *rng << 17;
+		if (*rng & 4)
+			b = b2;	/* either of the two buckets */
+		w = (int)(*rng % PT_HOST_WAYS);
+		moved = t[b].way[w];
+		t[b].way[w] = s;
+		s = moved;
+		/* moved's other bucket */
+		h = slot_hash(&s);
+		b2 = PT_HOST_BUCKET(h, nb);
+		b = b2 == b ? PT_HOST_BUCKET(h >> 32, nb) : b2;
+		if ((w = free_way(&t[b])) >= 0) {
+			t[b].way[w] = s;
+			return 0;
+		}
+		b2 = b;
+	}
+	*out = s;
+	return 1;
+}
+
+/* Mark every port of (proto, class) in ports (one generation's half)
+ * PT_PORT_NET: a host binding of the class is in the trie. */
+static void ports_mark_net(struct pt_port_ent *ports, uint8_t proto, uint16_t class)
+{
+	struct pt_port_ent *p = ports + (size_t)proto * PT_PORTS;
+
+	for (uint32_t i = 0; i < PT_PORTS; i++)
+		if ((p[i].flags & PT_PORT_BOUND) && p[i].class == class)
+			p[i].flags |= PT_PORT_NET;
+}
+
+/* bind_host's half for c's host bindings, in g->hosts. One that finds no
+ * way goes to bind_lpm (its full-length key, as the trie had it before
+ * bind_host) and its class's ports are flagged PT_PORT_NET, so both
+ * programs ask the trie on a miss: a placement failure costs a trie
+ * look-up, never an answer. */
+static int host_build(const struct pt_compiled *c, struct gen_image *g)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	const size_t half = (size_t)PT_NPROTO * PT_PORTS;
+
+	if (!g->host_nb)
+		return c->nhosts ? -EINVAL : 0;
+	g->hosts = calloc(g->host_nb, sizeof(*g->hosts));
+	if (!g->hosts)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nhosts; i++) {
+		const struct pt_lpm_key *k = &c->hosts[i].key;
+		struct pt_host_slot s = { .tag = PT_HOST_TAG(k->proto, k->family, ntohl(k->class)),
+					  .service = (__u16)c->hosts[i].val.service,
+					  .slot = (__u16)c->hosts[i].val.slot },
+				    left;
+		struct pt_lpm_key lk = { .gen = g->gen };
+		struct pt_bind_val v;
+		int err;
+
+		memcpy(s.addr, k->addr, sizeof(s.addr));
+		if (!host_place(g->hosts, g->host_nb, s, &rng, &left))
+			continue;
+		/* left: the slot without a way, as the trie's full-length row */
+		lk.proto = (uint8_t)((left.tag - 1) >> 1 & 1);
+		lk.family = (uint8_t)((left.tag - 1) & 1);
+		lk.class = htonl((left.tag - 1) >> 2);
+		lk.prefixlen = PT_LPM_KEY_BITS + (lk.family == PT_INET ? 32u : 128u);
+		memcpy(lk.addr, left.addr, sizeof(lk.addr));
+		v = (struct pt_bind_val){ .service = left.service, .slot = left.slot };
+		err = image_add(&g->m[M_BIND_LPM], &lk, &v);
+		if (err)
+			return err;
+		if (!g->ports_own && g->ports) {
+			g->ports_own = malloc(half * sizeof(*g->ports_own));
+			if (!g->ports_own)
+				return -ENOMEM;
+			memcpy(g->ports_own, g->ports, half * sizeof(*g->ports_own));
+			g->ports = g->ports_own;
+		}
+		if (g->ports_own)
+			ports_mark_net(g->ports_own, lk.proto, (uint16_t)ntohl(lk.class));
+		g->host_spilled++;
+	}
+	return 0;
+}
+
+/* The records of st (when not NULL) and the compiled tables c; bind_host's
+ * half has host_nb buckets. */
 static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c,
-			   struct gen_image *g)
+			   uint32_t host_nb, struct gen_image *g)
 {
 	int err = 0;
 
@@ -821,6 +975,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		g->m[i] = (struct image){ .ksz = pt_maps[i].key_size, .vsz = pt_maps[i].value_size };
 	g->ports = c->ports;
 	g->gen = c->gen;
+	g->host_nb = host_nb;
 	if (st)
 		err = image_records(st, c->gen, g);
 	/* bind_lpm without its full-length entries: each is in bind_host,
@@ -832,9 +987,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 		if (c->binds[i].key.prefixlen !=
 		    PT_LPM_KEY_BITS + (c->binds[i].key.family == PT_INET ? 32u : 128u))
 			err = image_add(&g->m[M_BIND_LPM], &c->binds[i].key, &c->binds[i].val);
-	for (size_t i = 0; i < c->nhosts && !err; i++)
-		/* the host key is the LPM key without its prefix length */
-		err = image_add(&g->m[M_BIND_HOST], &c->hosts[i].key.gen, &c->hosts[i].val);
+	err = err ?: host_build(c, g);
 	for (size_t i = 0; i < c->npolicies && !err; i++)
 		err = image_add(&g->m[M_POLICY_LPM], &c->policies[i].key, &c->policies[i].val);
 	/* the generation's half of policy_list (an array, like cpu_sets: an
@@ -850,6 +1003,41 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	}
 	if (err)
 		gen_image_free(g);
+	return err;
+}
+
+/* bind_host is mmapable: write (or, hosts NULL, clear) the generation's
+ * half in place with one copy, as port_table. Nothing reads that half (a
+ * grace period has passed since it was live). Where the map cannot be
+ * mapped, the syscall in batches. */
+static int host_put(int fd, uint8_t gen, uint32_t nb, const struct pt_host_bucket *hosts)
+{
+	const size_t len = (size_t)2 * nb * sizeof(struct pt_host_bucket);
+	struct image im = { .ksz = sizeof(__u32), .vsz = sizeof(struct pt_host_bucket) };
+	static const struct pt_host_bucket empty;
+	struct pt_host_bucket *ents;
+	int err = 0;
+
+	if (!nb)
+		return 0;
+	ents = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ents != MAP_FAILED) {
+		if (hosts)
+			memcpy(ents + (gen & 1 ? nb : 0), hosts, nb * sizeof(*ents));
+		else
+			memset(ents + (gen & 1 ? nb : 0), 0, nb * sizeof(*ents));
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		munmap(ents, len);
+		return 0;
+	}
+	for (uint32_t i = 0; i < nb && !err; i++) {
+		__u32 key = i + (gen & 1 ? nb : 0);
+
+		err = image_add(&im, &key, hosts ? &hosts[i] : &empty);
+	}
+	err = err ?: batch_put(fd, &im);
+	free(im.keys);
+	free(im.vals);
 	return err;
 }
 
@@ -938,7 +1126,7 @@ static int side_join(int side, pthread_t t, const struct side_job *j, int err)
 
 static bool put_row(int i)
 {
-	return pt_maps[i].commit && i != M_PORT_TABLE;
+	return pt_maps[i].commit && i != M_PORT_TABLE && i != M_BIND_HOST;
 }
 
 static bool del_row(int i)
@@ -960,6 +1148,8 @@ static int gen_image_write(const int fds[PT_NMAPS], const struct gen_image *g)
 	for (int i = 0; i < PT_NMAPS && !err; i++) {
 		if (i == M_PORT_TABLE)
 			err = port_table_put(fds[i], g);
+		else if (i == M_BIND_HOST)
+			err = host_put(fds[i], g->gen, g->host_nb, g->hosts);
 		else if (put_row(i) && i != side)
 			err = batch_put(fds[i], &g->m[i]);
 	}
@@ -975,6 +1165,10 @@ static int gen_image_delete(const int fds[PT_NMAPS], const struct gen_image *g)
 	for (int i = 0; i < PT_NMAPS && !err; i++)
 		if (g->m[i].n && del_row(i) && i != side)
 			err = batch_del(fds[i], &g->m[i]);
+	/* bind_host's half, cleared: what a later commit does not overwrite
+	 * stays out of the kernel */
+	if (!err && g->hosts)
+		err = host_put(fds[M_BIND_HOST], g->gen, g->host_nb, NULL);
 	return side_join(side, t, &j, err);
 }
 
@@ -1144,10 +1338,10 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	if (err)
 		return err;
 	err = pt_compile(next, ng, &c);
-	err = err ?: gen_image_build(next, &c, &img);
+	err = err ?: gen_image_build(next, &c, host_half(ctx->fds[M_BIND_HOST]), &img);
 	/* what the live generation holds, to remove it after the flip */
 	err = err ?: pt_compile(prev, live, &oldc);
-	err = err ?: gen_image_build(prev, &oldc, &old);
+	err = err ?: gen_image_build(prev, &oldc, host_half(ctx->fds[M_BIND_HOST]), &old);
 	if (err)
 		goto cleanup;
 	/* Leftovers of an interrupted command, or of another build, never
@@ -1207,7 +1401,7 @@ cleanup:
 int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c)
 {
 	struct gen_image g;
-	int err = gen_image_build(st, c, &g);
+	int err = gen_image_build(st, c, host_half(fds[M_BIND_HOST]), &g);
 
 	err = err ?: gen_image_write(fds, &g);
 	gen_image_free(&g);
@@ -1217,7 +1411,7 @@ int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struc
 int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c)
 {
 	struct gen_image g;
-	int err = gen_image_build(st, c, &g);
+	int err = gen_image_build(st, c, host_half(fds[M_BIND_HOST]), &g);
 
 	err = err ?: gen_image_delete(fds, &g);
 	gen_image_free(&g);

@@ -123,6 +123,9 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* bind_host's size for the next fixture (0: the default capacity's) */
+static uint32_t fx_host_entries;
+
 static int fx_setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
@@ -167,7 +170,10 @@ static int fx_setup(void **state)
 			return -1;
 		}
 	}
-	err = pt_obj_fit(fx->skel->obj, PT_MAX_BINDINGS) ?: dispatch__load(fx->skel);
+	err = pt_obj_fit(fx->skel->obj, PT_MAX_BINDINGS);
+	if (!err && fx_host_entries)
+		err = bpf_map__set_max_entries(fx->skel->maps.bind_host, fx_host_entries);
+	err = err ?: dispatch__load(fx->skel);
 	if (err) {
 		print_error("dispatch__load: %d (%s): BPF is required, run as root\n", err,
 			    strerror(-err));
@@ -200,10 +206,20 @@ static int fx_setup(void **state)
 	return 0;
 }
 
+/* bind_host with one bucket (four ways) per generation: the random
+ * configurations overflow it, and what found no way must be found in
+ * bind_lpm */
+static int fx_setup_one_bucket(void **state)
+{
+	fx_host_entries = 2;
+	return fx_setup(state);
+}
+
 static int fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
+	fx_host_entries = 0;
 	if (!fx)
 		return 0;
 	for (size_t i = 0; i < fx->nsocks; i++)
@@ -1319,9 +1335,35 @@ static void print_config(const struct pt_state *st)
 	}
 }
 
+/* The host bindings of generation gen (compiled in fx->comp[gen]) that
+ * found no way in bind_host's half, and went to bind_lpm. */
+static size_t host_spilled(struct fx *fx, uint8_t gen)
+{
+	int fd = fx->ctx.fds[M_BIND_HOST];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), nb;
+	size_t placed = 0;
+
+	REQUIRE(!bpf_obj_get_info_by_fd(fd, &info, &len), "bind_host: %s", strerror(errno));
+	nb = info.max_entries / 2;
+	for (__u32 i = 0; i < nb; i++) {
+		struct pt_host_bucket b;
+		__u32 key = i + (gen ? nb : 0);
+
+		REQUIRE(!bpf_map_lookup_elem(fd, &key, &b), "bind_host[%u]: %s", key,
+			strerror(errno));
+		for (int w = 0; w < PT_HOST_WAYS; w++)
+			placed += b.way[w].tag != 0;
+	}
+	REQUIRE(placed <= fx->comp[gen].nhosts, "bind_host: %zu placed of %zu", placed,
+		fx->comp[gen].nhosts);
+	return fx->comp[gen].nhosts - placed;
+}
+
 static void test_random(void **state)
 {
 	struct fx *fx = *state;
+	size_t spilled = 0;
 	const char *env = getenv("PORTIER_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0)
 			    : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
@@ -1377,6 +1419,7 @@ static void test_random(void **state)
 			REQUIRE(!err || err == -ERANGE, "pt_binding_set: %d", err);
 		}
 		commit(fx, &st);
+		spilled += host_spilled(fx, fx->gen);
 		for (size_t i = 0; i < st.nbindings && nports + 4 <= NELEM(ports); i++) {
 			const struct pt_binding *b = &st.bindings[i];
 
@@ -1451,12 +1494,23 @@ static void test_random(void **state)
 		}
 	}
 	printf("# random: %u configurations x %u lookups: %u steered, %u no_socket, %u unbound, "
-	       "%u decided by precedence; %u mismatches\n",
-	       RND_CONFIGS, RND_LOOKUPS, steered, nosock, unbound, contested, failures);
+	       "%u decided by precedence; %zu host bindings in bind_lpm for want of a way; "
+	       "%u mismatches\n",
+	       RND_CONFIGS, RND_LOOKUPS, steered, nosock, unbound, contested, spilled, failures);
 	CHECK(steered > 0 && nosock > 0 && unbound > 0 && contested > 0,
 	      "random: the configurations never reached every outcome");
+	/* a table of one bucket per generation must overflow, and the
+	 * lookups above found every binding all the same */
+	CHECK(fx_host_entries != 2 || spilled > 0,
+	      "random, one bucket: no host binding ever went to bind_lpm");
 	pt_state_free(&st);
 	DONE();
+}
+
+/* the same, over a bind_host of one bucket per generation */
+static void test_random_one_bucket(void **state)
+{
+	test_random(state);
 }
 
 int main(void)
@@ -1467,6 +1521,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bank_swap, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_random, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_random_one_bucket, fx_setup_one_bucket,
+						fx_teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -78,7 +78,11 @@ static struct guard *guard_env(void)
 		fprintf(stderr, "# guard: open failed: %s\n", strerror(-skel_err));
 		return NULL;
 	}
-	err = bt_unpin_maps(skel->obj) ?: pt_obj_fit(skel->obj, PT_MAX_BINDINGS);
+	/* bind_host of one bucket (four ways) per generation: the random
+	 * rounds' host bindings to AF_XDP services overflow it, and the
+	 * guard must find those in bind_lpm (as dispatch does) */
+	err = bt_unpin_maps(skel->obj) ?: pt_obj_fit(skel->obj, PT_MAX_BINDINGS) ?:
+	      bpf_map__set_max_entries(skel->maps.bind_host, 2);
 	if (!err)
 		err = guard__load(skel);
 	for (i = 0; i < PT_NMAPS && !err; i++) {
@@ -190,7 +194,6 @@ static void reset_tables(void)
 	struct pt_state empty = {};
 
 	clear_map(map_fds[M_BIND_LPM], sizeof(struct pt_lpm_key));
-	clear_map(map_fds[M_BIND_HOST], sizeof(struct pt_host_key));
 	clear_map(map_fds[M_POLICY_LPM], sizeof(struct pt_lpm_key));
 	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	clear_map(map_fds[M_FRAG_TABLE], sizeof(struct pt_frag_key));
@@ -2838,9 +2841,10 @@ static void round_make(struct rng *r, struct round *rd, uint8_t gen, struct pt_c
 	reset_buckets(map_fds[M_RATE_BUCKETS]);
 	tables_are_table_rules = false;
 	fprintf(stderr, "# round gen %u: %zu policies, %zu watches, %zu steers, %zu bindings, "
-		"%zu slots -> %u+%u classes, %zu policy entries, %zu policy lists\n", gen,
+		"%zu slots -> %u+%u classes, %zu policy entries, %zu policy lists, %zu host "
+		"bindings\n", gen,
 		rd->st.npolicies, rd->st.nwatches, rd->st.nsteers, rd->st.nbindings, rd->st.nslots,
-		out.nclasses[PT_TCP], out.nclasses[PT_UDP], out.npolicies, out.nlists);
+		out.nclasses[PT_TCP], out.nclasses[PT_UDP], out.npolicies, out.nlists, out.nhosts);
 	*live = out;
 
 	/* The same rules, as the model sees them. */

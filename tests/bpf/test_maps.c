@@ -90,8 +90,8 @@ static void test_rows_are_guard_maps(void **state)
 }
 
 /* The generation byte inside the key; the commit's maps are the ones
- * that have one, and port_table, cpu_sets and policy_list, whose halves
- * are the generations. */
+ * that have one, and port_table, cpu_sets, policy_list and bind_host,
+ * whose halves are the generations. */
 static void test_rows_are_consistent(void **state)
 {
 	assert_int_equal(M_CONFIG, 0);	/* opened first: it names the ABI */
@@ -102,7 +102,8 @@ static void test_rows_are_consistent(void **state)
 		if (m->gen_off != PT_NO_GEN)
 			assert_true(m->gen_off >= 0 && (uint32_t)m->gen_off < m->key_size);
 		assert_int_equal(m->commit, m->gen_off != PT_NO_GEN || i == M_PORT_TABLE ||
-						    i == M_CPU_SETS || i == M_POLICY_LIST);
+						    i == M_CPU_SETS || i == M_POLICY_LIST ||
+						    i == M_BIND_HOST);
 	}
 }
 

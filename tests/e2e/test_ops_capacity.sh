@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # The binding capacity: `load --max-bindings N` sizes the binding maps
-# (bind_table, bind_host: 2 N entries; bind_lpm: 4 N) before the objects
+# (bind_table: 2 N entries; bind_lpm: 4 N; bind_host: two halves of
+# ceil(2 N / 7) buckets of four ways) before the objects
 # load, and the pinned maps' own size records it for every later command.
 # A bad N is refused with nothing made; a bind or apply past N is refused
 # with the state unchanged and the bindings within N still steering; status
@@ -15,6 +16,12 @@ LIMIT=4194304
 # entries NS MAP: max_entries of a pinned map, as the kernel reports it.
 entries() {
 	bpftool -j map show pinned "$(pt "$1" --json status | jq -r .pin_dir)/$2" | jq .max_entries
+}
+
+# host_slots NS: bind_host's slots in use (a tag), both halves
+host_slots() {
+	bpftool -j map dump pinned "$(pt "$1" --json status | jq -r .pin_dir)/bind_host" |
+		jq '[.[].formatted.value.way[] | select(.tag != 0)] | length'
 }
 
 # small NS N: load NS with room for N bindings, a server (irene, on
@@ -54,7 +61,7 @@ case_default_capacity() {
 	pt "$ns" load >/dev/null
 	expect_json "$ns" .max_bindings 131072 status
 	expect_eq "$(entries "$ns" bind_table)" 262144 "bind_table's size"
-	expect_eq "$(entries "$ns" bind_host)" 262144 "bind_host's size"
+	expect_eq "$(entries "$ns" bind_host)" 74900 "bind_host's size (2 x 37,450 buckets)"
 	expect_eq "$(entries "$ns" bind_lpm)" 524288 "bind_lpm's size"
 	[[ $(pt "$ns" status | grep '^bindings:') == "bindings:    0 of at most 131072 (load --max-bindings); their maps: "*" MiB, "*" MiB when full" ]] ||
 		fail "status's bindings line: $(pt "$ns" status | grep '^bindings:')"
@@ -67,7 +74,7 @@ case_bind_and_apply_past_capacity_refused() {
 	small "$ns" 3
 	expect_json "$ns" .max_bindings 3 status
 	expect_eq "$(entries "$ns" bind_table)" 6 "bind_table's size"
-	expect_eq "$(entries "$ns" bind_host)" 6 "bind_host's size"
+	expect_eq "$(entries "$ns" bind_host)" 2 "bind_host's size (2 x 1 bucket)"
 	expect_eq "$(entries "$ns" bind_lpm)" 12 "bind_lpm's size"
 	# the JSON's binding maps are the three maps' own memory, summed
 	sum=0
@@ -189,6 +196,9 @@ case_many_bindings_written_and_removed_whole() {
 	expect_json "$ns" .config.in_sync true status
 	expect_eq "$(pt "$ns" --json bindings | jq '[.[] | select(.service == "irene" and .port_lo == 80 and .port_hi == 80)] | length')" \
 		20000 "irene's port-80 bindings read back"
+	# each in bind_host's live half once (the idle half cleared), none
+	# left out of it: 2001:db8::1 port 1500 is the 20,001st
+	expect_eq "$(host_slots "$ns")" 20001 "bind_host's slots in use"
 	for a in 198.18.0.1 198.18.39.16 198.18.78.32; do
 		expect_eq "$(tcp_get "$ns" "$a" 80)" irene "$a:80"
 	done
@@ -201,8 +211,7 @@ case_many_bindings_written_and_removed_whole() {
 	expect_json "$ns" .config.in_sync true status
 	expect_rc 1 in_ns "$ns" timeout 3 socat -T2 - TCP:198.18.0.1:80
 	# and the maps hold nothing of them in either generation
-	expect_eq "$(bpftool -j map dump pinned "$(pt "$ns" --json status | jq -r .pin_dir)/bind_host" | jq length)" 0 \
-		"bind_host entries left"
+	expect_eq "$(host_slots "$ns")" 0 "bind_host slots left in either half"
 	expect_eq "$(bpftool -j map dump pinned "$(pt "$ns" --json status | jq -r .pin_dir)/bind_table" | jq length)" 0 \
 		"bind_table entries left"
 }
