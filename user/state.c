@@ -963,6 +963,27 @@ static int host_build(const struct pt_compiled *c, struct gen_image *g)
 	return 0;
 }
 
+int pt_host_table(const struct pt_compiled *c, uint32_t nb, struct pt_host_bucket **table,
+		  size_t *spilled)
+{
+	struct gen_image g;
+	int err;
+
+	memset(&g, 0, sizeof(g));
+	for (int i = 0; i < PT_NMAPS; i++)
+		g.m[i] = (struct image){ .ksz = pt_maps[i].key_size, .vsz = pt_maps[i].value_size };
+	g.gen = c->gen;
+	g.host_nb = nb;
+	err = host_build(c, &g);
+	if (!err) {
+		*table = g.hosts;
+		*spilled = g.host_spilled;
+		g.hosts = NULL;
+	}
+	gen_image_free(&g);
+	return err;
+}
+
 /* The records of st (when not NULL) and the compiled tables c; bind_host's
  * half has host_nb buckets. */
 static int gen_image_build(const struct pt_state *st, const struct pt_compiled *c,

@@ -126,6 +126,12 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
  */
 int pt_gen_write(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
 int pt_gen_delete(const int fds[PT_NMAPS], const struct pt_state *st, const struct pt_compiled *c);
+
+/* bind_host's half for c's host bindings as a commit places them, in nb
+ * buckets: *table (the caller frees it), and in *spilled how many found no
+ * way (a commit puts those in bind_lpm). */
+int pt_host_table(const struct pt_compiled *c, uint32_t nb, struct pt_host_bucket **table,
+		  size_t *spilled);
 /* cpu_map: give every CPU that c's CPU sets list a queue (before the
  * generation goes live; -ERANGE for a CPU beyond the map), and remove the
  * queue of every CPU they do not list (once no older generation can run). */

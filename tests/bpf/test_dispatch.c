@@ -1021,6 +1021,129 @@ static void expect_run(struct fx *fx, const char *when, uint8_t proto, const cha
 	      cookie_name(fx, got), want ? want : "none");
 }
 
+/* ---- bind_host's placement ---- */
+
+/* n host bindings of one shape into c (gen 0): 0, sequential IPv4
+ * addresses in one class; 1, IPv4 addresses over 1,000 classes of both
+ * protocols; 2, IPv6 addresses that differ in their last word. */
+static void host_keys(struct pt_compiled *c, uint32_t n, int shape)
+{
+	memset(c, 0, sizeof(*c));
+	c->hosts = calloc(n, sizeof(*c->hosts));
+	REQUIRE(c->hosts, "calloc");
+	c->nhosts = n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pt_bind_entry *e = &c->hosts[i];
+		uint32_t a = htonl(0xc6120000u + (shape == 1 ? i / 2000 : i));
+
+		e->key.proto = shape == 1 ? (uint8_t)(i & 1) : PT_TCP;
+		e->key.family = shape == 2 ? PT_INET6 : PT_INET;
+		e->key.class = htonl(shape == 1 ? (i >> 1) % 1000 : 7);
+		e->key.prefixlen = PT_LPM_KEY_BITS + (shape == 2 ? 128 : 32);
+		if (shape == 2) {
+			uint32_t w[4] = { htonl(0x20010db8), 0, 0, htonl(i) };
+
+			memcpy(e->key.addr, w, 16);
+		} else {
+			memcpy(e->key.addr, &a, 4);
+		}
+		e->val.service = i % PT_MAX_SERVICES;
+		e->val.slot = i % PT_MAX_SLOTS;
+	}
+}
+
+/* Every placed slot is one of c's bindings in one of its two buckets, with
+ * its service and slot; returns how many are placed. */
+static size_t host_check(const struct pt_compiled *c, const struct pt_host_bucket *t,
+			 uint32_t nb)
+{
+	size_t placed = 0;
+
+	for (uint32_t b = 0; b < nb; b++)
+		for (int w = 0; w < PT_HOST_WAYS; w++) {
+			const struct pt_host_slot *s = &t[b].way[w];
+			uint64_t h;
+			uint32_t i;
+
+			if (!s->tag)
+				continue;
+			placed++;
+			h = pt_host_hash(s->tag, s->addr[0], s->addr[1], s->addr[2], s->addr[3]);
+			REQUIRE(PT_HOST_BUCKET(h, nb) == b || PT_HOST_BUCKET(h >> 32, nb) == b,
+				"bucket %u way %d: in neither of its buckets", b, w);
+			for (i = 0; i < c->nhosts; i++) {
+				const struct pt_bind_entry *e = &c->hosts[i];
+
+				if (PT_HOST_TAG(e->key.proto, e->key.family, ntohl(e->key.class)) ==
+					    s->tag &&
+				    !memcmp(e->key.addr, s->addr, 16))
+					break;
+			}
+			REQUIRE(i < c->nhosts, "bucket %u way %d: no such binding", b, w);
+			REQUIRE(s->service == c->hosts[i].val.service && s->slot == c->hosts[i].val.slot,
+				"bucket %u way %d: service %u slot %u, want %u %u", b, w, s->service,
+				s->slot, c->hosts[i].val.service, c->hosts[i].val.slot);
+		}
+	return placed;
+}
+
+/*
+ * At the default capacity every one of PT_MAX_BINDINGS host bindings finds
+ * a way (the half is 7/8 full), whatever their shape, each once and in one
+ * of its buckets; the same bindings place the same way every time (a
+ * commit deletes what it wrote by placing them again); a table too small
+ * places what fits and counts the rest.
+ */
+static void test_host_table(void **state)
+{
+	const uint32_t nb = PT_HOST_BUCKETS(PT_MAX_BINDINGS);
+	struct pt_host_bucket *t, *again;
+	struct pt_compiled c;
+	size_t spilled, spilled2;
+	uint32_t n;
+
+	(void)state;
+	failures = 0;
+	for (int shape = 0; shape < 3; shape++) {
+		host_keys(&c, PT_MAX_BINDINGS, shape);
+		REQUIRE(!pt_host_table(&c, nb, &t, &spilled), "pt_host_table");
+		CHECK(spilled == 0, "shape %d: %zu of %u bindings found no way", shape, spilled,
+		      PT_MAX_BINDINGS);
+		REQUIRE(!pt_host_table(&c, nb, &again, &spilled2), "pt_host_table");
+		CHECK(spilled2 == spilled && !memcmp(t, again, nb * sizeof(*t)),
+		      "shape %d: placed differently the second time", shape);
+		free(again);
+		{
+			size_t placed = 0;
+
+			for (uint32_t b = 0; b < nb; b++)
+				for (int w = 0; w < PT_HOST_WAYS; w++)
+					placed += t[b].way[w].tag != 0;
+			CHECK(placed == PT_MAX_BINDINGS, "shape %d: %zu placed", shape, placed);
+		}
+		free(t);
+		pt_compiled_free(&c);
+		/* slot by slot (a quadratic check) at the same load, on a
+		 * smaller table */
+		n = 3500;
+		host_keys(&c, n, shape);
+		REQUIRE(!pt_host_table(&c, PT_HOST_BUCKETS(n), &t, &spilled), "pt_host_table");
+		CHECK(spilled == 0, "shape %d, %u: %zu found no way", shape, n, spilled);
+		CHECK(host_check(&c, t, PT_HOST_BUCKETS(n)) == n, "shape %d: not every binding placed",
+		      shape);
+		free(t);
+		pt_compiled_free(&c);
+	}
+	/* one bucket, ten bindings: four placed, six left for the trie */
+	host_keys(&c, 10, 0);
+	REQUIRE(!pt_host_table(&c, 1, &t, &spilled), "pt_host_table");
+	CHECK(spilled == 6, "one bucket: %zu left, want 6", spilled);
+	CHECK(host_check(&c, t, 1) == 4, "one bucket: not four placed");
+	free(t);
+	pt_compiled_free(&c);
+	DONE();
+}
+
 static void test_generation(void **state)
 {
 	struct fx *fx = *state;
@@ -1516,6 +1639,7 @@ static void test_random_one_bucket(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_table),
 		cmocka_unit_test_setup_teardown(test_table, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_multi_socket, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_generation, fx_setup, fx_teardown),
