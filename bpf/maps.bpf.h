@@ -65,6 +65,22 @@ static __always_inline int pt_host_match(const struct pt_host_slot *s, __u32 tag
 	       s->addr[3] == a3;
 }
 
+/* The way of bucket index of bind_host that holds (tag, a0..a3), or NULL. */
+static __always_inline const struct pt_host_slot *
+pt_host_probe(__u32 index, __u32 tag, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+	const struct pt_host_bucket *b = bpf_map_lookup_elem(&PT_MAP_BIND_HOST, &index);
+	__u32 w;
+
+	if (!b)
+		return NULL;
+#pragma unroll
+	for (w = 0; w < PT_HOST_WAYS; w++)
+		if (pt_host_match(&b->way[w], tag, a0, a1, a2, a3))
+			return &b->way[w];
+	return NULL;
+}
+
 /*
  * The host binding (tag, address a0..a3) of generation gen in bind_host, or
  * NULL: its two buckets, four ways each, probed in line. nb, the buckets
@@ -75,27 +91,14 @@ static __always_inline const struct pt_host_slot *
 pt_host_find(__u32 gen, __u32 tag, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
 	__u32 nb = ((struct bpf_map___pt *)&PT_MAP_BIND_HOST)->max_entries >> 1;
+	__u32 half = gen & 1 ? nb : 0;
 	__u64 h = pt_host_hash(tag, a0, a1, a2, a3);
-	const struct pt_host_bucket *b;
-	__u32 index, w;
+	const struct pt_host_slot *s;
 
-	index = PT_HOST_BUCKET(h, nb) + (gen & 1 ? nb : 0);
-	b = bpf_map_lookup_elem(&PT_MAP_BIND_HOST, &index);
-	if (!b)
-		return NULL;
-#pragma unroll
-	for (w = 0; w < PT_HOST_WAYS; w++)
-		if (pt_host_match(&b->way[w], tag, a0, a1, a2, a3))
-			return &b->way[w];
-	index = PT_HOST_BUCKET(h >> 32, nb) + (gen & 1 ? nb : 0);
-	b = bpf_map_lookup_elem(&PT_MAP_BIND_HOST, &index);
-	if (!b)
-		return NULL;
-#pragma unroll
-	for (w = 0; w < PT_HOST_WAYS; w++)
-		if (pt_host_match(&b->way[w], tag, a0, a1, a2, a3))
-			return &b->way[w];
-	return NULL;
+	s = pt_host_probe(PT_HOST_BUCKET(h, nb) + half, tag, a0, a1, a2, a3);
+	if (!s)
+		s = pt_host_probe(PT_HOST_BUCKET(h >> 32, nb) + half, tag, a0, a1, a2, a3);
+	return s;
 }
 
 struct {
