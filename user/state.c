@@ -290,15 +290,20 @@ void pt_ctx_close_maps(struct pt_ctx *ctx)
 	}
 }
 
-void pt_ctx_close(struct pt_ctx *ctx)
+void pt_ctx_unlock(struct pt_ctx *ctx)
 {
-	pt_ctx_close_maps(ctx);
 	if (ctx->ns_lock_fd >= 0)
 		close(ctx->ns_lock_fd);	/* releases the flock */
 	ctx->ns_lock_fd = -1;
 	if (ctx->lock_fd >= 0)
 		close(ctx->lock_fd);
 	ctx->lock_fd = -1;
+}
+
+void pt_ctx_close(struct pt_ctx *ctx)
+{
+	pt_ctx_close_maps(ctx);
+	pt_ctx_unlock(ctx);
 	if (ctx->netns_fd >= 0)
 		close(ctx->netns_fd);
 	ctx->netns_fd = -1;

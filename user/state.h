@@ -104,6 +104,8 @@ int pt_ctx_init(struct pt_ctx *ctx, const char *netns);
  * Commands in other namespaces never wait for each other. */
 #define PT_NS_LOCK "_lock"	/* bpffs names take no dot */
 int pt_ctx_lock(struct pt_ctx *ctx);
+/* Release what pt_ctx_lock took (the maps stay open). */
+void pt_ctx_unlock(struct pt_ctx *ctx);
 /* Open every pinned map. -ENOENT when portier is not loaded here,
  * -EPROTO when the pins have another ABI version, -ESTALE when they are
  * the leftovers of a dead namespace whose inode number this one reuses. */
