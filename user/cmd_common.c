@@ -55,6 +55,7 @@ struct pt_open_result pt_open(struct pt_ctx *ctx, enum pt_open_how how)
 	if (how == PT_OPEN_NETNS)
 		return r;
 	ctx->shared = how == PT_OPEN_READ;
+	ctx->global = how == PT_OPEN_LOCK;
 	r.err = pt_ctx_lock(ctx);
 	if (!r.err && how != PT_OPEN_LOCK)
 		r.err = pt_ctx_open(ctx);

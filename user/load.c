@@ -75,6 +75,19 @@ static int rm_dir_pins(const char *dir)
 	return err;
 }
 
+/* The namespace lock of the state in dir (state.h, PT_NS_LOCK): removed
+ * with the state, under PT_PIN_ROOT held exclusively, so no command waits
+ * on it. */
+static int rm_ns_lock(const char *dir)
+{
+	char path[PATH_MAX + sizeof(PT_NS_LOCK)];
+
+	snprintf(path, sizeof(path), "%s%s", dir, PT_NS_LOCK);
+	if (rmdir(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
@@ -329,7 +342,9 @@ static bool link_alive(const char *dir)
 /*
  * A namespace deleted without `portier unload` leaves its pins behind: the
  * kernel detached its link, but bpffs keeps the maps. Remove every such
- * directory (the caller holds the lock). Returns how many were removed.
+ * directory and its namespace lock, and every namespace lock without a
+ * state (the caller holds PT_PIN_ROOT exclusively). Returns how many
+ * states were removed.
  */
 int pt_prune_dead(void)
 {
@@ -346,17 +361,30 @@ int pt_prune_dead(void)
 		__u32 len = sizeof(info);
 		int fd;
 
+		size_t nlen = strlen(de->d_name);
+		struct stat stt;
+
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", PT_PIN_ROOT, de->d_name);
+		if (nlen > strlen(PT_NS_LOCK) &&
+		    !strcmp(de->d_name + nlen - strlen(PT_NS_LOCK), PT_NS_LOCK)) {
+			/* a namespace lock: kept while its state is there */
+			path[strlen(path) - strlen(PT_NS_LOCK)] = 0;
+			if (stat(path, &stt) && errno == ENOENT)
+				rm_ns_lock(path);
+			continue;
+		}
 		snprintf(link, sizeof(link), "%s/%s", path, PIN_DISPATCH_LINK);
 		fd = bpf_obj_get(link);
 		if (fd < 0)
 			continue;	/* being built, or broken: not ours to judge */
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.netns.netns_ino == 0) {
 			close(fd);
-			if (!rm_dir_pins(path))
+			if (!rm_dir_pins(path)) {
 				n++;
+				rm_ns_lock(path);
+			}
 			continue;
 		}
 		close(fd);
@@ -423,7 +451,7 @@ int pt_unload(struct pt_ctx *ctx)
 		close(fd);
 	}
 	pt_ctx_close_maps(ctx);
-	return rm_dir_pins(ctx->dir);
+	return rm_dir_pins(ctx->dir) ?: rm_ns_lock(ctx->dir);
 }
 
 /* The info of a pinned program or link. */

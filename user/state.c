@@ -120,6 +120,7 @@ int pt_ctx_init(struct pt_ctx *ctx, const char *netns)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->netns_fd = -1;
 	ctx->lock_fd = -1;
+	ctx->ns_lock_fd = -1;
 	for (int i = 0; i < PT_NMAPS; i++)
 		ctx->fds[i] = -1;
 
@@ -165,6 +166,37 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
+/*
+ * This namespace's lock, under PT_PIN_ROOT held shared: no state is made
+ * or removed meanwhile (load and unload hold it exclusively), so a state
+ * seen here stays, and its lock directory, made by the first command that
+ * needs it, is removed only by unload or a load's prune, which wait for
+ * this command. Without a state there is nothing to lock (the command
+ * finds nothing loaded) and nothing is made.
+ */
+static int ns_lock(struct pt_ctx *ctx)
+{
+	char path[PATH_MAX + sizeof(PT_NS_LOCK)];
+	struct stat stt;
+	int err;
+
+	if (stat(ctx->dir, &stt))
+		return errno == ENOENT ? 0 : -errno;
+	snprintf(path, sizeof(path), "%s%s", ctx->dir, PT_NS_LOCK);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	ctx->ns_lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->ns_lock_fd < 0)
+		return -errno;
+	if (flock(ctx->ns_lock_fd, ctx->shared ? LOCK_SH : LOCK_EX)) {
+		err = -errno;
+		close(ctx->ns_lock_fd);
+		ctx->ns_lock_fd = -1;
+		return err;
+	}
+	return 0;
+}
+
 int pt_ctx_lock(struct pt_ctx *ctx)
 {
 	int err = ensure_bpffs();
@@ -189,13 +221,13 @@ int pt_ctx_lock(struct pt_ctx *ctx)
 			return err;
 		}
 	}
-	if (flock(ctx->lock_fd, ctx->shared ? LOCK_SH : LOCK_EX)) {
+	if (flock(ctx->lock_fd, ctx->global ? LOCK_EX : LOCK_SH)) {
 		err = -errno;
 		close(ctx->lock_fd);
 		ctx->lock_fd = -1;
 		return err;
 	}
-	return 0;
+	return ctx->global ? 0 : ns_lock(ctx);
 }
 
 int pt_ctx_open(struct pt_ctx *ctx)
@@ -258,12 +290,20 @@ void pt_ctx_close_maps(struct pt_ctx *ctx)
 	}
 }
 
+void pt_ctx_unlock(struct pt_ctx *ctx)
+{
+	if (ctx->ns_lock_fd >= 0)
+		close(ctx->ns_lock_fd);	/* releases the flock */
+	ctx->ns_lock_fd = -1;
+	if (ctx->lock_fd >= 0)
+		close(ctx->lock_fd);
+	ctx->lock_fd = -1;
+}
+
 void pt_ctx_close(struct pt_ctx *ctx)
 {
 	pt_ctx_close_maps(ctx);
-	if (ctx->lock_fd >= 0)
-		close(ctx->lock_fd);	/* releases the flock */
-	ctx->lock_fd = -1;
+	pt_ctx_unlock(ctx);
 	if (ctx->netns_fd >= 0)
 		close(ctx->netns_fd);
 	ctx->netns_fd = -1;

@@ -82,8 +82,11 @@ struct pt_ctx {
 	int netns_fd;		/* the target namespace */
 	uint64_t netns_ino;
 	char dir[PATH_MAX];	/* PT_PIN_ROOT/<netns inode> */
-	int lock_fd;
-	bool shared;		/* a reader: take the lock shared */
+	int lock_fd;		/* PT_PIN_ROOT: exclusive for load and unload,
+				 * shared for every other command */
+	int ns_lock_fd;		/* dir + PT_NS_LOCK: this namespace's state */
+	bool shared;		/* a reader: take the namespace's lock shared */
+	bool global;		/* load, unload: take PT_PIN_ROOT exclusively */
 	int fds[PT_NMAPS];
 	struct pt_config cfg;
 	uint32_t max_bindings;	/* per generation, from the pinned maps' size */
@@ -91,10 +94,18 @@ struct pt_ctx {
 
 /* Enter the namespace (NULL: the current one) and name the pin directory. */
 int pt_ctx_init(struct pt_ctx *ctx, const char *netns);
-/* Mount bpffs when needed, create PT_PIN_ROOT (0700), take the lock:
- * exclusive for a writer, shared when ctx->shared (readers run together,
- * and never see a commit half way). */
+/* Mount bpffs when needed, create PT_PIN_ROOT (0700), take the locks.
+ * ctx->global (load, unload: they make and remove states, and prune dead
+ * namespaces' ones): PT_PIN_ROOT exclusively, and nothing else. Any other
+ * command: PT_PIN_ROOT shared (no state is made or removed meanwhile), then,
+ * when this namespace has a state, its own lock (the directory dir +
+ * PT_NS_LOCK, made on first use): exclusive for a writer, shared when
+ * ctx->shared (readers run together, and never see a commit half way).
+ * Commands in other namespaces never wait for each other. */
+#define PT_NS_LOCK "_lock"	/* bpffs names take no dot */
 int pt_ctx_lock(struct pt_ctx *ctx);
+/* Release what pt_ctx_lock took (the maps stay open). */
+void pt_ctx_unlock(struct pt_ctx *ctx);
 /* Open every pinned map. -ENOENT when portier is not loaded here,
  * -EPROTO when the pins have another ABI version, -ESTALE when they are
  * the leftovers of a dead namespace whose inode number this one reuses. */

@@ -143,6 +143,7 @@ static int fx_setup(void **state)
 		fx->ctx.fds[i] = -1;
 	fx->ctx.netns_fd = -1;
 	fx->ctx.lock_fd = -1;
+	fx->ctx.ns_lock_fd = -1;
 	failures = 0;
 	libbpf_set_print(quiet_print);
 

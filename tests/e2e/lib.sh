@@ -509,13 +509,14 @@ expect_guard() {
 # finish: the end of a case that leaves nothing behind. Unloads portier from
 # every namespace of the case and checks that no XDP program is left on
 # their interfaces, tears the case down now, then checks that its
-# namespaces, their pin directories, its processes and its XDP programs are
-# gone.
+# namespaces, their pin directories and locks, its processes and its XDP
+# programs are gone.
 finish() {
 	local ns ino i left dirs=() pids=("${_PIDS[@]}") progs=() id
 	for ns in "${_NAMESPACES[@]}"; do
 		ino=$(stat -L -c %i "/run/netns/$ns") || return 1
-		dirs+=("/sys/fs/bpf/portier/$ino" "/sys/fs/bpf/portier/${ino}_new")
+		dirs+=("/sys/fs/bpf/portier/$ino" "/sys/fs/bpf/portier/${ino}_new"
+			"/sys/fs/bpf/portier/${ino}_lock")
 		mapfile -t -O "${#progs[@]}" progs < <(xdp_ids "$ns")
 		"$PORTIER" --netns "$ns" unload >/dev/null 2>&1 || true
 		left=$(xdp_ids "$ns" | tr '\n' ' ')

@@ -152,7 +152,9 @@ case_pins_of_a_dead_namespace_pruned() {
 	newns ns dead
 	newns ns2 alive
 	pt "$ns" load >/dev/null
+	pt "$ns" service add web	# a writer: the namespace's lock is made
 	dir=$(pt "$ns" --json status | jq -r .pin_dir)
+	[ -d "${dir}_lock" ] || fail "no namespace lock ${dir}_lock after a write"
 	link=$(pt "$ns" --json status | jq -r '.programs[0].link_id')
 	# the namespace goes away without an unload: the kernel detaches the
 	# link, the pins stay until the next load prunes them
@@ -166,6 +168,10 @@ case_pins_of_a_dead_namespace_pruned() {
 	if [ -e "$dir" ]; then
 		rm -rf -- "$dir"
 		fail "$dir of a dead namespace was still there after another load"
+	fi
+	if [ -e "${dir}_lock" ]; then
+		rmdir -- "${dir}_lock"
+		fail "${dir}_lock of a dead namespace was still there after another load"
 	fi
 	bpftool link show id "$link" >/dev/null 2>&1 && fail "link $link survived the prune"
 	expect_json "$ns2" .loaded true status

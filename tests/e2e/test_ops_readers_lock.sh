@@ -6,7 +6,8 @@
 # from clocks: the reader is seen blocked in write(2) on its stdout, a
 # `bind` then finishes and its binding is visible while the reader is
 # still blocked, and the reader's output, once drained, is the snapshot of
-# before the bind.
+# before the bind. Each namespace has a lock of its own: a command in one
+# never waits for one in another.
 . "$(dirname "$0")/lib.sh"
 
 NBIND=4000
@@ -100,6 +101,54 @@ case_stats_blocked_on_its_pipe_holds_no_writer() {
 	casetmp tmp
 	blocked_reader "$ns" "$tmp" stats 20003 stats_rows "$NBIND" stats
 	blocked_reader "$ns" "$tmp" stats_json 20004 json_rows "$((NBIND + 1))" --json stats
+}
+
+# A's lock held here as A's writers hold it (the pin root shared, then
+# A's own lock exclusively): B's writer and reader finish; A's writer waits
+# (killed at 2 s, it changed nothing), and one started meanwhile finishes
+# once the lock is let go. unload removes the lock with the state.
+case_namespaces_lock_apart() {
+	local a b dir tmp hpid wpid rc=0
+	newns a locka
+	newns b lockb
+	casetmp tmp
+	pt "$a" load >/dev/null
+	pt "$b" load >/dev/null
+	pt "$a" service add web
+	pt "$b" service add web
+	dir=$(pt "$a" --json status | jq -r .pin_dir)
+	[ -d "${dir}_lock" ] || fail "no lock directory beside $dir"
+	# the holder: a process of its own, so no command below inherits the
+	# locked descriptors
+	(
+		exec 8<"$(dirname "$dir")" 9<"${dir}_lock"
+		flock -s 8
+		flock -x 9
+		touch "$tmp/held"
+		wait_file "$tmp/release" 60
+	) &
+	hpid=$!
+	_PIDS+=("$hpid")
+	wait_file "$tmp/held" 20 || { fail "the holder never took A's lock"; return 1; }
+	timeout 10 "$PORTIER" --netns "$b" bind tcp any 81 web || fail "B's bind waited for A's lock ($?)"
+	expect_eq "$(timeout 10 "$PORTIER" --netns "$b" --json bindings | jq -c '[.[].port_lo]')" "[81]" \
+		"B's bindings, read while A's lock is held"
+	timeout 2 "$PORTIER" --netns "$a" bind tcp any 82 web || rc=$?
+	expect_eq "$rc" 124 "A's bind while A's lock is held (stopped by timeout)"
+	"$PORTIER" --netns "$a" bind tcp any 83 web &
+	wpid=$!
+	_PIDS+=("$wpid")
+	sleep 0.5
+	kill -0 "$wpid" 2>/dev/null || fail "A's bind did not wait for A's lock"
+	touch "$tmp/release"
+	wait "$hpid" || fail "the holder failed"
+	timeout 20 tail --pid="$wpid" -f /dev/null || fail "A's bind still waits after the lock was let go"
+	wait "$wpid" || fail "A's bind failed once the lock was let go"
+	expect_eq "$(pt "$a" --json bindings | jq -c '[.[].port_lo]')" "[83]" "A's bindings"
+	pt "$a" unload >/dev/null
+	[ ! -e "${dir}_lock" ] || fail "unload left ${dir}_lock"
+	[ ! -e "$dir" ] || fail "unload left $dir"
+	expect_eq "$(pt "$b" --json bindings | jq -c '[.[].port_lo]')" "[81]" "B's bindings after A's unload"
 }
 
 run_cases

@@ -60,9 +60,7 @@ static int commit_one(struct pt_ctx *ctx, const char *svc, uint16_t port, bool a
 	err = err ?: pt_state_commit(ctx, &next, &live);
 	pt_state_free(&live);
 	pt_state_free(&next);
-	if (ctx->lock_fd >= 0)
-		close(ctx->lock_fd);	/* releases the lock between commits */
-	ctx->lock_fd = -1;
+	pt_ctx_unlock(ctx);	/* releases the locks between commits */
 	return err;
 }
 
@@ -98,8 +96,7 @@ int main(int argc, char **argv)
 		pt_ctx_close(&ctx);
 		return 1;
 	}
-	close(ctx.lock_fd);
-	ctx.lock_fd = -1;
+	pt_ctx_unlock(&ctx);
 	for (i = 0; i < count; i++) {
 		err = commit_one(&ctx, argv[2], (uint16_t)port, !(i & 1));
 		if (err) {
