@@ -794,6 +794,17 @@ struct gen_image {
 	uint8_t gen;
 };
 
+/* An empty image of c's generation, bind_host's half of host_nb buckets. */
+static void gen_image_init(struct gen_image *g, const struct pt_compiled *c, uint32_t host_nb)
+{
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < PT_NMAPS; i++)
+		g->m[i] = (struct image){ .ksz = pt_maps[i].key_size, .vsz = pt_maps[i].value_size };
+	g->ports = c->ports;
+	g->gen = c->gen;
+	g->host_nb = host_nb;
+}
+
 static void gen_image_free(struct gen_image *g)
 {
 	for (int i = 0; i < PT_NMAPS; i++) {
@@ -1009,11 +1020,8 @@ int pt_host_table(const struct pt_compiled *c, uint32_t nb, struct pt_host_bucke
 	struct gen_image g;
 	int err;
 
-	memset(&g, 0, sizeof(g));
-	for (int i = 0; i < PT_NMAPS; i++)
-		g.m[i] = (struct image){ .ksz = pt_maps[i].key_size, .vsz = pt_maps[i].value_size };
-	g.gen = c->gen;
-	g.host_nb = nb;
+	gen_image_init(&g, c, nb);
+	g.ports = NULL;	/* nothing to flag: the caller wants the table */
 	err = host_build(c, &g);
 	if (!err) {
 		*table = g.hosts;
@@ -1031,12 +1039,7 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 {
 	int err = 0;
 
-	memset(g, 0, sizeof(*g));
-	for (int i = 0; i < PT_NMAPS; i++)
-		g->m[i] = (struct image){ .ksz = pt_maps[i].key_size, .vsz = pt_maps[i].value_size };
-	g->ports = c->ports;
-	g->gen = c->gen;
-	g->host_nb = host_nb;
+	gen_image_init(g, c, host_nb);
 	if (st)
 		err = image_records(st, c->gen, g);
 	/* bind_lpm without its full-length entries: each is in bind_host,
@@ -1067,73 +1070,64 @@ static int gen_image_build(const struct pt_state *st, const struct pt_compiled *
 	return err;
 }
 
-/* bind_host is mmapable: write (or, hosts NULL, clear) the generation's
- * half in place with one copy, as port_table. Nothing reads that half (a
- * grace period has passed since it was live). Where the map cannot be
- * mapped, the syscall in batches. */
-static int host_put(int fd, uint8_t gen, uint32_t nb, const struct pt_host_bucket *hosts)
+/*
+ * Write n elements of esz bytes (src, or zeros when src is NULL) from index
+ * first of an mmapable ARRAY of total elements: one copy through an mmap,
+ * not n updates through the syscall (131,072 of port_table took 50 ms).
+ * The caller's elements are a generation's half that nothing reads (a
+ * grace period has passed since it was live); the fence orders these
+ * stores before the flip's. Where the map cannot be mapped, the syscall in
+ * batches.
+ */
+static int array_range_put(int fd, size_t esz, uint32_t total, uint32_t first, uint32_t n,
+			   const void *src)
 {
-	const size_t len = (size_t)2 * nb * sizeof(struct pt_host_bucket);
-	struct image im = { .ksz = sizeof(__u32), .vsz = sizeof(struct pt_host_bucket) };
-	static const struct pt_host_bucket empty;
-	struct pt_host_bucket *ents;
+	const size_t len = (size_t)total * esz;
+	struct image im = { .ksz = sizeof(__u32), .vsz = esz };
+	uint8_t *ents, *zero = NULL;
 	int err = 0;
 
-	if (!nb)
+	if (!n)
 		return 0;
 	ents = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ents != MAP_FAILED) {
-		if (hosts)
-			memcpy(ents + (gen & 1 ? nb : 0), hosts, nb * sizeof(*ents));
+		if (src)
+			memcpy(ents + (size_t)first * esz, src, (size_t)n * esz);
 		else
-			memset(ents + (gen & 1 ? nb : 0), 0, nb * sizeof(*ents));
+			memset(ents + (size_t)first * esz, 0, (size_t)n * esz);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		munmap(ents, len);
 		return 0;
 	}
-	for (uint32_t i = 0; i < nb && !err; i++) {
-		__u32 key = i + (gen & 1 ? nb : 0);
+	if (!src && !(zero = calloc(1, esz)))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n && !err; i++) {
+		__u32 key = first + i;
 
-		err = image_add(&im, &key, hosts ? &hosts[i] : &empty);
+		err = image_add(&im, &key, src ? (const uint8_t *)src + (size_t)i * esz : zero);
 	}
 	err = err ?: batch_put(fd, &im);
+	free(zero);
 	free(im.keys);
 	free(im.vals);
 	return err;
 }
 
-/* port_table is mmapable: write the generation's half in place with one
- * copy, instead of 131,072 updates through the syscall (50 ms here).
- * Nothing reads that half (a grace period has passed since it was live);
- * the fence orders these stores before the flip's. Where the map cannot
- * be mapped, the syscall in batches. */
+/* bind_host's half of generation gen (nb buckets): written whole, or
+ * cleared when hosts is NULL. */
+static int host_put(int fd, uint8_t gen, uint32_t nb, const struct pt_host_bucket *hosts)
+{
+	return array_range_put(fd, sizeof(*hosts), 2 * nb, gen & 1 ? nb : 0, nb, hosts);
+}
+
+/* port_table's half of the image's generation (its entries are
+ * PT_PORT_INDEX(gen, 0, 0) on, proto by proto, port by port). */
 static int port_table_put(int fd, const struct gen_image *g)
 {
-	const size_t len = (size_t)PT_PORT_ENTRIES * sizeof(struct pt_port_ent);
-	const size_t half = (size_t)PT_NPROTO * PT_PORTS;
-	struct image im = { .ksz = pt_maps[M_PORT_TABLE].key_size,
-			    .vsz = pt_maps[M_PORT_TABLE].value_size };
-	struct pt_port_ent *ents;
-	int err = 0;
-
 	if (!g->ports)
 		return 0;
-	ents = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ents != MAP_FAILED) {
-		memcpy(ents + PT_PORT_INDEX(g->gen, 0, 0), g->ports, half * sizeof(*ents));
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		munmap(ents, len);
-		return 0;
-	}
-	for (uint32_t i = 0; i < half && !err; i++) {
-		__u32 key = PT_PORT_INDEX(g->gen, i / PT_PORTS, i % PT_PORTS);
-
-		err = image_add(&im, &key, &g->ports[i]);
-	}
-	err = err ?: batch_put(fd, &im);
-	free(im.keys);
-	free(im.vals);
-	return err;
+	return array_range_put(fd, sizeof(*g->ports), PT_PORT_ENTRIES, PT_PORT_INDEX(g->gen, 0, 0),
+			       PT_NPROTO * PT_PORTS, g->ports);
 }
 
 /*
@@ -1388,6 +1382,7 @@ int pt_grace_period(void)
 int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_state *prev)
 {
 	uint8_t live = ctx->cfg.gen & 1, ng = live ^ 1;
+	uint32_t nb = host_half(ctx->fds[M_BIND_HOST]);	/* both images' bind_host half */
 	struct pt_compiled c = {}, oldc = {};
 	struct gen_image img = {}, old = {};
 	uint32_t *fresh = NULL;
@@ -1399,10 +1394,10 @@ int pt_state_commit(struct pt_ctx *ctx, struct pt_state *next, const struct pt_s
 	if (err)
 		return err;
 	err = pt_compile(next, ng, &c);
-	err = err ?: gen_image_build(next, &c, host_half(ctx->fds[M_BIND_HOST]), &img);
+	err = err ?: gen_image_build(next, &c, nb, &img);
 	/* what the live generation holds, to remove it after the flip */
 	err = err ?: pt_compile(prev, live, &oldc);
-	err = err ?: gen_image_build(prev, &oldc, host_half(ctx->fds[M_BIND_HOST]), &old);
+	err = err ?: gen_image_build(prev, &oldc, nb, &old);
 	if (err)
 		goto cleanup;
 	/* Leftovers of an interrupted command, or of another build, never
