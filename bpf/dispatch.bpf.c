@@ -45,9 +45,6 @@ static __always_inline void count_unbound(void)
 SEC("sk_lookup")
 int portier_dispatch(struct bpf_sk_lookup *ctx)
 {
-	struct pt_lpm_key bkey = {};
-	const struct pt_host_slot *host;
-	struct pt_bind_val *bind;
 	struct pt_port_ent *port;
 	struct pt_counters *cnt;
 	struct pt_config *cfg;
@@ -87,7 +84,8 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 	}
 
 	/* a binding for exactly this address is the longest match: at most
-	 * two buckets of bind_host, probed in line, however deep the trie */
+	 * two buckets of bind_host, probed in line, however deep the trie
+	 * (pt_bind_find) */
 	/* each load stays in its branch: one load from a pointer picked
 	 * between two context fields is refused by the verifier */
 	if (family == PT_INET) {
@@ -101,33 +99,9 @@ int portier_dispatch(struct bpf_sk_lookup *ctx)
 		a2 = ctx->local_ip6[2];
 		a3 = ctx->local_ip6[3];
 	}
-	host = NULL;
-	if (port->flags & PT_PORT_HOST)
-		host = pt_host_find(gen, PT_HOST_TAG(proto, family, port->class), a0, a1, a2, a3);
-	if (host) {
-		service = host->service;
-		slot = host->slot;
-	} else {
-		if (!(port->flags & PT_PORT_NET)) {
-			count_unbound();
-			return SK_PASS;
-		}
-		bkey.gen = gen;
-		bkey.proto = proto;
-		bkey.family = family;
-		bkey.class = bpf_htonl(port->class);
-		bkey.prefixlen = PT_LPM_KEY_BITS + (family == PT_INET ? 32 : 128);
-		__builtin_memcpy(bkey.addr, &a0, 4);
-		__builtin_memcpy(bkey.addr + 4, &a1, 4);
-		__builtin_memcpy(bkey.addr + 8, &a2, 4);
-		__builtin_memcpy(bkey.addr + 12, &a3, 4);
-		bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
-		if (!bind) {
-			count_unbound();
-			return SK_PASS;
-		}
-		service = bind->service;
-		slot = bind->slot;
+	if (!pt_bind_find(gen, proto, family, port, a0, a1, a2, a3, &service, &slot)) {
+		count_unbound();
+		return SK_PASS;
 	}
 
 	cnt = slot_counters(slot);

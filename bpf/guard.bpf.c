@@ -243,33 +243,13 @@ static __always_inline int steer_xsk(const struct xdp_md *ctx, const struct pt_f
 				     __u32 gen, const struct pt_port_ent *port,
 				     struct pt_counters *cnt)
 {
-	const struct pt_host_slot *host = NULL;
-	struct pt_lpm_key bkey = {};
-	struct pt_bind_val *bind;
 	struct pt_xsk_meta *meta;
-	__u32 svc, queue = ctx->rx_queue_index, a[4];
+	__u32 svc, slot, queue = ctx->rx_queue_index, a[4];
 	long ret;
 
 	__builtin_memcpy(a, f->daddr, sizeof(a));
-	if (port->flags & PT_PORT_HOST)
-		host = pt_host_find(gen, PT_HOST_TAG(f->proto, f->family, port->class), a[0], a[1],
-				    a[2], a[3]);
-	if (host) {
-		svc = host->service;
-	} else {
-		if (!(port->flags & PT_PORT_NET))
-			return -1;
-		bkey.gen = gen & 1;
-		bkey.proto = f->proto;
-		bkey.family = f->family;
-		bkey.class = bpf_htonl(port->class);
-		bkey.prefixlen = PT_LPM_KEY_BITS + (f->family == PT_INET ? 32 : 128);
-		__builtin_memcpy(bkey.addr, f->daddr, sizeof(bkey.addr));
-		bind = bpf_map_lookup_elem(&bind_lpm, &bkey);
-		if (!bind)
-			return -1;
-		svc = bind->service;
-	}
+	if (!pt_bind_find(gen, f->proto, f->family, port, a[0], a[1], a[2], a[3], &svc, &slot))
+		return -1;
 	meta = bpf_map_lookup_elem(&xsk_meta, &svc);
 	if (!meta || !meta->ifindex)
 		return -1;

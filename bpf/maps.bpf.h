@@ -13,6 +13,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "portier.h"
 
 struct {
@@ -99,6 +100,49 @@ pt_host_find(__u32 gen, __u32 tag, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 	if (!s)
 		s = pt_host_probe(PT_HOST_BUCKET(h >> 32, nb) + half, tag, a0, a1, a2, a3);
 	return s;
+}
+
+/*
+ * The binding of a packet or connection to port (its port_table entry in
+ * generation gen) with destination address a0..a3 (network-order words;
+ * IPv4 in a0, the others zero): bind_host's two buckets when the port has
+ * host bindings, then bind_lpm when it has bindings to networks (or host
+ * bindings that found no way, which portier writes there). Returns 1 with
+ * *service and *slot set, or 0 when no binding holds it. dispatch and the
+ * guard's AF_XDP steering look a binding up through this one function.
+ */
+static __always_inline int pt_bind_find(__u32 gen, __u8 proto, __u8 family,
+					const struct pt_port_ent *port, __u32 a0, __u32 a1,
+					__u32 a2, __u32 a3, __u32 *service, __u32 *slot)
+{
+	const struct pt_host_slot *host = NULL;
+	const struct pt_bind_val *bind;
+	struct pt_lpm_key key = {};
+
+	if (port->flags & PT_PORT_HOST)
+		host = pt_host_find(gen, PT_HOST_TAG(proto, family, port->class), a0, a1, a2, a3);
+	if (host) {
+		*service = host->service;
+		*slot = host->slot;
+		return 1;
+	}
+	if (!(port->flags & PT_PORT_NET))
+		return 0;
+	key.gen = gen & 1;
+	key.proto = proto;
+	key.family = family;
+	key.class = bpf_htonl(port->class);
+	key.prefixlen = PT_LPM_KEY_BITS + (family == PT_INET ? 32 : 128);
+	__builtin_memcpy(key.addr, &a0, 4);
+	__builtin_memcpy(key.addr + 4, &a1, 4);
+	__builtin_memcpy(key.addr + 8, &a2, 4);
+	__builtin_memcpy(key.addr + 12, &a3, 4);
+	bind = bpf_map_lookup_elem(&PT_MAP_BIND_LPM, &key);
+	if (!bind)
+		return 0;
+	*service = bind->service;
+	*slot = bind->slot;
+	return 1;
 }
 
 struct {

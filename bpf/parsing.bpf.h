@@ -330,7 +330,7 @@ static __always_inline int pt_parse_fast(void *data, void *data_end, struct pt_f
 	struct tcphdr *th;
 	struct udphdr *uh;
 	void *l4;
-	__u32 left, l4_left, ext_len;
+	__u64 left, l4_left, ext_len;
 	__u16 proto;
 	__u8 ipproto;
 

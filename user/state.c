@@ -951,15 +951,18 @@ static int host_place(struct pt_host_bucket *t, uint32_t nb, struct pt_host_slot
 	return 1;
 }
 
-/* Mark every port of (proto, class) in ports (one generation's half)
- * PT_PORT_NET: a host binding of the class is in the trie. */
-static void ports_mark_net(struct pt_port_ent *ports, uint8_t proto, uint16_t class)
+/* Mark PT_PORT_NET every bound port of ports (one generation's half) whose
+ * (proto, class) is set in spilled, one bit per class of each protocol: a
+ * host binding of that class is in the trie. One pass, however many
+ * bindings spilled. */
+static void ports_mark_net(struct pt_port_ent *ports, const uint64_t *spilled)
 {
-	struct pt_port_ent *p = ports + (size_t)proto * PT_PORTS;
+	for (size_t i = 0; i < (size_t)PT_NPROTO * PT_PORTS; i++) {
+		size_t bit = i / PT_PORTS * PT_PORTS + ports[i].class;
 
-	for (uint32_t i = 0; i < PT_PORTS; i++)
-		if ((p[i].flags & PT_PORT_BOUND) && p[i].class == class)
-			p[i].flags |= PT_PORT_NET;
+		if ((ports[i].flags & PT_PORT_BOUND) && spilled[bit / 64] >> (bit % 64) & 1)
+			ports[i].flags |= PT_PORT_NET;
+	}
 }
 
 /* bind_host's half for c's host bindings, in g->hosts. One that finds no
@@ -969,15 +972,16 @@ static void ports_mark_net(struct pt_port_ent *ports, uint8_t proto, uint16_t cl
  * look-up, never an answer. */
 static int host_build(const struct pt_compiled *c, struct gen_image *g)
 {
-	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	uint64_t rng = 0x9e3779b97f4a7c15ull, *spilled = NULL;
 	const size_t half = (size_t)PT_NPROTO * PT_PORTS;
+	int err = 0;
 
 	if (!g->host_nb)
 		return c->nhosts ? -EINVAL : 0;
 	g->hosts = calloc(g->host_nb, sizeof(*g->hosts));
 	if (!g->hosts)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->nhosts; i++) {
+	for (size_t i = 0; i < c->nhosts && !err; i++) {
 		const struct pt_lpm_key *k = &c->hosts[i].key;
 		struct pt_host_slot s = { .tag = PT_HOST_TAG(k->proto, k->family, ntohl(k->class)),
 					  .service = (__u16)c->hosts[i].val.service,
@@ -985,7 +989,7 @@ static int host_build(const struct pt_compiled *c, struct gen_image *g)
 				    left;
 		struct pt_lpm_key lk = { .gen = g->gen };
 		struct pt_bind_val v;
-		int err;
+		size_t bit;
 
 		memcpy(s.addr, k->addr, sizeof(s.addr));
 		if (!host_place(g->hosts, g->host_nb, s, &rng, &left))
@@ -998,20 +1002,27 @@ static int host_build(const struct pt_compiled *c, struct gen_image *g)
 		memcpy(lk.addr, left.addr, sizeof(lk.addr));
 		v = (struct pt_bind_val){ .service = left.service, .slot = left.slot };
 		err = image_add(&g->m[M_BIND_LPM], &lk, &v);
+		if (!err && !spilled && !(spilled = calloc(half / 64, sizeof(*spilled))))
+			err = -ENOMEM;
 		if (err)
-			return err;
-		if (!g->ports_own && g->ports) {
-			g->ports_own = malloc(half * sizeof(*g->ports_own));
-			if (!g->ports_own)
-				return -ENOMEM;
-			memcpy(g->ports_own, g->ports, half * sizeof(*g->ports_own));
-			g->ports = g->ports_own;
-		}
-		if (g->ports_own)
-			ports_mark_net(g->ports_own, lk.proto, (uint16_t)ntohl(lk.class));
+			break;
+		bit = (size_t)lk.proto * PT_PORTS + (uint16_t)ntohl(lk.class);
+		spilled[bit / 64] |= 1ull << (bit % 64);
 		g->host_spilled++;
 	}
-	return 0;
+	if (!err && spilled && g->ports) {
+		/* the image's ports may be shared: flag a copy */
+		g->ports_own = malloc(half * sizeof(*g->ports_own));
+		if (!g->ports_own)
+			err = -ENOMEM;
+		else {
+			memcpy(g->ports_own, g->ports, half * sizeof(*g->ports_own));
+			g->ports = g->ports_own;
+			ports_mark_net(g->ports_own, spilled);
+		}
+	}
+	free(spilled);
+	return err;
 }
 
 int pt_host_table(const struct pt_compiled *c, uint32_t nb, struct pt_host_bucket **table,
