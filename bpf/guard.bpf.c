@@ -423,21 +423,12 @@ static __always_inline int judge_listed(const struct pt_fast *h, void *data_end,
 					const struct pt_port_ent *port, __u64 frame_len)
 {
 	const struct pt_policy_val *pol;
-	struct ipv6hdr *ip6h = h->l3;
-	struct iphdr *iph = h->l3;
 	struct pt_counters *cnt;
 	__u32 src[4] = {}, action = port->action, pps = port->pps, rule = port->rule;
 	int verdict;
 
-	if (h->family == PT_INET) {
-		if ((void *)(iph + 1) > data_end)
-			return XDP_PASS;	/* cannot happen */
-		src[0] = iph->saddr;
-	} else {
-		if ((void *)(ip6h + 1) > data_end)
-			return XDP_PASS;	/* cannot happen */
-		__builtin_memcpy(src, &ip6h->saddr, sizeof(src));
-	}
+	if (pt_fast_addrs(h, data_end, src, NULL))
+		return XDP_PASS;	/* cannot happen */
 	pol = list_policy(h->proto, h->family, src, gen, port);
 	if (pol) {
 		action = pol->action;

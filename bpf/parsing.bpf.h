@@ -420,30 +420,44 @@ static __always_inline int pt_parse_fast(void *data, void *data_end, struct pt_f
 	return 0;
 }
 
+/* The source address of h's frame into s, and, when d is not NULL, its
+ * destination into d: 4 bytes for IPv4, 16 for IPv6, network order.
+ * Returns -1 when the IP header is past data_end, which pt_parse_fast has
+ * already ruled out: the test is the verifier's. The one reader of a fast
+ * frame's addresses, for the source rules and for the flow. */
+static __always_inline int pt_fast_addrs(const struct pt_fast *h, void *data_end, void *s,
+					 void *d)
+{
+	struct ipv6hdr *ip6h = h->l3;
+	struct iphdr *iph = h->l3;
+
+	if (h->family == PT_INET) {
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		__builtin_memcpy(s, &iph->saddr, 4);
+		if (d)
+			__builtin_memcpy(d, &iph->daddr, 4);
+		return 0;
+	}
+	if ((void *)(ip6h + 1) > data_end)
+		return -1;
+	__builtin_memcpy(s, &ip6h->saddr, 16);
+	if (d)
+		__builtin_memcpy(d, &ip6h->daddr, 16);
+	return 0;
+}
+
 /* The struct pt_flow the full parser would have filled for h's frame (f is
  * zeroed: a whole packet has no fragment fields). */
 static __always_inline void pt_fast_flow(const struct pt_fast *h, void *data_end,
 					 struct pt_flow *f)
 {
-	struct ipv6hdr *ip6h = h->l3;
-	struct iphdr *iph = h->l3;
-
 	f->family = h->family;
 	f->proto = h->proto;
 	f->dport = h->dport;
 	f->sport = h->sport;
 	f->tcp_flags = h->tcp_flags;
-	if (h->family == PT_INET) {
-		if ((void *)(iph + 1) > data_end)
-			return;	/* read above: cannot happen */
-		__builtin_memcpy(f->saddr, &iph->saddr, 4);
-		__builtin_memcpy(f->daddr, &iph->daddr, 4);
-	} else {
-		if ((void *)(ip6h + 1) > data_end)
-			return;	/* read above: cannot happen */
-		__builtin_memcpy(f->saddr, &ip6h->saddr, 16);
-		__builtin_memcpy(f->daddr, &ip6h->daddr, 16);
-	}
+	pt_fast_addrs(h, data_end, f->saddr, f->daddr);
 }
 
 #endif /* PORTIER_PARSING_BPF_H */
