@@ -93,8 +93,10 @@ rx_teardown() {
 	esac
 }
 
+# gif, gmac, rmac: set by bench_pair, read by flood; flood_*: flood's results
+# shellcheck disable=SC2034,SC2154
 bench_drop() {
-	local gen rx gif rif gmac rmac round r c0 c1 out el rate receivers order
+	local gen rx gif rif gmac rmac round r receivers order
 	if [ "$(nproc)" -lt 2 ]; then
 		log "needs two CPUs (generator and receiver): skipped"
 		return 0
@@ -116,17 +118,9 @@ bench_drop() {
 		for r in $order; do
 			rx_setup "$r" || { log "$r: setup failed"; return 1; }
 			napi_pin "$rif" "$RX_CPU" || return 1
-			c0=$(rx_count "$r")
-			out=$(in_ns "$gen" taskset -c "$GEN_CPU" "$BENCH_OUT/ptbench" txgen \
-				--obj "$BENCH_OUT/txgen_xdp.bpf.o" --ifname "$gif" \
-				--src-mac "$gmac" --dst-mac "$rmac" --src 198.18.0.1 --dst 198.18.0.2 \
-				--dport "$DROP_PORT" --count "$DROP_FRAMES") || return 1
-			sleep 0.1	# the ring drains
-			c1=$(rx_count "$r")
-			el=$(awk '$1 == "elapsed_ns" { print $2 }' <<<"$out")
-			rate=$(awk -v d=$((c1 - c0)) -v t="$el" 'BEGIN { printf "%.0f", d / (t / 1e9) }')
-			log "round $round: $r dropped $((c1 - c0)) of $DROP_FRAMES in $((el / 1000000)) ms: $rate pps"
-			record "drop.$r.pps" "$rate"
+			flood "$GEN_CPU" "$DROP_PORT" 0.1 rx_count "$r" || return 1
+			log "round $round: $r dropped $flood_n of $DROP_FRAMES in $flood_ms ms: $flood_rate pps"
+			record "drop.$r.pps" "$flood_rate"
 			if [ "$r" = portier ]; then
 				record drop.portier.counted "$("$PORTIER" --netns "$rx" --json stats --port "$DROP_PORT" |
 					jq '[.ports[] | select(.proto == "udp") | .dropped] | add // 0')"

@@ -50,6 +50,29 @@ bench_pair() {
 	rmac=$(ip -n "$rx" -j link show "$rif" | jq -r '.[0].address')
 }
 
+# flood CPU PORT DRAIN COUNTER...: one flood of $DROP_FRAMES UDP frames to
+# PORT over the caller's bench_pair (gen, gif, gmac, rmac), ptbench txgen
+# pinned to CPU, then DRAIN seconds for the rings to drain. COUNTER...
+# prints the receiver's count; it is read before and after. Sets flood_n
+# (what the count moved), flood_ms (the flood's length) and flood_rate
+# (flood_n per second of the flood).
+# shellcheck disable=SC2034,SC2154 # the caller's locals, and its results
+flood() {
+	local cpu=$1 port=$2 drain=$3 c0 c1 out el
+	shift 3
+	c0=$("$@") || return 1
+	out=$(in_ns "$gen" taskset -c "$cpu" "$BENCH_OUT/ptbench" txgen \
+		--obj "$BENCH_OUT/txgen_xdp.bpf.o" --ifname "$gif" \
+		--src-mac "$gmac" --dst-mac "$rmac" --src 198.18.0.1 --dst 198.18.0.2 \
+		--dport "$port" --count "$DROP_FRAMES") || return 1
+	sleep "$drain"
+	c1=$("$@") || return 1
+	el=$(awk '$1 == "elapsed_ns" { print $2 }' <<<"$out")
+	flood_n=$((c1 - c0))
+	flood_ms=$((el / 1000000))
+	flood_rate=$(awk -v d="$flood_n" -v t="$el" 'BEGIN { printf "%.0f", d / (t / 1e9) }')
+}
+
 # in_ns NS CMD...: CMD in NS, seeing the host's /sys and so bpffs.
 in_ns() {
 	local ns=$1

@@ -26,8 +26,10 @@ sock_drops() {
 		awk '$1 == "UdpInDatagrams" || $1 == "UdpRcvbufErrors" { n += $2 } END { print n + 0 }'
 }
 
+# gif, gmac, rmac: set by bench_pair, read by flood; flood_*: flood's results
+# shellcheck disable=SC2034,SC2154
 bench_steer() {
-	local gen rx gif rif gmac rmac round r c0 c1 out el rate sock
+	local gen rx gif rif gmac rmac round r sock
 	if [ "$(nproc)" -lt 2 ]; then
 		log "needs two CPUs (generator and receiver): skipped"
 		return 0
@@ -54,17 +56,10 @@ time.sleep(3600)"
 			other) "$PORTIER" --netns "$rx" steer udp "$STEER_PORT" cpus 0 >/dev/null ;;
 			esac || { log "$r: steer failed"; return 1; }
 			napi_pin "$rif" 1 || return 1
-			c0=$(sock_drops)
-			out=$(in_ns "$gen" taskset -c 0 "$BENCH_OUT/ptbench" txgen \
-				--obj "$BENCH_OUT/txgen_xdp.bpf.o" --ifname "$gif" \
-				--src-mac "$gmac" --dst-mac "$rmac" --src 198.18.0.1 --dst 198.18.0.2 \
-				--dport "$STEER_PORT" --count "$DROP_FRAMES") || return 1
-			sleep 0.2	# the ring and the cpumap queue drain
-			c1=$(sock_drops)
-			el=$(awk '$1 == "elapsed_ns" { print $2 }' <<<"$out")
-			rate=$(awk -v d=$((c1 - c0)) -v t="$el" 'BEGIN { printf "%.0f", d / (t / 1e9) }')
-			log "round $round: $r: $((c1 - c0)) of $DROP_FRAMES to the socket in $((el / 1000000)) ms: $rate pps"
-			record "steer.$r.pps" "$rate"
+			# 0.2 s: the ring and the cpumap queue drain
+			flood 0 "$STEER_PORT" 0.2 sock_drops || return 1
+			log "round $round: $r: $flood_n of $DROP_FRAMES to the socket in $flood_ms ms: $flood_rate pps"
+			record "steer.$r.pps" "$flood_rate"
 		done
 	done
 	record steer.cpu_counted "$("$PORTIER" --netns "$rx" --json stats --port "$STEER_PORT" |

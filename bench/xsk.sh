@@ -45,8 +45,10 @@ xsk_server() {
 	return 1
 }
 
+# gif, gmac, rmac: set by bench_pair, read by flood; flood_*: flood's results
+# shellcheck disable=SC2034,SC2154
 bench_xsk() {
-	local gen rx gif rif gmac rmac round r c0 c1 out el rate srv tmp
+	local gen rx gif rif gmac rmac round r srv tmp
 	if [ "$(nproc)" -lt 2 ]; then
 		log "needs two CPUs (generator and receiver): skipped"
 		return 0
@@ -76,17 +78,9 @@ bench_xsk() {
 				for _ in $(seq 1 50); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
 				rm -f "$tmp/ready"
 			fi
-			c0=$(replies)
-			out=$(in_ns "$gen" taskset -c "$XSK_GEN_CPU" "$BENCH_OUT/ptbench" txgen \
-				--obj "$BENCH_OUT/txgen_xdp.bpf.o" --ifname "$gif" \
-				--src-mac "$gmac" --dst-mac "$rmac" --src 198.18.0.1 --dst 198.18.0.2 \
-				--dport "$XSK_PORT" --count "$DROP_FRAMES") || return 1
-			sleep 0.1	# the rings drain
-			c1=$(replies)
-			el=$(awk '$1 == "elapsed_ns" { print $2 }' <<<"$out")
-			rate=$(awk -v d=$((c1 - c0)) -v t="$el" 'BEGIN { printf "%.0f", d / (t / 1e9) }')
-			log "round $round: $r answered $((c1 - c0)) of $DROP_FRAMES in $((el / 1000000)) ms: $rate replies/s"
-			record "xsk.$r.rps" "$rate"
+			flood "$XSK_GEN_CPU" "$XSK_PORT" 0.1 replies || return 1
+			log "round $round: $r answered $flood_n of $DROP_FRAMES in $flood_ms ms: $flood_rate replies/s"
+			record "xsk.$r.rps" "$flood_rate"
 			if [ "$r" = xsk ]; then
 				record xsk.xsk.counted "$("$PORTIER" --netns "$rx" --json stats --port "$XSK_PORT" |
 					jq '[.ports[] | select(.proto == "udp") | .xsk] | add // 0')"
