@@ -34,16 +34,21 @@ fail=0
 skip=0
 failed_names=()
 skipped_names=()
+# seconds each program and each suite took, for the summary: make test has
+# a budget (30 minutes on the 2-CPU machine)
+prog_times=()
+suite_times=()
 
 # run_tap LABEL CMD...: run one test program, echo its output prefixed,
 # count its ok / not ok lines; a program that fails without reporting a
 # failure (a crash, a broken script) counts as one failure.
 run_tap() {
-	local label=$1 log rc p f
+	local label=$1 log rc p f t0=$SECONDS
 	shift
 	log=$(mktemp)
 	"$@" >"$log" 2>&1
 	rc=$?
+	prog_times+=("$((SECONDS - t0)) $label")
 	sed "s|^|[$label] |" "$log"
 	# "ok N - name # SKIP reason": not applicable here, said why
 	local s
@@ -89,6 +94,8 @@ san_env() {
 }
 
 for suite in "${suites[@]}"; do
+	suite_t0=$SECONDS
+	suite_name=$suite
 	OUT=$BASE_OUT
 	export PORTIER=$BASE_PORTIER
 	pfx=""
@@ -160,6 +167,7 @@ for suite in "${suites[@]}"; do
 		exit 2
 		;;
 	esac
+	suite_times+=("$suite_name $((SECONDS - suite_t0)) s")
 done
 
 # every sanitizer report is a failure, wherever it came from
@@ -184,6 +192,14 @@ if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed:"
 	printf '  %s\n' "${failed_names[@]}"
 fi
+echo
+joined=""
+for t in "${suite_times[@]}"; do
+	joined+="${joined:+, }$t"
+done
+echo "time: $joined; in all $SECONDS s"
+echo "slowest:"
+printf '%s\n' "${prog_times[@]}" | sort -rn | head -5 | awk '{ printf "  %4d s  %s\n", $1, $2 }'
 echo
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
