@@ -981,7 +981,7 @@ static int host_build(const struct pt_compiled *c, struct gen_image *g)
 	g->hosts = calloc(g->host_nb, sizeof(*g->hosts));
 	if (!g->hosts)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->nhosts && !err; i++) {
+	for (size_t i = 0; i < c->nhosts; i++) {
 		const struct pt_lpm_key *k = &c->hosts[i].key;
 		struct pt_host_slot s = { .tag = PT_HOST_TAG(k->proto, k->family, ntohl(k->class)),
 					  .service = (__u16)c->hosts[i].val.service,
@@ -1001,9 +1001,9 @@ static int host_build(const struct pt_compiled *c, struct gen_image *g)
 		lk.prefixlen = PT_LPM_KEY_BITS + (lk.family == PT_INET ? 32u : 128u);
 		memcpy(lk.addr, left.addr, sizeof(lk.addr));
 		v = (struct pt_bind_val){ .service = left.service, .slot = left.slot };
-		err = image_add(&g->m[M_BIND_LPM], &lk, &v);
-		if (!err && !spilled && !(spilled = calloc(half / 64, sizeof(*spilled))))
-			err = -ENOMEM;
+		if (!spilled)
+			spilled = calloc(half / 64, sizeof(*spilled));
+		err = spilled ? image_add(&g->m[M_BIND_LPM], &lk, &v) : -ENOMEM;
 		if (err)
 			break;
 		bit = (size_t)lk.proto * PT_PORTS + (uint16_t)ntohl(lk.class);
@@ -1013,12 +1013,12 @@ static int host_build(const struct pt_compiled *c, struct gen_image *g)
 	if (!err && spilled && g->ports) {
 		/* the image's ports may be shared: flag a copy */
 		g->ports_own = malloc(half * sizeof(*g->ports_own));
-		if (!g->ports_own)
-			err = -ENOMEM;
-		else {
+		if (g->ports_own) {
 			memcpy(g->ports_own, g->ports, half * sizeof(*g->ports_own));
 			g->ports = g->ports_own;
 			ports_mark_net(g->ports_own, spilled);
+		} else {
+			err = -ENOMEM;
 		}
 	}
 	free(spilled);
